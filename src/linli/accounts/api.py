@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from linli.accounts import service
+from linli.accounts.models import User
+from linli.accounts.schemas import (
+    DevSmsOut,
+    PasswordLoginRequest,
+    ProfileUpdate,
+    SmsCodeRequest,
+    SmsCodeSent,
+    SmsLoginRequest,
+    TokenOut,
+    UserOut,
+    WeChatLoginRequest,
+)
+from linli.errors import NotFound
+from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        id=user.id,
+        phone=user.phone,
+        login_name=user.login_name,
+        display_name=user.display_name,
+        has_wechat=user.wechat_openid is not None,
+    )
+
+
+def _token_out(issued: service.IssuedToken) -> TokenOut:
+    return TokenOut(token=issued.token, expires_at=issued.auth_session.expires_at, user=user_out(issued.user))
+
+
+@router.post("/auth/sms-codes", status_code=202, response_model=SmsCodeSent, summary="发送登录验证码")
+async def send_sms_code(body: SmsCodeRequest, ctx: Ctx, session: WriteSession, now: Now) -> SmsCodeSent:
+    await service.request_sms_code(session=session, settings=ctx.settings, sender=ctx.sms_sender, phone=body.phone, now=now)
+    return SmsCodeSent(
+        sent=True,
+        expires_in_seconds=ctx.settings.sms_code_ttl_seconds,
+        resend_after_seconds=ctx.settings.sms_resend_interval_seconds,
+    )
+
+
+@router.post("/auth/sms-login", response_model=TokenOut, summary="手机号验证码登录（用户、团长）")
+async def sms_login(body: SmsLoginRequest, ctx: Ctx, now: Now) -> TokenOut:
+    # Own transaction: a failed attempt must be committed (it counts towards the lock-out) and then refused.
+    async with ctx.db.transaction() as session:
+        outcome = await service.login_with_sms(
+            session=session, settings=ctx.settings, phone=body.phone, code=body.code, now=now
+        )
+    if outcome.error:
+        raise outcome.error
+    assert outcome.issued is not None
+    return _token_out(outcome.issued)
+
+
+@router.post("/auth/password-login", response_model=TokenOut, summary="品牌员工密码登录")
+async def password_login(body: PasswordLoginRequest, ctx: Ctx, now: Now) -> TokenOut:
+    async with ctx.db.transaction() as session:
+        outcome = await service.login_with_password(
+            session=session, settings=ctx.settings, login_name=body.login_name, password=body.password, now=now
+        )
+    if outcome.error:
+        raise outcome.error
+    assert outcome.issued is not None
+    return _token_out(outcome.issued)
+
+
+@router.post("/auth/wechat-login", response_model=TokenOut, summary="微信小程序登录（code2session）")
+async def wechat_login(body: WeChatLoginRequest, ctx: Ctx, session: WriteSession, now: Now) -> TokenOut:
+    issued = await service.login_with_wechat(
+        session=session, settings=ctx.settings, wechat=ctx.wechat, code=body.code, now=now
+    )
+    return _token_out(issued)
+
+
+@router.post("/auth/logout", status_code=204, summary="注销当前登录凭证")
+async def logout(user: AuthUser, session: WriteSession, now: Now) -> Response:
+    await service.revoke_session(session=session, auth_session_id=user.auth_session_id, now=now)
+    return Response(status_code=204)
+
+
+@router.post("/auth/logout-all", status_code=204, summary="注销本人所有登录凭证")
+async def logout_all(user: AuthUser, session: WriteSession, now: Now) -> Response:
+    await service.revoke_all_sessions(session=session, user_id=user.user_id, now=now)
+    return Response(status_code=204)
+
+
+@router.get("/me", response_model=UserOut, summary="当前登录用户")
+async def me(user: AuthUser, session: ReadSession) -> UserOut:
+    return user_out(await service.get_user(session=session, user_id=user.user_id))
+
+
+@router.patch("/me", response_model=UserOut, summary="修改昵称")
+async def update_me(body: ProfileUpdate, user: AuthUser, session: WriteSession) -> UserOut:
+    return user_out(await service.update_display_name(session=session, user_id=user.user_id, display_name=body.display_name))
+
+
+@router.get("/dev/sms-inbox", response_model=list[DevSmsOut], summary="开发模式：本地短信收件箱")
+async def sms_inbox(
+    ctx: Ctx, session: ReadSession, phone: Annotated[str | None, Query(max_length=20)] = None
+) -> list[DevSmsOut]:
+    if not ctx.settings.dev_mode:
+        raise NotFound("接口不存在")
+    messages = await service.dev_inbox(session=session, phone=phone)
+    return [DevSmsOut(phone=m.phone, body=m.body, created_at=m.created_at) for m in messages]

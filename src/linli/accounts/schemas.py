@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class SmsCodeRequest(BaseModel):
+    phone: str = Field(max_length=20, examples=["13812341234"])
+
+
+class SmsCodeSent(BaseModel):
+    sent: bool
+    expires_in_seconds: int
+    resend_after_seconds: int
+
+
+class SmsLoginRequest(BaseModel):
+    phone: str = Field(max_length=20)
+    code: str = Field(min_length=1, max_length=12)
+
+
+class PasswordLoginRequest(BaseModel):
+    login_name: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class WeChatLoginRequest(BaseModel):
+    code: str = Field(min_length=1, max_length=128)
+
+
+class UserOut(BaseModel):
+    id: int
+    phone: str | None
+    login_name: str | None
+    display_name: str
+    has_wechat: bool
+
+
+class TokenOut(BaseModel):
+    token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+    user: UserOut
+
+
+class ProfileUpdate(BaseModel):
+    display_name: str = Field(min_length=1, max_length=32)
+
+
+class DevSmsOut(BaseModel):
+    phone: str
+    body: str
+    created_at: datetime

@@ -1,0 +1,255 @@
+"""Accounts: users, one-time SMS codes, passwords, WeChat login and bearer tokens."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from linli.accounts.models import AuthSession, DevSmsMessage, LoginAttempt, SmsCode, User
+from linli.accounts.sms import SmsSender
+from linli.accounts.wechat import WeChatClient
+from linli.config import Settings
+from linli.db import insert_unique
+from linli.errors import DomainError, InvalidInput, NotFound, RateLimited, Unauthorized
+from linli.security import is_valid_phone, keyed_hash, new_token
+
+MAX_FAILURES_PER_CODE = 5
+_hasher = PasswordHasher()
+# Verified against when a login name is unknown, so that unknown and known names take as long.
+_DUMMY_HASH = _hasher.hash("linli-dummy-password")
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    auth_session: AuthSession
+    user: User
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """A login either issues a token or fails; a failure is still recorded (the caller commits it)."""
+
+    issued: IssuedToken | None = None
+    error: DomainError | None = None
+
+
+def _require_phone(phone: str) -> str:
+    phone = phone.strip()
+    if not is_valid_phone(phone):
+        raise InvalidInput("手机号格式不正确", code="phone_invalid")
+    return phone
+
+
+async def get_user(*, session: AsyncSession, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("用户不存在", code="user_not_found")
+    return user
+
+
+async def users_by_ids(*, session: AsyncSession, user_ids: set[int]) -> dict[int, User]:
+    if not user_ids:
+        return {}
+    rows = await session.scalars(select(User).where(User.id.in_(user_ids)))
+    return {user.id: user for user in rows}
+
+
+async def find_user_by_phone(*, session: AsyncSession, phone: str) -> User | None:
+    return await session.scalar(select(User).where(User.phone == phone))
+
+
+async def get_or_create_user_by_phone(
+    *, session: AsyncSession, phone: str, now: datetime, display_name: str = ""
+) -> User:
+    phone = _require_phone(phone)
+    existing = await find_user_by_phone(session=session, phone=phone)
+    if existing is not None:
+        return existing
+    user = User(phone=phone, display_name=display_name or f"邻居{phone[-4:]}", created_at=now)
+    if await insert_unique(session, user):
+        return user
+    found = await find_user_by_phone(session=session, phone=phone)
+    assert found is not None  # the unique constraint said it exists
+    return found
+
+
+async def create_staff_user(
+    *, session: AsyncSession, login_name: str, password: str, display_name: str, now: datetime
+) -> User:
+    login_name = login_name.strip()
+    if not login_name or len(password) < 8:
+        raise InvalidInput("登录名不能为空，密码至少 8 位", code="staff_credentials_invalid")
+    user = User(login_name=login_name, password_hash=_hasher.hash(password), display_name=display_name, created_at=now)
+    if not await insert_unique(session, user):
+        raise DomainError("登录名已被使用", code="login_name_taken")
+    return user
+
+
+async def request_sms_code(
+    *, session: AsyncSession, settings: Settings, sender: SmsSender, phone: str, now: datetime
+) -> None:
+    phone = _require_phone(phone)
+    last_sent = await session.scalar(select(func.max(SmsCode.created_at)).where(SmsCode.phone == phone))
+    if last_sent is not None and now - last_sent < timedelta(seconds=settings.sms_resend_interval_seconds):
+        raise RateLimited("验证码发送过于频繁，请稍后再试", code="sms_too_frequent")
+    sent_today = await session.scalar(
+        select(func.count()).where(SmsCode.phone == phone, SmsCode.created_at > now - timedelta(days=1))
+    )
+    if (sent_today or 0) >= settings.sms_daily_limit:
+        raise RateLimited("今日验证码发送次数已达上限", code="sms_daily_limit")
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    session.add(
+        SmsCode(
+            phone=phone,
+            code_hash=keyed_hash(settings.secret_key, f"{phone}:{code}"),
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.sms_code_ttl_seconds),
+        )
+    )
+    minutes = max(1, settings.sms_code_ttl_seconds // 60)
+    await sender.send(session=session, phone=phone, body=f"【邻里】您的登录验证码是 {code}，{minutes} 分钟内有效。", now=now)
+
+
+async def _locked_out(*, session: AsyncSession, settings: Settings, identifier: str, now: datetime) -> bool:
+    failures = await session.scalar(
+        select(func.count()).where(
+            LoginAttempt.identifier == identifier,
+            LoginAttempt.attempted_at > now - timedelta(seconds=settings.login_failure_window_seconds),
+        )
+    )
+    return (failures or 0) >= settings.login_failure_limit
+
+
+def _locked_error() -> RateLimited:
+    return RateLimited("登录失败次数过多，请 15 分钟后再试", code="login_locked")
+
+
+async def issue_token(
+    *, session: AsyncSession, settings: Settings, user: User, method: str, now: datetime
+) -> IssuedToken:
+    token = new_token()
+    auth = AuthSession(
+        user_id=user.id,
+        token_hash=keyed_hash(settings.secret_key, token),
+        method=method,
+        created_at=now,
+        expires_at=now + timedelta(hours=settings.token_ttl_hours),
+    )
+    session.add(auth)
+    await session.flush()
+    return IssuedToken(token=token, auth_session=auth, user=user)
+
+
+async def login_with_sms(
+    *, session: AsyncSession, settings: Settings, phone: str, code: str, now: datetime
+) -> LoginOutcome:
+    phone = _require_phone(phone)
+    if await _locked_out(session=session, settings=settings, identifier=phone, now=now):
+        return LoginOutcome(error=_locked_error())
+    pending = await session.scalar(
+        select(SmsCode)
+        .where(SmsCode.phone == phone, SmsCode.consumed_at.is_(None), SmsCode.expires_at > now)
+        .order_by(SmsCode.created_at.desc(), SmsCode.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    expected = keyed_hash(settings.secret_key, f"{phone}:{code.strip()}")
+    if pending is None or pending.failed_attempts >= MAX_FAILURES_PER_CODE or not hmac.compare_digest(
+        pending.code_hash, expected
+    ):
+        if pending is not None:
+            pending.failed_attempts += 1
+        session.add(LoginAttempt(identifier=phone, attempted_at=now))
+        return LoginOutcome(error=Unauthorized("验证码错误或已过期", code="sms_code_invalid"))
+    pending.consumed_at = now
+    user = await get_or_create_user_by_phone(session=session, phone=phone, now=now)
+    return LoginOutcome(issued=await issue_token(session=session, settings=settings, user=user, method="sms", now=now))
+
+
+async def login_with_password(
+    *, session: AsyncSession, settings: Settings, login_name: str, password: str, now: datetime
+) -> LoginOutcome:
+    login_name = login_name.strip()
+    if await _locked_out(session=session, settings=settings, identifier=login_name, now=now):
+        return LoginOutcome(error=_locked_error())
+    user = await session.scalar(select(User).where(User.login_name == login_name))
+    try:
+        _hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
+        verified = user is not None and user.password_hash is not None
+    except (VerificationError, InvalidHashError):
+        verified = False
+    if not verified or user is None:
+        session.add(LoginAttempt(identifier=login_name, attempted_at=now))
+        return LoginOutcome(error=Unauthorized("登录名或密码错误", code="credentials_invalid"))
+    return LoginOutcome(
+        issued=await issue_token(session=session, settings=settings, user=user, method="password", now=now)
+    )
+
+
+async def login_with_wechat(
+    *, session: AsyncSession, settings: Settings, wechat: WeChatClient, code: str, now: datetime
+) -> IssuedToken:
+    if not code.strip():
+        raise InvalidInput("缺少微信登录凭证", code="wechat_code_invalid")
+    identity = await wechat.code2session(code.strip())
+    user = await session.scalar(select(User).where(User.wechat_openid == identity.openid))
+    if user is None:
+        user = User(
+            wechat_openid=identity.openid, wechat_unionid=identity.unionid, display_name="微信用户", created_at=now
+        )
+        if not await insert_unique(session, user):
+            user = await session.scalar(select(User).where(User.wechat_openid == identity.openid))
+            assert user is not None
+    return await issue_token(session=session, settings=settings, user=user, method="wechat", now=now)
+
+
+async def authenticate_token(*, session: AsyncSession, settings: Settings, token: str, now: datetime) -> AuthSession:
+    auth = await session.scalar(select(AuthSession).where(AuthSession.token_hash == keyed_hash(settings.secret_key, token)))
+    if auth is None:
+        raise Unauthorized("登录凭证无效，请重新登录", code="token_invalid")
+    if auth.revoked_at is not None:
+        raise Unauthorized("登录凭证已注销，请重新登录", code="token_revoked")
+    if auth.expires_at <= now:
+        raise Unauthorized("登录已过期，请重新登录", code="token_expired")
+    return auth
+
+
+async def revoke_session(*, session: AsyncSession, auth_session_id: int, now: datetime) -> None:
+    auth = await session.get(AuthSession, auth_session_id, with_for_update=True)
+    if auth is not None and auth.revoked_at is None:
+        auth.revoked_at = now
+
+
+async def revoke_all_sessions(*, session: AsyncSession, user_id: int, now: datetime) -> int:
+    rows = (
+        await session.scalars(
+            select(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)).with_for_update()
+        )
+    ).all()
+    for auth in rows:
+        auth.revoked_at = now
+    return len(rows)
+
+
+async def update_display_name(*, session: AsyncSession, user_id: int, display_name: str) -> User:
+    display_name = display_name.strip()
+    if not display_name or len(display_name) > 32:
+        raise InvalidInput("昵称长度须为 1 到 32 个字符", code="display_name_invalid")
+    user = await get_user(session=session, user_id=user_id)
+    user.display_name = display_name
+    return user
+
+
+async def dev_inbox(*, session: AsyncSession, phone: str | None = None, limit: int = 20) -> list[DevSmsMessage]:
+    query = select(DevSmsMessage).order_by(DevSmsMessage.id.desc()).limit(limit)
+    if phone:
+        query = query.where(DevSmsMessage.phone == phone)
+    return list((await session.scalars(query)).all())

@@ -1,0 +1,41 @@
+"""The FastAPI application: every context's routes under /api/v1, errors as JSON."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from linli import __version__
+from linli.accounts.api import router as accounts_router
+from linli.attribution.api import router as attribution_router
+from linli.brands.api import router as brands_router
+from linli.context import AppContext
+from linli.leaders.api import router as leaders_router
+from linli.web import install_error_handlers
+
+
+def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if dispose_on_shutdown:
+            await ctx.db.dispose()
+
+    app = FastAPI(
+        title="linli 邻里",
+        version=__version__,
+        description="私域直播 + 社区分销：品牌、团长（社区主理人）与邻居用户的一体化系统。",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    install_error_handlers(app)
+    for router in (accounts_router, brands_router, leaders_router, attribution_router):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["ops"], summary="健康检查")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,288 @@
+"""Leaders: applications, approval, statuses, levels and the brand's leader programme."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from linli.brands import service as brands
+from linli.db import insert_unique
+from linli.errors import Conflict, Forbidden, InvalidInput, NotFound
+from linli.leaders import invite_codes
+from linli.leaders.models import HOLDING_STATUSES, OPEN_STATUSES, Leader, LeaderProgram, LeaderStatusChange
+from linli.members import service as members
+from linli.pagination import PageParams, fetch_page
+
+LEADER_STATUSES = ("applied", "rejected", "active", "suspended", "exited")
+
+DEFAULT_LEVELS: list[dict[str, Any]] = [
+    {"code": "trainee", "name": "见习", "min_bound_members": 0, "rights": ["基础佣金"]},
+    {"code": "regular", "name": "正式", "min_bound_members": 20, "rights": ["基础佣金", "直播作战包"]},
+    {
+        "code": "gold",
+        "name": "金牌",
+        "min_bound_members": 100,
+        "rights": ["基础佣金", "直播作战包", "新品优先试吃", "专属客服"],
+    },
+]
+DEFAULT_INVITE_GRACE_HOURS = 72
+
+
+@dataclass(frozen=True)
+class Program:
+    levels: list[dict[str, Any]]
+    invite_grace_hours: int
+    updated_at: datetime | None
+
+
+def badge_text(*, community_name: str, brand_name: str) -> str:
+    return f"{community_name}·{brand_name}社区主理人"
+
+
+def level_for(*, levels: list[dict[str, Any]], bound_members: int) -> dict[str, Any]:
+    """The highest level whose threshold the leader's bound members reach."""
+    reached = [lv for lv in levels if bound_members >= lv["min_bound_members"]]
+    return max(reached, key=lambda lv: lv["min_bound_members"]) if reached else levels[0]
+
+
+async def get_program(*, session: AsyncSession, brand_id: int) -> Program:
+    row = await session.get(LeaderProgram, brand_id)
+    if row is None:
+        return Program(levels=DEFAULT_LEVELS, invite_grace_hours=DEFAULT_INVITE_GRACE_HOURS, updated_at=None)
+    return Program(levels=row.levels, invite_grace_hours=row.invite_grace_hours, updated_at=row.updated_at)
+
+
+def _validate_levels(levels: list[dict[str, Any]]) -> None:
+    if not levels:
+        raise InvalidInput("至少需要一个团长等级", code="levels_invalid")
+    codes = [lv["code"] for lv in levels]
+    thresholds = [lv["min_bound_members"] for lv in levels]
+    if len(set(codes)) != len(codes):
+        raise InvalidInput("等级代码不能重复", code="levels_invalid")
+    if thresholds[0] != 0 or thresholds != sorted(thresholds) or len(set(thresholds)) != len(thresholds):
+        raise InvalidInput("等级门槛须从 0 开始严格递增", code="levels_invalid")
+
+
+async def update_program(
+    *,
+    session: AsyncSession,
+    brand_id: int,
+    levels: list[dict[str, Any]],
+    invite_grace_hours: int,
+    actor_user_id: int,
+    now: datetime,
+) -> Program:
+    _validate_levels(levels)
+    if not 0 <= invite_grace_hours <= 24 * 90:
+        raise InvalidInput("旧邀请码宽限期须在 0 到 2160 小时之间", code="grace_invalid")
+    row = await session.get(LeaderProgram, brand_id, with_for_update=True)
+    if row is None:
+        row = LeaderProgram(brand_id=brand_id, levels=levels, invite_grace_hours=invite_grace_hours, updated_at=now)
+        session.add(row)
+    row.levels = levels
+    row.invite_grace_hours = invite_grace_hours
+    row.updated_at = now
+    row.updated_by_user_id = actor_user_id
+    await session.flush()
+    return Program(levels=levels, invite_grace_hours=invite_grace_hours, updated_at=now)
+
+
+async def get_leader(*, session: AsyncSession, brand_id: int, leader_id: int, for_update: bool = False) -> Leader:
+    leader = await session.get(Leader, leader_id, with_for_update=for_update)
+    if leader is None or leader.brand_id != brand_id:
+        raise NotFound("团长不存在", code="leader_not_found")
+    return leader
+
+
+async def leaders_by_ids(*, session: AsyncSession, leader_ids: set[int]) -> dict[int, Leader]:
+    if not leader_ids:
+        return {}
+    rows = await session.scalars(select(Leader).where(Leader.id.in_(leader_ids)))
+    return {leader.id: leader for leader in rows}
+
+
+async def find_open_leader_for_user(*, session: AsyncSession, brand_id: int, user_id: int) -> Leader | None:
+    member = await members.find_member(session=session, brand_id=brand_id, user_id=user_id)
+    if member is None:
+        return None
+    return await session.scalar(
+        select(Leader).where(Leader.member_id == member.id, Leader.status.in_(OPEN_STATUSES))
+    )
+
+
+async def require_active_leader(*, session: AsyncSession, brand_id: int, user_id: int) -> Leader:
+    await brands.get_brand(session=session, brand_id=brand_id)
+    leader = await find_open_leader_for_user(session=session, brand_id=brand_id, user_id=user_id)
+    if leader is None or leader.status != "active":
+        raise Forbidden("仅限本品牌在任团长操作", code="leader_only")
+    return leader
+
+
+async def holder_of_community(*, session: AsyncSession, community_id: int) -> Leader | None:
+    return await session.scalar(
+        select(Leader).where(Leader.community_id == community_id, Leader.status.in_(HOLDING_STATUSES))
+    )
+
+
+def _record(session: AsyncSession, leader: Leader, *, to: str, reason: str | None, actor: int | None, now: datetime) -> None:
+    session.add(
+        LeaderStatusChange(
+            leader_id=leader.id,
+            from_status=None if to == "applied" else leader.status,
+            to_status=to,
+            reason=reason,
+            actor_user_id=actor,
+            changed_at=now,
+        )
+    )
+
+
+async def apply(
+    *, session: AsyncSession, brand_id: int, user_id: int, community_id: int, real_name: str, note: str, now: datetime
+) -> Leader:
+    await brands.get_community(session=session, brand_id=brand_id, community_id=community_id)
+    real_name = real_name.strip()
+    if not real_name:
+        raise InvalidInput("请填写真实姓名", code="real_name_required")
+    member, _ = await members.get_or_create_member(session=session, brand_id=brand_id, user_id=user_id, now=now)
+    if await holder_of_community(session=session, community_id=community_id) is not None:
+        raise Conflict("该小区已有团长", code="community_has_leader")
+    leader = Leader(
+        brand_id=brand_id,
+        member_id=member.id,
+        community_id=community_id,
+        status="applied",
+        real_name=real_name,
+        application_note=note.strip(),
+        applied_at=now,
+    )
+    if not await insert_unique(session, leader):
+        raise Conflict("您已提交过团长申请或已是团长", code="leader_application_exists")
+    _record(session, leader, to="applied", reason=None, actor=user_id, now=now)
+    return leader
+
+
+async def _move(
+    *,
+    session: AsyncSession,
+    brand_id: int,
+    leader_id: int,
+    allowed_from: tuple[str, ...],
+    to: str,
+    reason: str | None,
+    actor_user_id: int,
+    now: datetime,
+) -> Leader:
+    leader = await get_leader(session=session, brand_id=brand_id, leader_id=leader_id, for_update=True)
+    if leader.status not in allowed_from:
+        raise Conflict(
+            f"团长当前状态为 {leader.status}，不能变更为 {to}",
+            code="leader_status_invalid",
+            details={"status": leader.status},
+        )
+    _record(session, leader, to=to, reason=reason, actor=actor_user_id, now=now)
+    leader.status = to
+    return leader
+
+
+def _require_reason(reason: str | None) -> str:
+    if reason is None or not reason.strip():
+        raise InvalidInput("请填写原因", code="reason_required")
+    return reason.strip()
+
+
+async def approve(*, session: AsyncSession, brand_id: int, leader_id: int, actor_user_id: int, now: datetime) -> Leader:
+    leader = await get_leader(session=session, brand_id=brand_id, leader_id=leader_id)
+    if leader.status == "applied":
+        holder = await holder_of_community(session=session, community_id=leader.community_id)
+        if holder is not None:
+            raise Conflict("该小区已有团长", code="community_has_leader")
+    leader = await _move(
+        session=session,
+        brand_id=brand_id,
+        leader_id=leader_id,
+        allowed_from=("applied",),
+        to="active",
+        reason=None,
+        actor_user_id=actor_user_id,
+        now=now,
+    )
+    leader.activated_at = now
+    await session.flush()  # the partial unique index refuses a second holder that raced past the check
+    await invite_codes.issue_code(session=session, leader_id=leader.id, now=now)
+    return leader
+
+
+async def reject(
+    *, session: AsyncSession, brand_id: int, leader_id: int, reason: str | None, actor_user_id: int, now: datetime
+) -> Leader:
+    reason = _require_reason(reason)
+    leader = await _move(
+        session=session, brand_id=brand_id, leader_id=leader_id, allowed_from=("applied",),
+        to="rejected", reason=reason, actor_user_id=actor_user_id, now=now,
+    )
+    leader.decision_reason = reason
+    return leader
+
+
+async def suspend(
+    *, session: AsyncSession, brand_id: int, leader_id: int, reason: str | None, actor_user_id: int, now: datetime
+) -> Leader:
+    reason = _require_reason(reason)
+    leader = await _move(
+        session=session, brand_id=brand_id, leader_id=leader_id, allowed_from=("active",),
+        to="suspended", reason=reason, actor_user_id=actor_user_id, now=now,
+    )
+    leader.decision_reason = reason
+    return leader
+
+
+async def reinstate(*, session: AsyncSession, brand_id: int, leader_id: int, actor_user_id: int, now: datetime) -> Leader:
+    return await _move(
+        session=session, brand_id=brand_id, leader_id=leader_id, allowed_from=("suspended",),
+        to="active", reason=None, actor_user_id=actor_user_id, now=now,
+    )
+
+
+async def exit_leader(
+    *, session: AsyncSession, brand_id: int, leader_id: int, reason: str | None, actor_user_id: int, now: datetime
+) -> Leader:
+    """The leader leaves: codes stop at once; their members stay bound until the brand transfers them."""
+    reason = _require_reason(reason)
+    leader = await _move(
+        session=session, brand_id=brand_id, leader_id=leader_id, allowed_from=("active", "suspended"),
+        to="exited", reason=reason, actor_user_id=actor_user_id, now=now,
+    )
+    leader.exited_at = now
+    leader.decision_reason = reason
+    await invite_codes.revoke_all(session=session, leader_id=leader.id, now=now)
+    return leader
+
+
+async def status_history(*, session: AsyncSession, leader_id: int) -> list[LeaderStatusChange]:
+    rows = await session.scalars(
+        select(LeaderStatusChange).where(LeaderStatusChange.leader_id == leader_id).order_by(LeaderStatusChange.id)
+    )
+    return list(rows)
+
+
+async def list_leaders(
+    *, session: AsyncSession, brand_id: int, status: str | None, params: PageParams
+) -> tuple[list[Leader], int]:
+    if status is not None and status not in LEADER_STATUSES:
+        raise InvalidInput("团长状态无效", code="leader_status_filter_invalid")
+    query = select(Leader).where(Leader.brand_id == brand_id).order_by(Leader.id)
+    if status is not None:
+        query = query.where(Leader.status == status)
+    return await fetch_page(session, query, params)
+
+
+async def count_by_status(*, session: AsyncSession, brand_id: int) -> dict[str, int]:
+    rows = await session.execute(
+        select(Leader.status, func.count()).where(Leader.brand_id == brand_id).group_by(Leader.status)
+    )
+    return {status: count for status, count in rows.all()}

@@ -1,0 +1,116 @@
+"""FastAPI plumbing shared by every context's routes: sessions, the current user, error responses."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from linli.context import AppContext
+from linli.errors import Conflict, DomainError, Unauthorized
+
+
+def app_context(request: Request) -> AppContext:
+    return request.app.state.ctx
+
+
+Ctx = Annotated[AppContext, Depends(app_context)]
+
+
+async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with app_context(request).db.transaction() as session:
+        yield session
+
+
+async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with app_context(request).db.read() as session:
+        yield session
+
+
+# scope="function": the transaction commits before the response is sent, so a 2xx means committed.
+WriteSession = Annotated[AsyncSession, Depends(_write_session, scope="function")]
+ReadSession = Annotated[AsyncSession, Depends(_read_session, scope="function")]
+
+
+def _now(request: Request) -> datetime:
+    return app_context(request).clock.now()
+
+
+Now = Annotated[datetime, Depends(_now)]
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    user_id: int
+    auth_session_id: int
+
+
+async def _current_user(request: Request) -> CurrentUser:
+    from linli.accounts import service as accounts
+
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized()
+    ctx = app_context(request)
+    async with ctx.db.read() as session:
+        auth = await accounts.authenticate_token(
+            session=session, settings=ctx.settings, token=token.strip(), now=ctx.clock.now()
+        )
+    return CurrentUser(user_id=auth.user_id, auth_session_id=auth.id)
+
+
+AuthUser = Annotated[CurrentUser, Depends(_current_user)]
+
+
+def _error_body(code: str, message: str, details: object = None) -> dict:
+    error: dict = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return {"error": error}
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict]:
+    return [
+        {"loc": [str(part) for part in err.get("loc", ())], "msg": str(err.get("msg", "")), "type": err.get("type")}
+        for err in exc.errors()
+    ]
+
+
+HTTP_ERROR_CODES = {
+    401: ("unauthorized", "请先登录"),
+    403: ("forbidden", "无权执行此操作"),
+    404: ("not_found", "接口不存在"),
+    405: ("method_not_allowed", "不支持该请求方法"),
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(_error_body(exc.code, exc.message, exc.details), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(
+            _error_body("invalid_request", "请求参数无效", _validation_details(exc)), status_code=422
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_request: Request, _exc: IntegrityError) -> JSONResponse:
+        # A race that slipped past the checks hit a unique constraint: nothing was written.
+        error = Conflict("操作冲突，请刷新后重试", code="concurrent_conflict")
+        return JSONResponse(_error_body(error.code, error.message), status_code=409)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, message = HTTP_ERROR_CODES.get(exc.status_code, ("http_error", "请求失败"))
+        return JSONResponse(_error_body(code, message), status_code=exc.status_code, headers=exc.headers)
