@@ -1,0 +1,119 @@
+"""The `linli` command line: serve, migrate, demo and the scheduled jobs (each with --as-of)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from linli.clock import FixedClock, parse_as_of
+from linli.config import Settings
+from linli.context import AppContext
+
+app = typer.Typer(help="linli 邻里: private-domain live commerce with community group-buying.", no_args_is_help=True)
+
+AsOf = Annotated[str | None, typer.Option("--as-of", help="ISO timestamp to run as (default: now); naive = UTC")]
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the configured database to the latest schema."""
+    from linli import migrate as migrations
+
+    settings = _settings()
+    migrations.upgrade(settings.database_url)
+    typer.echo(f"migrated {_redact(settings.database_url)}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate", help="migrate before serving")] = True,
+) -> None:
+    """Serve the HTTP API (and, on the embedded default, migrate first)."""
+    import uvicorn
+
+    from linli import migrate as migrations
+
+    settings = _settings()
+    if migrate_first:
+        migrations.upgrade(settings.database_url)
+    if workers > 1:
+        uvicorn.run("linli.asgi:app", host=host, port=port, workers=workers, log_level="info")
+    else:
+        from linli.app import create_app
+
+        uvicorn.run(create_app(AppContext.build(settings)), host=host, port=port, log_level="info")
+
+
+@app.command()
+def demo(reset: Annotated[bool, typer.Option("--reset", help="drop every table first")] = False) -> None:
+    """Load the demo data (优邻优选, 云顶华府, 小李 …); running it twice changes nothing."""
+    from linli import migrate as migrations
+    from linli.demo import load_demo
+
+    settings = _settings()
+    if reset:
+        migrations.downgrade(settings.database_url)
+    migrations.upgrade(settings.database_url)
+    summary = asyncio.run(_with_ctx(settings, None, load_demo))
+    typer.echo(summary)
+
+
+@app.command("sms-inbox")
+def sms_inbox(
+    phone: Annotated[str | None, typer.Option(help="only this phone")] = None,
+    limit: Annotated[int, typer.Option(help="how many messages")] = 10,
+) -> None:
+    """Show the local SMS inbox (the default sender's one-time login codes)."""
+    from linli.accounts import service as accounts
+
+    async def run(ctx: AppContext) -> list[str]:
+        async with ctx.db.read() as session:
+            messages = await accounts.dev_inbox(session=session, phone=phone, limit=limit)
+        return [f"{m.created_at:%Y-%m-%d %H:%M:%S}Z  {m.phone}  {m.body}" for m in messages]
+
+    lines = asyncio.run(_with_ctx(_settings(), None, run))
+    typer.echo("\n".join(lines) if lines else "(inbox is empty)")
+
+
+@app.command("expire-bindings")
+def expire_bindings(as_of: AsOf = None) -> None:
+    """Expire validity-mode bindings whose time is up (idempotent; replay a day with --as-of)."""
+    from linli.attribution import service as attribution
+
+    async def run(ctx: AppContext) -> int:
+        async with ctx.db.transaction() as session:
+            return await attribution.expire_bindings(session=session, now=ctx.clock.now())
+
+    count = asyncio.run(_with_ctx(_settings(), as_of, run))
+    typer.echo(f"expired {count} binding(s)")
+
+
+async def _with_ctx(settings: Settings, as_of: str | None, job):  # noqa: ANN001, ANN202 - small runner
+    ctx = AppContext.build(settings, clock=FixedClock(parse_as_of(as_of)) if as_of else None)
+    try:
+        return await job(ctx)
+    finally:
+        await ctx.db.dispose()
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a database URL before printing it."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,119 @@
+"""The demo data: brand 优邻优选, 云顶华府 with leader 小李, 王姐, and a few dozen neighbours.
+
+Loading is idempotent: when the brand already exists nothing is written again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from linli.accounts import service as accounts
+from linli.attribution import service as attribution
+from linli.brands import service as brands
+from linli.context import AppContext
+from linli.leaders import invite_codes
+from linli.leaders import service as leaders
+
+BRAND_SLUG = "youlin"
+OWNER_LOGIN = "youlin-owner"
+OPERATOR_LOGIN = "youlin-ops"
+DEMO_PASSWORD = "youlin-demo-2026"
+XIAOLI_PHONE = "13800000001"
+WANGJIE_PHONE = "13800000002"
+APPLICANT_PHONE = "13800000003"
+
+
+@dataclass(frozen=True)
+class DemoCommunity:
+    name: str
+    address: str
+    pickup_name: str
+    pickup_address: str
+    hours: str
+    contact: str
+    phone: str
+
+
+COMMUNITIES = [
+    DemoCommunity("云顶华府", "杭州市西湖区云顶路 88 号", "云顶华府自提点", "云顶华府 3 号楼底商·小李便利店", "09:00-21:00", "小李", XIAOLI_PHONE),
+    DemoCommunity("翠湖花园", "杭州市西湖区翠湖路 16 号", "翠湖花园自提点", "翠湖花园南门快递驿站", "08:30-20:30", "王姐", WANGJIE_PHONE),
+    DemoCommunity("锦绣江南", "杭州市滨江区江南大道 1200 号", "锦绣江南自提点", "锦绣江南 1 期物业服务中心", "10:00-20:00", "物业前台", "13800000009"),
+]
+
+SURNAMES = "张王刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
+
+
+def _neighbour(index: int) -> tuple[str, str]:
+    """A stable phone and a friendly display name for the index-th demo neighbour."""
+    surname = SURNAMES[index % len(SURNAMES)]
+    return f"1390000{index:04d}", f"{surname}{'姐' if index % 2 else '哥'}"
+
+
+async def load_demo(ctx: AppContext) -> str:
+    now = ctx.clock.now()
+    async with ctx.db.transaction() as s:
+        if await brands.find_brand_by_slug(session=s, slug=BRAND_SLUG) is not None:
+            return "demo data already loaded; nothing changed"
+        brand = await brands.create_brand(session=s, name="优邻优选", slug=BRAND_SLUG, timezone="Asia/Shanghai", now=now)
+        owner = await accounts.create_staff_user(
+            session=s, login_name=OWNER_LOGIN, password=DEMO_PASSWORD, display_name="优邻优选·店长", now=now
+        )
+        operator = await accounts.create_staff_user(
+            session=s, login_name=OPERATOR_LOGIN, password=DEMO_PASSWORD, display_name="优邻优选·运营", now=now
+        )
+        await brands.add_staff(session=s, brand_id=brand.id, user_id=owner.id, role="owner", now=now)
+        await brands.add_staff(session=s, brand_id=brand.id, user_id=operator.id, role="operator", now=now)
+        community_ids = []
+        for c in COMMUNITIES:
+            community, _ = await brands.create_community(
+                session=s, brand_id=brand.id, name=c.name, address=c.address,
+                pickup=brands.PickupPointInput(
+                    name=c.pickup_name, address=c.pickup_address, opening_hours=c.hours,
+                    contact_name=c.contact, contact_phone=c.phone,
+                ),
+                now=now,
+            )
+            community_ids.append(community.id)
+
+        leader_codes = {}
+        for phone, name, community_id in ((XIAOLI_PHONE, "小李", community_ids[0]), (WANGJIE_PHONE, "王姐", community_ids[1])):
+            user = await accounts.get_or_create_user_by_phone(session=s, phone=phone, now=now, display_name=name)
+            leader = await leaders.apply(
+                session=s, brand_id=brand.id, user_id=user.id, community_id=community_id, real_name=name,
+                note="在小区住了八年，邻居都熟。", now=now,
+            )
+            await leaders.approve(session=s, brand_id=brand.id, leader_id=leader.id, actor_user_id=owner.id, now=now)
+            code = await invite_codes.current_code(session=s, leader_id=leader.id)
+            assert code is not None
+            leader_codes[name] = code.code
+        applicant = await accounts.get_or_create_user_by_phone(session=s, phone=APPLICANT_PHONE, now=now, display_name="赵哥")
+        await leaders.apply(
+            session=s, brand_id=brand.id, user_id=applicant.id, community_id=community_ids[2], real_name="赵哥",
+            note="想给锦绣江南的邻居团点好水果。", now=now,
+        )
+
+        # 36 neighbours: 1-14 came in through 小李, 15-22 through 王姐, the rest browse unbound.
+        for index in range(1, 37):
+            phone, name = _neighbour(index)
+            user = await accounts.get_or_create_user_by_phone(session=s, phone=phone, now=now, display_name=name)
+            if index <= 14:
+                await attribution.enter_with_code(session=s, user_id=user.id, raw_code=leader_codes["小李"], now=now)
+            elif index <= 22:
+                await attribution.enter_with_code(session=s, user_id=user.id, raw_code=leader_codes["王姐"], now=now)
+        # One of 小李's neighbours later opens 王姐's link: refused and recorded in the trail.
+        first_phone, _ = _neighbour(1)
+        first = await accounts.find_user_by_phone(session=s, phone=first_phone)
+        assert first is not None
+        await attribution.enter_with_code(session=s, user_id=first.id, raw_code=leader_codes["王姐"], now=now)
+
+    base = ctx.settings.public_base_url
+    return "\n".join(
+        [
+            f"demo loaded: brand 优邻优选 (id {brand.id}), communities {', '.join(c.name for c in COMMUNITIES)}",
+            f"staff login: {OWNER_LOGIN} / {DEMO_PASSWORD} (owner), {OPERATOR_LOGIN} / {DEMO_PASSWORD} (operator)",
+            f"leader 小李 ({XIAOLI_PHONE}) invite code {leader_codes['小李']}: {invite_codes.invite_link(base_url=base, code=leader_codes['小李'])}",
+            f"leader 王姐 ({WANGJIE_PHONE}) invite code {leader_codes['王姐']}",
+            f"pending application: 赵哥 ({APPLICANT_PHONE}) for 锦绣江南",
+            "members log in with an SMS code: POST /api/v1/auth/sms-codes, then read it with `linli sms-inbox`",
+        ]
+    )
