@@ -26,6 +26,7 @@ from linli.config import Settings
 from linli.context import AppContext
 from linli.db import Database
 from linli.models import metadata
+from linli.payments.providers import build_providers
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
@@ -105,12 +106,14 @@ def settings(tmp_path) -> Settings:
 
 @pytest.fixture
 def ctx(db: Database, clock: FixedClock, settings: Settings) -> AppContext:
+    settings = settings.with_overrides(database_url=db.url)
     return AppContext(
-        settings=settings.with_overrides(database_url=db.url),
+        settings=settings,
         db=db,
         clock=clock,
         sms_sender=InboxSmsSender(),
         wechat=SimulatedWeChatClient(),
+        payments=build_providers(settings),
     )
 
 

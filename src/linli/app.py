@@ -11,8 +11,12 @@ from linli import __version__
 from linli.accounts.api import router as accounts_router
 from linli.attribution.api import router as attribution_router
 from linli.brands.api import router as brands_router
+from linli.catalog.api import router as catalog_router
 from linli.context import AppContext
 from linli.leaders.api import router as leaders_router
+from linli.live.api import router as live_router
+from linli.orders.api import router as orders_router
+from linli.payments.api import router as payments_router
 from linli.web import install_error_handlers
 
 
@@ -31,7 +35,16 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
     )
     app.state.ctx = ctx
     install_error_handlers(app)
-    for router in (accounts_router, brands_router, leaders_router, attribution_router):
+    for router in (
+        accounts_router,
+        brands_router,
+        leaders_router,
+        attribution_router,
+        catalog_router,
+        live_router,
+        orders_router,
+        payments_router,
+    ):
         app.include_router(router)
 
     @app.get("/healthz", tags=["ops"], summary="健康检查")

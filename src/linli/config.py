@@ -42,6 +42,22 @@ class Settings:
     wechat_secret: str = field(default="", repr=False)
     dev_mode: bool = True
     data_dir: Path = Path("var")
+    order_payment_minutes: int = 10
+    inprocess_worker: bool = True
+    worker_poll_seconds: float = 0.2
+    # Payments (docs/payments.md). The signed local simulator is the default provider.
+    payment_default_provider: str = "simulator"
+    payment_simulator_enabled: bool = True
+    wechatpay_mchid: str = ""  # WeChat Pay is enabled when this is set
+    wechatpay_appid: str = ""  # defaults to wechat_appid
+    wechatpay_cert_serial_no: str = ""
+    wechatpay_private_key_path: str = ""
+    wechatpay_apiv3_key: str = field(default="", repr=False)
+    wechatpay_public_key_path: str = ""  # platform public key mode (no certificate download)
+    wechatpay_public_key_id: str = ""
+    wechatpay_cert_dir: str = ""  # platform certificate mode: pre-fetched certificates
+    wechatpay_notify_url: str = ""  # defaults to {public_base_url}/api/v1/payments/wechatpay/notify
+    wechatpay_timeout_seconds: float = 10.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -61,6 +77,21 @@ class Settings:
             wechat_secret=os.environ.get("LINLI_WECHAT_SECRET", ""),
             dev_mode=os.environ.get("LINLI_DEV_MODE", "1") not in ("0", "false", "no"),
             data_dir=data_dir,
+            order_payment_minutes=_env_int("LINLI_ORDER_PAYMENT_MINUTES", 10),
+            inprocess_worker=os.environ.get("LINLI_INPROCESS_WORKER", "1") not in ("0", "false", "no"),
+            worker_poll_seconds=float(os.environ.get("LINLI_WORKER_POLL_SECONDS", "0.2")),
+            payment_default_provider=os.environ.get("LINLI_PAYMENT_DEFAULT_PROVIDER", "simulator"),
+            payment_simulator_enabled=os.environ.get("LINLI_PAYMENT_SIMULATOR", "1") not in ("0", "false", "no"),
+            wechatpay_mchid=os.environ.get("LINLI_WECHATPAY_MCHID", ""),
+            wechatpay_appid=os.environ.get("LINLI_WECHATPAY_APPID", ""),
+            wechatpay_cert_serial_no=os.environ.get("LINLI_WECHATPAY_CERT_SERIAL_NO", ""),
+            wechatpay_private_key_path=os.environ.get("LINLI_WECHATPAY_PRIVATE_KEY_PATH", ""),
+            wechatpay_apiv3_key=os.environ.get("LINLI_WECHATPAY_APIV3_KEY", ""),
+            wechatpay_public_key_path=os.environ.get("LINLI_WECHATPAY_PUBLIC_KEY_PATH", ""),
+            wechatpay_public_key_id=os.environ.get("LINLI_WECHATPAY_PUBLIC_KEY_ID", ""),
+            wechatpay_cert_dir=os.environ.get("LINLI_WECHATPAY_CERT_DIR", ""),
+            wechatpay_notify_url=os.environ.get("LINLI_WECHATPAY_NOTIFY_URL", ""),
+            wechatpay_timeout_seconds=float(os.environ.get("LINLI_WECHATPAY_TIMEOUT_SECONDS", "10")),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from linli.accounts.sms import InboxSmsSender, SmsSender
 from linli.accounts.wechat import WeChatClient, wechat_client_for
 from linli.clock import Clock, SystemClock
 from linli.config import Settings
 from linli.db import Database
+from linli.payments.providers import PaymentProvider, build_providers
 
 
 @dataclass
@@ -18,6 +19,7 @@ class AppContext:
     clock: Clock
     sms_sender: SmsSender
     wechat: WeChatClient
+    payments: dict[str, PaymentProvider] = field(default_factory=dict)  # by name; see linli.payments.providers
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None) -> AppContext:
@@ -27,4 +29,5 @@ class AppContext:
             clock=clock or SystemClock(),
             sms_sender=InboxSmsSender(),
             wechat=wechat_client_for(settings),
+            payments=build_providers(settings),
         )

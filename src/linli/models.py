@@ -3,8 +3,13 @@
 from linli.accounts import models as accounts_models  # noqa: F401
 from linli.attribution import models as attribution_models  # noqa: F401
 from linli.brands import models as brands_models  # noqa: F401
+from linli.catalog import models as catalog_models  # noqa: F401
 from linli.db import Base
 from linli.leaders import models as leaders_models  # noqa: F401
+from linli.live import models as live_models  # noqa: F401
 from linli.members import models as members_models  # noqa: F401
+from linli.orders import models as orders_models  # noqa: F401
+from linli.outbox import models as outbox_models  # noqa: F401
+from linli.payments import models as payments_models  # noqa: F401
 
 metadata = Base.metadata

@@ -7,7 +7,9 @@ import hmac
 import re
 import secrets
 
-PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
+# ASCII digits only and the whole string: `\d` also matches full-width and other Unicode digits and `$`
+# matches before a trailing newline, which would let one number be spelt several ways.
+PHONE_PATTERN = re.compile(r"1[3-9][0-9]{9}")
 
 
 def new_token() -> str:
@@ -20,7 +22,7 @@ def keyed_hash(secret_key: str, value: str) -> str:
 
 
 def is_valid_phone(phone: str) -> bool:
-    return bool(PHONE_PATTERN.match(phone))
+    return bool(PHONE_PATTERN.fullmatch(phone))
 
 
 def mask_phone(phone: str | None) -> str:

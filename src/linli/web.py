@@ -58,12 +58,13 @@ async def _current_user(request: Request) -> CurrentUser:
 
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
+    token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized()
     ctx = app_context(request)
     async with ctx.db.read() as session:
         auth = await accounts.authenticate_token(
-            session=session, settings=ctx.settings, token=token.strip(), now=ctx.clock.now()
+            session=session, settings=ctx.settings, token=token, now=ctx.clock.now()
         )
     return CurrentUser(user_id=auth.user_id, auth_session_id=auth.id)
 

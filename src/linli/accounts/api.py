@@ -17,7 +17,8 @@ from linli.accounts.schemas import (
     UserOut,
     WeChatLoginRequest,
 )
-from linli.errors import NotFound
+from linli.errors import InvalidInput, NotFound
+from linli.security import is_valid_phone
 from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -73,10 +74,14 @@ async def password_login(body: PasswordLoginRequest, ctx: Ctx, now: Now) -> Toke
 
 
 @router.post("/auth/wechat-login", response_model=TokenOut, summary="微信小程序登录（code2session）")
-async def wechat_login(body: WeChatLoginRequest, ctx: Ctx, session: WriteSession, now: Now) -> TokenOut:
-    issued = await service.login_with_wechat(
-        session=session, settings=ctx.settings, wechat=ctx.wechat, code=body.code, now=now
-    )
+async def wechat_login(body: WeChatLoginRequest, ctx: Ctx, now: Now) -> TokenOut:
+    # Ask WeChat first, outside any transaction: a slow WeChat must not hold a database connection
+    # (or, on SQLite, the single write lock) for up to the client timeout.
+    identity = await service.resolve_wechat_code(wechat=ctx.wechat, code=body.code)
+    async with ctx.db.transaction() as session:
+        issued = await service.login_with_wechat_identity(
+            session=session, settings=ctx.settings, identity=identity, now=now
+        )
     return _token_out(issued)
 
 
@@ -108,5 +113,7 @@ async def sms_inbox(
 ) -> list[DevSmsOut]:
     if not ctx.settings.dev_mode:
         raise NotFound("接口不存在")
+    if phone is not None and phone.strip() and not is_valid_phone(phone.strip()):
+        raise InvalidInput("手机号格式不正确", code="phone_invalid")
     messages = await service.dev_inbox(session=session, phone=phone)
     return [DevSmsOut(phone=m.phone, body=m.body, created_at=m.created_at) for m in messages]

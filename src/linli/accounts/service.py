@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import math
+import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,13 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.accounts.models import AuthSession, DevSmsMessage, LoginAttempt, SmsCode, User
 from linli.accounts.sms import SmsSender
-from linli.accounts.wechat import WeChatClient
+from linli.accounts.wechat import WeChatClient, WeChatIdentity
 from linli.config import Settings
 from linli.db import insert_unique
-from linli.errors import DomainError, InvalidInput, NotFound, RateLimited, Unauthorized
+from linli.errors import Conflict, DomainError, InvalidInput, NotFound, RateLimited, Unauthorized
 from linli.security import is_valid_phone, keyed_hash, new_token
 
 MAX_FAILURES_PER_CODE = 5
+DISPLAY_NAME_MAX = 32
+# Staff login names: 3-32 ASCII letters, digits and _ . @ - (no spaces, no look-alike Unicode).
+LOGIN_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{2,31}")
 _hasher = PasswordHasher()
 # Verified against when a login name is unknown, so that unknown and known names take as long.
 _DUMMY_HASH = _hasher.hash("linli-dummy-password")
@@ -46,6 +53,38 @@ def _require_phone(phone: str) -> str:
     if not is_valid_phone(phone):
         raise InvalidInput("手机号格式不正确", code="phone_invalid")
     return phone
+
+
+async def _serialize(session: AsyncSession, key: str) -> None:
+    """Queue transactions that check-then-write the same throttle (one phone, one login name).
+
+    SQLite already runs one write transaction at a time (BEGIN IMMEDIATE); on PostgreSQL a
+    transaction-scoped advisory lock does it, so N parallel guesses cannot all pass the
+    "fewer than the limit so far" check before any of them is recorded.
+    """
+    bind = session.bind
+    if bind is not None and bind.dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
+
+
+def _sms_identifier(phone: str) -> str:
+    return f"sms:{phone}"
+
+
+def _password_identifier(login_name: str) -> str:
+    # Only called for names that fit LOGIN_NAME_PATTERN (at most 32 characters; the column is 64 wide).
+    return f"pw:{login_name}"
+
+
+def _hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 async def get_user(*, session: AsyncSession, user_id: int) -> User:
@@ -85,11 +124,17 @@ async def create_staff_user(
     *, session: AsyncSession, login_name: str, password: str, display_name: str, now: datetime
 ) -> User:
     login_name = login_name.strip()
-    if not login_name or len(password) < 8:
-        raise InvalidInput("登录名不能为空，密码至少 8 位", code="staff_credentials_invalid")
-    user = User(login_name=login_name, password_hash=_hasher.hash(password), display_name=display_name, created_at=now)
+    if not LOGIN_NAME_PATTERN.fullmatch(login_name) or not 8 <= len(password) <= 256:
+        raise InvalidInput(
+            "登录名须为 3 到 32 位字母、数字或 _.@-，密码 8 到 256 位", code="staff_credentials_invalid"
+        )
+    display_name = _clean_display_name(display_name or login_name)
+    if await session.scalar(select(User.id).where(User.login_name == login_name)) is not None:
+        raise Conflict("登录名已被使用", code="login_name_taken")
+    password_hash = await asyncio.to_thread(_hash_password, password)
+    user = User(login_name=login_name, password_hash=password_hash, display_name=display_name, created_at=now)
     if not await insert_unique(session, user):
-        raise DomainError("登录名已被使用", code="login_name_taken")
+        raise Conflict("登录名已被使用", code="login_name_taken")
     return user
 
 
@@ -97,9 +142,14 @@ async def request_sms_code(
     *, session: AsyncSession, settings: Settings, sender: SmsSender, phone: str, now: datetime
 ) -> None:
     phone = _require_phone(phone)
+    await _serialize(session, f"sms-send:{phone}")
     last_sent = await session.scalar(select(func.max(SmsCode.created_at)).where(SmsCode.phone == phone))
-    if last_sent is not None and now - last_sent < timedelta(seconds=settings.sms_resend_interval_seconds):
-        raise RateLimited("验证码发送过于频繁，请稍后再试", code="sms_too_frequent")
+    interval = timedelta(seconds=settings.sms_resend_interval_seconds)
+    if last_sent is not None and now - last_sent < interval:
+        wait = math.ceil((last_sent + interval - now).total_seconds())
+        raise RateLimited(
+            f"验证码发送过于频繁，请 {wait} 秒后再试", code="sms_too_frequent", details={"retry_after_seconds": wait}
+        )
     sent_today = await session.scalar(
         select(func.count()).where(SmsCode.phone == phone, SmsCode.created_at > now - timedelta(days=1))
     )
@@ -118,18 +168,26 @@ async def request_sms_code(
     await sender.send(session=session, phone=phone, body=f"【邻里】您的登录验证码是 {code}，{minutes} 分钟内有效。", now=now)
 
 
-async def _locked_out(*, session: AsyncSession, settings: Settings, identifier: str, now: datetime) -> bool:
-    failures = await session.scalar(
-        select(func.count()).where(
-            LoginAttempt.identifier == identifier,
-            LoginAttempt.attempted_at > now - timedelta(seconds=settings.login_failure_window_seconds),
+async def _lockout(*, session: AsyncSession, settings: Settings, identifier: str, now: datetime) -> RateLimited | None:
+    """The login_locked error if `identifier` failed login_failure_limit times within the window, else None."""
+    window = timedelta(seconds=settings.login_failure_window_seconds)
+    limit = max(1, settings.login_failure_limit)
+    recent = (
+        await session.scalars(
+            select(LoginAttempt.attempted_at)
+            .where(LoginAttempt.identifier == identifier, LoginAttempt.attempted_at > now - window)
+            .order_by(LoginAttempt.attempted_at.desc())
+            .limit(limit)
         )
+    ).all()
+    if len(recent) < limit:
+        return None
+    # The lock lifts when the oldest of the last `limit` failures leaves the window.
+    wait = max(1, math.ceil((recent[-1] + window - now).total_seconds()))
+    minutes = math.ceil(wait / 60)
+    return RateLimited(
+        f"登录失败次数过多，请 {minutes} 分钟后再试", code="login_locked", details={"retry_after_seconds": wait}
     )
-    return (failures or 0) >= settings.login_failure_limit
-
-
-def _locked_error() -> RateLimited:
-    return RateLimited("登录失败次数过多，请 15 分钟后再试", code="login_locked")
 
 
 async def issue_token(
@@ -152,8 +210,11 @@ async def login_with_sms(
     *, session: AsyncSession, settings: Settings, phone: str, code: str, now: datetime
 ) -> LoginOutcome:
     phone = _require_phone(phone)
-    if await _locked_out(session=session, settings=settings, identifier=phone, now=now):
-        return LoginOutcome(error=_locked_error())
+    identifier = _sms_identifier(phone)
+    await _serialize(session, f"login:{identifier}")
+    locked = await _lockout(session=session, settings=settings, identifier=identifier, now=now)
+    if locked is not None:
+        return LoginOutcome(error=locked)
     pending = await session.scalar(
         select(SmsCode)
         .where(SmsCode.phone == phone, SmsCode.consumed_at.is_(None), SmsCode.expires_at > now)
@@ -167,39 +228,58 @@ async def login_with_sms(
     ):
         if pending is not None:
             pending.failed_attempts += 1
-        session.add(LoginAttempt(identifier=phone, attempted_at=now))
+        session.add(LoginAttempt(identifier=identifier, attempted_at=now))
+        await session.flush()
         return LoginOutcome(error=Unauthorized("验证码错误或已过期", code="sms_code_invalid"))
     pending.consumed_at = now
     user = await get_or_create_user_by_phone(session=session, phone=phone, now=now)
     return LoginOutcome(issued=await issue_token(session=session, settings=settings, user=user, method="sms", now=now))
 
 
+def _credentials_invalid() -> Unauthorized:
+    return Unauthorized("登录名或密码错误", code="credentials_invalid")
+
+
 async def login_with_password(
     *, session: AsyncSession, settings: Settings, login_name: str, password: str, now: datetime
 ) -> LoginOutcome:
     login_name = login_name.strip()
-    if await _locked_out(session=session, settings=settings, identifier=login_name, now=now):
-        return LoginOutcome(error=_locked_error())
+    if not LOGIN_NAME_PATTERN.fullmatch(login_name):
+        # No account can have this name (and some such strings, e.g. with NUL, PostgreSQL refuses to
+        # store): refuse at once, recording nothing and sparing the argon2 work.
+        return LoginOutcome(error=_credentials_invalid())
+    identifier = _password_identifier(login_name)
+    await _serialize(session, f"login:{identifier}")
+    locked = await _lockout(session=session, settings=settings, identifier=identifier, now=now)
+    if locked is not None:
+        return LoginOutcome(error=locked)
     user = await session.scalar(select(User).where(User.login_name == login_name))
-    try:
-        _hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
-        verified = user is not None and user.password_hash is not None
-    except (VerificationError, InvalidHashError):
-        verified = False
-    if not verified or user is None:
-        session.add(LoginAttempt(identifier=login_name, attempted_at=now))
-        return LoginOutcome(error=Unauthorized("登录名或密码错误", code="credentials_invalid"))
+    stored_hash = user.password_hash if user is not None and user.password_hash else None
+    # argon2 is slow on purpose: off the event loop, and as slow for unknown names as for known ones.
+    verified = await asyncio.to_thread(_verify_password, stored_hash or _DUMMY_HASH, password)
+    if user is None or stored_hash is None or not verified:
+        session.add(LoginAttempt(identifier=identifier, attempted_at=now))
+        await session.flush()
+        return LoginOutcome(error=_credentials_invalid())
+    if _hasher.check_needs_rehash(stored_hash):
+        user.password_hash = await asyncio.to_thread(_hash_password, password)
     return LoginOutcome(
         issued=await issue_token(session=session, settings=settings, user=user, method="password", now=now)
     )
 
 
-async def login_with_wechat(
-    *, session: AsyncSession, settings: Settings, wechat: WeChatClient, code: str, now: datetime
-) -> IssuedToken:
-    if not code.strip():
+async def resolve_wechat_code(*, wechat: WeChatClient, code: str) -> WeChatIdentity:
+    """Exchange a mini-program login code for the user's openid (a network call: keep it out of transactions)."""
+    code = code.strip()
+    if not code or len(code) > 128:
         raise InvalidInput("缺少微信登录凭证", code="wechat_code_invalid")
-    identity = await wechat.code2session(code.strip())
+    return await wechat.code2session(code)
+
+
+async def login_with_wechat_identity(
+    *, session: AsyncSession, settings: Settings, identity: WeChatIdentity, now: datetime
+) -> IssuedToken:
+    """The user behind an openid (created on first login) and a fresh token for them."""
     user = await session.scalar(select(User).where(User.wechat_openid == identity.openid))
     if user is None:
         user = User(
@@ -207,8 +287,18 @@ async def login_with_wechat(
         )
         if not await insert_unique(session, user):
             user = await session.scalar(select(User).where(User.wechat_openid == identity.openid))
-            assert user is not None
+            assert user is not None  # the unique constraint said it exists
+    elif identity.unionid and user.wechat_unionid is None:
+        user.wechat_unionid = identity.unionid
     return await issue_token(session=session, settings=settings, user=user, method="wechat", now=now)
+
+
+async def login_with_wechat(
+    *, session: AsyncSession, settings: Settings, wechat: WeChatClient, code: str, now: datetime
+) -> IssuedToken:
+    """Both steps at once, for callers without a transaction of their own to spare (the API splits them)."""
+    identity = await resolve_wechat_code(wechat=wechat, code=code)
+    return await login_with_wechat_identity(session=session, settings=settings, identity=identity, now=now)
 
 
 async def authenticate_token(*, session: AsyncSession, settings: Settings, token: str, now: datetime) -> AuthSession:
@@ -239,17 +329,28 @@ async def revoke_all_sessions(*, session: AsyncSession, user_id: int, now: datet
     return len(rows)
 
 
+def _clean_display_name(display_name: str) -> str:
+    display_name = unicodedata.normalize("NFC", display_name).strip()
+    if not display_name or len(display_name) > DISPLAY_NAME_MAX:
+        raise InvalidInput(f"昵称长度须为 1 到 {DISPLAY_NAME_MAX} 个字符", code="display_name_invalid")
+    # Control, format (zero-width, bidi overrides), private-use and unassigned characters, and line breaks.
+    if any(unicodedata.category(ch) in {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"} for ch in display_name):
+        raise InvalidInput("昵称不能包含换行或不可见字符", code="display_name_invalid")
+    return display_name
+
+
 async def update_display_name(*, session: AsyncSession, user_id: int, display_name: str) -> User:
-    display_name = display_name.strip()
-    if not display_name or len(display_name) > 32:
-        raise InvalidInput("昵称长度须为 1 到 32 个字符", code="display_name_invalid")
+    display_name = _clean_display_name(display_name)
     user = await get_user(session=session, user_id=user_id)
     user.display_name = display_name
     return user
 
 
 async def dev_inbox(*, session: AsyncSession, phone: str | None = None, limit: int = 20) -> list[DevSmsMessage]:
-    query = select(DevSmsMessage).order_by(DevSmsMessage.id.desc()).limit(limit)
+    query = select(DevSmsMessage).order_by(DevSmsMessage.id.desc()).limit(max(1, min(limit, 200)))
     if phone:
+        phone = phone.strip()
+        if not is_valid_phone(phone):
+            return []  # nothing was ever sent to it
         query = query.where(DevSmsMessage.phone == phone)
     return list((await session.scalars(query)).all())

@@ -10,9 +10,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from linli.accounts import service as accounts
+from linli.accounts.models import User
 from linli.brands.models import Brand, Community, PickupPoint, StaffMember
 from linli.db import insert_unique
-from linli.errors import Conflict, Forbidden, InvalidInput, NotFound
+from linli.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from linli.pagination import PageParams
 from linli.security import is_valid_phone
 
@@ -27,6 +29,24 @@ class PickupPointInput:
     opening_hours: str
     contact_name: str
     contact_phone: str
+
+
+@dataclass(frozen=True)
+class PickupPointPatch:
+    """The pickup-point fields to change; None leaves a field as it is."""
+
+    name: str | None = None
+    address: str | None = None
+    opening_hours: str | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
+
+
+def _required_text(value: str, *, label: str, code: str) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidInput(f"{label}不能为空", code=code)
+    return value
 
 
 async def create_brand(*, session: AsyncSession, name: str, slug: str, timezone: str, now: datetime) -> Brand:
@@ -62,6 +82,50 @@ async def add_staff(*, session: AsyncSession, brand_id: int, user_id: int, role:
     return staff
 
 
+async def create_staff_account(
+    *,
+    session: AsyncSession,
+    brand_id: int,
+    login_name: str,
+    password: str,
+    display_name: str,
+    role: str,
+    now: datetime,
+) -> tuple[StaffMember, User]:
+    """A new staff login (password, argon2) and its role in this brand."""
+    if role not in STAFF_ROLES:
+        raise InvalidInput("员工角色只能是 owner 或 operator", code="staff_role_invalid")
+    display_name = _required_text(display_name, label="员工姓名", code="display_name_invalid")
+    login_name = login_name.strip()
+    if login_name and await session.scalar(select(User.id).where(User.login_name == login_name)) is not None:
+        raise Conflict("登录名已被使用", code="login_name_taken")
+    try:
+        user = await accounts.create_staff_user(
+            session=session, login_name=login_name, password=password, display_name=display_name, now=now
+        )
+    except DomainError as exc:
+        if exc.code == "login_name_taken":  # a concurrent request took the name after the check above
+            raise Conflict("登录名已被使用", code="login_name_taken") from exc
+        raise
+    staff = await add_staff(session=session, brand_id=brand_id, user_id=user.id, role=role, now=now)
+    return staff, user
+
+
+async def list_staff_page(
+    *, session: AsyncSession, brand_id: int, params: PageParams
+) -> tuple[list[tuple[StaffMember, User]], int]:
+    total = await session.scalar(select(func.count()).where(StaffMember.brand_id == brand_id))
+    rows = await session.execute(
+        select(StaffMember, User)
+        .join(User, User.id == StaffMember.user_id)
+        .where(StaffMember.brand_id == brand_id)
+        .order_by(StaffMember.id)
+        .limit(params.page_size)
+        .offset(params.offset)
+    )
+    return [(staff, user) for staff, user in rows.all()], int(total or 0)
+
+
 async def list_staff(*, session: AsyncSession, brand_id: int) -> list[StaffMember]:
     rows = await session.scalars(select(StaffMember).where(StaffMember.brand_id == brand_id).order_by(StaffMember.id))
     return list(rows)
@@ -84,19 +148,37 @@ async def require_staff(
     return role
 
 
-def _check_pickup(pickup: PickupPointInput) -> None:
-    if not is_valid_phone(pickup.contact_phone):
+_PICKUP_LABELS = {
+    "name": "自提点名称",
+    "address": "自提点地址",
+    "opening_hours": "营业时间",
+    "contact_name": "自提点联系人",
+    "contact_phone": "自提点联系电话",
+}
+
+
+def _clean_pickup(pickup: PickupPointInput | PickupPointPatch) -> dict[str, str]:
+    """The given pickup-point fields, stripped; blank text and a malformed phone are refused."""
+    cleaned = {
+        key: _required_text(value, label=_PICKUP_LABELS[key], code="pickup_point_invalid")
+        for key, value in pickup.__dict__.items()
+        if value is not None
+    }
+    if "contact_phone" in cleaned and not is_valid_phone(cleaned["contact_phone"]):
         raise InvalidInput("自提点联系电话格式不正确", code="phone_invalid")
+    return cleaned
 
 
 async def create_community(
     *, session: AsyncSession, brand_id: int, name: str, address: str, pickup: PickupPointInput, now: datetime
 ) -> tuple[Community, PickupPoint]:
-    _check_pickup(pickup)
-    community = Community(brand_id=brand_id, name=name.strip(), address=address.strip(), created_at=now)
+    name = _required_text(name, label="小区名称", code="community_name_invalid")
+    address = _required_text(address, label="小区地址", code="community_address_invalid")
+    fields = _clean_pickup(pickup)
+    community = Community(brand_id=brand_id, name=name, address=address, created_at=now)
     if not await insert_unique(session, community):
         raise Conflict("同名小区已存在", code="community_exists")
-    point = PickupPoint(community_id=community.id, **pickup.__dict__)
+    point = PickupPoint(community_id=community.id, **fields)
     session.add(point)
     await session.flush()
     return community, point
@@ -123,23 +205,25 @@ async def update_community(
     community_id: int,
     name: str | None,
     address: str | None,
-    pickup: PickupPointInput | None,
+    pickup: PickupPointInput | PickupPointPatch | None,
 ) -> tuple[Community, PickupPoint]:
+    """Changes the given fields only; everything is checked before anything is written."""
+    if name is not None:
+        name = _required_text(name, label="小区名称", code="community_name_invalid")
+    if address is not None:
+        address = _required_text(address, label="小区地址", code="community_address_invalid")
+    pickup_fields = _clean_pickup(pickup) if pickup is not None else {}
     community = await get_community(session=session, brand_id=brand_id, community_id=community_id)
     point = await get_pickup_point(session=session, community_id=community_id)
-    if name is not None and name.strip() != community.name:
-        clash = await session.scalar(
-            select(Community.id).where(Community.brand_id == brand_id, Community.name == name.strip())
-        )
+    if name is not None and name != community.name:
+        clash = await session.scalar(select(Community.id).where(Community.brand_id == brand_id, Community.name == name))
         if clash is not None:
             raise Conflict("同名小区已存在", code="community_exists")
-        community.name = name.strip()
+        community.name = name
     if address is not None:
-        community.address = address.strip()
-    if pickup is not None:
-        _check_pickup(pickup)
-        for key, value in pickup.__dict__.items():
-            setattr(point, key, value)
+        community.address = address
+    for key, value in pickup_fields.items():
+        setattr(point, key, value)
     await session.flush()
     return community, point
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.db import insert_unique
-from linli.errors import DomainError, InvalidInput, NotFound
+from linli.errors import Conflict, DomainError, InvalidInput, NotFound
 from linli.leaders.models import InviteCode, Leader
 
 # No 0/O, 1/I/L: a code read aloud or copied by hand cannot be mistaken.
@@ -38,12 +38,22 @@ def generate_code() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
 
 
+ISSUE_ATTEMPTS = 5
+
+
 async def issue_code(*, session: AsyncSession, leader_id: int, now: datetime) -> InviteCode:
-    """A fresh active code; a collision with an existing code (about 1 in 10^11) simply draws again."""
-    while True:
+    """A fresh active code; a collision with an existing code (about 1 in 10^11) simply draws again.
+
+    The other constraint an insert can hit is "one active code per leader": then a concurrent
+    request has just issued one, and drawing again would never succeed, so that is a conflict.
+    """
+    for _ in range(ISSUE_ATTEMPTS):
         invite = InviteCode(leader_id=leader_id, code=generate_code(), status="active", created_at=now)
         if await insert_unique(session, invite):
             return invite
+        if await current_code(session=session, leader_id=leader_id) is not None:
+            break
+    raise Conflict("邀请码刚被更新，请刷新后重试", code="concurrent_conflict")
 
 
 async def current_code(*, session: AsyncSession, leader_id: int) -> InviteCode | None:

@@ -9,11 +9,20 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from linli.accounts import service as accounts
 from linli.brands import service as brands
+from linli.brands.models import Brand, Community
 from linli.db import insert_unique
 from linli.errors import Conflict, Forbidden, InvalidInput, NotFound
 from linli.leaders import invite_codes
-from linli.leaders.models import HOLDING_STATUSES, OPEN_STATUSES, Leader, LeaderProgram, LeaderStatusChange
+from linli.leaders.models import (
+    HOLDING_STATUSES,
+    OPEN_STATUSES,
+    InviteCode,
+    Leader,
+    LeaderProgram,
+    LeaderStatusChange,
+)
 from linli.members import service as members
 from linli.pagination import PageParams, fetch_page
 
@@ -63,6 +72,8 @@ def _validate_levels(levels: list[dict[str, Any]]) -> None:
     thresholds = [lv["min_bound_members"] for lv in levels]
     if len(set(codes)) != len(codes):
         raise InvalidInput("等级代码不能重复", code="levels_invalid")
+    if any(not str(lv["name"]).strip() for lv in levels):
+        raise InvalidInput("等级名称不能为空", code="levels_invalid")
     if thresholds[0] != 0 or thresholds != sorted(thresholds) or len(set(thresholds)) != len(thresholds):
         raise InvalidInput("等级门槛须从 0 开始严格递增", code="levels_invalid")
 
@@ -92,7 +103,8 @@ async def update_program(
 
 
 async def get_leader(*, session: AsyncSession, brand_id: int, leader_id: int, for_update: bool = False) -> Leader:
-    leader = await session.get(Leader, leader_id, with_for_update=for_update)
+    # populate_existing: a row locked after waiting for another transaction must show that one's writes.
+    leader = await session.get(Leader, leader_id, with_for_update=for_update, populate_existing=for_update)
     if leader is None or leader.brand_id != brand_id:
         raise NotFound("团长不存在", code="leader_not_found")
     return leader
@@ -196,7 +208,8 @@ def _require_reason(reason: str | None) -> str:
 
 
 async def approve(*, session: AsyncSession, brand_id: int, leader_id: int, actor_user_id: int, now: datetime) -> Leader:
-    leader = await get_leader(session=session, brand_id=brand_id, leader_id=leader_id)
+    # Lock first, so that a concurrent second approval of the same application sees "active" and stops.
+    leader = await get_leader(session=session, brand_id=brand_id, leader_id=leader_id, for_update=True)
     if leader.status == "applied":
         holder = await holder_of_community(session=session, community_id=leader.community_id)
         if holder is not None:
@@ -286,3 +299,199 @@ async def count_by_status(*, session: AsyncSession, brand_id: int) -> dict[str, 
         select(Leader.status, func.count()).where(Leader.brand_id == brand_id).group_by(Leader.status)
     )
     return {status: count for status, count in rows.all()}
+
+
+# --- Views for the API: a leader with their community, phone and level; a leader's own profile. ---
+
+
+@dataclass(frozen=True)
+class LevelProgress:
+    bound_members: int
+    level: dict[str, Any]
+    next_level: dict[str, Any] | None
+
+    @property
+    def members_to_next_level(self) -> int | None:
+        if self.next_level is None:
+            return None
+        return self.next_level["min_bound_members"] - self.bound_members
+
+
+def level_progress(*, levels: list[dict[str, Any]], bound_members: int) -> LevelProgress:
+    """The level reached, the next one up (if any) and so how many more bound members it takes."""
+    higher = [lv for lv in levels if lv["min_bound_members"] > bound_members]
+    return LevelProgress(
+        bound_members=bound_members,
+        level=level_for(levels=levels, bound_members=bound_members),
+        next_level=min(higher, key=lambda lv: lv["min_bound_members"]) if higher else None,
+    )
+
+
+async def bound_member_counts(*, session: AsyncSession, leader_ids: set[int], now: datetime) -> dict[int, int]:
+    # Imported here: attribution builds on leaders, so leaders must not import it at module load.
+    from linli.attribution import service as attribution
+
+    return await attribution.count_active_bindings(session=session, leader_ids=leader_ids, now=now)
+
+
+@dataclass(frozen=True)
+class LeaderView:
+    leader: Leader
+    community: Community
+    phone: str | None
+    progress: LevelProgress
+
+
+async def describe_leaders(
+    *, session: AsyncSession, brand_id: int, leaders: list[Leader], now: datetime
+) -> list[LeaderView]:
+    """Each leader with their community, the phone they log in with and their level, in a few queries."""
+    if not leaders:
+        return []
+    program = await get_program(session=session, brand_id=brand_id)
+    communities = await brands.communities_by_ids(session=session, community_ids={x.community_id for x in leaders})
+    member_rows = await members.members_by_ids(session=session, member_ids={x.member_id for x in leaders})
+    users = await accounts.users_by_ids(session=session, user_ids={m.user_id for m in member_rows.values()})
+    counts = await bound_member_counts(session=session, leader_ids={x.id for x in leaders}, now=now)
+    views = []
+    for leader in leaders:
+        member = member_rows.get(leader.member_id)
+        user = users.get(member.user_id) if member is not None else None
+        views.append(
+            LeaderView(
+                leader=leader,
+                community=communities[leader.community_id],
+                phone=user.phone if user is not None else None,
+                progress=level_progress(levels=program.levels, bound_members=counts.get(leader.id, 0)),
+            )
+        )
+    return views
+
+
+@dataclass(frozen=True)
+class LeaderDetail:
+    view: LeaderView
+    badge: str | None
+    history: list[LeaderStatusChange]
+    current_code: InviteCode | None
+
+
+async def leader_detail(*, session: AsyncSession, brand_id: int, leader_id: int, now: datetime) -> LeaderDetail:
+    brand = await brands.get_brand(session=session, brand_id=brand_id)
+    leader = await get_leader(session=session, brand_id=brand_id, leader_id=leader_id)
+    [view] = await describe_leaders(session=session, brand_id=brand_id, leaders=[leader], now=now)
+    return LeaderDetail(
+        view=view,
+        badge=_badge_of(leader, view.community, brand),
+        history=await status_history(session=session, leader_id=leader.id),
+        current_code=await invite_codes.current_code(session=session, leader_id=leader.id),
+    )
+
+
+def _badge_of(leader: Leader, community: Community, brand: Brand) -> str | None:
+    """Only an active leader wears the badge."""
+    if leader.status != "active":
+        return None
+    return badge_text(community_name=community.name, brand_name=brand.name)
+
+
+async def latest_application(
+    *, session: AsyncSession, brand_id: int, user_id: int
+) -> tuple[Leader, Community]:
+    """The caller's most recent application in this brand (whatever became of it), with its community."""
+    await brands.get_brand(session=session, brand_id=brand_id)
+    member = await members.find_member(session=session, brand_id=brand_id, user_id=user_id)
+    leader = None
+    if member is not None:
+        leader = await session.scalar(
+            select(Leader).where(Leader.member_id == member.id).order_by(Leader.id.desc()).limit(1)
+        )
+    if leader is None:
+        raise NotFound("您还没有提交过团长申请", code="leader_application_not_found")
+    community = await brands.get_community(session=session, brand_id=brand_id, community_id=leader.community_id)
+    return leader, community
+
+
+async def require_leader_self(*, session: AsyncSession, brand_id: int, user_id: int) -> Leader:
+    """The caller's own leadership in this brand, active or suspended; anyone else is refused (403)."""
+    await brands.get_brand(session=session, brand_id=brand_id)
+    leader = await find_open_leader_for_user(session=session, brand_id=brand_id, user_id=user_id)
+    if leader is None or leader.status not in HOLDING_STATUSES:
+        raise Forbidden("仅限本品牌团长本人操作", code="leader_only")
+    return leader
+
+
+@dataclass(frozen=True)
+class LeaderProfile:
+    view: LeaderView
+    brand: Brand
+    badge: str | None
+    current_code: InviteCode | None
+    codes_in_grace: list[InviteCode]
+
+
+async def leader_profile(*, session: AsyncSession, brand_id: int, user_id: int, now: datetime) -> LeaderProfile:
+    leader = await require_leader_self(session=session, brand_id=brand_id, user_id=user_id)
+    brand = await brands.get_brand(session=session, brand_id=brand_id)
+    [view] = await describe_leaders(session=session, brand_id=brand_id, leaders=[leader], now=now)
+    codes = await invite_codes.codes_of(session=session, leader_id=leader.id)
+    return LeaderProfile(
+        view=view,
+        brand=brand,
+        badge=_badge_of(leader, view.community, brand),
+        current_code=next((c for c in codes if c.status == "active"), None),
+        codes_in_grace=[c for c in codes if c.status == "rotated" and c.grace_until is not None and c.grace_until > now],
+    )
+
+
+async def current_invite_code(*, session: AsyncSession, leader_id: int) -> InviteCode:
+    code = await invite_codes.current_code(session=session, leader_id=leader_id)
+    if code is None:
+        raise NotFound("当前没有邀请码，请先生成新邀请码", code="invite_code_missing")
+    return code
+
+
+async def rotate_invite_code(
+    *, session: AsyncSession, brand_id: int, leader_id: int, now: datetime
+) -> tuple[InviteCode, InviteCode | None]:
+    """A new current code; the previous one keeps working for the programme's grace hours.
+
+    After a revocation there is no current code and this simply issues a new one.
+    """
+    leader = await get_leader(session=session, brand_id=brand_id, leader_id=leader_id, for_update=True)
+    if leader.status != "active":
+        raise Conflict("仅在任团长可以更换邀请码", code="leader_status_invalid", details={"status": leader.status})
+    program = await get_program(session=session, brand_id=brand_id)
+    previous = await invite_codes.current_code(session=session, leader_id=leader.id)
+    new = await invite_codes.rotate(
+        session=session, leader_id=leader.id, grace_hours=program.invite_grace_hours, now=now
+    )
+    return new, previous
+
+
+async def revoke_invite_codes(*, session: AsyncSession, brand_id: int, leader_id: int, now: datetime) -> int:
+    """Stops the leader's current code and any old code still in its grace period, at once."""
+    leader = await get_leader(session=session, brand_id=brand_id, leader_id=leader_id, for_update=True)
+    return await invite_codes.revoke_all(session=session, leader_id=leader.id, now=now)
+
+
+@dataclass(frozen=True)
+class InviteResolution:
+    invite: InviteCode
+    leader: Leader
+    brand: Brand
+    community: Community
+
+    @property
+    def badge(self) -> str:
+        return badge_text(community_name=self.community.name, brand_name=self.brand.name)
+
+
+async def resolve_invite(*, session: AsyncSession, raw_code: str, now: datetime) -> InviteResolution:
+    """Who is behind a code that works now: 422 malformed, 404 unknown, 410 revoked/expired/inactive."""
+    resolved = await invite_codes.resolve(session=session, raw_code=raw_code, now=now)
+    brand = await brands.get_brand(session=session, brand_id=resolved.leader.brand_id)
+    community = await brands.get_community(
+        session=session, brand_id=brand.id, community_id=resolved.leader.community_id
+    )
+    return InviteResolution(invite=resolved.invite, leader=resolved.leader, brand=brand, community=community)

@@ -43,3 +43,11 @@ async def members_by_ids(*, session: AsyncSession, member_ids: set[int]) -> dict
         return {}
     rows = await session.scalars(select(Member).where(Member.id.in_(member_ids)))
     return {m.id: m for m in rows}
+
+
+async def lock_member(*, session: AsyncSession, member_id: int) -> Member:
+    """Row-locks the member: one member's concurrent orders queue here (per-member limits, idempotency)."""
+    member = await session.scalar(select(Member).where(Member.id == member_id).with_for_update())
+    if member is None:
+        raise NotFound("用户不存在", code="member_not_found")
+    return member

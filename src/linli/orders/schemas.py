@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class OrderCreate(BaseModel):
+    listing_id: int | None = Field(default=None, ge=1)
+    offer_id: int | None = Field(default=None, ge=1)
+    quantity: int = Field(ge=1, le=99)
+    pickup_community_id: int | None = Field(default=None, ge=1, description="未绑定团长的用户须选择自提小区")
+
+
+class StatusChangeOut(BaseModel):
+    from_status: str | None
+    to_status: str
+    reason: str | None
+    changed_at: datetime
+
+
+class OrderOut(BaseModel):
+    id: int
+    brand_id: int
+    status: str
+    session_id: int | None
+    listing_id: int
+    offer_id: int | None
+    product_name: str
+    sku_name: str
+    quantity: int
+    unit_price_fen: int
+    total_fen: int
+    leader_id: int | None
+    community_id: int | None
+    pickup_point_id: int | None
+    placed_at: datetime
+    expires_at: datetime
+    paid_at: datetime | None
+    closed_at: datetime | None
+
+
+class OrderDetail(OrderOut):
+    history: list[StatusChangeOut]
+
+
+class LeaderOrderOut(BaseModel):
+    """An attributed order as its leader sees it: the neighbour masked, the money exact."""
+
+    id: int
+    status: str
+    member_phone: str
+    member_name: str
+    product_name: str
+    sku_name: str
+    quantity: int
+    total_fen: int
+    session_id: int | None
+    placed_at: datetime
+    paid_at: datetime | None

@@ -1,0 +1,422 @@
+"""Orders: placement with an atomic reservation, expiry, cancellation and payment application.
+
+Placement locks in a stable order (the member row, then the offer, the listing and the SKU through
+guarded updates), checks everything, then writes. Any refusal raises before commit, so a refused
+order changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from linli.accounts import service as accounts
+from linli.attribution import service as attribution
+from linli.brands import service as brands
+from linli.catalog import queries as catalog
+from linli.catalog import stock
+from linli.errors import Conflict, Forbidden, InvalidInput, NotFound
+from linli.leaders import service as leaders
+from linli.live import queries as live
+from linli.live import reservations
+from linli.live.models import CommunityOffer
+from linli.members import service as members
+from linli.orders.models import Order, OrderStatusChange
+from linli.outbox.service import emit
+from linli.pagination import PageParams, fetch_page
+from linli.security import mask_name
+
+MAX_QUANTITY = 99
+# Statuses whose units still count against quota, stock and per-member limits.
+HOLDING_STATUSES = ("pending_payment", "paid")
+TRANSITIONS: dict[str, set[str]] = {
+    "pending_payment": {"paid", "expired", "cancelled"},
+    "expired": {"paid"},  # a late payment that could still be re-reserved
+    "cancelled": {"paid"},  # paid on the pay page while being cancelled: same as late
+    "paid": {"refunded"},
+    "refunded": set(),
+}
+
+
+class SoldOut(Conflict):
+    default_code = "sold_out"
+    default_message = "已售罄"
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order: Order
+    created: bool
+
+
+def room_stream(session_id: int) -> str:
+    return f"live_session:{session_id}"
+
+
+def _fingerprint(*, listing_id: int | None, offer_id: int | None, quantity: int, pickup_community_id: int | None) -> str:
+    raw = f"listing={listing_id}|offer={offer_id}|quantity={quantity}|pickup={pickup_community_id}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _move(session: AsyncSession, order: Order, to: str, *, reason: str | None, now: datetime) -> None:
+    if to not in TRANSITIONS[order.status]:
+        raise Conflict(f"订单状态为 {order.status}，不能变为 {to}", code="order_status_invalid")
+    session.add(OrderStatusChange(order_id=order.id, from_status=order.status, to_status=to, reason=reason, changed_at=now))
+    order.status = to
+    if to in ("expired", "cancelled", "refunded"):
+        order.closed_at = now
+
+
+async def _held_quantity(session: AsyncSession, *, member_id: int, column, value: int) -> int:  # noqa: ANN001
+    held = await session.scalar(
+        select(func.coalesce(func.sum(Order.quantity), 0)).where(
+            Order.member_id == member_id, column == value, Order.status.in_(HOLDING_STATUSES)
+        )
+    )
+    return int(held or 0)
+
+
+async def _check_limit(session: AsyncSession, *, member_id: int, column, value: int, limit: int | None, quantity: int) -> None:  # noqa: ANN001
+    if limit is None:
+        return
+    held = await _held_quantity(session, member_id=member_id, column=column, value=value)
+    if held + quantity > limit:
+        raise Conflict(
+            f"每人限购 {limit} 件，您已购 {held} 件", code="per_member_limit", details={"limit": limit, "held": held}
+        )
+
+
+async def _pickup_for(
+    session: AsyncSession, *, brand_id: int, leader_id: int | None, pickup_community_id: int | None
+) -> tuple[int | None, int]:
+    """(community, pickup point): a bound member's goods go to their leader's pickup point."""
+    if leader_id is not None:
+        leader = await leaders.get_leader(session=session, brand_id=brand_id, leader_id=leader_id)
+        community_id = leader.community_id
+    elif pickup_community_id is not None:
+        community_id = (await brands.get_community(session=session, brand_id=brand_id, community_id=pickup_community_id)).id
+    else:
+        raise InvalidInput("请选择自提点所在小区", code="pickup_point_required")
+    point = await brands.get_pickup_point(session=session, community_id=community_id)
+    return community_id, point.id
+
+
+async def place_order(
+    *,
+    session: AsyncSession,
+    user_id: int,
+    listing_id: int | None,
+    offer_id: int | None,
+    quantity: int,
+    idempotency_key: str,
+    pickup_community_id: int | None,
+    payment_ttl: timedelta,
+    now: datetime,
+) -> PlacedOrder:
+    if (listing_id is None) == (offer_id is None):
+        raise InvalidInput("请指定直播商品或社区专享价之一", code="order_target_invalid")
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise InvalidInput(f"购买数量须在 1 到 {MAX_QUANTITY} 之间", code="quantity_invalid")
+    key = idempotency_key.strip()
+    if not 8 <= len(key) <= 64:
+        raise InvalidInput("幂等键长度须为 8 到 64 个字符", code="idempotency_key_invalid")
+
+    offer: CommunityOffer | None = None
+    if offer_id is not None:
+        offer = await live.get_offer(session=session, offer_id=offer_id)
+        listing = await live.get_listing(session=session, listing_id=offer.listing_id)
+    else:
+        assert listing_id is not None
+        listing = await live.get_listing(session=session, listing_id=listing_id)
+    fingerprint = _fingerprint(
+        listing_id=listing_id, offer_id=offer_id, quantity=quantity, pickup_community_id=pickup_community_id
+    )
+
+    member, _ = await members.get_or_create_member(session=session, brand_id=listing.brand_id, user_id=user_id, now=now)
+    await members.lock_member(session=session, member_id=member.id)
+    existing = await session.scalar(
+        select(Order).where(Order.member_id == member.id, Order.idempotency_key == key)
+    )
+    if existing is not None:
+        if existing.request_fingerprint != fingerprint:
+            raise Conflict("该幂等键已用于另一笔不同的下单请求", code="idempotency_key_reused")
+        return PlacedOrder(order=existing, created=False)
+
+    live_session = await live.get_session(session=session, session_id=listing.session_id)
+    if live_session.status != "live":
+        raise Conflict("直播未在进行中，暂不能下单", code="session_not_live")
+    binding = await attribution.active_binding(session=session, member_id=member.id, now=now)
+    leader_id = binding.leader_id if binding else None
+
+    if offer is not None:
+        if binding is None or binding.leader_id != offer.leader_id:
+            raise Forbidden("该专享价仅限本小区团长邀请的邻居购买", code="offer_not_eligible")
+        if offer.status != "open":
+            raise Conflict("专享价未开放", code="offer_not_open")
+        if not offer.starts_at <= now < offer.ends_at:
+            raise Conflict("不在专享价活动时间内", code="offer_outside_window")
+        await _check_limit(
+            session, member_id=member.id, column=Order.offer_id, value=offer.id, limit=offer.per_member_limit, quantity=quantity
+        )
+        unit_price = offer.price_fen
+    else:
+        if listing.status != "active":
+            raise Conflict("该商品已下架", code="listing_withdrawn")
+        unit_price = listing.live_price_fen
+    await _check_limit(
+        session, member_id=member.id, column=Order.listing_id, value=listing.id, limit=listing.per_member_limit, quantity=quantity
+    )
+    community_id, pickup_point_id = await _pickup_for(
+        session, brand_id=listing.brand_id, leader_id=leader_id, pickup_community_id=pickup_community_id
+    )
+
+    offer_left = None
+    if offer is not None:
+        offer_left = await reservations.reserve_offer(session=session, offer_id=offer.id, quantity=quantity, now=now)
+        if offer_left is None:
+            raise SoldOut("专享名额已抢完", code="offer_sold_out")
+    listing_left = await reservations.reserve_listing(session=session, listing_id=listing.id, quantity=quantity)
+    if listing_left is None:
+        raise SoldOut("直播库存已售罄", code="listing_sold_out")
+    if await stock.take_stock(session=session, sku_id=listing.sku_id, quantity=quantity) is None:
+        raise SoldOut("商品库存不足", code="out_of_stock")
+
+    sku = await catalog.get_sku(session=session, sku_id=listing.sku_id)
+    product = await catalog.get_product(session=session, product_id=sku.product_id)
+    order = Order(
+        brand_id=listing.brand_id, member_id=member.id, user_id=user_id, session_id=listing.session_id,
+        listing_id=listing.id, offer_id=offer.id if offer else None, sku_id=sku.id, product_id=product.id,
+        product_name=product.name, sku_name=sku.name, quantity=quantity, unit_price_fen=unit_price,
+        total_fen=unit_price * quantity, leader_id=leader_id, community_id=community_id,
+        pickup_point_id=pickup_point_id, status="pending_payment", idempotency_key=key,
+        request_fingerprint=fingerprint, placed_at=now, expires_at=now + payment_ttl,
+    )
+    session.add(order)
+    await session.flush()
+    session.add(OrderStatusChange(order_id=order.id, from_status=None, to_status="pending_payment", reason=None, changed_at=now))
+    emit(session, topic="order.placed", payload=_order_payload(order), now=now)
+    user = await accounts.get_user(session=session, user_id=user_id)
+    community = await brands.get_community(session=session, brand_id=order.brand_id, community_id=community_id) if community_id else None
+    _emit_room_stock(session, order=order, listing_left=listing_left.left, offer_left=offer_left.left if offer_left else None, now=now)
+    emit(
+        session,
+        topic="live.order_ticker",
+        stream=room_stream(listing.session_id),
+        payload={
+            "name": mask_name(user.display_name),
+            "community": community.name if community else None,
+            "product": product.name,
+            "quantity": quantity,
+        },
+        now=now,
+    )
+    return PlacedOrder(order=order, created=True)
+
+
+def _order_payload(order: Order) -> dict:
+    return {
+        "order_id": order.id,
+        "brand_id": order.brand_id,
+        "member_id": order.member_id,
+        "leader_id": order.leader_id,
+        "session_id": order.session_id,
+        "listing_id": order.listing_id,
+        "offer_id": order.offer_id,
+        "quantity": order.quantity,
+        "total_fen": order.total_fen,
+        "status": order.status,
+    }
+
+
+def _emit_room_stock(session: AsyncSession, *, order: Order, listing_left: int, offer_left: int | None, now: datetime) -> None:
+    assert order.session_id is not None
+    payload: dict = {"listing_id": order.listing_id, "listing_remaining": listing_left}
+    if order.offer_id is not None:
+        payload.update({"offer_id": order.offer_id, "offer_remaining": offer_left})
+    emit(session, topic="live.stock", stream=room_stream(order.session_id), payload=payload, now=now)
+
+
+async def _release(session: AsyncSession, order: Order, now: datetime) -> None:
+    """Gives the order's units back to the offer, the listing and the SKU (reverse of placement)."""
+    offer_left = None
+    if order.offer_id is not None:
+        offer_left = (await reservations.release_offer(session=session, offer_id=order.offer_id, quantity=order.quantity)).left
+    listing_left = (await reservations.release_listing(session=session, listing_id=order.listing_id, quantity=order.quantity)).left
+    await stock.return_stock(session=session, sku_id=order.sku_id, quantity=order.quantity)
+    _emit_room_stock(session, order=order, listing_left=listing_left, offer_left=offer_left, now=now)
+
+
+async def _rereserve(session: AsyncSession, order: Order, now: datetime) -> bool:
+    """Takes the units again for a late payment; False (and nothing taken) when they are gone."""
+    async with session.begin_nested() as savepoint:
+        offer_left = None
+        if order.offer_id is not None:
+            got = await reservations.reserve_offer(session=session, offer_id=order.offer_id, quantity=order.quantity, now=now)
+            if got is None:
+                await savepoint.rollback()
+                return False
+            offer_left = got.left
+        listing_left = await reservations.reserve_listing(session=session, listing_id=order.listing_id, quantity=order.quantity)
+        if listing_left is None or await stock.take_stock(session=session, sku_id=order.sku_id, quantity=order.quantity) is None:
+            await savepoint.rollback()
+            return False
+    _emit_room_stock(session, order=order, listing_left=listing_left.left, offer_left=offer_left, now=now)
+    return True
+
+
+async def get_order(*, session: AsyncSession, order_id: int, for_update: bool = False) -> Order:
+    order = await session.get(Order, order_id, with_for_update=for_update)
+    if order is None:
+        raise NotFound("订单不存在", code="order_not_found")
+    return order
+
+
+async def get_own_order(*, session: AsyncSession, user_id: int, order_id: int, for_update: bool = False) -> Order:
+    order = await session.get(Order, order_id, with_for_update=for_update)
+    if order is None or order.user_id != user_id:
+        raise NotFound("订单不存在", code="order_not_found")
+    return order
+
+
+async def _expire(session: AsyncSession, order: Order, now: datetime) -> None:
+    _move(session, order, "expired", reason="payment_timeout", now=now)
+    await _release(session, order, now)
+    emit(session, topic="order.expired", payload=_order_payload(order), now=now)
+
+
+async def expire_due_orders(*, session: AsyncSession, now: datetime, limit: int = 500) -> int:
+    """Expires unpaid orders past their time and gives their reservations back (idempotent)."""
+    due = (
+        await session.scalars(
+            select(Order)
+            .where(Order.status == "pending_payment", Order.expires_at <= now)
+            .order_by(Order.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for order in due:
+        await _expire(session, order, now)
+    return len(due)
+
+
+async def cancel_order(*, session: AsyncSession, user_id: int, order_id: int, now: datetime) -> Order:
+    order = await get_own_order(session=session, user_id=user_id, order_id=order_id, for_update=True)
+    if order.status != "pending_payment":
+        raise Conflict("只有待支付的订单可以取消", code="order_not_cancellable")
+    _move(session, order, "cancelled", reason="member_cancelled", now=now)
+    await _release(session, order, now)
+    emit(session, topic="order.cancelled", payload=_order_payload(order), now=now)
+    return order
+
+
+async def require_payable(*, session: AsyncSession, user_id: int, order_id: int, now: datetime) -> Order:
+    """The caller's order if it can still be paid now (a pay request for anything else is a 4xx)."""
+    order = await get_own_order(session=session, user_id=user_id, order_id=order_id)
+    if order.status == "paid":
+        raise Conflict("订单已支付", code="order_already_paid")
+    if order.status != "pending_payment" or order.expires_at <= now:
+        raise Conflict("订单已关闭或已超时，请重新下单", code="order_not_payable")
+    return order
+
+
+@dataclass(frozen=True)
+class PaymentApplied:
+    order: Order
+    outcome: str  # paid, already_paid, paid_late, refund_required
+
+
+async def apply_payment(*, session: AsyncSession, order_id: int, amount_fen: int, now: datetime) -> PaymentApplied:
+    """Applies a verified payment. Never oversells: a late payment is re-reserved or must be refunded."""
+    order = await get_order(session=session, order_id=order_id, for_update=True)
+    if order.status == "paid":
+        return PaymentApplied(order=order, outcome="already_paid")
+    if amount_fen != order.total_fen or order.status == "refunded":
+        return PaymentApplied(order=order, outcome="refund_required")
+    if order.status == "pending_payment" and order.expires_at <= now:
+        await _expire(session, order, now)
+    outcome = "paid"
+    if order.status in ("expired", "cancelled"):
+        if not await _rereserve(session, order, now):
+            return PaymentApplied(order=order, outcome="refund_required")
+        outcome = "paid_late"
+    _move(session, order, "paid", reason=None if outcome == "paid" else "late_payment_rereserved", now=now)
+    order.paid_at = now
+    order.closed_at = None
+    await attribution.renew_on_purchase(session=session, member_id=order.member_id, now=now)
+    emit(session, topic="order.paid", payload=_order_payload(order), now=now)
+    return PaymentApplied(order=order, outcome=outcome)
+
+
+async def mark_refunded(*, session: AsyncSession, order_id: int, now: datetime, reason: str) -> Order:
+    """A paid order refunded in full before fulfilment: the units go back on sale."""
+    order = await get_order(session=session, order_id=order_id, for_update=True)
+    _move(session, order, "refunded", reason=reason, now=now)
+    await _release(session, order, now)
+    emit(session, topic="order.refunded", payload={**_order_payload(order), "refund_fen": order.total_fen}, now=now)
+    return order
+
+
+async def status_history(*, session: AsyncSession, order_id: int) -> list[OrderStatusChange]:
+    rows = await session.scalars(
+        select(OrderStatusChange).where(OrderStatusChange.order_id == order_id).order_by(OrderStatusChange.id)
+    )
+    return list(rows)
+
+
+async def offer_sold_units(*, session: AsyncSession, offer_id: int) -> int:
+    """Units held by live orders on an offer (the invariant: equals the offer's `sold`)."""
+    held = await session.scalar(
+        select(func.coalesce(func.sum(Order.quantity), 0)).where(Order.offer_id == offer_id, Order.status.in_(HOLDING_STATUSES))
+    )
+    return int(held or 0)
+
+
+async def listing_sold_units(*, session: AsyncSession, listing_id: int) -> int:
+    held = await session.scalar(
+        select(func.coalesce(func.sum(Order.quantity), 0)).where(
+            Order.listing_id == listing_id, Order.status.in_(HOLDING_STATUSES)
+        )
+    )
+    return int(held or 0)
+
+
+
+ORDER_STATUSES = tuple(TRANSITIONS)
+
+
+def _status_filter(status: str | None) -> str | None:
+    if status is not None and status not in ORDER_STATUSES:
+        raise InvalidInput("订单状态无效", code="order_status_filter_invalid")
+    return status
+
+
+async def list_brand_orders(
+    *, session: AsyncSession, brand_id: int, status: str | None, session_id: int | None, params: PageParams
+) -> tuple[list[Order], int]:
+    query = select(Order).where(Order.brand_id == brand_id).order_by(Order.id.desc())
+    if _status_filter(status) is not None:
+        query = query.where(Order.status == status)
+    if session_id is not None:
+        query = query.where(Order.session_id == session_id)
+    return await fetch_page(session, query, params)
+
+
+async def list_leader_orders(
+    *, session: AsyncSession, leader_id: int, status: str | None, params: PageParams
+) -> tuple[list[Order], int]:
+    query = select(Order).where(Order.leader_id == leader_id).order_by(Order.id.desc())
+    if _status_filter(status) is not None:
+        query = query.where(Order.status == status)
+    return await fetch_page(session, query, params)
+
+
+async def list_member_orders(
+    *, session: AsyncSession, user_id: int, brand_id: int, params: PageParams
+) -> tuple[list[Order], int]:
+    query = select(Order).where(Order.user_id == user_id, Order.brand_id == brand_id).order_by(Order.id.desc())
+    return await fetch_page(session, query, params)
