@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,7 +24,16 @@ from linli.web import install_error_handlers
 def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        worker = None
+        if ctx.settings.inprocess_worker:
+            from linli.worker import run_forever
+
+            worker = asyncio.create_task(run_forever(ctx, stop))
         yield
+        stop.set()
+        if worker is not None:
+            await worker
         if dispose_on_shutdown:
             await ctx.db.dispose()
 

@@ -97,6 +97,44 @@ def expire_bindings(as_of: AsOf = None) -> None:
     typer.echo(f"expired {count} binding(s)")
 
 
+@app.command("expire-orders")
+def expire_orders(as_of: AsOf = None) -> None:
+    """Expire unpaid orders past their payment time and give their reservations back (idempotent)."""
+    from linli.orders import service as orders
+
+    async def run(ctx: AppContext) -> int:
+        async with ctx.db.transaction() as session:
+            return await orders.expire_due_orders(session=session, now=ctx.clock.now(), limit=100_000)
+
+    count = asyncio.run(_with_ctx(_settings(), as_of, run))
+    typer.echo(f"expired {count} order(s)")
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="work until idle, then exit")] = False,
+    as_of: AsOf = None,
+) -> None:
+    """Deliver outbox events and run the periodic jobs (any number of workers on PostgreSQL)."""
+    import signal
+
+    from linli import worker as worker_module
+
+    async def run(ctx: AppContext) -> int:
+        if once:
+            return await worker_module.run_until_idle(ctx)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await worker_module.run_forever(ctx, stop)
+        return 0
+
+    done = asyncio.run(_with_ctx(_settings(), as_of, run))
+    if once:
+        typer.echo(f"processed {done} item(s)")
+
+
 async def _with_ctx(settings: Settings, as_of: str | None, job):  # noqa: ANN001, ANN202 - small runner
     ctx = AppContext.build(settings, clock=FixedClock(parse_as_of(as_of)) if as_of else None)
     try:

@@ -115,9 +115,10 @@ async def test_short_link_redirects_to_the_resolution(client, scene: Scene):
     assert followed.status_code == 200
     assert followed.json()["code"] == scene.leader.code
     # Whatever is typed after /i/ stays inside the path it redirects to.
-    odd = await client.get("/i/a%2F..%2Fb%3Fx")
+    odd = await client.get("/i/a%3Fb%23c%0D%0AX-Injected:%201")
     assert odd.status_code == 307
-    assert odd.headers["location"] == "/api/v1/invite-codes/a%2F..%2Fb%3Fx"
+    assert odd.headers["location"] == "/api/v1/invite-codes/a%3Fb%23c%0D%0AX-Injected%3A%201"
+    assert "x-injected" not in odd.headers
 
 
 # --- Rotation -------------------------------------------------------------------------------------------

@@ -146,6 +146,9 @@ async def place_order(
             raise Conflict("该幂等键已用于另一笔不同的下单请求", code="idempotency_key_reused")
         return PlacedOrder(order=existing, created=False)
 
+    if offer is not None and offer.sold + quantity > offer.quota:
+        # Fast refusal for the rush after a sell-out; the guarded update below stays the real check.
+        raise SoldOut("专享名额已抢完", code="offer_sold_out")
     live_session = await live.get_session(session=session, session_id=listing.session_id)
     if live_session.status != "live":
         raise Conflict("直播未在进行中，暂不能下单", code="session_not_live")

@@ -1,0 +1,117 @@
+"""Shared bench plumbing: a throw-away database, a real server process, latency statistics."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+DEFAULT_BENCH_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+
+def _with_database(url: str, name: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+async def _admin(url: str, sql: str) -> None:
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(sql))
+    await engine.dispose()
+
+
+@asynccontextmanager
+async def scratch_database(kind: str) -> AsyncIterator[str]:
+    """A database made for this run and dropped after it (SQLite: a temporary file)."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="linli-bench-") as folder:
+            yield f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+        return
+    if kind != "postgresql":
+        raise ValueError("--db must be sqlite or postgresql")
+    admin = os.environ.get("LINLI_BENCH_POSTGRES_URL", DEFAULT_BENCH_POSTGRES_URL)
+    name = f"linli_bench_{uuid.uuid4().hex[:8]}"
+    await _admin(admin, f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_database(admin, name)
+    finally:
+        await _admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@asynccontextmanager
+async def server_process(*, database_url: str, secret_key: str, extra_env: dict[str, str] | None = None) -> AsyncIterator[str]:
+    """`linli serve` in its own process (the load comes from this one); yields its base URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "LINLI_DATABASE_URL": database_url,
+        "LINLI_SECRET_KEY": secret_key,
+        "LINLI_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        **(extra_env or {}),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "linli.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-migrate"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(200):
+                if process.poll() is not None:
+                    raise RuntimeError(f"server exited: {process.stderr.read().decode() if process.stderr else ''}")
+                try:
+                    if (await client.get(f"{base}/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.05)
+            else:
+                raise RuntimeError("server did not come up")
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def percentile(samples: list[float], q: float) -> float:
+    if not samples:
+        return 0.0
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+@dataclass
+class Timer:
+    started: float = 0.0
+
+    def __enter__(self) -> Timer:
+        self.started = time.perf_counter()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.elapsed = time.perf_counter() - self.started

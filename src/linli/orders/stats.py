@@ -1,0 +1,26 @@
+"""Read-only order counts for other contexts' reports (the live-room funnel)."""
+
+from __future__ import annotations
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from linli.orders.models import Order
+
+
+async def session_funnel_orders(*, session: AsyncSession, session_id: int) -> dict[int | None, tuple[int, int]]:
+    """Per attributed leader (None: unbound members): (orders placed in the session, orders ever paid).
+
+    "Ever paid" counts orders that reached `paid`, refunded ones included: the funnel measures
+    conversion, refunds are an after-sales figure.
+    """
+    rows = await session.execute(
+        select(
+            Order.leader_id,
+            func.count(),
+            func.coalesce(func.sum(case((Order.paid_at.is_not(None), 1), else_=0)), 0),
+        )
+        .where(Order.session_id == session_id)
+        .group_by(Order.leader_id)
+    )
+    return {leader_id: (int(placed), int(paid)) for leader_id, placed, paid in rows.all()}
