@@ -93,3 +93,89 @@ class World:
             code = await invite_codes.current_code(session=s, leader_id=leader.id)
             assert code is not None
         return LeaderRef(actor=actor, leader_id=leader.id, member_id=leader.member_id, community_id=community_id, code=code.code)
+
+
+# --- catalog and live room (tests/catalog, tests/live) -------------------------------------------
+# Module-level so that several teams can append without touching the World class.
+
+
+async def make_product(
+    world: World, brand_id: int, *, name: str = "黄金奶油草莓", skus: tuple[tuple[str, int, int], ...] = (("500g×2 盒", 8800, 1000),)
+) -> tuple[int, list[int]]:
+    """A product with SKUs (name, list price in fen, stock); returns (product id, SKU ids)."""
+    from linli.catalog import service as catalog
+
+    async with world.ctx.db.transaction() as s:
+        product, rows = await catalog.create_product(
+            session=s, brand_id=brand_id,
+            product=catalog.ProductInput(
+                name=name, description="本地农场直供", images=["https://img.example.com/strawberry.jpg"],
+                skus=[catalog.SkuInput(name=n, list_price_fen=p, stock_quantity=q) for n, p, q in skus],
+            ),
+            now=world.ctx.clock.now(),
+        )
+    return product.id, [r.id for r in rows]
+
+
+async def make_live_session(world: World, brand_id: int, *, title: str = "黄金奶油草莓源头直播", start: bool = False) -> int:
+    from datetime import timedelta
+
+    from linli.live import service as live
+
+    now = world.ctx.clock.now()
+    async with world.ctx.db.transaction() as s:
+        row = await live.create_session(
+            session=s, brand_id=brand_id,
+            data=live.SessionInput(title=title, scheduled_start_at=now + timedelta(hours=1)), now=now,
+        )
+        if start:
+            await live.start_session(session=s, brand_id=brand_id, session_id=row.id, now=now)
+    return row.id
+
+
+async def make_listing(
+    world: World, brand_id: int, session_id: int, sku_id: int, *, live_price_fen: int = 7800, allocation: int = 500,
+    per_member_limit: int | None = None,
+) -> int:
+    from linli.live import service as live
+
+    async with world.ctx.db.transaction() as s:
+        view = await live.add_listing(
+            session=s, brand_id=brand_id, session_id=session_id, sku_id=sku_id, live_price_fen=live_price_fen,
+            allocation=allocation, per_member_limit=per_member_limit, now=world.ctx.clock.now(),
+        )
+    return view.listing.id
+
+
+async def make_offer(
+    world: World, brand_id: int, session_id: int, listing_id: int, community_id: int, *, price_fen: int = 6800,
+    quota: int = 100, per_member_limit: int = 2, minutes: int = 30, open_now: bool = False,
+) -> int:
+    """A community offer whose window runs from now for `minutes`; opened at once if asked (session must be live)."""
+    from datetime import timedelta
+
+    from linli.live import service as live
+
+    now = world.ctx.clock.now()
+    async with world.ctx.db.transaction() as s:
+        view = await live.create_offer(
+            session=s, brand_id=brand_id, session_id=session_id,
+            data=live.OfferInput(
+                listing_id=listing_id, community_id=community_id, price_fen=price_fen, quota=quota,
+                per_member_limit=per_member_limit, starts_at=now, ends_at=now + timedelta(minutes=minutes),
+            ),
+            now=now,
+        )
+        if open_now:
+            await live.open_offer(session=s, brand_id=brand_id, session_id=session_id, offer_id=view.offer.id, now=now)
+    return view.offer.id
+
+
+async def make_bound_member(world: World, leader: LeaderRef, *, name: str = "邻居") -> Actor:
+    """A user who entered through the leader's invite code (bound under the brand's policy)."""
+    from linli.attribution import service as attribution
+
+    actor = await world.user(name=name)
+    async with world.ctx.db.transaction() as s:
+        await attribution.enter_with_code(session=s, user_id=actor.user_id, raw_code=leader.code, now=world.ctx.clock.now())
+    return actor

@@ -110,6 +110,24 @@ def expire_orders(as_of: AsOf = None) -> None:
     typer.echo(f"expired {count} order(s)")
 
 
+@app.command("prune-outbox")
+def prune_outbox(
+    days: Annotated[int, typer.Option(min=1, help="keep processed events this many days")] = 7,
+    as_of: AsOf = None,
+) -> None:
+    """Delete outbox events processed more than --days ago (the live rooms only replay recent ones)."""
+    from datetime import timedelta
+
+    from linli.outbox import service as outbox
+
+    async def run(ctx: AppContext) -> int:
+        async with ctx.db.transaction() as session:
+            return await outbox.prune_processed(session=session, older_than=ctx.clock.now() - timedelta(days=days))
+
+    count = asyncio.run(_with_ctx(_settings(), as_of, run))
+    typer.echo(f"pruned {count} event(s)")
+
+
 @app.command()
 def worker(
     once: Annotated[bool, typer.Option("--once", help="work until idle, then exit")] = False,
@@ -133,6 +151,33 @@ def worker(
     done = asyncio.run(_with_ctx(_settings(), as_of, run))
     if once:
         typer.echo(f"processed {done} item(s)")
+
+
+bench_app = typer.Typer(help="Benchmarks: each creates and drops its own database and reports its own ceiling.")
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("flash-sale")
+def bench_flash_sale(
+    db: Annotated[str, typer.Option("--db", help="sqlite or postgresql (LINLI_BENCH_POSTGRES_URL)")] = "sqlite",
+    members: Annotated[int, typer.Option(min=1, help="distinct members rushing the offer")] = 2000,
+    concurrency: Annotated[int, typer.Option(min=1, help="requests in flight at once")] = 64,
+    quota: Annotated[int, typer.Option(min=1, help="units in the community offer")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """A flash sale over HTTP against `linli serve`: oversold and lost paid orders must be 0."""
+    import json
+
+    from linli.bench.flash_sale import as_dict, run_flash_sale
+
+    result = as_dict(asyncio.run(run_flash_sale(db=db, members=members, concurrency=concurrency, quota=quota)))
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            typer.echo(f"{key:>22}: {value}")
+    if result["oversold"] or result["lost_paid_orders"]:
+        raise typer.Exit(code=1)
 
 
 async def _with_ctx(settings: Settings, as_of: str | None, job):  # noqa: ANN001, ANN202 - small runner

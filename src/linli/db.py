@@ -8,6 +8,7 @@ deferred.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -98,6 +99,9 @@ class Database:
                 url, echo=echo, pool_size=pool_size, max_overflow=20, pool_pre_ping=True
             )
             self.read_engine = self.engine
+        # One process's writers queue here, in order and without sleeping, rather than on SQLite's busy
+        # timeout (which polls with sleeps of up to 100 ms); other processes still meet the busy timeout.
+        self._write_gate = asyncio.Lock() if self.dialect == "sqlite" else None
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
@@ -112,7 +116,11 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A write unit of work: commits on success, rolls back on any exception."""
-        async with self._sessions() as session, session.begin():
+        if self._write_gate is None:
+            async with self._sessions() as session, session.begin():
+                yield session
+            return
+        async with self._write_gate, self._sessions() as session, session.begin():
             yield session
 
     @asynccontextmanager

@@ -6,13 +6,16 @@ Loading is idempotent: when the brand already exists nothing is written again.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from linli.accounts import service as accounts
 from linli.attribution import service as attribution
 from linli.brands import service as brands
 from linli.context import AppContext
+from linli.catalog import service as catalog
 from linli.leaders import invite_codes
 from linli.leaders import service as leaders
+from linli.live import service as live
 
 BRAND_SLUG = "youlin"
 OWNER_LOGIN = "youlin-owner"
@@ -106,6 +109,8 @@ async def load_demo(ctx: AppContext) -> str:
         assert first is not None
         await attribution.enter_with_code(session=s, user_id=first.id, raw_code=leader_codes["王姐"], now=now)
 
+        session_id, offer_id = await _strawberry_session(s, brand_id=brand.id, community_id=community_ids[0], now=now)
+
     base = ctx.settings.public_base_url
     return "\n".join(
         [
@@ -114,6 +119,56 @@ async def load_demo(ctx: AppContext) -> str:
             f"leader 小李 ({XIAOLI_PHONE}) invite code {leader_codes['小李']}: {invite_codes.invite_link(base_url=base, code=leader_codes['小李'])}",
             f"leader 王姐 ({WANGJIE_PHONE}) invite code {leader_codes['王姐']}",
             f"pending application: 赵哥 ({APPLICANT_PHONE}) for 锦绣江南",
+            f"live now: 黄金奶油草莓 session {session_id}, 云顶华府 offer {offer_id} (68 元, first 100, 2 per member)",
+            f"follow it: curl -N {base}/api/v1/live-sessions/{session_id}/events",
             "members log in with an SMS code: POST /api/v1/auth/sms-codes, then read it with `linli sms-inbox`",
         ]
     )
+
+
+async def _strawberry_session(s, *, brand_id: int, community_id: int, now) -> tuple[int, int]:  # noqa: ANN001
+    """The article's evening: 黄金奶油草莓, 68 元 a box for 云顶华府's neighbours, first 100, live now."""
+    fruit = await catalog.create_category(session=s, brand_id=brand_id, name="时令水果", now=now)
+    _, strawberry_skus = await catalog.create_product(
+        session=s, brand_id=brand_id,
+        product=catalog.ProductInput(
+            name="黄金奶油草莓", description="丹东 99 红颜，当天采摘冷链直发，坏果包赔。", category_id=fruit.id,
+            skus=[catalog.SkuInput(name="500g/盒", list_price_fen=9800, stock_quantity=300)],
+        ),
+        now=now,
+    )
+    _, citrus_skus = await catalog.create_product(
+        session=s, brand_id=brand_id,
+        product=catalog.ProductInput(
+            name="爱媛果冻橙", description="果肉细嫩，一口爆汁。", category_id=fruit.id,
+            skus=[catalog.SkuInput(name="5 斤装", list_price_fen=5990, stock_quantity=200)],
+        ),
+        now=now,
+    )
+    session = await live.create_session(
+        session=s, brand_id=brand_id,
+        data=live.SessionInput(
+            title="黄金奶油草莓·邻里专场", scheduled_start_at=now, stream_url="https://live.example.com/youlin/strawberry",
+        ),
+        now=now,
+    )
+    strawberry = await live.add_listing(
+        session=s, brand_id=brand_id, session_id=session.id, sku_id=strawberry_skus[0].id, live_price_fen=8800,
+        allocation=200, per_member_limit=5, now=now,
+    )
+    await live.add_listing(
+        session=s, brand_id=brand_id, session_id=session.id, sku_id=citrus_skus[0].id, live_price_fen=4990,
+        allocation=100, per_member_limit=None, now=now,
+    )
+    await live.start_session(session=s, brand_id=brand_id, session_id=session.id, now=now)
+    await live.advance_phase(session=s, brand_id=brand_id, session_id=session.id, now=now)  # on to the group buy
+    offer = await live.create_offer(
+        session=s, brand_id=brand_id, session_id=session.id,
+        data=live.OfferInput(
+            listing_id=strawberry.listing.id, community_id=community_id, price_fen=6800, quota=100, per_member_limit=2,
+            starts_at=now, ends_at=now + timedelta(days=30), title="云顶华府邻居专享·前 100 盒",
+        ),
+        now=now,
+    )
+    await live.open_offer(session=s, brand_id=brand_id, session_id=session.id, offer_id=offer.offer.id, now=now)
+    return session.id, offer.offer.id

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -72,6 +72,16 @@ async def _current_user(request: Request) -> CurrentUser:
 AuthUser = Annotated[CurrentUser, Depends(_current_user)]
 
 
+async def _optional_user(request: Request) -> CurrentUser | None:
+    """The caller when a bearer token is sent (a bad token is still a 401), else None (anonymous)."""
+    if not request.headers.get("authorization"):
+        return None
+    return await _current_user(request)
+
+
+MaybeUser = Annotated[CurrentUser | None, Depends(_optional_user)]
+
+
 def _error_body(code: str, message: str, details: object = None) -> dict:
     error: dict = {"code": code, "message": message}
     if details is not None:
@@ -110,6 +120,15 @@ def install_error_handlers(app: FastAPI) -> None:
         # A race that slipped past the checks hit a unique constraint: nothing was written.
         error = Conflict("操作冲突，请刷新后重试", code="concurrent_conflict")
         return JSONResponse(_error_body(error.code, error.message), status_code=409)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(_request: Request, exc: DBAPIError) -> JSONResponse:
+        # SQLSTATE class 22 is "data exception": a value the database cannot hold (a NUL byte in text,
+        # a number out of range). That is bad input, and the transaction was rolled back.
+        state = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+        if state.startswith("22"):
+            return JSONResponse(_error_body("invalid_request", "请求参数包含无法保存的值"), status_code=422)
+        raise exc
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -17,13 +17,14 @@ async def test_rename(client, world):
 
 async def test_longest_name_and_emoji(client, world):
     actor = await world.user()
-    for name in ("草" * 32, "🍓莓莓🍓", "Anna O'Neil"):
+    for name in ("草" * 32, "🍓莓莓🍓", "Anna O'Neil", "👨\u200d👩\u200d👧一家", "李 阿姨", "Zoë"):
         response = await client.patch("/api/v1/me", json={"display_name": name}, headers=actor.headers)
         assert response.status_code == 200, name
         assert response.json()["display_name"] == name
 
 
-@pytest.mark.parametrize("name", ["   ", "a\nb", "tab\there", "zero\u200bwidth", "\u202eevil", "bell\x07", "\ue000"])
+@pytest.mark.parametrize("name", ["   ", "a\nb", "tab\there", "zero\u200bwidth", "\u202eevil", "bell\x07", "\ue000",
+                                  "\u200d", "\u200d\u200d", "\u0301", "\u3000", "nul\x00"])
 async def test_invisible_or_blank_names_are_refused(client, world, name):
     actor = await world.user(name="原名")
     response = await client.patch("/api/v1/me", json={"display_name": name}, headers=actor.headers)

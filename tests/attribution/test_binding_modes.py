@@ -42,7 +42,9 @@ async def test_refused_entry_names_both_leaders_in_the_trail(ctx, world, scene):
     outcome = await enter(ctx, member, scene.wang.code)
     async with ctx.db.read() as s:
         refused = await s.scalar(
-            select(AttributionEvent).where(AttributionEvent.member_id == outcome.member_id, AttributionEvent.kind == "refused")
+            select(AttributionEvent).where(
+                AttributionEvent.member_id == outcome.member_id, AttributionEvent.kind == "refused"
+            )
         )
     assert refused.leader_id == scene.wang.leader_id
     assert refused.previous_leader_id == scene.li.leader_id
@@ -66,7 +68,10 @@ async def test_validity_mode_binding_expires_and_entries_do_not_renew(ctx, world
     assert (taken.result, taken.reason) == ("bound", "after_expiry")
     assert taken.binding.leader_id == scene.wang.leader_id
     assert await events_of(ctx, bound.member_id) == [
-        ("bound", "first_entry"), ("refused", "already_bound"), ("expired", "validity_ended"), ("bound", "after_expiry"),
+        ("bound", "first_entry"),
+        ("refused", "already_bound"),
+        ("expired", "validity_ended"),
+        ("bound", "after_expiry"),
     ]
 
 

@@ -103,7 +103,9 @@ async def test_disputing_ones_own_or_an_unbound_member_is_refused(ctx, world, sc
 
     veteran = await world.user()
     async with ctx.db.transaction() as s:
-        await members.get_or_create_member(session=s, brand_id=scene.brand_id, user_id=veteran.user_id, now=ctx.clock.now())
+        await members.get_or_create_member(
+            session=s, brand_id=scene.brand_id, user_id=veteran.user_id, now=ctx.clock.now()
+        )
     refused = await enter(ctx, veteran, scene.li.code)
     with pytest.raises(DomainError) as err:
         await open_dispute(ctx, scene, scene.li, refused.member_id)

@@ -329,12 +329,19 @@ async def revoke_all_sessions(*, session: AsyncSession, user_id: int, now: datet
     return len(rows)
 
 
+_ZWJ = "\u200d"
+_INVISIBLE_CATEGORIES = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}
+
+
 def _clean_display_name(display_name: str) -> str:
     display_name = unicodedata.normalize("NFC", display_name).strip()
     if not display_name or len(display_name) > DISPLAY_NAME_MAX:
         raise InvalidInput(f"昵称长度须为 1 到 {DISPLAY_NAME_MAX} 个字符", code="display_name_invalid")
-    # Control, format (zero-width, bidi overrides), private-use and unassigned characters, and line breaks.
-    if any(unicodedata.category(ch) in {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"} for ch in display_name):
+    # Control, format (zero-width, bidi overrides), private-use and unassigned characters, and line breaks;
+    # the zero-width joiner is allowed inside emoji sequences (👨‍👩‍👧) but a name needs something visible.
+    if any(ch != _ZWJ and unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in display_name) or all(
+        ch == _ZWJ or unicodedata.category(ch)[0] in "ZM" for ch in display_name
+    ):
         raise InvalidInput("昵称不能包含换行或不可见字符", code="display_name_invalid")
     return display_name
 

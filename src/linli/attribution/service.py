@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.accounts import service as accounts
@@ -29,6 +30,9 @@ from linli.leaders import invite_codes
 from linli.leaders import service as leaders
 from linli.members import service as members
 from linli.pagination import PageParams, fetch_page
+
+if TYPE_CHECKING:
+    from linli.accounts.models import User
 
 MODES = ("permanent", "validity", "last_touch")
 MAX_DAYS = 3650
@@ -109,18 +113,20 @@ async def update_policy(
     if not 0 <= protection_days <= MAX_DAYS:
         raise InvalidInput("保护期须在 0 到 3650 天之间", code="protection_days_invalid")
     await brands.get_brand(session=session, brand_id=brand_id)
+    values = dict(
+        mode=mode, validity_days=validity_days, protection_days=protection_days, only_new_members=only_new_members,
+        updated_at=now, updated_by_user_id=actor_user_id,
+    )
     row = await session.get(BindingPolicy, brand_id, with_for_update=True)
     if row is None:
-        row = BindingPolicy(brand_id=brand_id, updated_at=now)
-        if not await insert_unique(session, row):  # another staff member created it just now
-            row = await session.get(BindingPolicy, brand_id, with_for_update=True, populate_existing=True)
-            assert row is not None
-    row.mode = mode
-    row.validity_days = validity_days
-    row.protection_days = protection_days
-    row.only_new_members = only_new_members
-    row.updated_at = now
-    row.updated_by_user_id = actor_user_id
+        row = BindingPolicy(brand_id=brand_id, **values)
+        if await insert_unique(session, row):
+            return _policy_of(row)
+        # Another staff member created the row a moment ago: ours is the later change.
+        row = await session.get(BindingPolicy, brand_id, with_for_update=True, populate_existing=True)
+        assert row is not None
+    for key, value in values.items():
+        setattr(row, key, value)
     await session.flush()
     return _policy_of(row)
 
@@ -142,7 +148,8 @@ def _is_protected(binding: Binding, now: datetime) -> bool:
     return binding.protected_until is not None and binding.protected_until > now
 
 
-def _active_filter(now: datetime):  # noqa: ANN202 - a SQL expression
+def _active_filter(now: datetime) -> ColumnElement[bool]:
+    """The SQL twin of is_active()."""
     return (Binding.status == "active") & (Binding.expires_at.is_(None) | (Binding.expires_at > now))
 
 
@@ -342,6 +349,7 @@ async def expire_bindings(*, session: AsyncSession, now: datetime, brand_id: int
         .where(Binding.status == "active", Binding.expires_at.is_not(None), Binding.expires_at <= now)
         .order_by(Binding.id)
         .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if brand_id is not None:
         query = query.where(Binding.brand_id == brand_id)
@@ -449,7 +457,7 @@ async def describe(
     )
     brand_name = (await brands.get_brand(session=session, brand_id=brand_id)).name
 
-    def user_of(member_id: int):  # noqa: ANN202
+    def user_of(member_id: int) -> User | None:
         member = member_rows.get(member_id)
         return users.get(member.user_id) if member else None
 
@@ -506,6 +514,7 @@ async def transfer_members(
             .where(Binding.leader_id == from_leader_id, Binding.status == "active")
             .order_by(Binding.id)
             .with_for_update()
+            .execution_options(populate_existing=True)
         )
     ).all()
     moved = 0
@@ -601,7 +610,9 @@ async def resolve_dispute(
 
 
 async def _uphold(session: AsyncSession, dispute: Dispute, *, actor_user_id: int, now: datetime) -> None:
-    claimant = await leaders.get_leader(session=session, brand_id=dispute.brand_id, leader_id=dispute.claimant_leader_id)
+    claimant = await leaders.get_leader(
+        session=session, brand_id=dispute.brand_id, leader_id=dispute.claimant_leader_id
+    )
     if claimant.status != "active":
         raise Conflict("申诉团长已不在任，不能改判给该团长", code="claimant_inactive")
     policy = await get_policy(session=session, brand_id=dispute.brand_id)

@@ -67,7 +67,7 @@ class CommunityOut(BaseModel):
 
 
 class StaffIn(BaseModel):
-    login_name: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    login_name: str = Field(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{2,31}$")
     password: str = Field(min_length=8, max_length=128)
     display_name: str = Field(min_length=1, max_length=32)
     role: Literal["owner", "operator"]

@@ -14,7 +14,7 @@ from linli.accounts import service as accounts
 from linli.accounts.models import User
 from linli.brands.models import Brand, Community, PickupPoint, StaffMember
 from linli.db import insert_unique
-from linli.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from linli.errors import Conflict, Forbidden, InvalidInput, NotFound
 from linli.pagination import PageParams
 from linli.security import is_valid_phone
 
@@ -92,21 +92,12 @@ async def create_staff_account(
     role: str,
     now: datetime,
 ) -> tuple[StaffMember, User]:
-    """A new staff login (password, argon2) and its role in this brand."""
+    """A new staff login (password, argon2) and its role in this brand; a taken login name is a 409."""
     if role not in STAFF_ROLES:
         raise InvalidInput("员工角色只能是 owner 或 operator", code="staff_role_invalid")
-    display_name = _required_text(display_name, label="员工姓名", code="display_name_invalid")
-    login_name = login_name.strip()
-    if login_name and await session.scalar(select(User.id).where(User.login_name == login_name)) is not None:
-        raise Conflict("登录名已被使用", code="login_name_taken")
-    try:
-        user = await accounts.create_staff_user(
-            session=session, login_name=login_name, password=password, display_name=display_name, now=now
-        )
-    except DomainError as exc:
-        if exc.code == "login_name_taken":  # a concurrent request took the name after the check above
-            raise Conflict("登录名已被使用", code="login_name_taken") from exc
-        raise
+    user = await accounts.create_staff_user(
+        session=session, login_name=login_name, password=password, display_name=display_name, now=now
+    )
     staff = await add_staff(session=session, brand_id=brand_id, user_id=user.id, role=role, now=now)
     return staff, user
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.brands import service as brands
@@ -26,22 +26,12 @@ from linli.catalog.schemas import (
 )
 from linli.errors import Unauthorized
 from linli.pagination import Page, PageParams, page_params
-from linli.web import AuthUser, CurrentUser, Now, ReadSession, WriteSession
+from linli.web import AuthUser, MaybeUser, Now, ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
-async def optional_user(request: Request) -> CurrentUser | None:
-    """The caller when a bearer token is sent (a bad token is still a 401), else None (anonymous)."""
-    from linli.web import _current_user
-
-    if not request.headers.get("authorization"):
-        return None
-    return await _current_user(request)
-
-
-MaybeUser = Annotated[CurrentUser | None, Depends(optional_user)]
 
 
 # --- presenters ------------------------------------------------------------------------------

@@ -162,7 +162,11 @@ def profile_out(settings: Settings, profile: service.LeaderProfile) -> LeaderPro
         bound_members=view.progress.bound_members,
         next_level=_next_level_out(view.progress),
         invite=invite_out(settings, profile.current_code) if usable and profile.current_code is not None else None,
-        codes_in_grace=[g for c in profile.codes_in_grace if usable and (g := _grace_out(c)) is not None],
+        codes_in_grace=[
+            GraceCodeOut(code=c.code, grace_until=c.grace_until)
+            for c in profile.codes_in_grace
+            if usable and c.grace_until is not None
+        ],
     )
 
 

@@ -156,6 +156,7 @@ def _record(session: AsyncSession, leader: Leader, *, to: str, reason: str | Non
 async def apply(
     *, session: AsyncSession, brand_id: int, user_id: int, community_id: int, real_name: str, note: str, now: datetime
 ) -> Leader:
+    await brands.get_brand(session=session, brand_id=brand_id)
     await brands.get_community(session=session, brand_id=brand_id, community_id=community_id)
     real_name = real_name.strip()
     if not real_name:

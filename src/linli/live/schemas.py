@@ -14,8 +14,6 @@ OfferStatus = Literal["draft", "open", "closed"]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Allocation = Annotated[int, Field(ge=1, le=MAX_ALLOCATION, examples=[500])]
 PerMemberLimit = Annotated[int, Field(ge=1, le=MAX_LIMIT_PER_MEMBER, examples=[2])]
-# An empty string clears a stream or cover URL.
-OptionalUrl = Annotated[str, Field(max_length=500)]
 
 
 # --- sessions ----------------------------------------------------------------------------------

@@ -571,10 +571,12 @@ async def withdraw_listing(
     """Takes a listing off sale; its open offers close with it. Orders already placed stay."""
     live = await get_brand_session(session=session, brand_id=brand_id, session_id=session_id, for_update=True)
     _require_editable(live, "撤下商品")
+    await get_listing(session=session, session_id=live.id, listing_id=listing_id)  # 404 before taking locks
+    # Offers before their listing: the order in which placing an order takes them (no deadlock).
+    offers = await _lock_open_offers(session, select(CommunityOffer).where(CommunityOffer.listing_id == listing_id))
     listing = await get_listing(session=session, session_id=live.id, listing_id=listing_id, for_update=True)
     if listing.status != "active":
         raise Conflict("直播商品已撤下", code="listing_status_invalid", details={"status": listing.status})
-    offers = await _lock_open_offers(session, select(CommunityOffer).where(CommunityOffer.listing_id == listing.id))
     await _close_offers(session, offers, reason="listing_withdrawn", now=now)
     listing.status = "withdrawn"
     await session.flush()
@@ -837,7 +839,13 @@ def clean_comment(body: str) -> str:
     return body
 
 
-async def post_comment(*, session: AsyncSession, session_id: int, user_id: int, body: str, now: datetime) -> RoomComment:
+@dataclass(frozen=True)
+class PostedComment:
+    comment: RoomComment
+    card: dict[str, Any]  # as sent in the `live.comment` event: comment_id, name (masked), body, created_at
+
+
+async def post_comment(*, session: AsyncSession, session_id: int, user_id: int, body: str, now: datetime) -> PostedComment:
     """A comment in a live room: at most one per 3 seconds and 10 per minute per user and room."""
     body = clean_comment(body)
     live = await get_session(session=session, session_id=session_id)
@@ -866,8 +874,9 @@ async def post_comment(*, session: AsyncSession, session_id: int, user_id: int, 
     comment = RoomComment(session_id=session_id, user_id=user_id, body=body, created_at=now)
     session.add(comment)
     await session.flush()
-    _emit(session, session_id=session_id, topic="live.comment", payload=_comment_card(comment, user.display_name), now=now)
-    return comment
+    card = _comment_card(comment, user.display_name)
+    _emit(session, session_id=session_id, topic="live.comment", payload=card, now=now)
+    return PostedComment(comment=comment, card=card)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -878,6 +887,7 @@ async def post_comment(*, session: AsyncSession, session_id: int, user_id: int, 
 class VisitOutcome:
     visit: RoomVisit
     leader: Leader | None  # the leader whose code brought the viewer
+    leader_card: dict[str, Any] | None  # id, name, community_name, badge: what the room shows of them
     entry: attribution.EntryOutcome | None  # the binding outcome for a logged-in viewer with a code
     own_code: bool = False  # a leader opened their own link: counted, never bound
 
@@ -909,7 +919,21 @@ async def record_visit(
     visit = RoomVisit(session_id=live.id, user_id=user_id, leader_id=leader.id if leader else None, visited_at=now)
     session.add(visit)
     await session.flush()
-    return VisitOutcome(visit=visit, leader=leader, entry=entry, own_code=own_code)
+    card = await leader_card(session=session, leader=leader) if leader is not None else None
+    return VisitOutcome(visit=visit, leader=leader, leader_card=card, entry=entry, own_code=own_code)
+
+
+async def leader_card(*, session: AsyncSession, leader: Leader) -> dict[str, Any]:
+    """A leader as the room shows them: nickname (else masked real name), community and badge."""
+    faces = await _leader_faces(session, {leader.id: leader})
+    community = await brands.get_community(session=session, brand_id=leader.brand_id, community_id=leader.community_id)
+    brand = await brands.get_brand(session=session, brand_id=leader.brand_id)
+    return {
+        "id": leader.id,
+        "name": faces[leader.id],
+        "community_name": community.name,
+        "badge": leaders.badge_text(community_name=community.name, brand_name=brand.name),
+    }
 
 
 @dataclass

@@ -23,6 +23,7 @@ class Order(IdMixin, Base):
         Index("ix_orders_offer_member", "offer_id", "member_id"),
         Index("ix_orders_listing_member", "listing_id", "member_id"),
         Index("ix_orders_member_placed", "member_id", "placed_at"),
+        Index("ix_orders_session_leader", "session_id", "leader_id"),
     )
 
     brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))

@@ -23,6 +23,7 @@ from linli.errors import Conflict, Forbidden, InvalidInput, NotFound
 from linli.leaders import service as leaders
 from linli.live import queries as live
 from linli.live import reservations
+from linli.live.service import room_stream
 from linli.live.models import CommunityOffer
 from linli.members import service as members
 from linli.orders.models import Order, OrderStatusChange
@@ -51,10 +52,6 @@ class SoldOut(Conflict):
 class PlacedOrder:
     order: Order
     created: bool
-
-
-def room_stream(session_id: int) -> str:
-    return f"live_session:{session_id}"
 
 
 def _fingerprint(*, listing_id: int | None, offer_id: int | None, quantity: int, pickup_community_id: int | None) -> str:
@@ -146,9 +143,6 @@ async def place_order(
             raise Conflict("该幂等键已用于另一笔不同的下单请求", code="idempotency_key_reused")
         return PlacedOrder(order=existing, created=False)
 
-    if offer is not None and offer.sold + quantity > offer.quota:
-        # Fast refusal for the rush after a sell-out; the guarded update below stays the real check.
-        raise SoldOut("专享名额已抢完", code="offer_sold_out")
     live_session = await live.get_session(session=session, session_id=listing.session_id)
     if live_session.status != "live":
         raise Conflict("直播未在进行中，暂不能下单", code="session_not_live")
@@ -162,6 +156,9 @@ async def place_order(
             raise Conflict("专享价未开放", code="offer_not_open")
         if not offer.starts_at <= now < offer.ends_at:
             raise Conflict("不在专享价活动时间内", code="offer_outside_window")
+        if offer.sold + quantity > offer.quota:
+            # Fast refusal for the rush after a sell-out; the guarded update below stays the real check.
+            raise SoldOut("专享名额已抢完", code="offer_sold_out")
         await _check_limit(
             session, member_id=member.id, column=Order.offer_id, value=offer.id, limit=offer.per_member_limit, quantity=quantity
         )

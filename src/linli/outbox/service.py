@@ -64,24 +64,6 @@ async def process_batch(
     return len(events)
 
 
-async def stream_events(
-    *, session: AsyncSession, stream: str, after_id: int, since: datetime, limit: int = 200
-) -> list[OutboxEvent]:
-    """Events of one stream newer than `after_id`, plus any committed late with a lower id since `since`.
-
-    Ids are handed out when a transaction inserts, not when it commits, so a reader tailing by id
-    alone could miss an event committed just after a higher one; readers pass a short look-back and
-    drop ids they already sent.
-    """
-    rows = await session.scalars(
-        select(OutboxEvent)
-        .where(OutboxEvent.stream == stream, (OutboxEvent.id > after_id) | (OutboxEvent.created_at >= since))
-        .order_by(OutboxEvent.id)
-        .limit(limit)
-    )
-    return list(rows)
-
-
 async def prune_processed(*, session: AsyncSession, older_than: datetime) -> int:
     result = await session.execute(
         delete(OutboxEvent).where(OutboxEvent.processed_at.is_not(None), OutboxEvent.processed_at < older_than)

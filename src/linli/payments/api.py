@@ -50,11 +50,11 @@ async def create_payment(
     provider = service.provider_for(ctx.payments, provider_name)
     now = ctx.clock.now()
     async with ctx.db.transaction() as session:
-        openid = await service.payer_openid(session=session, provider_name=provider_name, user_id=user.user_id)
         opened = await service.open_payment(
             session=session, providers=ctx.payments, provider_name=provider_name, user_id=user.user_id,
             order_id=order_id, now=now,
         )
+        openid = await service.payer_openid(session=session, provider_name=provider_name, user_id=user.user_id)
     if not opened.created:
         response.status_code = 200
     payment = opened.payment

@@ -189,24 +189,19 @@ async def get_payment_by_trade_no(*, session: AsyncSession, out_trade_no: str, f
     return payment
 
 
-async def list_order_payments(*, session: AsyncSession, user_id: int, order_id: int) -> list[tuple[Payment, list[Refund]]]:
+async def list_order_payments(
+    *, session: AsyncSession, user_id: int, order_id: int
+) -> list[tuple[Payment, list[Refund]]]:
     """The caller's order's payments (newest first), each with its refunds; someone else's order is a 404."""
     order = await orders.get_own_order(session=session, user_id=user_id, order_id=order_id)
-    payments = list(await session.scalars(select(Payment).where(Payment.order_id == order.id).order_by(Payment.id.desc())))
-    refunds = list(
-        await session.scalars(select(Refund).where(Refund.order_id == order.id).order_by(Refund.id))
+    payments = list(
+        await session.scalars(select(Payment).where(Payment.order_id == order.id).order_by(Payment.id.desc()))
     )
+    refunds = list(await session.scalars(select(Refund).where(Refund.order_id == order.id).order_by(Refund.id)))
     by_payment: dict[int, list[Refund]] = {}
     for refund in refunds:
         by_payment.setdefault(refund.payment_id, []).append(refund)
     return [(p, by_payment.get(p.id, [])) for p in payments]
-
-
-async def callbacks_for(*, session: AsyncSession, out_trade_no: str) -> list[PaymentCallback]:
-    rows = await session.scalars(
-        select(PaymentCallback).where(PaymentCallback.out_trade_no == out_trade_no).order_by(PaymentCallback.id)
-    )
-    return list(rows)
 
 
 # --- notifications ------------------------------------------------------------------------------
@@ -257,7 +252,7 @@ async def _record(
 ) -> PaymentCallback | None:
     """The callback row, or None when this notification id was already recorded (a duplicate)."""
     callback = PaymentCallback(
-        provider=provider.name, notification_id=note.notification_id[:64], out_trade_no=note.out_trade_no[:32],
+        provider=provider.name, notification_id=note.notification_id, out_trade_no=note.out_trade_no,
         event_type=note.event_type, payload=note.payload, outcome="received", received_at=now,
     )
     if not await insert_unique(session, callback):

@@ -272,7 +272,8 @@ main {{ max-width: 420px; margin: 0 auto; padding: 24px 16px; }}
 .card {{ background: #fff; border-radius: 12px; padding: 24px; text-align: center; }}
 .amount {{ font-size: 36px; font-weight: 600; margin: 12px 0; }}
 .muted {{ color: #888; font-size: 13px; }}
-button {{ display: block; width: 100%; margin-top: 12px; padding: 14px; font-size: 17px; border: 0; border-radius: 8px; }}
+button {{ display: block; width: 100%; margin-top: 12px; padding: 14px; font-size: 17px;
+         border: 0; border-radius: 8px; }}
 #pay {{ background: #07c160; color: #fff; }}
 #fail {{ background: #eee; color: #333; }}
 button[disabled] {{ opacity: .5; }}

@@ -88,7 +88,8 @@ class WeChatPayProvider:
     name = "wechatpay"
 
     def __init__(self, config: WeChatPayConfig) -> None:
-        missing = [n for n in ("mchid", "appid", "cert_serial_no", "private_key", "apiv3_key") if not getattr(config, n)]
+        required = ("mchid", "appid", "cert_serial_no", "private_key", "apiv3_key")
+        missing = [n for n in required if not getattr(config, n)]
         if missing:
             raise ValueError(f"WeChat Pay is missing: {', '.join(missing)}")
         if len(config.apiv3_key.encode()) != 32:
@@ -96,7 +97,9 @@ class WeChatPayProvider:
         if not config.notify_url.startswith("https://"):
             log.warning("WeChat Pay notify URL %s is not https; WeChat only notifies https URLs", config.notify_url)
         if not (config.public_key and config.public_key_id) and not config.cert_dir:
-            raise ValueError("WeChat Pay needs the platform public key and its id, or a folder of platform certificates")
+            raise ValueError(
+                "WeChat Pay needs the platform public key and its id, or a folder of platform certificates"
+            )
         if config.cert_dir and not (config.public_key and config.public_key_id):
             folder = Path(config.cert_dir)
             if not folder.is_dir() or not any(p.suffix.lower() == ".pem" for p in folder.iterdir()):
@@ -123,9 +126,9 @@ class WeChatPayProvider:
     def from_settings(cls, settings: Settings) -> WeChatPayProvider:
         if not settings.wechatpay_private_key_path:
             raise ValueError("LINLI_WECHATPAY_PRIVATE_KEY_PATH is required when LINLI_WECHATPAY_MCHID is set")
-        public_key = (
-            _read(settings.wechatpay_public_key_path, "platform public key") if settings.wechatpay_public_key_path else None
-        )
+        public_key = None
+        if settings.wechatpay_public_key_path:
+            public_key = _read(settings.wechatpay_public_key_path, "platform public key")
         return cls(
             WeChatPayConfig(
                 mchid=settings.wechatpay_mchid,
@@ -176,7 +179,9 @@ class WeChatPayProvider:
         prepay_id = data.get("prepay_id")
         if status != 200 or not isinstance(prepay_id, str) or not prepay_id:
             raise PaymentProviderUnavailable(
-                details={"operation": "prepay", "status": status, "code": data.get("code"), "message": data.get("message")}
+                details={
+                    "operation": "prepay", "status": status, "code": data.get("code"), "message": data.get("message"),
+                }
             )
         return self.request_payment_params(prepay_id)
 
@@ -207,7 +212,9 @@ class WeChatPayProvider:
         if 200 <= status < 300:
             answer = REFUND_STATUS.get(str(data.get("status")))
             if answer is None:
-                raise PaymentProviderUnavailable(details={"operation": "refund", "status": status, "answer": data.get("status")})
+                raise PaymentProviderUnavailable(
+                    details={"operation": "refund", "status": status, "answer": data.get("status")}
+                )
             return answer
         code = data.get("code")
         if status >= 500 or status == 429 or code in RETRYABLE_REFUND_CODES:
@@ -267,7 +274,7 @@ class WeChatPayProvider:
             event_type, amount_fen = REFUND_FAILED, amount.get("refund")
         else:
             event_type, amount_fen = UNSUPPORTED, None
-        if not notification_id or (event_type != UNSUPPORTED and not out_trade_no):
+        if not 0 < len(notification_id) <= 64 or (event_type != UNSUPPORTED and not 0 < len(out_trade_no) <= 32):
             raise InvalidInput("支付通知内容不完整", code="callback_malformed")
         return Notification(
             notification_id=notification_id,

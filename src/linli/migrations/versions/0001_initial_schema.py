@@ -421,6 +421,23 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_listings')),
     sa.UniqueConstraint('session_id', 'sku_id', name=op.f('uq_listings_session_id_sku_id'))
     )
+    op.create_table('stock_adjustments',
+    sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('sku_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('delta', sa.Integer(), nullable=False),
+    sa.Column('stock_after', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.String(length=200), nullable=False),
+    sa.Column('actor_user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('created_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['actor_user_id'], ['users.id'], name=op.f('fk_stock_adjustments_actor_user_id_users')),
+    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_stock_adjustments_brand_id_brands')),
+    sa.ForeignKeyConstraint(['sku_id'], ['skus.id'], name=op.f('fk_stock_adjustments_sku_id_skus')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_stock_adjustments'))
+    )
+    with op.batch_alter_table('stock_adjustments', schema=None) as batch_op:
+        batch_op.create_index('ix_stock_adjustments_sku', ['sku_id', 'id'], unique=False)
+
     op.create_table('community_offers',
     sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('session_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -498,6 +515,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_orders_listing_member', ['listing_id', 'member_id'], unique=False)
         batch_op.create_index('ix_orders_member_placed', ['member_id', 'placed_at'], unique=False)
         batch_op.create_index('ix_orders_offer_member', ['offer_id', 'member_id'], unique=False)
+        batch_op.create_index('ix_orders_session_leader', ['session_id', 'leader_id'], unique=False)
         batch_op.create_index('ix_orders_status_expires', ['status', 'expires_at'], unique=False)
 
     op.create_table('order_status_changes',
@@ -573,6 +591,7 @@ def downgrade() -> None:
     op.drop_table('order_status_changes')
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index('ix_orders_status_expires')
+        batch_op.drop_index('ix_orders_session_leader')
         batch_op.drop_index('ix_orders_offer_member')
         batch_op.drop_index('ix_orders_member_placed')
         batch_op.drop_index('ix_orders_listing_member')
@@ -583,6 +602,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_community_offers_session')
 
     op.drop_table('community_offers')
+    with op.batch_alter_table('stock_adjustments', schema=None) as batch_op:
+        batch_op.drop_index('ix_stock_adjustments_sku')
+
+    op.drop_table('stock_adjustments')
     op.drop_table('listings')
     with op.batch_alter_table('skus', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_skus_product_id'))
