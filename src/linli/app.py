@@ -34,6 +34,9 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
         stop.set()
         if worker is not None:
             await worker
+        simulator = ctx.payments.get("simulator")
+        if simulator is not None and hasattr(simulator, "drain"):
+            await simulator.drain()  # let delayed simulator callbacks land before the database closes
         if dispose_on_shutdown:
             await ctx.db.dispose()
 

@@ -5,16 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from argon2 import PasswordHasher
 
-from linli.accounts import service as accounts
 from tests.factories import Actor, LeaderRef, World
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests create staff logins but never test passwords: cheap argon2 parameters save ~0.4 s each."""
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @dataclass
