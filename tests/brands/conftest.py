@@ -3,16 +3,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from argon2 import PasswordHasher
 
-from linli.accounts import service as accounts
 from tests.factories import Actor, LeaderRef, World
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Staff passwords hashed with tiny argon2 costs: these tests are about brands, not hashing."""
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
 
 
 @dataclass

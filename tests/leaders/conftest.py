@@ -3,21 +3,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from argon2 import PasswordHasher
 
-from linli.accounts import service as accounts
 
 from tests.factories import Actor, LeaderRef, World
 from tests.leaders.helpers import Applicant, applicant
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Staff passwords hashed with tiny argon2 costs: these tests are about leaders, not hashing.
-
-    (The production parameters take ~0.15 s per hash, and every scene creates three staff logins.)
-    """
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
 
 
 @dataclass
