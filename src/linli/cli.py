@@ -36,6 +36,7 @@ def serve(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
     migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate", help="migrate before serving")] = True,
+    access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="log every request")] = True,
 ) -> None:
     """Serve the HTTP API (and, on the embedded default, migrate first)."""
     import uvicorn
@@ -46,11 +47,11 @@ def serve(
     if migrate_first:
         migrations.upgrade(settings.database_url)
     if workers > 1:
-        uvicorn.run("linli.asgi:app", host=host, port=port, workers=workers, log_level="info")
+        uvicorn.run("linli.asgi:app", host=host, port=port, workers=workers, log_level="info", access_log=access_log)
     else:
         from linli.app import create_app
 
-        uvicorn.run(create_app(AppContext.build(settings)), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(AppContext.build(settings)), host=host, port=port, log_level="info", access_log=access_log)
 
 
 @app.command()
@@ -170,7 +171,9 @@ def bench_flash_sale(
 
     from linli.bench.flash_sale import as_dict, run_flash_sale
 
-    result = as_dict(asyncio.run(run_flash_sale(db=db, members=members, concurrency=concurrency, quota=quota)))
+    import uvloop
+
+    result = as_dict(uvloop.run(run_flash_sale(db=db, members=members, concurrency=concurrency, quota=quota)))
     if as_json:
         typer.echo(json.dumps(result))
     else:

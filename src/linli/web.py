@@ -62,7 +62,7 @@ async def _current_user(request: Request) -> CurrentUser:
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized()
     ctx = app_context(request)
-    async with ctx.db.read() as session:
+    async with ctx.db.lookup() as session:
         auth = await accounts.authenticate_token(
             session=session, settings=ctx.settings, token=token, now=ctx.clock.now()
         )

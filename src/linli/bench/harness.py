@@ -68,18 +68,19 @@ async def server_process(*, database_url: str, secret_key: str, extra_env: dict[
         "LINLI_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         **(extra_env or {}),
     }
+    log = tempfile.NamedTemporaryFile(prefix="linli-bench-server-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "linli.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-migrate"],
+        [sys.executable, "-m", "linli.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-migrate", "--no-access-log"],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient() as client:
             for _ in range(200):
                 if process.poll() is not None:
-                    raise RuntimeError(f"server exited: {process.stderr.read().decode() if process.stderr else ''}")
+                    raise RuntimeError(f"server exited: {Path(log.name).read_text()}")
                 try:
                     if (await client.get(f"{base}/healthz")).status_code == 200:
                         break
@@ -95,6 +96,11 @@ async def server_process(*, database_url: str, secret_key: str, extra_env: dict[
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()
+        if os.environ.get("LINLI_BENCH_KEEP_LOG"):
+            print(f"server log: {log.name}", file=sys.stderr)
+        else:
+            os.unlink(log.name)
 
 
 def percentile(samples: list[float], q: float) -> float:

@@ -24,7 +24,6 @@ from linli.leaders import service as leaders
 from linli.live import queries as live
 from linli.live import reservations
 from linli.live.service import room_stream
-from linli.live.models import CommunityOffer
 from linli.members import service as members
 from linli.orders.models import Order, OrderStatusChange
 from linli.outbox.service import emit
@@ -102,6 +101,16 @@ async def _pickup_for(
     return community_id, point.id
 
 
+async def _replay(session: AsyncSession, *, member_id: int, key: str, fingerprint: str) -> PlacedOrder | None:
+    """The order this key already made (same body), a 409 (different body), or None (a new key)."""
+    existing = await session.scalar(select(Order).where(Order.member_id == member_id, Order.idempotency_key == key))
+    if existing is None:
+        return None
+    if existing.request_fingerprint != fingerprint:
+        raise Conflict("该幂等键已用于另一笔不同的下单请求", code="idempotency_key_reused")
+    return PlacedOrder(order=existing, created=False)
+
+
 async def place_order(
     *,
     session: AsyncSession,
@@ -122,50 +131,44 @@ async def place_order(
     if not 8 <= len(key) <= 64:
         raise InvalidInput("幂等键长度须为 8 到 64 个字符", code="idempotency_key_invalid")
 
-    offer: CommunityOffer | None = None
-    if offer_id is not None:
-        offer = await live.get_offer(session=session, offer_id=offer_id)
-        listing = await live.get_listing(session=session, listing_id=offer.listing_id)
-    else:
-        assert listing_id is not None
-        listing = await live.get_listing(session=session, listing_id=listing_id)
+    offer, listing, live_session = await live.order_target(session=session, offer_id=offer_id, listing_id=listing_id)
     fingerprint = _fingerprint(
         listing_id=listing_id, offer_id=offer_id, quantity=quantity, pickup_community_id=pickup_community_id
     )
-
     member, _ = await members.get_or_create_member(session=session, brand_id=listing.brand_id, user_id=user_id, now=now)
-    await members.lock_member(session=session, member_id=member.id)
-    existing = await session.scalar(
-        select(Order).where(Order.member_id == member.id, Order.idempotency_key == key)
-    )
-    if existing is not None:
-        if existing.request_fingerprint != fingerprint:
-            raise Conflict("该幂等键已用于另一笔不同的下单请求", code="idempotency_key_reused")
-        return PlacedOrder(order=existing, created=False)
+    replay = await _replay(session, member_id=member.id, key=key, fingerprint=fingerprint)
+    if replay is not None:
+        return replay
 
-    live_session = await live.get_session(session=session, session_id=listing.session_id)
+    # Refusals decided by what is already loaded come before any lock: the rush after a sell-out is cheap.
     if live_session.status != "live":
         raise Conflict("直播未在进行中，暂不能下单", code="session_not_live")
-    binding = await attribution.active_binding(session=session, member_id=member.id, now=now)
-    leader_id = binding.leader_id if binding else None
-
     if offer is not None:
-        if binding is None or binding.leader_id != offer.leader_id:
-            raise Forbidden("该专享价仅限本小区团长邀请的邻居购买", code="offer_not_eligible")
         if offer.status != "open":
             raise Conflict("专享价未开放", code="offer_not_open")
         if not offer.starts_at <= now < offer.ends_at:
             raise Conflict("不在专享价活动时间内", code="offer_outside_window")
         if offer.sold + quantity > offer.quota:
-            # Fast refusal for the rush after a sell-out; the guarded update below stays the real check.
+            # A fast refusal only; the guarded update below stays the real check.
             raise SoldOut("专享名额已抢完", code="offer_sold_out")
+    elif listing.status != "active":
+        raise Conflict("该商品已下架", code="listing_withdrawn")
+
+    # The write path: one member's concurrent requests queue on the member row, then the key is checked again.
+    await members.lock_member(session=session, member_id=member.id)
+    replay = await _replay(session, member_id=member.id, key=key, fingerprint=fingerprint)
+    if replay is not None:
+        return replay
+    binding = await attribution.active_binding(session=session, member_id=member.id, now=now)
+    leader_id = binding.leader_id if binding else None
+    if offer is not None:
+        if binding is None or binding.leader_id != offer.leader_id:
+            raise Forbidden("该专享价仅限本小区团长邀请的邻居购买", code="offer_not_eligible")
         await _check_limit(
             session, member_id=member.id, column=Order.offer_id, value=offer.id, limit=offer.per_member_limit, quantity=quantity
         )
         unit_price = offer.price_fen
     else:
-        if listing.status != "active":
-            raise Conflict("该商品已下架", code="listing_withdrawn")
         unit_price = listing.live_price_fen
     await _check_limit(
         session, member_id=member.id, column=Order.listing_id, value=listing.id, limit=listing.per_member_limit, quantity=quantity
