@@ -48,15 +48,16 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
     )
     app.state.ctx = ctx
     install_error_handlers(app)
+    # Routes are matched in order: the live-room rush (orders, payments, the room) comes first.
     for router in (
+        orders_router,
+        payments_router,
+        live_router,
         accounts_router,
         brands_router,
         leaders_router,
         attribution_router,
         catalog_router,
-        live_router,
-        orders_router,
-        payments_router,
     ):
         app.include_router(router)
 
