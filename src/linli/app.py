@@ -15,6 +15,7 @@ from linli.brands.api import router as brands_router
 from linli.catalog.api import router as catalog_router
 from linli.context import AppContext
 from linli.leaders.api import router as leaders_router
+from linli.ledger.api import router as ledger_router  # wire-up: commission ledger (issue 4)
 from linli.live.api import router as live_router
 from linli.orders.api import router as orders_router
 from linli.payments.api import router as payments_router
@@ -58,6 +59,7 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
         leaders_router,
         attribution_router,
         catalog_router,
+        ledger_router,  # wire-up: commission ledger (issue 4)
     ):
         app.include_router(router)
 

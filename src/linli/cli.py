@@ -154,6 +154,65 @@ def worker(
         typer.echo(f"processed {done} item(s)")
 
 
+
+# --- commission ledger (wire-up: issue 4) -------------------------------------------------------
+
+
+@app.command()
+def settle(
+    as_of: AsOf = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=100_000, help="lines per transaction")] = 1000,
+) -> None:
+    """Settle commission whose after-sales window has passed (pending → available); idempotent, safe to run twice."""
+    from linli.ledger import settlement
+
+    async def run(ctx: AppContext) -> settlement.SettleReport:
+        now = ctx.clock.now()
+        return await settlement.settle_due(db=ctx.db, as_of=now, now=now, batch_size=batch_size)
+
+    report = asyncio.run(_with_ctx(_settings(), as_of, run))
+    typer.echo(f"settled {report.lines} line(s), {report.transactions} transaction(s), {report.amount_fen} fen")
+
+
+@app.command()
+def audit(as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False) -> None:
+    """Check every ledger invariant; exits 1 with a report on any breach."""
+    from linli.ledger.audit import run_audit
+
+    async def run(ctx: AppContext):  # noqa: ANN202
+        async with ctx.db.read() as session:
+            return await run_audit(session=session, now=ctx.clock.now())
+
+    report = asyncio.run(_with_ctx(_settings(), None, run))
+    typer.echo(report.to_json() if as_json else report.to_text())
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+@app.command("tier-bonus")
+def tier_bonus(
+    month: Annotated[str, typer.Option("--month", help="YYYY-MM, a month that is over in the brand's time zone")],
+    brand: Annotated[int | None, typer.Option("--brand", help="only this brand id")] = None,
+    as_of: AsOf = None,
+) -> None:
+    """Compute (or re-compute and adjust) the monthly tier bonuses; running it again posts only changes."""
+    from linli.errors import DomainError
+    from linli.ledger import tier_bonus as bonuses
+
+    async def run(ctx: AppContext) -> list:
+        return await bonuses.compute_all(db=ctx.db, month=month, now=ctx.clock.now(), brand_id=brand)
+
+    try:
+        reports = asyncio.run(_with_ctx(_settings(), as_of, run))
+    except DomainError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(code=2) from exc
+    for r in reports:
+        typer.echo(
+            f"brand {r.brand_id} {r.month}: {r.leaders} leader(s), {r.changed} changed, "
+            f"awarded {r.awarded_fen} fen (this run {r.posted_fen:+d} fen)"
+        )
+
 bench_app = typer.Typer(help="Benchmarks: each creates and drops its own database and reports its own ceiling.")
 app.add_typer(bench_app, name="bench")
 

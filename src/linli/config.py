@@ -43,6 +43,8 @@ class Settings:
     dev_mode: bool = True
     data_dir: Path = Path("var")
     order_payment_minutes: int = 10
+    db_pool_size: int = 20
+    db_max_overflow: int = 10
     inprocess_worker: bool = True
     worker_poll_seconds: float = 0.2
     # Payments (docs/payments.md). The signed local simulator is the default provider.
@@ -78,6 +80,8 @@ class Settings:
             dev_mode=os.environ.get("LINLI_DEV_MODE", "1") not in ("0", "false", "no"),
             data_dir=data_dir,
             order_payment_minutes=_env_int("LINLI_ORDER_PAYMENT_MINUTES", 10),
+            db_pool_size=_env_int("LINLI_DB_POOL_SIZE", 20),
+            db_max_overflow=_env_int("LINLI_DB_MAX_OVERFLOW", 10),
             inprocess_worker=os.environ.get("LINLI_INPROCESS_WORKER", "1") not in ("0", "false", "no"),
             worker_poll_seconds=float(os.environ.get("LINLI_WORKER_POLL_SECONDS", "0.2")),
             payment_default_provider=os.environ.get("LINLI_PAYMENT_DEFAULT_PROVIDER", "simulator"),

@@ -25,7 +25,7 @@ class AppContext:
     def build(cls, settings: Settings, *, clock: Clock | None = None) -> AppContext:
         return cls(
             settings=settings,
-            db=Database(settings.database_url),
+            db=Database(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow),
             clock=clock or SystemClock(),
             sms_sender=InboxSmsSender(),
             wechat=wechat_client_for(settings),

@@ -85,18 +85,20 @@ def _install_sqlite_pragmas(engine: AsyncEngine, *, begin: str) -> None:
 class Database:
     """Engines and session factories for one database URL."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(self, url: str, *, pool_size: int = 20, max_overflow: int = 10, echo: bool = False) -> None:
         self.url = url
         self.dialect = "sqlite" if is_sqlite(url) else "postgresql"
         if self.dialect == "sqlite":
             self._ensure_sqlite_folder(url)
-            self.engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=20)
+            self.engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow)
             _install_sqlite_pragmas(self.engine, begin="BEGIN IMMEDIATE")
-            self.read_engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=20)
+            self.read_engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow)
             _install_sqlite_pragmas(self.read_engine, begin="BEGIN")
         else:
+            # A steady pool (overflow connections are closed on return, which costs a connect and the
+            # prepared-statement cache under a rush) and no pre-ping round trip on every checkout.
             self.engine = create_async_engine(
-                url, echo=echo, pool_size=pool_size, max_overflow=20, pool_pre_ping=True
+                url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800, pool_timeout=60
             )
             self.read_engine = self.engine
         # One process's writers queue here, in order and without sleeping, rather than on SQLite's busy

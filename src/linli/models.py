@@ -6,6 +6,7 @@ from linli.brands import models as brands_models  # noqa: F401
 from linli.catalog import models as catalog_models  # noqa: F401
 from linli.db import Base
 from linli.leaders import models as leaders_models  # noqa: F401
+from linli.ledger import models as ledger_models  # noqa: F401  (wire-up: commission ledger, issue 4)
 from linli.live import models as live_models  # noqa: F401
 from linli.members import models as members_models  # noqa: F401
 from linli.orders import models as orders_models  # noqa: F401

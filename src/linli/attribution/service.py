@@ -366,6 +366,40 @@ async def active_binding(*, session: AsyncSession, member_id: int, now: datetime
     return binding if is_active(binding, now) else None
 
 
+@dataclass(frozen=True)
+class FirstBinding:
+    """Who first bound a member, when, and whether that entry brought the member in new (ledger: referral reward)."""
+
+    leader_id: int
+    bound_at: datetime
+    brought_in_new: bool
+
+
+async def first_binding_of(*, session: AsyncSession, member_id: int) -> FirstBinding | None:
+    """The member's first binding ever (None if never bound), from the append-only trail.
+
+    "Brought in new" means the member became a member of the brand by that very entry: the member's
+    first trail event is that `bound / first_entry` and it happened when the member row was created
+    (`enter_with_code` creates both with the same instant). A member who existed before (visited the
+    live room, was refused, ordered unbound) was not brought in new by the leader who bound them later.
+    """
+    first = await session.scalar(
+        select(AttributionEvent).where(AttributionEvent.member_id == member_id).order_by(AttributionEvent.id).limit(1)
+    )
+    bound = first if first is not None and first.kind == "bound" else await session.scalar(
+        select(AttributionEvent)
+        .where(AttributionEvent.member_id == member_id, AttributionEvent.kind == "bound")
+        .order_by(AttributionEvent.id)
+        .limit(1)
+    )
+    if bound is None or bound.leader_id is None:
+        return None
+    member = await members.members_by_ids(session=session, member_ids={member_id})
+    joined_at = member[member_id].joined_at if member_id in member else None
+    brought_in_new = bound is first and bound.reason == "first_entry" and joined_at == bound.occurred_at
+    return FirstBinding(leader_id=bound.leader_id, bound_at=bound.occurred_at, brought_in_new=brought_in_new)
+
+
 async def count_active_bindings(*, session: AsyncSession, leader_ids: set[int], now: datetime) -> dict[int, int]:
     """Members currently bound to each leader (the basis of leader levels); expired bindings do not count."""
     if not leader_ids:

@@ -11,6 +11,7 @@ second offer with the same quota, in the same run.
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import time
 import uuid
@@ -23,7 +24,7 @@ from sqlalchemy import func, select
 from linli import migrate
 from linli.accounts import service as accounts
 from linli.attribution import service as attribution
-from linli.bench.harness import percentile, scratch_database, server_process
+from linli.bench.harness import KeepAliveConnection, percentile, scratch_database, server_process
 from linli.brands import service as brands
 from linli.catalog import service as catalog
 from linli.clock import SystemClock
@@ -128,33 +129,41 @@ async def _seed(ctx: AppContext, *, members: int, quota: int) -> Seed:
 
 
 async def _rush_over_http(base: str, *, offer_id: int, users: list[tuple[int, str]], concurrency: int) -> tuple[list[float], list[int], float, int]:
-    """Every member tries once; returns latencies (ms), the winners' order ids, elapsed seconds and errors."""
-    gate = asyncio.Semaphore(concurrency)
+    """Every member tries once; returns latencies (ms), the winners' order ids, elapsed seconds and errors.
+
+    `concurrency` connections each send one request at a time, so that many are in flight at once.
+    """
+    host, port = base.removeprefix("http://").split(":")
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for _, token in users:
+        queue.put_nowait(token)
     latencies: list[float] = []
     winners: list[int] = []
     errors = 0
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+    body = json.dumps({"offer_id": offer_id, "quantity": 1}).encode()
 
-        async def attempt(token: str) -> None:
-            nonlocal errors
-            async with gate:
+    async def client() -> None:
+        nonlocal errors
+        connection = KeepAliveConnection(host, int(port))
+        try:
+            while not queue.empty():
+                token = queue.get_nowait()
                 started = time.perf_counter()
-                response = await client.post(
-                    "/api/v1/orders",
-                    json={"offer_id": offer_id, "quantity": 1},
+                status, payload = await connection.request(
+                    "POST", "/api/v1/orders", body=body,
                     headers={"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex},
                 )
                 latencies.append((time.perf_counter() - started) * 1000)
-            if response.status_code == 201:
-                winners.append(response.json()["id"])
-            elif response.status_code != 409:
-                errors += 1
+                if status == 201:
+                    winners.append(json.loads(payload)["id"])
+                elif status != 409:
+                    errors += 1
+        finally:
+            await connection.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(attempt(token) for _, token in users))
-        elapsed = time.perf_counter() - started
-    return latencies, winners, elapsed, errors
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return latencies, winners, time.perf_counter() - started, errors
 
 
 async def _pay_winners(base: str, *, winners: list[int], tokens: dict[int, str], concurrency: int) -> int:

@@ -121,3 +121,44 @@ class Timer:
 
     def __exit__(self, *_: object) -> None:
         self.elapsed = time.perf_counter() - self.started
+
+
+class KeepAliveConnection:
+    """A minimal HTTP/1.1 client on one keep-alive connection.
+
+    The load generator shares two cores with the server under test; httpx costs several times more
+    CPU per request than this, and that cost would be charged to the server's figure.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def _connect(self) -> None:
+        self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+
+    async def request(self, method: str, path: str, *, body: bytes = b"", headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        if self._writer is None:
+            await self._connect()
+        assert self._reader is not None and self._writer is not None
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", f"Content-Length: {len(body)}"]
+        if body:
+            lines.append("Content-Type: application/json")
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        self._writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        await self._writer.drain()
+        head = await self._reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        payload = await self._reader.readexactly(length) if length else b""
+        return status, payload
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            await self._writer.wait_closed()

@@ -177,6 +177,12 @@ async def place_order(
         session, brand_id=listing.brand_id, leader_id=leader_id, pickup_community_id=pickup_community_id
     )
 
+    sku = await catalog.get_sku(session=session, sku_id=listing.sku_id)
+    product = await catalog.get_product(session=session, product_id=sku.product_id)
+    user = await accounts.get_user(session=session, user_id=user_id)
+    community = await brands.get_community(session=session, brand_id=listing.brand_id, community_id=community_id) if community_id else None
+
+    # The reservation comes last: the hot offer and listing rows stay locked only for the writes below.
     offer_left = None
     if offer is not None:
         offer_left = await reservations.reserve_offer(session=session, offer_id=offer.id, quantity=quantity, now=now)
@@ -187,9 +193,6 @@ async def place_order(
         raise SoldOut("直播库存已售罄", code="listing_sold_out")
     if await stock.take_stock(session=session, sku_id=listing.sku_id, quantity=quantity) is None:
         raise SoldOut("商品库存不足", code="out_of_stock")
-
-    sku = await catalog.get_sku(session=session, sku_id=listing.sku_id)
-    product = await catalog.get_product(session=session, product_id=sku.product_id)
     order = Order(
         brand_id=listing.brand_id, member_id=member.id, user_id=user_id, session_id=listing.session_id,
         listing_id=listing.id, offer_id=offer.id if offer else None, sku_id=sku.id, product_id=product.id,
@@ -202,8 +205,6 @@ async def place_order(
     await session.flush()
     session.add(OrderStatusChange(order_id=order.id, from_status=None, to_status="pending_payment", reason=None, changed_at=now))
     emit(session, topic="order.placed", payload=_order_payload(order), now=now)
-    user = await accounts.get_user(session=session, user_id=user_id)
-    community = await brands.get_community(session=session, brand_id=order.brand_id, community_id=community_id) if community_id else None
     _emit_room_stock(session, order=order, listing_left=listing_left.left, offer_left=offer_left.left if offer_left else None, now=now)
     emit(
         session,

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+# Ranges are checked by rules.validate (with their own error codes), so every caller gets them.
+
+
+class ProductOverride(BaseModel):
+    product_id: int = Field(ge=1)
+    rate_bp: int = Field(description="基点，1500 = 15%")
+
+
+class SessionOverride(BaseModel):
+    session_id: int = Field(ge=1)
+    product_id: int | None = Field(default=None, ge=1, description="为空表示本场所有商品")
+    rate_bp: int
+
+
+class TierIn(BaseModel):
+    threshold_fen: int = Field(description="月销售额门槛（分，扣除退款）")
+    bonus_fen: int = Field(default=0, description="现金奖励（分）")
+    reward: str = Field(default="", max_length=100, description="实物奖励说明")
+
+
+class RulesIn(BaseModel):
+    live_rate_bp: int = Field(examples=[1500], description="直播间订单基础佣金率（基点）")
+    off_session_rate_bp: int = Field(examples=[1000], description="非直播订单佣金率（基点）")
+    product_overrides: list[ProductOverride] = Field(default_factory=list, max_length=500)
+    session_overrides: list[SessionOverride] = Field(default_factory=list, max_length=500)
+    referral_rate_bp: int = Field(examples=[200], description="拉新奖励：额外佣金率（基点）")
+    referral_months: int = Field(examples=[12], description="拉新奖励期（月）")
+    self_purchase_counts: bool = Field(description="团长本人购买是否计佣")
+    tier_bonuses: list[TierIn] = Field(default_factory=list, max_length=10)
+    settlement_window_days: int = Field(examples=[1], description="售后期（天）：0 = 完成即可提现，1 = T+1")
+    note: str = Field(default="", max_length=200, description="修改说明")
+
+
+class TierOut(BaseModel):
+    threshold_fen: int
+    bonus_fen: int
+    reward: str
+
+
+class RulesOut(BaseModel):
+    id: int | None = Field(description="规则版本 id；从未修改过的品牌为 null（默认规则）")
+    version: int
+    is_default: bool
+    live_rate_bp: int
+    off_session_rate_bp: int
+    product_overrides: list[ProductOverride]
+    session_overrides: list[SessionOverride]
+    referral_rate_bp: int
+    referral_months: int
+    self_purchase_counts: bool
+    tier_bonuses: list[TierOut]
+    settlement_window_days: int
+    note: str
+    created_at: datetime
+    created_by_user_id: int | None
+
+
+class BalancesOut(BaseModel):
+    pending_fen: int = Field(description="待结算：已支付、未过售后期")
+    available_fen: int = Field(description="可提现（扣回已提现的佣金后可能为负，之后的收入会先补上）")
+    withdrawing_fen: int = Field(description="提现中")
+
+
+class CommissionLineOut(BaseModel):
+    order_id: int
+    member_name: str = Field(description="脱敏昵称")
+    member_phone: str = Field(description="脱敏手机号")
+    product_name: str
+    quantity: int
+    paid_fen: int
+    rule: str
+    rule_text: str
+    rule_version: int
+    rule_version_id: int
+    rate_bp: int
+    referral_bp: int
+    commission_fen: int
+    refunded_fen: int
+    clawed_back_fen: int
+    net_fen: int
+    settled_fen: int
+    status: str
+    status_text: str
+    paid_at: datetime
+    completed_at: datetime | None
+    available_from: datetime | None = Field(description="可提现时间（订单完成后才确定）")
+    available_from_date: date | None = Field(description="可提现日期（品牌时区）")
+    settled_at: datetime | None
+
+
+class CommissionOut(BaseModel):
+    leader_id: int
+    balances: BalancesOut
+    items: list[CommissionLineOut]
+    total: int
+    page: int
+    page_size: int

@@ -1,0 +1,106 @@
+"""`linli audit` passes on a healthy ledger and names each kind of breach (written directly, behind the services' back)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import insert, select, update
+
+from linli.ledger import service as ledger
+from linli.ledger.models import CommissionLine, CommissionRefund, LedgerEntry, LedgerTransaction
+from linli.outbox.models import OutboxEvent
+from tests.ledger.helpers import audit, buy, complete, refund
+from tests.orders.setup import bound_member, build_stage
+
+
+@pytest.fixture
+async def healthy(ctx, world):
+    stage = await build_stage(world, quota=100, per_member_limit=20)
+    buyer = await bound_member(world, stage.leader)
+    order_id = await buy(ctx, stage, buyer, quantity=3)
+    await refund(ctx, order_id, 6_800)
+    await complete(ctx, order_id)
+    report = await audit(ctx)
+    assert report.ok, report.to_text()
+    return stage, order_id
+
+
+def failed(report) -> set[str]:  # noqa: ANN001
+    return {c.name for c in report.failed}
+
+
+async def test_a_healthy_ledger_passes_every_check(ctx, healthy):
+    report = await audit(ctx)
+    assert report.ok and len(report.checks) == 17
+    data = json.loads(report.to_json())
+    assert data["ok"] is True and data["counts"]["commission_lines"] == 1
+    assert "ledger audit: OK" in report.to_text()
+
+
+async def test_an_unbalanced_entry_is_found(ctx, healthy):
+    stage, order_id = healthy
+    async with ctx.db.transaction() as s:
+        accrual = await s.scalar(select(LedgerTransaction).where(LedgerTransaction.kind == "accrual"))
+        accounts = await ledger.leader_accounts(session=s, brand_id=stage.brand_id, leader_id=stage.leader.leader_id, now=ctx.clock.now())
+        await s.execute(
+            insert(LedgerEntry).values(
+                transaction_id=accrual.id, account_id=accounts.pending.id, amount_fen=1, posted_at=ctx.clock.now()
+            )
+        )
+    report = await audit(ctx)
+    assert not report.ok
+    assert {"transactions_balance", "lines_match_ledger", "pending_balances"} <= failed(report)
+    check = next(c for c in report.checks if c.name == "transactions_balance")
+    assert check.breaches == 1 and check.samples[0]["transaction_id"] == accrual.id and check.samples[0]["sum_fen"] == 1
+    assert "FAIL" in report.to_text()
+
+
+async def test_a_commission_that_does_not_match_its_rule_is_found(ctx, healthy):
+    _, order_id = healthy
+    async with ctx.db.transaction() as s:
+        await s.execute(update(CommissionLine).where(CommissionLine.order_id == order_id).values(rate_bp=1400))
+    assert {"commission_arithmetic", "line_rule_matches_version"} <= failed(await audit(ctx))
+
+
+async def test_a_paid_order_whose_accrual_never_happened_is_found(ctx, world, healthy):
+    stage, _ = healthy
+    buyer = await bound_member(world, stage.leader)
+    await buy(ctx, stage, buyer, work=False)
+    assert (await audit(ctx)).ok  # the worker is merely behind: order.paid is still waiting
+    async with ctx.db.transaction() as s:  # the event is lost (marked done without its handler)
+        await s.execute(update(OutboxEvent).where(OutboxEvent.processed_at.is_(None)).values(processed_at=ctx.clock.now()))
+    assert failed(await audit(ctx)) == {"paid_orders_have_lines"}
+
+
+async def test_a_clawback_that_does_not_match_the_refund_is_found(ctx, healthy):
+    _, order_id = healthy
+    async with ctx.db.transaction() as s:
+        await s.execute(update(CommissionLine).where(CommissionLine.order_id == order_id).values(refunded_fen=13_600))
+    assert "clawbacks_match_refunds" in failed(await audit(ctx))
+
+
+async def test_settling_before_eligible_is_found(ctx, healthy):
+    _, order_id = healthy
+    async with ctx.db.transaction() as s:
+        await s.execute(update(CommissionLine).where(CommissionLine.order_id == order_id).values(status="settled", settled_at=ctx.clock.now()))
+    assert {"settled_only_after_eligible", "lines_match_ledger", "pending_balances"} <= failed(await audit(ctx))
+
+
+async def test_a_clawback_without_its_refund_is_found(ctx, healthy):
+    async with ctx.db.transaction() as s:
+        await s.execute(update(CommissionRefund).values(requested_fen=6_801, applied_fen=6_800))
+    assert "refund_sources" in failed(await audit(ctx))
+
+
+async def test_ledger_rows_cannot_be_rewritten_through_the_orm(ctx, healthy):
+    with pytest.raises(RuntimeError, match="append-only"):
+        async with ctx.db.transaction() as s:
+            entry = await s.scalar(select(LedgerEntry).limit(1))
+            entry.amount_fen += 1
+            await s.flush()
+    with pytest.raises(RuntimeError, match="append-only"):
+        async with ctx.db.transaction() as s:
+            await s.delete(await s.scalar(select(LedgerTransaction).limit(1)))
+            await s.flush()
+    assert (await audit(ctx)).ok

@@ -1,0 +1,163 @@
+"""Hypothesis drives random sequences of orders, payments, partial and whole refunds, pickups, the clock,
+settlements, withdrawals and tier bonuses. After every step `linli audit` holds and every leader's balances
+reconcile with an independent model of what each order should have earned."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from linli.errors import DomainError
+from linli.ledger import rules, tier_bonus
+from linli.ledger.service import round_half_up_div
+from tests.conftest import START
+from tests.ledger.helpers import (
+    assert_audit_ok,
+    balances,
+    buy,
+    complete,
+    line_of,
+    refund,
+    refund_whole,
+    settle,
+    withdraw_like,
+)
+from tests.orders.setup import bound_member, build_stage
+
+DEC_1 = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)
+
+buy_step = st.tuples(st.just("buy"), st.integers(0, 3), st.integers(1, 3), st.booleans())
+OPS = ["buy", "buy", "refund_part", "refund_part", "refund_whole", "complete", "complete", "wait", "wait", "settle",
+       "settle", "withdraw", "tier_bonus"]
+steps = st.lists(
+    st.tuples(st.sampled_from(OPS), st.integers(0, 30), st.integers(1, 100), st.booleans()),
+    min_size=4,
+    max_size=20,
+)
+# Every example ends by picking everything up, settling two days later, withdrawing, refunding part of a
+# settled order (a clawback from available) and computing November's tier bonus, checking after each.
+EPILOGUE = [("complete", 0, 0, True), ("wait", 48, 0, False), ("settle", 0, 0, False), ("withdraw", 0, 60, False),
+            ("withdraw", 1, 100, False), ("refund_part", 0, 50, False), ("december", 0, 0, False),
+            ("tier_bonus", 0, 0, False), ("settle", 0, 0, False)]
+
+
+@dataclass
+class Expected:
+    order_id: int
+    leader: int  # 0 = 小李, 1 = 王姐
+    paid: int
+    commission: int
+    refunded_payment: int = 0  # what payments refunded
+    refunded: int = 0  # what the commission counts as refunded (≤ paid)
+    whole: bool = False
+    completed_at: datetime | None = None
+    settled: bool = False
+
+    @property
+    def clawed(self) -> int:
+        return round_half_up_div(self.commission * self.refunded, self.paid)
+
+    @property
+    def net(self) -> int:
+        return self.commission - self.clawed
+
+
+@dataclass
+class Model:
+    orders: list[Expected] = field(default_factory=list)
+    buyers_with_orders: set[int] = field(default_factory=set)
+    withdrawn: list[int] = field(default_factory=lambda: [0, 0])
+    bonus: list[int] = field(default_factory=lambda: [0, 0])
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(script=st.tuples(st.lists(buy_step, min_size=1, max_size=4), steps).map(lambda parts: parts[0] + parts[1]))
+async def test_random_lifecycles_keep_the_ledger_true(world, ctx, clock, script):
+    clock.set(START)
+    stage = await build_stage(world, quota=100, per_member_limit=50, price_fen=6800, live_price_fen=8800)
+    leader_ids = [stage.leader.leader_id, stage.other_leader.leader_id]
+    buyers = [await bound_member(world, stage.leader) for _ in range(3)] + [await bound_member(world, stage.other_leader)]
+    model = Model()
+    withdrawals = 0
+
+    for op, a, b, flag in script + EPILOGUE:
+        target = model.orders[a % len(model.orders)] if model.orders else None
+        if op == "buy":
+            a, b = a % 4, 1 + b % 3
+            offer = flag and a < 3  # 小李's community offer, for his own members, while its window is open
+            try:
+                order_id = await buy(ctx, stage, buyers[a], quantity=b, offer=offer)
+            except DomainError:
+                continue
+            paid = (6800 if offer else 8800) * b
+            repurchase = a in model.buyers_with_orders  # every buyer was brought in new by their leader
+            model.buyers_with_orders.add(a)
+            commission = rules.commission_for(paid, 1500 + (200 if repurchase else 0))
+            model.orders.append(Expected(order_id=order_id, leader=0 if a < 3 else 1, paid=paid, commission=commission))
+        elif op == "refund_part" and target is not None and not target.whole:
+            left = target.paid - target.refunded_payment
+            if left <= 0:
+                continue
+            amount = max(1, left * b // 100)
+            await refund(ctx, target.order_id, amount)
+            target.refunded_payment += amount
+            target.refunded = min(target.paid, target.refunded + amount)
+        elif op == "refund_whole" and target is not None and not target.whole:
+            left = target.paid - target.refunded_payment
+            if flag and left > 0:  # after-sales refunds the rest first, then closes the order
+                await refund(ctx, target.order_id, left)
+                target.refunded_payment = target.paid
+            await refund_whole(ctx, target.order_id)
+            target.whole = True
+            target.refunded = target.paid
+        elif op == "complete" and target is not None:
+            for order in (model.orders if flag else [target]):
+                if order.whole:
+                    continue
+                await complete(ctx, order.order_id)
+                if order.completed_at is None:
+                    order.completed_at = clock.now()
+        elif op == "wait":
+            clock.advance(timedelta(hours=a))
+        elif op == "december":
+            clock.set(max(clock.now(), DEC_1))
+        elif op == "settle":
+            await settle(ctx)
+            for order in model.orders:
+                due = order.completed_at is not None and rules.eligible_at(
+                    order.completed_at, window_days=1, timezone="Asia/Shanghai"
+                ) <= clock.now()
+                if due and not order.settled and order.refunded < order.paid:
+                    order.settled = True
+        elif op == "withdraw":
+            a %= 2
+            available = (await balances(ctx, stage, leader_ids[a])).available_fen
+            if available > 0:
+                withdrawals += 1
+                amount = max(1, available * b // 100)
+                await withdraw_like(ctx, stage, amount, key=f"withdrawal:{stage.brand_id}:{withdrawals}", leader_id=leader_ids[a])
+                model.withdrawn[a] += amount
+        elif op == "tier_bonus" and clock.now() >= DEC_1:
+            async with ctx.db.transaction() as s:
+                report = await tier_bonus.compute_month(session=s, brand_id=stage.brand_id, month="2026-11", now=clock.now())
+            for row in report.rows:
+                model.bonus[leader_ids.index(row.leader_id)] = row.awarded_fen
+            for index in (0, 1):  # the default tiers, on GMV net of refunds of orders paid in November
+                gmv = sum(o.paid - o.refunded for o in model.orders if o.leader == index)
+                tier = rules.DEFAULT_RULES.tier_for(gmv)
+                assert model.bonus[index] == (tier.bonus_fen if tier else 0)
+
+        await assert_audit_ok(ctx)
+        for order in model.orders:
+            line = await line_of(ctx, order.order_id)
+            assert (line.commission_fen, line.refunded_fen, line.clawed_back_fen) == (order.commission, order.refunded, order.clawed)
+            assert (line.status == "settled") == order.settled
+        for index, leader_id in enumerate(leader_ids):
+            mine = [o for o in model.orders if o.leader == index]
+            got = await balances(ctx, stage, leader_id)
+            assert got.pending_fen == sum(o.net for o in mine if not o.settled)
+            assert got.available_fen == sum(o.net for o in mine if o.settled) + model.bonus[index] - model.withdrawn[index]
+            assert got.withdrawing_fen == 0
