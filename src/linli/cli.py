@@ -223,6 +223,7 @@ def bench_flash_sale(
     members: Annotated[int, typer.Option(min=1, help="distinct members rushing the offer")] = 2000,
     concurrency: Annotated[int, typer.Option(min=1, help="requests in flight at once")] = 64,
     quota: Annotated[int, typer.Option(min=1, help="units in the community offer")] = 100,
+    server_workers: Annotated[int, typer.Option(min=1, help="`linli serve --workers` for the server under test")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """A flash sale over HTTP against `linli serve`: oversold and lost paid orders must be 0."""
@@ -232,7 +233,7 @@ def bench_flash_sale(
 
     import uvloop
 
-    result = as_dict(uvloop.run(run_flash_sale(db=db, members=members, concurrency=concurrency, quota=quota)))
+    result = as_dict(uvloop.run(run_flash_sale(db=db, members=members, concurrency=concurrency, quota=quota, server_workers=server_workers)))
     if as_json:
         typer.echo(json.dumps(result))
     else:

@@ -28,6 +28,7 @@ from tests.ledger.helpers import (
 from tests.orders.setup import bound_member, build_stage
 
 DEC_1 = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)
+RULES = rules.RuleSet(tier_bonuses=(rules.Tier(threshold_fen=10_000, bonus_fen=500), rules.Tier(threshold_fen=30_000, bonus_fen=1_500)))
 
 buy_step = st.tuples(st.just("buy"), st.integers(0, 3), st.integers(1, 3), st.booleans())
 OPS = ["buy", "buy", "refund_part", "refund_part", "refund_whole", "complete", "complete", "wait", "wait", "settle",
@@ -50,6 +51,7 @@ class Expected:
     leader: int  # 0 = 小李, 1 = 王姐
     paid: int
     commission: int
+    paid_at: datetime
     refunded_payment: int = 0  # what payments refunded
     refunded: int = 0  # what the commission counts as refunded (≤ paid)
     whole: bool = False
@@ -80,6 +82,10 @@ async def test_random_lifecycles_keep_the_ledger_true(world, ctx, clock, script)
     stage = await build_stage(world, quota=100, per_member_limit=50, price_fen=6800, live_price_fen=8800)
     leader_ids = [stage.leader.leader_id, stage.other_leader.leader_id]
     buyers = [await bound_member(world, stage.leader) for _ in range(3)] + [await bound_member(world, stage.other_leader)]
+    async with ctx.db.transaction() as s:  # the default rates, with tiers this small shop can reach
+        await rules.update_rules(
+            session=s, brand_id=stage.brand_id, rules=RULES, note="小店阶梯", actor_user_id=stage.owner.user_id, now=clock.now()
+        )
     model = Model()
     withdrawals = 0
 
@@ -96,7 +102,7 @@ async def test_random_lifecycles_keep_the_ledger_true(world, ctx, clock, script)
             repurchase = a in model.buyers_with_orders  # every buyer was brought in new by their leader
             model.buyers_with_orders.add(a)
             commission = rules.commission_for(paid, 1500 + (200 if repurchase else 0))
-            model.orders.append(Expected(order_id=order_id, leader=0 if a < 3 else 1, paid=paid, commission=commission))
+            model.orders.append(Expected(order_id=order_id, leader=0 if a < 3 else 1, paid=paid, commission=commission, paid_at=clock.now()))
         elif op == "refund_part" and target is not None and not target.whole:
             left = target.paid - target.refunded_payment
             if left <= 0:
@@ -145,9 +151,9 @@ async def test_random_lifecycles_keep_the_ledger_true(world, ctx, clock, script)
                 report = await tier_bonus.compute_month(session=s, brand_id=stage.brand_id, month="2026-11", now=clock.now())
             for row in report.rows:
                 model.bonus[leader_ids.index(row.leader_id)] = row.awarded_fen
-            for index in (0, 1):  # the default tiers, on GMV net of refunds of orders paid in November
-                gmv = sum(o.paid - o.refunded for o in model.orders if o.leader == index)
-                tier = rules.DEFAULT_RULES.tier_for(gmv)
+            for index in (0, 1):  # the tiers on GMV net of refunds of orders paid in November
+                gmv = sum(o.paid - o.refunded for o in model.orders if o.leader == index and o.paid_at < DEC_1)
+                tier = RULES.tier_for(gmv)
                 assert model.bonus[index] == (tier.bonus_fen if tier else 0)
 
         await assert_audit_ok(ctx)

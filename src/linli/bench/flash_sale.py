@@ -43,6 +43,7 @@ from linli.payments.models import Payment
 @dataclass
 class FlashSaleResult:
     db: str
+    server_workers: int
     attempts: int
     concurrency: int
     quota: int
@@ -236,7 +237,7 @@ async def _verify(ctx: AppContext, *, offer_id: int, quota: int, paid_order_ids:
     return sold, max(0, sold - quota), int(paid or 0), lost
 
 
-async def run_flash_sale(*, db: str, members: int, concurrency: int, quota: int) -> FlashSaleResult:
+async def run_flash_sale(*, db: str, members: int, concurrency: int, quota: int, server_workers: int = 1) -> FlashSaleResult:
     async with scratch_database(db) as url:
         await asyncio.to_thread(migrate.upgrade, url)
         secret = secrets.token_urlsafe(32)
@@ -245,7 +246,7 @@ async def run_flash_sale(*, db: str, members: int, concurrency: int, quota: int)
         try:
             seed = await _seed(ctx, members=members, quota=quota)
             tokens_by_user = dict(seed.users)
-            async with server_process(database_url=url, secret_key=secret) as base:
+            async with server_process(database_url=url, secret_key=secret, workers=server_workers) as base:
                 latencies, winners, elapsed, errors = await _rush_over_http(
                     base, offer_id=seed.offer_ids[0], users=seed.users, concurrency=concurrency
                 )
@@ -262,7 +263,7 @@ async def run_flash_sale(*, db: str, members: int, concurrency: int, quota: int)
             await ctx.db.dispose()
     rate = len(seed.users) / elapsed
     return FlashSaleResult(
-        db=db, attempts=len(seed.users), concurrency=concurrency, quota=quota, sold=sold, oversold=oversold, paid=paid,
+        db=db, server_workers=server_workers, attempts=len(seed.users), concurrency=concurrency, quota=quota, sold=sold, oversold=oversold, paid=paid,
         lost_paid_orders=lost, errors=errors + pay_failures, attempts_per_second=round(rate, 1),
         p50_ms=round(percentile(latencies, 0.50), 1), p99_ms=round(percentile(latencies, 0.99), 1),
         ceiling_per_second=round(ceiling, 1), ratio=round(rate / ceiling, 3) if ceiling else 0.0,

@@ -58,7 +58,9 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def server_process(*, database_url: str, secret_key: str, extra_env: dict[str, str] | None = None) -> AsyncIterator[str]:
+async def server_process(
+    *, database_url: str, secret_key: str, workers: int = 1, extra_env: dict[str, str] | None = None
+) -> AsyncIterator[str]:
     """`linli serve` in its own process (the load comes from this one); yields its base URL."""
     port = free_port()
     env = {
@@ -70,7 +72,7 @@ async def server_process(*, database_url: str, secret_key: str, extra_env: dict[
     }
     log = tempfile.NamedTemporaryFile(prefix="linli-bench-server-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "linli.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-migrate", "--no-access-log"],
+        [sys.executable, "-m", "linli.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-migrate", "--no-access-log", "--workers", str(workers)],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
