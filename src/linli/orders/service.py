@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from linli.accounts import service as accounts
 from linli.attribution import service as attribution
 from linli.brands import service as brands
-from linli.catalog import queries as catalog
+from linli.catalog import service as catalog
 from linli.catalog import stock
 from linli.errors import Conflict, Forbidden, InvalidInput, NotFound
 from linli.leaders import service as leaders
@@ -177,8 +177,8 @@ async def place_order(
         session, brand_id=listing.brand_id, leader_id=leader_id, pickup_community_id=pickup_community_id
     )
 
-    sku = await catalog.get_sku(session=session, sku_id=listing.sku_id)
-    product = await catalog.get_product(session=session, product_id=sku.product_id)
+    sku = await catalog.get_sku(session=session, brand_id=listing.brand_id, sku_id=listing.sku_id)
+    product = await catalog.get_product(session=session, brand_id=listing.brand_id, product_id=sku.product_id)
     user = await accounts.get_user(session=session, user_id=user_id)
     community = await brands.get_community(session=session, brand_id=listing.brand_id, community_id=community_id) if community_id else None
 
