@@ -73,33 +73,38 @@ async def test_each_leader_sees_only_their_own(client, scene):
     assert (response.status_code, response.json()["error"]["code"]) == (403, "staff_only")
 
 
-@pytest.mark.parametrize(
-    ("who", "route", "status"),
-    [
-        ("anonymous", "leader", 401),
-        ("member", "leader", 403),
-        ("owner", "leader", 403),  # staff are not leaders: they use the staff route
-        ("other_staff", "leader", 403),
-        ("anonymous", "staff", 401),
-        ("member", "staff", 403),
-        ("other_staff", "staff", 403),
-        ("owner", "staff", 200),
-        ("operator", "staff", 200),
-    ],
-)
-async def test_who_may_read_commission(client, scene, who, route, status):
+READ_ACCESS = [
+    ("anonymous", "leader", 401),
+    ("member", "leader", 403),
+    ("owner", "leader", 403),  # staff are not leaders: they use the staff route
+    ("other_staff", "leader", 403),
+    ("anonymous", "staff", 401),
+    ("member", "staff", 403),
+    ("other_staff", "staff", 403),
+    ("owner", "staff", 200),
+    ("operator", "staff", 200),
+]
+
+
+def _actors(scene) -> dict:  # noqa: ANN001
     stage = scene["stage"]
-    actors = {"anonymous": None, "member": scene["buyer"], "owner": stage.owner, "other_staff": scene["other_staff"],
-              "operator": scene["operator"]}
-    path = (
-        f"/api/v1/brands/{stage.brand_id}/leader/commission" if route == "leader"
-        else f"/api/v1/brands/{stage.brand_id}/leaders/{stage.leader.leader_id}/commission"
-    )
-    actor = actors[who]
-    response = await client.get(path, headers=actor.headers if actor else {})
-    assert response.status_code == status, response.text
-    if status == 200:
-        assert response.json()["balances"]["available_fen"] == 2_040
+    return {"anonymous": None, "member": scene["buyer"], "owner": stage.owner, "other_staff": scene["other_staff"],
+            "operator": scene["operator"], "leader": stage.leader.actor}
+
+
+async def test_who_may_read_commission(client, scene):
+    stage = scene["stage"]
+    actors = _actors(scene)
+    for who, route, status in READ_ACCESS:
+        path = (
+            f"/api/v1/brands/{stage.brand_id}/leader/commission" if route == "leader"
+            else f"/api/v1/brands/{stage.brand_id}/leaders/{stage.leader.leader_id}/commission"
+        )
+        actor = actors[who]
+        response = await client.get(path, headers=actor.headers if actor else {})
+        assert response.status_code == status, (who, route, response.text)
+        if status == 200:
+            assert response.json()["balances"]["available_fen"] == 2_040
 
 
 async def test_staff_of_a_brand_cannot_reach_a_leader_of_another(client, world, scene):
@@ -116,36 +121,37 @@ async def test_staff_of_a_brand_cannot_reach_a_leader_of_another(client, world, 
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize(
-    ("who", "method", "path", "status"),
-    [
-        ("leader", "GET", "", 200),
-        ("owner", "GET", "", 200),
-        ("member", "GET", "", 403),
-        ("other_staff", "GET", "", 403),
-        ("anonymous", "GET", "", 401),
-        ("leader", "PUT", "", 403),
-        ("member", "PUT", "", 403),
-        ("other_staff", "PUT", "", 403),
-        ("anonymous", "PUT", "", 401),
-        ("operator", "PUT", "", 200),
-        ("leader", "GET", "/versions", 403),
-        ("owner", "GET", "/versions", 200),
-    ],
-)
-async def test_only_staff_change_rules_and_leaders_may_read_them(client, scene, who, method, path, status):
+RULES_ACCESS = [
+    ("leader", "GET", "", 200),
+    ("owner", "GET", "", 200),
+    ("member", "GET", "", 403),
+    ("other_staff", "GET", "", 403),
+    ("anonymous", "GET", "", 401),
+    ("leader", "PUT", "", 403),
+    ("member", "PUT", "", 403),
+    ("other_staff", "PUT", "", 403),
+    ("anonymous", "PUT", "", 401),
+    ("leader", "GET", "/versions", 403),
+    ("owner", "GET", "/versions", 200),
+    ("operator", "PUT", "", 200),  # last: the one change that goes through
+]
+
+
+async def test_only_staff_change_rules_and_leaders_may_read_them(client, scene):
     stage = scene["stage"]
-    actors = {"anonymous": None, "member": scene["buyer"], "owner": stage.owner, "other_staff": scene["other_staff"],
-              "operator": scene["operator"], "leader": stage.leader.actor}
-    actor = actors[who]
+    actors = _actors(scene)
     body = {
         "live_rate_bp": 1600, "off_session_rate_bp": 1000, "referral_rate_bp": 200, "referral_months": 12,
         "self_purchase_counts": True, "settlement_window_days": 1,
     }
-    response = await client.request(
-        method, f"/api/v1/brands/{stage.brand_id}/commission-rules{path}", json=body if method == "PUT" else None,
-        headers=actor.headers if actor else {},
-    )
-    assert response.status_code == status, response.text
-    current = await client.get(f"/api/v1/brands/{stage.brand_id}/commission-rules", headers=stage.owner.headers)
-    assert current.json()["live_rate_bp"] == (1600 if status == 200 and method == "PUT" else 1500)
+    for who, method, path, status in RULES_ACCESS:
+        actor = actors[who]
+        response = await client.request(
+            method, f"/api/v1/brands/{stage.brand_id}/commission-rules{path}", json=body if method == "PUT" else None,
+            headers=actor.headers if actor else {},
+        )
+        assert response.status_code == status, (who, method, path, response.text)
+        current = await client.get(f"/api/v1/brands/{stage.brand_id}/commission-rules", headers=stage.owner.headers)
+        changed = status == 200 and method == "PUT"
+        assert current.json()["live_rate_bp"] == (1600 if changed else 1500)
+        assert current.json()["version"] == (2 if changed else 1)

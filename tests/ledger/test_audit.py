@@ -32,7 +32,7 @@ def failed(report) -> set[str]:  # noqa: ANN001
 
 async def test_a_healthy_ledger_passes_every_check(ctx, healthy):
     report = await audit(ctx)
-    assert report.ok and len(report.checks) == 17
+    assert report.ok and len(report.checks) == 18
     data = json.loads(report.to_json())
     assert data["ok"] is True and data["counts"]["commission_lines"] == 1
     assert "ledger audit: OK" in report.to_text()
@@ -104,3 +104,21 @@ async def test_ledger_rows_cannot_be_rewritten_through_the_orm(ctx, healthy):
             await s.delete(await s.scalar(select(LedgerTransaction).limit(1)))
             await s.flush()
     assert (await audit(ctx)).ok
+
+
+async def test_an_event_the_ledger_keeps_failing_on_is_found(ctx, clock, healthy):
+    from datetime import timedelta
+
+    from linli.ledger.handlers import order_completed_payload
+    from linli.outbox.service import emit
+    from linli.worker import run_until_idle
+
+    async with ctx.db.transaction() as s:  # completion of an order that does not exist: the handler raises
+        emit(s, topic="order.completed", payload=order_completed_payload(order_id=999_999, completed_at=clock.now()), now=clock.now())
+    for _ in range(3):
+        await run_until_idle(ctx)
+        clock.advance(timedelta(minutes=1))
+    report = await audit(ctx)
+    assert failed(report) == {"ledger_events_not_stuck"}
+    [sample] = next(c for c in report.checks if c.name == "ledger_events_not_stuck").samples
+    assert sample["attempts"] == 3 and "order_not_found" in sample["last_error"]

@@ -75,7 +75,7 @@ class Model:
     bonus: list[int] = field(default_factory=lambda: [0, 0])
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(script=st.tuples(st.lists(buy_step, min_size=1, max_size=4), steps).map(lambda parts: parts[0] + parts[1]))
 async def test_random_lifecycles_keep_the_ledger_true(world, ctx, clock, script):
     clock.set(START)

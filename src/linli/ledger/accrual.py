@@ -56,8 +56,11 @@ def full_refund_clawback_key(order_id: int) -> str:
     return f"clawback:order:{order_id}:full"
 
 
+SETTLEMENT_KEY_PREFIX = "settlement:order:"
+
+
 def settlement_key(order_id: int) -> str:
-    return f"settlement:order:{order_id}"
+    return f"{SETTLEMENT_KEY_PREFIX}{order_id}"
 
 
 def paid_base(order: Order) -> int:

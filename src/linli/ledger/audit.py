@@ -192,7 +192,7 @@ def _paid_orders_have_lines() -> Select:
             Order.leader_id.is_not(None),
             Order.paid_at.is_not(None),
             ~exists().where(CommissionLine.order_id == Order.id),
-            ~_waiting_event(("order.paid", "order.refunded", "order.completed")),
+            ~_waiting_event(LEDGER_TOPICS),
         )
         .order_by(Order.id)
     )
@@ -511,11 +511,29 @@ async def _tier_rule_check(session: AsyncSession) -> Check:
         after = rows[-1].id
 
 
+LEDGER_TOPICS = ("order.paid", "order.refunded", "order.completed")
+STUCK_AFTER_ATTEMPTS = 3
+
+
+def _events_not_stuck() -> Select:
+    """Events the ledger consumes that keep failing: the worker is not merely behind, something is wrong."""
+    return (
+        select(OutboxEvent.id.label("event_id"), OutboxEvent.topic, OutboxEvent.attempts, OutboxEvent.last_error)
+        .where(
+            OutboxEvent.processed_at.is_(None),
+            OutboxEvent.topic.in_(LEDGER_TOPICS),
+            OutboxEvent.attempts >= STUCK_AFTER_ATTEMPTS,
+        )
+        .order_by(OutboxEvent.id)
+    )
+
+
 QUERY_CHECKS = (
     ("transactions_balance", "每笔记账至少两条分录且借贷相加为零", _transactions_balance),
     ("entries_consistent", "分录金额非零，账户与记账属于同一品牌、同一团长", _entries_consistent),
     ("one_transaction_per_key", "每个幂等键只有一笔记账", _one_transaction_per_key),
     ("nothing_posted_twice", "每个订单最多入账一次、结算一次", _nothing_posted_twice),
+    ("ledger_events_not_stuck", f"佣金相关事件没有反复处理失败（{STUCK_AFTER_ATTEMPTS} 次以上）", _events_not_stuck),
     ("paid_orders_have_lines", "每个有团长的已支付订单都有佣金明细", _paid_orders_have_lines),
     ("lines_match_orders", "佣金明细的快照与订单一致（团长、用户、实付金额）", _lines_match_orders),
     ("commission_arithmetic", "佣金 = 实付 × 费率 ÷ 10000 四舍五入；不计佣的明细为 0", _commission_arithmetic),

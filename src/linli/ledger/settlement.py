@@ -1,12 +1,13 @@
 """Settlement: pending commission becomes available once its line is eligible (completion + window).
 
-`settle_due` walks the due lines in id order, one batch per transaction (keyset pagination, so memory
-stays bounded however many lines are due). Each batch claims its lines with FOR UPDATE SKIP LOCKED on
+`settle_due` walks the due lines in (eligible_at, id) order, one batch per transaction (keyset
+pagination over an index, so memory stays bounded and each due line is read once per run). Each batch claims its lines with FOR UPDATE SKIP LOCKED on
 PostgreSQL (concurrent settlers take disjoint lines; SQLite has one writer anyway), then writes, set
 at once: one transaction per line (`settlement:order:{order_id}`, leader pending → leader available,
 for commission − clawbacks so far), its two entries and the line's new status. A line whose clawbacks
 left nothing is marked settled with 0 and no transaction. Running it twice settles nothing twice: a
-settled line is no longer due, and the unique key is the last line of defence.
+settled line is no longer due, and the unique key is the last line of defence. A line locked at that
+moment (a clawback in progress, another settler) is skipped and settled by the next run.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import String, cast, insert, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.db import Database
 from linli.ledger import service
-from linli.ledger.accrual import settlement_key
+from linli.ledger.accrual import SETTLEMENT_KEY_PREFIX
 from linli.ledger.models import (
     LEADER_AVAILABLE,
     LEADER_PENDING,
@@ -28,6 +29,7 @@ from linli.ledger.models import (
     LINE_SETTLED,
     TX_SETTLEMENT,
     CommissionLine,
+    LedgerAccount,
     LedgerEntry,
     LedgerTransaction,
 )
@@ -36,11 +38,14 @@ DEFAULT_BATCH = 1000
 SETTLEMENT_MEMO = "售后期已过，佣金转为可提现"
 
 
+Cursor = tuple[datetime, int]  # (eligible_at, id) of the last line of a batch: the keyset
+
+
 @dataclass(frozen=True)
 class BatchResult:
     lines: int
     amount_fen: int
-    last_id: int
+    cursor: Cursor | None  # where the next batch starts; None when nothing was due
     transactions: int = 0
 
 
@@ -53,75 +58,90 @@ class SettleReport:
 
 
 async def settle_batch(
-    *, session: AsyncSession, as_of: datetime, now: datetime, after_id: int = 0, limit: int = DEFAULT_BATCH
+    *, session: AsyncSession, as_of: datetime, now: datetime, after: Cursor | None = None, limit: int = DEFAULT_BATCH
 ) -> BatchResult:
-    """Settles up to `limit` due lines with id > after_id; `last_id` is where the next batch starts."""
-    rows = (
-        await session.execute(
-            select(
-                CommissionLine.id, CommissionLine.order_id, CommissionLine.brand_id, CommissionLine.leader_id,
-                CommissionLine.commission_fen, CommissionLine.clawed_back_fen, CommissionLine.rule_version_id,
-            )
-            .where(
-                CommissionLine.status == LINE_PENDING,
-                CommissionLine.eligible_at.is_not(None),
-                CommissionLine.eligible_at <= as_of,
-                CommissionLine.id > after_id,
-            )
-            .order_by(CommissionLine.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+    """Settles up to `limit` due lines after the cursor, in (eligible_at, id) order: a range scan of
+    ix_commission_lines_due (status, eligible_at, id), so every run reads each due line once."""
+    query = (
+        select(
+            CommissionLine.id, CommissionLine.order_id, CommissionLine.brand_id, CommissionLine.leader_id,
+            CommissionLine.commission_fen, CommissionLine.clawed_back_fen, CommissionLine.rule_version_id,
+            CommissionLine.eligible_at,
         )
-    ).all()
+        .where(
+            CommissionLine.status == LINE_PENDING,
+            CommissionLine.eligible_at.is_not(None),
+            CommissionLine.eligible_at <= as_of,
+        )
+        .order_by(CommissionLine.eligible_at, CommissionLine.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if after is not None:
+        query = query.where(tuple_(CommissionLine.eligible_at, CommissionLine.id) > tuple_(after[0], after[1]))
+    rows = (await session.execute(query)).all()
     if not rows:
-        return BatchResult(lines=0, amount_fen=0, last_id=after_id)
+        return BatchResult(lines=0, amount_fen=0, cursor=None)
 
+    # The leaders' accounts exist from their first accrual; make sure anyway (one query when they do).
     leaders_by_brand: dict[int, set[int]] = defaultdict(set)
     for row in rows:
         leaders_by_brand[row.brand_id].add(row.leader_id)
-    accounts: dict[tuple[str, int | None], int] = {}
     for brand_id, leader_ids in leaders_by_brand.items():
         specs = [(kind, leader) for leader in leader_ids for kind in (LEADER_PENDING, LEADER_AVAILABLE)]
-        got = await service.accounts_by_code(session=session, brand_id=brand_id, specs=specs, now=now)
-        accounts.update({spec: account.id for spec, account in got.items()})
+        await service.accounts_by_code(session=session, brand_id=brand_id, specs=specs, now=now)
 
-    paying = [row for row in rows if row.commission_fen - row.clawed_back_fen > 0]
-    amount = 0
-    if paying:
-        created = await session.execute(
-            insert(LedgerTransaction).returning(
-                LedgerTransaction.id, LedgerTransaction.commission_line_id, sort_by_parameter_order=True
-            ),
-            [
-                dict(
-                    idempotency_key=settlement_key(row.order_id), brand_id=row.brand_id, kind=TX_SETTLEMENT,
-                    leader_id=row.leader_id, order_id=row.order_id, commission_line_id=row.id,
-                    rule_version_id=row.rule_version_id, refund_id=None, memo=SETTLEMENT_MEMO, posted_at=now,
-                )
-                for row in paying
-            ],
+    # Set-based writes (no row is built in Python): the transactions, then both entries of each.
+    paying_ids = [row.id for row in rows if row.commission_fen - row.clawed_back_fen > 0]
+    amount = sum(row.commission_fen - row.clawed_back_fen for row in rows)
+    if paying_ids:
+        line = CommissionLine.__table__.c
+        net = line.commission_fen - line.clawed_back_fen
+        await session.execute(
+            insert(LedgerTransaction.__table__).from_select(
+                ["idempotency_key", "brand_id", "kind", "leader_id", "order_id", "commission_line_id",
+                 "rule_version_id", "memo", "posted_at"],
+                select(
+                    literal(SETTLEMENT_KEY_PREFIX) + cast(line.order_id, String), line.brand_id,
+                    literal(TX_SETTLEMENT), line.leader_id, line.order_id, line.id, line.rule_version_id,
+                    literal(SETTLEMENT_MEMO), literal(now, type_=LedgerTransaction.__table__.c.posted_at.type),
+                ).where(line.id.in_(paying_ids)),
+            )
         )
-        transaction_of = {line_id: tx_id for tx_id, line_id in created.all()}
-        entries = []
-        for row in paying:
-            net = row.commission_fen - row.clawed_back_fen
-            amount += net
-            tx_id = transaction_of[row.id]
-            entries.append(
-                dict(transaction_id=tx_id, account_id=accounts[(LEADER_PENDING, row.leader_id)], amount_fen=-net, posted_at=now)
+        # Driven from the lines (primary key) with each transaction found by its unique key, so the plan
+        # does not depend on statistics of a ledger_transactions table that grows during the run.
+        transactions = LedgerTransaction.__table__
+        accounts = LedgerAccount.__table__
+        transaction_id = (
+            select(transactions.c.id)
+            .where(transactions.c.idempotency_key == literal(SETTLEMENT_KEY_PREFIX) + cast(line.order_id, String))
+            .scalar_subquery()
+        )
+        for kind, sign in ((LEADER_PENDING, -1), (LEADER_AVAILABLE, 1)):
+            await session.execute(
+                insert(LedgerEntry.__table__).from_select(
+                    ["transaction_id", "account_id", "amount_fen", "posted_at"],
+                    select(transaction_id, accounts.c.id, net * sign, literal(now, type_=LedgerEntry.__table__.c.posted_at.type))
+                    .select_from(CommissionLine.__table__)
+                    .join(accounts, (accounts.c.leader_id == line.leader_id) & (accounts.c.kind == kind)
+                          & (accounts.c.brand_id == line.brand_id))
+                    .where(line.id.in_(paying_ids)),
+                )
             )
-            entries.append(
-                dict(transaction_id=tx_id, account_id=accounts[(LEADER_AVAILABLE, row.leader_id)], amount_fen=net, posted_at=now)
-            )
-        await session.execute(insert(LedgerEntry), entries)
+    # One statement: the rows are locked, so commission − clawed back is still what was read above.
     await session.execute(
-        update(CommissionLine),
-        [
-            dict(id=row.id, status=LINE_SETTLED, settled_fen=row.commission_fen - row.clawed_back_fen, settled_at=now)
-            for row in rows
-        ],
+        update(CommissionLine)
+        .where(CommissionLine.id.in_([row.id for row in rows]))
+        .values(
+            status=LINE_SETTLED, settled_fen=CommissionLine.commission_fen - CommissionLine.clawed_back_fen,
+            settled_at=now,
+        )
+        .execution_options(synchronize_session=False)
     )
-    return BatchResult(lines=len(rows), amount_fen=amount, last_id=rows[-1].id, transactions=len(paying))
+    last = rows[-1]
+    return BatchResult(
+        lines=len(rows), amount_fen=amount, cursor=(last.eligible_at, last.id), transactions=len(paying_ids)
+    )
 
 
 async def settle_due(
@@ -129,17 +149,17 @@ async def settle_due(
 ) -> SettleReport:
     """Settles every line eligible by `as_of`, batch by batch, each batch committed on its own."""
     report = SettleReport()
-    after_id = 0
+    cursor: Cursor | None = None
     while max_batches is None or report.batches < max_batches:
         async with db.transaction() as session:
-            result = await settle_batch(session=session, as_of=as_of, now=now, after_id=after_id, limit=batch_size)
-        if result.lines == 0:
+            result = await settle_batch(session=session, as_of=as_of, now=now, after=cursor, limit=batch_size)
+        if result.cursor is None:
             break
         report.batches += 1
         report.lines += result.lines
         report.amount_fen += result.amount_fen
         report.transactions += result.transactions
-        after_id = result.last_id
+        cursor = result.cursor
     return report
 
 
@@ -148,13 +168,13 @@ async def settle_in_session(
 ) -> SettleReport:
     """The same within one caller's transaction (tests, small replays)."""
     report = SettleReport()
-    after_id = 0
+    cursor: Cursor | None = None
     while True:
-        result = await settle_batch(session=session, as_of=as_of, now=now, after_id=after_id, limit=batch_size)
-        if result.lines == 0:
+        result = await settle_batch(session=session, as_of=as_of, now=now, after=cursor, limit=batch_size)
+        if result.cursor is None:
             return report
         report.batches += 1
         report.lines += result.lines
         report.amount_fen += result.amount_fen
         report.transactions += result.transactions
-        after_id = result.last_id
+        cursor = result.cursor

@@ -141,6 +141,30 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_categories')),
     sa.UniqueConstraint('brand_id', 'name', name=op.f('uq_categories_brand_id_name'))
     )
+    op.create_table('commission_rule_versions',
+    sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('live_rate_bp', sa.Integer(), nullable=False),
+    sa.Column('off_session_rate_bp', sa.Integer(), nullable=False),
+    sa.Column('product_overrides', sa.JSON(), nullable=False),
+    sa.Column('session_overrides', sa.JSON(), nullable=False),
+    sa.Column('referral_rate_bp', sa.Integer(), nullable=False),
+    sa.Column('referral_months', sa.Integer(), nullable=False),
+    sa.Column('self_purchase_counts', sa.Boolean(), nullable=False),
+    sa.Column('tier_bonuses', sa.JSON(), nullable=False),
+    sa.Column('settlement_window_days', sa.Integer(), nullable=False),
+    sa.Column('note', sa.String(length=200), nullable=False),
+    sa.Column('created_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by_user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_commission_rule_versions_brand_id_brands')),
+    sa.ForeignKeyConstraint(['created_by_user_id'], ['users.id'], name=op.f('fk_commission_rule_versions_created_by_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_commission_rule_versions')),
+    sa.UniqueConstraint('brand_id', 'version', name=op.f('uq_commission_rule_versions_brand_id_version'))
+    )
+    with op.batch_alter_table('commission_rule_versions', schema=None) as batch_op:
+        batch_op.create_index('ix_commission_rule_versions_brand_created', ['brand_id', 'created_at'], unique=False)
+
     op.create_table('communities',
     sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
@@ -370,6 +394,21 @@ def upgrade() -> None:
     with op.batch_alter_table('leader_status_changes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_leader_status_changes_leader_id'), ['leader_id'], unique=False)
 
+    op.create_table('ledger_accounts',
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('leader_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('created_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_ledger_accounts_brand_id_brands')),
+    sa.ForeignKeyConstraint(['leader_id'], ['leaders.id'], name=op.f('fk_ledger_accounts_leader_id_leaders')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_accounts')),
+    sa.UniqueConstraint('code', name=op.f('uq_ledger_accounts_code'))
+    )
+    with op.batch_alter_table('ledger_accounts', schema=None) as batch_op:
+        batch_op.create_index('ix_ledger_accounts_leader', ['leader_id'], unique=False)
+
     op.create_table('room_visits',
     sa.Column('session_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
@@ -401,6 +440,27 @@ def upgrade() -> None:
     with op.batch_alter_table('skus', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_skus_brand_id'), ['brand_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_skus_product_id'), ['product_id'], unique=False)
+
+    op.create_table('tier_bonuses',
+    sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('leader_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('month', sa.String(length=7), nullable=False),
+    sa.Column('rule_version_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('gmv_fen', sa.Integer(), nullable=False),
+    sa.Column('threshold_fen', sa.Integer(), nullable=True),
+    sa.Column('reward', sa.String(length=100), nullable=False),
+    sa.Column('awarded_fen', sa.Integer(), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('computed_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_tier_bonuses_brand_id_brands')),
+    sa.ForeignKeyConstraint(['leader_id'], ['leaders.id'], name=op.f('fk_tier_bonuses_leader_id_leaders')),
+    sa.ForeignKeyConstraint(['rule_version_id'], ['commission_rule_versions.id'], name=op.f('fk_tier_bonuses_rule_version_id_commission_rule_versions')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tier_bonuses')),
+    sa.UniqueConstraint('leader_id', 'month', name=op.f('uq_tier_bonuses_leader_id_month'))
+    )
+    with op.batch_alter_table('tier_bonuses', schema=None) as batch_op:
+        batch_op.create_index('ix_tier_bonuses_brand_month', ['brand_id', 'month'], unique=False)
 
     op.create_table('listings',
     sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -518,6 +578,50 @@ def upgrade() -> None:
         batch_op.create_index('ix_orders_session_leader', ['session_id', 'leader_id'], unique=False)
         batch_op.create_index('ix_orders_status_expires', ['status', 'expires_at'], unique=False)
 
+    op.create_table('commission_lines',
+    sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('leader_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('member_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('session_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('product_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('product_name', sa.String(length=64), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('paid_fen', sa.Integer(), nullable=False),
+    sa.Column('rule_version_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('rule', sa.String(length=32), nullable=False),
+    sa.Column('rate_bp', sa.Integer(), nullable=False),
+    sa.Column('referral_bp', sa.Integer(), nullable=False),
+    sa.Column('commission_fen', sa.Integer(), nullable=False),
+    sa.Column('refunded_fen', sa.Integer(), nullable=False),
+    sa.Column('clawed_back_fen', sa.Integer(), nullable=False),
+    sa.Column('settled_fen', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('placed_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('paid_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('completed_at', linli.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('eligible_at', linli.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('settled_at', linli.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.CheckConstraint('clawed_back_fen >= 0 AND clawed_back_fen <= commission_fen', name=op.f('ck_commission_lines_clawback_within_commission')),
+    sa.CheckConstraint('paid_fen >= 0 AND commission_fen >= 0', name=op.f('ck_commission_lines_amounts_non_negative')),
+    sa.CheckConstraint('refunded_fen >= 0 AND refunded_fen <= paid_fen', name=op.f('ck_commission_lines_refunded_within_paid')),
+    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_commission_lines_brand_id_brands')),
+    sa.ForeignKeyConstraint(['leader_id'], ['leaders.id'], name=op.f('fk_commission_lines_leader_id_leaders')),
+    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_commission_lines_member_id_members')),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_commission_lines_order_id_orders')),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_commission_lines_product_id_products')),
+    sa.ForeignKeyConstraint(['rule_version_id'], ['commission_rule_versions.id'], name=op.f('fk_commission_lines_rule_version_id_commission_rule_versions')),
+    sa.ForeignKeyConstraint(['session_id'], ['live_sessions.id'], name=op.f('fk_commission_lines_session_id_live_sessions')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_commission_lines')),
+    sa.UniqueConstraint('order_id', name=op.f('uq_commission_lines_order_id'))
+    )
+    with op.batch_alter_table('commission_lines', schema=None) as batch_op:
+        batch_op.create_index('ix_commission_lines_brand_paid', ['brand_id', 'paid_at'], unique=False)
+        batch_op.create_index('ix_commission_lines_due', ['status', 'eligible_at', 'id'], unique=False)
+        batch_op.create_index('ix_commission_lines_leader', ['leader_id', 'id'], unique=False)
+
     op.create_table('order_status_changes',
     sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('from_status', sa.String(length=24), nullable=True),
@@ -573,9 +677,84 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_refunds_order_id'), ['order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_refunds_payment_id'), ['payment_id'], unique=False)
 
+    op.create_table('ledger_transactions',
+    sa.Column('idempotency_key', sa.String(length=128), nullable=False),
+    sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('leader_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('commission_line_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('rule_version_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('refund_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('memo', sa.String(length=200), nullable=False),
+    sa.Column('posted_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_ledger_transactions_brand_id_brands')),
+    sa.ForeignKeyConstraint(['commission_line_id'], ['commission_lines.id'], name=op.f('fk_ledger_transactions_commission_line_id_commission_lines')),
+    sa.ForeignKeyConstraint(['leader_id'], ['leaders.id'], name=op.f('fk_ledger_transactions_leader_id_leaders')),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_ledger_transactions_order_id_orders')),
+    sa.ForeignKeyConstraint(['refund_id'], ['refunds.id'], name=op.f('fk_ledger_transactions_refund_id_refunds')),
+    sa.ForeignKeyConstraint(['rule_version_id'], ['commission_rule_versions.id'], name=op.f('fk_ledger_transactions_rule_version_id_commission_rule_versions')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_transactions')),
+    sa.UniqueConstraint('idempotency_key', name=op.f('uq_ledger_transactions_idempotency_key'))
+    )
+    with op.batch_alter_table('ledger_transactions', schema=None) as batch_op:
+        batch_op.create_index('ix_ledger_transactions_leader_posted', ['leader_id', 'posted_at'], unique=False)
+        batch_op.create_index('ix_ledger_transactions_line', ['commission_line_id'], unique=False)
+        batch_op.create_index('ix_ledger_transactions_order', ['order_id'], unique=False)
+
+    op.create_table('commission_refunds',
+    sa.Column('idempotency_key', sa.String(length=128), nullable=False),
+    sa.Column('line_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('refund_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('requested_fen', sa.Integer(), nullable=False),
+    sa.Column('applied_fen', sa.Integer(), nullable=False),
+    sa.Column('clawback_fen', sa.Integer(), nullable=False),
+    sa.Column('from_account_kind', sa.String(length=32), nullable=True),
+    sa.Column('transaction_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('created_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['line_id'], ['commission_lines.id'], name=op.f('fk_commission_refunds_line_id_commission_lines')),
+    sa.ForeignKeyConstraint(['refund_id'], ['refunds.id'], name=op.f('fk_commission_refunds_refund_id_refunds')),
+    sa.ForeignKeyConstraint(['transaction_id'], ['ledger_transactions.id'], name=op.f('fk_commission_refunds_transaction_id_ledger_transactions')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_commission_refunds')),
+    sa.UniqueConstraint('idempotency_key', name=op.f('uq_commission_refunds_idempotency_key'))
+    )
+    with op.batch_alter_table('commission_refunds', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_commission_refunds_line_id'), ['line_id'], unique=False)
+
+    op.create_table('ledger_entries',
+    sa.Column('transaction_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.Column('posted_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['ledger_accounts.id'], name=op.f('fk_ledger_entries_account_id_ledger_accounts')),
+    sa.ForeignKeyConstraint(['transaction_id'], ['ledger_transactions.id'], name=op.f('fk_ledger_entries_transaction_id_ledger_transactions')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_entries'))
+    )
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.create_index('ix_ledger_entries_account', ['account_id', 'id'], unique=False)
+        batch_op.create_index('ix_ledger_entries_transaction', ['transaction_id'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.drop_index('ix_ledger_entries_transaction')
+        batch_op.drop_index('ix_ledger_entries_account')
+
+    op.drop_table('ledger_entries')
+    with op.batch_alter_table('commission_refunds', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_commission_refunds_line_id'))
+
+    op.drop_table('commission_refunds')
+    with op.batch_alter_table('ledger_transactions', schema=None) as batch_op:
+        batch_op.drop_index('ix_ledger_transactions_order')
+        batch_op.drop_index('ix_ledger_transactions_line')
+        batch_op.drop_index('ix_ledger_transactions_leader_posted')
+
+    op.drop_table('ledger_transactions')
     with op.batch_alter_table('refunds', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_refunds_payment_id'))
         batch_op.drop_index(batch_op.f('ix_refunds_order_id'))
@@ -589,6 +768,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_order_status_changes_order_id'))
 
     op.drop_table('order_status_changes')
+    with op.batch_alter_table('commission_lines', schema=None) as batch_op:
+        batch_op.drop_index('ix_commission_lines_leader')
+        batch_op.drop_index('ix_commission_lines_due')
+        batch_op.drop_index('ix_commission_lines_brand_paid')
+
+    op.drop_table('commission_lines')
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index('ix_orders_status_expires')
         batch_op.drop_index('ix_orders_session_leader')
@@ -607,6 +792,10 @@ def downgrade() -> None:
 
     op.drop_table('stock_adjustments')
     op.drop_table('listings')
+    with op.batch_alter_table('tier_bonuses', schema=None) as batch_op:
+        batch_op.drop_index('ix_tier_bonuses_brand_month')
+
+    op.drop_table('tier_bonuses')
     with op.batch_alter_table('skus', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_skus_product_id'))
         batch_op.drop_index(batch_op.f('ix_skus_brand_id'))
@@ -616,6 +805,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_room_visits_session_leader')
 
     op.drop_table('room_visits')
+    with op.batch_alter_table('ledger_accounts', schema=None) as batch_op:
+        batch_op.drop_index('ix_ledger_accounts_leader')
+
+    op.drop_table('ledger_accounts')
     with op.batch_alter_table('leader_status_changes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_leader_status_changes_leader_id'))
 
@@ -670,6 +863,10 @@ def downgrade() -> None:
     op.drop_table('live_sessions')
     op.drop_table('leader_programs')
     op.drop_table('communities')
+    with op.batch_alter_table('commission_rule_versions', schema=None) as batch_op:
+        batch_op.drop_index('ix_commission_rule_versions_brand_created')
+
+    op.drop_table('commission_rule_versions')
     op.drop_table('categories')
     op.drop_table('binding_policies')
     with op.batch_alter_table('auth_sessions', schema=None) as batch_op:
