@@ -1,13 +1,14 @@
 """Settlement: pending commission becomes available once its line is eligible (completion + window).
 
 `settle_due` walks the due lines in (eligible_at, id) order, one batch per transaction (keyset
-pagination over an index, so memory stays bounded and each due line is read once per run). Each batch claims its lines with FOR UPDATE SKIP LOCKED on
-PostgreSQL (concurrent settlers take disjoint lines; SQLite has one writer anyway), then writes, set
-at once: one transaction per line (`settlement:order:{order_id}`, leader pending → leader available,
-for commission − clawbacks so far), its two entries and the line's new status. A line whose clawbacks
-left nothing is marked settled with 0 and no transaction. Running it twice settles nothing twice: a
-settled line is no longer due, and the unique key is the last line of defence. A line locked at that
-moment (a clawback in progress, another settler) is skipped and settled by the next run.
+pagination over ix_commission_lines_due, so memory stays bounded and each due line is read once per
+run). Each batch claims its lines with FOR UPDATE SKIP LOCKED on PostgreSQL (concurrent settlers take
+disjoint lines; SQLite has one writer anyway), then writes with set-based statements (INSERT … SELECT,
+one UPDATE; no row is built in Python): one transaction per line (`settlement:order:{order_id}`,
+leader pending → leader available, for commission − clawbacks so far), its two entries and the line's
+new status. A line whose clawbacks left nothing is marked settled with 0 and no transaction. Running it
+twice settles nothing twice: a settled line is no longer due, and the unique key is the last line of
+defence. A line locked at that moment (a clawback in progress) is skipped and settled by the next run.
 """
 
 from __future__ import annotations
@@ -36,8 +37,6 @@ from linli.ledger.models import (
 
 DEFAULT_BATCH = 1000
 SETTLEMENT_MEMO = "售后期已过，佣金转为可提现"
-
-
 Cursor = tuple[datetime, int]  # (eligible_at, id) of the last line of a batch: the keyset
 
 
@@ -121,7 +120,10 @@ async def settle_batch(
             await session.execute(
                 insert(LedgerEntry.__table__).from_select(
                     ["transaction_id", "account_id", "amount_fen", "posted_at"],
-                    select(transaction_id, accounts.c.id, net * sign, literal(now, type_=LedgerEntry.__table__.c.posted_at.type))
+                    select(
+                        transaction_id, accounts.c.id, net * sign,
+                        literal(now, type_=LedgerEntry.__table__.c.posted_at.type),
+                    )
                     .select_from(CommissionLine.__table__)
                     .join(accounts, (accounts.c.leader_id == line.leader_id) & (accounts.c.kind == kind)
                           & (accounts.c.brand_id == line.brand_id))
