@@ -321,20 +321,18 @@ def validate(rules: RuleSet) -> RuleSet:
 
 
 async def _check_references(session: AsyncSession, brand_id: int, rules: RuleSet) -> None:
-    from linli.catalog import queries as catalog
+    from linli.catalog import service as catalog
     from linli.errors import NotFound
-    from linli.live import queries as live
+    from linli.live import service as live
 
     for product_id in {p for p, _ in rules.product_overrides} | {p for _, p, _ in rules.session_overrides if p}:
         try:
-            product = await catalog.get_product(session=session, product_id=product_id)
-        except NotFound:
-            product = None
-        if product is None or product.brand_id != brand_id:
-            raise InvalidInput(f"商品 {product_id} 不存在", code="commission_override_unknown_product")
+            await catalog.get_product(session=session, brand_id=brand_id, product_id=product_id)
+        except NotFound as exc:
+            raise InvalidInput(f"商品 {product_id} 不存在", code="commission_override_unknown_product") from exc
     for session_id in {s for s, _, _ in rules.session_overrides}:
         try:
-            await live.get_session(session=session, session_id=session_id, brand_id=brand_id)
+            await live.get_brand_session(session=session, brand_id=brand_id, session_id=session_id)
         except NotFound as exc:
             raise InvalidInput(f"直播场次 {session_id} 不存在", code="commission_override_unknown_session") from exc
 

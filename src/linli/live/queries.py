@@ -9,27 +9,6 @@ from linli.errors import NotFound
 from linli.live.models import CommunityOffer, Listing, LiveSession
 
 
-async def get_session(*, session: AsyncSession, session_id: int, brand_id: int | None = None) -> LiveSession:
-    live = await session.get(LiveSession, session_id)
-    if live is None or (brand_id is not None and live.brand_id != brand_id):
-        raise NotFound("直播场次不存在", code="live_session_not_found")
-    return live
-
-
-async def get_listing(*, session: AsyncSession, listing_id: int) -> Listing:
-    listing = await session.get(Listing, listing_id)
-    if listing is None:
-        raise NotFound("直播商品不存在", code="listing_not_found")
-    return listing
-
-
-async def get_offer(*, session: AsyncSession, offer_id: int) -> CommunityOffer:
-    offer = await session.get(CommunityOffer, offer_id)
-    if offer is None:
-        raise NotFound("社区专享价不存在", code="offer_not_found")
-    return offer
-
-
 async def order_target(
     *, session: AsyncSession, offer_id: int | None, listing_id: int | None
 ) -> tuple[CommunityOffer | None, Listing, LiveSession]:
