@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.accounts import service as accounts
@@ -293,13 +293,6 @@ async def list_leaders(
     if status is not None:
         query = query.where(Leader.status == status)
     return await fetch_page(session, query, params)
-
-
-async def count_by_status(*, session: AsyncSession, brand_id: int) -> dict[str, int]:
-    rows = await session.execute(
-        select(Leader.status, func.count()).where(Leader.brand_id == brand_id).group_by(Leader.status)
-    )
-    return {status: count for status, count in rows.all()}
 
 
 # --- Views for the API: a leader with their community, phone and level; a leader's own profile. ---

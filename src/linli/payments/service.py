@@ -138,33 +138,6 @@ async def save_prepay(*, session: AsyncSession, payment_id: int, prepay: dict[st
     return payment
 
 
-async def start_payment(
-    *,
-    session: AsyncSession,
-    providers: Mapping[str, PaymentProvider],
-    provider_name: str,
-    user_id: int,
-    order_id: int,
-    now: datetime,
-) -> Payment:
-    """Starts (or resumes) paying an order in one transaction: the order must be the caller's and payable.
-
-    The HTTP route does the same in three steps so that a remote provider is never called while a
-    transaction is open; this composition suits callers that already hold a session (demo, bench, tests).
-    """
-    opened = await open_payment(
-        session=session, providers=providers, provider_name=provider_name, user_id=user_id, order_id=order_id, now=now
-    )
-    if opened.payment.prepay:
-        return opened.payment
-    openid = await payer_openid(session=session, provider_name=provider_name, user_id=user_id)
-    prepay = await fetch_prepay(
-        provider=providers[provider_name], payment=opened.payment, order=opened.order, payer_openid=openid
-    )
-    opened.payment.prepay = dict(prepay)
-    return opened.payment
-
-
 # --- reading ------------------------------------------------------------------------------------
 
 
