@@ -26,7 +26,7 @@ from linli.catalog.schemas import (
 )
 from linli.errors import Unauthorized
 from linli.pagination import Page, PageParams, page_params
-from linli.web import AuthUser, MaybeUser, Now, ReadSession, WriteSession
+from linli.web import AuthUser, CurrentUser, MaybeUser, Now, ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 Paging = Annotated[PageParams, Depends(page_params)]
