@@ -5,6 +5,7 @@ from linli.attribution import models as attribution_models  # noqa: F401
 from linli.brands import models as brands_models  # noqa: F401
 from linli.catalog import models as catalog_models  # noqa: F401
 from linli.db import Base
+from linli.fulfillment import models as fulfillment_models  # noqa: F401
 from linli.leaders import models as leaders_models  # noqa: F401
 from linli.ledger import models as ledger_models  # noqa: F401  (wire-up: commission ledger, issue 4)
 from linli.live import models as live_models  # noqa: F401

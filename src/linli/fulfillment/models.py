@@ -1,0 +1,86 @@
+"""Fulfillment: delivery waves and one parcel per paid order, from the wave to the member's hands.
+
+A parcel is the order as the warehouse and the pickup point see it. Its status moves forward only:
+waiting (paid, in no wave yet) → packed → in_transit → arrived (at the pickup point) → picked_up;
+an unclaimed parcel may end `returned` (the brand's policy), a parcel whose order was refunded in full
+before it left ends `cancelled`. The order's own status stays `paid`: fulfillment is a separate story.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from linli.db import Base, IdMixin, IdType
+
+PARCEL_WAITING = "waiting"
+PARCEL_PACKED = "packed"
+PARCEL_IN_TRANSIT = "in_transit"
+PARCEL_ARRIVED = "arrived"
+PARCEL_PICKED_UP = "picked_up"
+PARCEL_RETURNED = "returned"
+PARCEL_CANCELLED = "cancelled"
+PARCEL_STATUSES = (
+    PARCEL_WAITING, PARCEL_PACKED, PARCEL_IN_TRANSIT, PARCEL_ARRIVED, PARCEL_PICKED_UP, PARCEL_RETURNED,
+    PARCEL_CANCELLED,
+)
+
+WAVE_OPEN = "open"
+WAVE_PACKED = "packed"
+WAVE_IN_TRANSIT = "in_transit"
+WAVE_ARRIVED = "arrived"
+WAVE_STATUSES = (WAVE_OPEN, WAVE_PACKED, WAVE_IN_TRANSIT, WAVE_ARRIVED)
+
+
+class DeliveryWave(IdMixin, Base):
+    """Orders paid by `cutoff_at` for one pickup point, delivered together (expected from `arrive_after`)."""
+
+    __tablename__ = "delivery_waves"
+    __table_args__ = (Index("ix_delivery_waves_point_cutoff", "pickup_point_id", "cutoff_at"),)
+
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"), index=True)
+    pickup_point_id: Mapped[int] = mapped_column(IdType, ForeignKey("pickup_points.id"))
+    community_id: Mapped[int] = mapped_column(IdType, ForeignKey("communities.id"))
+    cutoff_at: Mapped[datetime]
+    arrive_after: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    created_by_user_id: Mapped[int] = mapped_column(IdType, ForeignKey("users.id"))
+    packed_at: Mapped[datetime | None]
+    shipped_at: Mapped[datetime | None]
+    arrived_at: Mapped[datetime | None]
+
+
+class Parcel(IdMixin, Base):
+    """One per paid order (created when it is paid); `pickup_code` is unique among a point's open parcels."""
+
+    __tablename__ = "parcels"
+    __table_args__ = (
+        Index("ix_parcels_point_status", "pickup_point_id", "status"),
+        Index("ix_parcels_wave", "wave_id"),
+        Index("ix_parcels_member", "member_id", "id"),
+        Index("ix_parcels_point_code", "pickup_point_id", "pickup_code"),
+    )
+
+    order_id: Mapped[int] = mapped_column(IdType, ForeignKey("orders.id"), unique=True)
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
+    member_id: Mapped[int] = mapped_column(IdType, ForeignKey("members.id"))
+    leader_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("leaders.id"))
+    community_id: Mapped[int] = mapped_column(IdType, ForeignKey("communities.id"))
+    pickup_point_id: Mapped[int] = mapped_column(IdType, ForeignKey("pickup_points.id"))
+    wave_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("delivery_waves.id"))
+    pickup_code: Mapped[str] = mapped_column(String(6))
+    status: Mapped[str] = mapped_column(String(16))
+    paid_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    packed_at: Mapped[datetime | None]
+    shipped_at: Mapped[datetime | None]
+    arrived_at: Mapped[datetime | None]
+    picked_up_at: Mapped[datetime | None]
+    picked_up_by_user_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("users.id"))
+    reminders_sent: Mapped[int] = mapped_column(default=0)
+    last_reminded_at: Mapped[datetime | None]
+    returned_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
