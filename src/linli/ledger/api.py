@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -195,7 +195,7 @@ def _balances_out(b) -> BalancesOut:  # noqa: ANN001
 def _statement_out(st: statements.Statement, paging: PageParams) -> StatementOut:
     return StatementOut(
         brand_id=st.brand_id, leader_id=st.leader_id, period=st.period, on=st.on, label=st.label, timezone=st.timezone,
-        starts_at=st.starts_at, ends_at=st.ends_at, opening=_balances_out(st.opening), moved=_balances_out(st.moved),
+        starts_at=st.starts_at.astimezone(UTC), ends_at=st.ends_at.astimezone(UTC), opening=_balances_out(st.opening), moved=_balances_out(st.moved),
         closing=_balances_out(st.closing), total=st.line_count, page=paging.page, page_size=paging.page_size,
         items=[
             StatementLineOut(
@@ -318,7 +318,7 @@ async def commission_report(
     report = await _report(session, brand_id, user.user_id, date_from, date_to)
     return CommissionReportOut(
         brand_id=report.brand_id, date_from=report.date_from, date_to=report.date_to, timezone=report.timezone,
-        starts_at=report.starts_at, ends_at=report.ends_at, by_community=[_row_out(r) for r in report.by_community],
+        starts_at=report.starts_at.astimezone(UTC), ends_at=report.ends_at.astimezone(UTC), by_community=[_row_out(r) for r in report.by_community],
         by_session=[_row_out(r) for r in report.by_session], total=_row_out(report.total),
     )
 
