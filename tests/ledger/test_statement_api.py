@@ -318,3 +318,26 @@ async def test_bad_report_input_is_a_422_with_a_stable_code(ctx, client, scene):
     longest = await client.get(base + "?from=2025-11-21&to=2026-11-21", headers=stage.owner.headers)
     assert longest.status_code == 200  # exactly 366 days
     assert await _ledger_size(ctx) == before
+
+
+async def test_a_statement_read_while_the_ledger_moves_still_adds_up(ctx, world, scene):
+    """The routes read a statement in one snapshot: a posting landing between its queries is not half in it."""
+    from linli.ledger import statements
+    from linli.ledger.api import _snapshot
+
+    stage = scene["stage"]
+    async with _snapshot(ctx) as s:
+        header = await statements.open_statement(
+            session=s, brand_id=stage.brand_id, leader_id=stage.leader.leader_id, period="day", on=NOV_21_NOON.date()
+        )
+        await buy(ctx, stage, await bound_member(world, stage.leader), offer=False)  # commits a new accrual meanwhile
+        lines = [line async for batch in statements.statement_batches(session=s, statement=header) for line in batch]
+        assert len(lines) == header.line_count == 1
+        assert await statements.reconcile_statement(
+            session=s, brand_id=stage.brand_id, leader_id=stage.leader.leader_id, period="day", on=NOV_21_NOON.date()
+        ) == []
+    async with ctx.db.read() as s:
+        after = await statements.open_statement(
+            session=s, brand_id=stage.brand_id, leader_id=stage.leader.leader_id, period="day", on=NOV_21_NOON.date()
+        )
+    assert after.line_count == 2 and after.closing.pending_fen == header.closing.pending_fen + 1_320
