@@ -10,12 +10,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from linli.attribution import service as attribution
 from linli.brands.models import Brand
+from linli.errors import InvalidInput
 from linli.ledger import rules, statements, tier_bonus
+from linli.ledger import service as ledger
 from linli.ledger.service import LeaderBalances
 from linli.pagination import PageParams
 from tests.ledger.helpers import assert_audit_ok, balances, buy, complete, refund, settle, withdraw_like
-from tests.orders.setup import build_stage
+from tests.orders.setup import bound_member, build_stage
 
 NOV_20 = date(2026, 11, 20)
 NOV_21_MIDNIGHT = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)  # 00:00 on 21 Nov in Shanghai
@@ -64,8 +67,6 @@ async def test_a_statement_walks_accrual_clawback_completion_and_settlement(ctx,
             note="测试阶梯", actor_user_id=owner.user_id, now=clock.now(),
         )
     buyer = await world.user(phone="13812345678", name="张小红")
-    from linli.attribution import service as attribution
-
     async with ctx.db.transaction() as s:
         await attribution.enter_with_code(session=s, user_id=buyer.user_id, raw_code=stage.leader.code, now=clock.now())
 
@@ -202,8 +203,6 @@ async def test_a_statement_walks_accrual_clawback_completion_and_settlement(ctx,
 
 
 async def test_a_clawback_after_a_withdrawal_takes_available_below_zero(ctx, world, clock, stage):
-    from tests.orders.setup import bound_member
-
     buyer = await bound_member(world, stage.leader)
     order = await buy(ctx, stage, buyer, quantity=1)  # 6,800 × 15% = 1,020
     await complete(ctx, order)
@@ -228,9 +227,6 @@ async def test_a_clawback_after_a_withdrawal_takes_available_below_zero(ctx, wor
 async def test_a_statement_line_finds_its_order_without_a_commission_line_id(ctx, world, stage):
     """A transaction that names only the order (as another context may post) still shows that order;
     one naming another leader's order shows nothing of it."""
-    from linli.ledger import service as ledger
-    from tests.orders.setup import bound_member
-
     mine = await buy(ctx, stage, await bound_member(world, stage.leader))
     theirs = await buy(ctx, stage, await bound_member(world, stage.other_leader), offer=False)
     now = ctx.clock.now()
@@ -252,8 +248,6 @@ async def test_a_statement_line_finds_its_order_without_a_commission_line_id(ctx
 
 async def test_reconcile_reports_a_statement_that_does_not_add_up(ctx, world, stage, monkeypatch):
     """The check can fail: a statement that drops a line no longer reconciles."""
-    from tests.orders.setup import bound_member
-
     await buy(ctx, stage, await bound_member(world, stage.leader))
     await buy(ctx, stage, await bound_member(world, stage.leader))
     original = statements._fetch_lines
@@ -277,10 +271,10 @@ def test_periods_and_dates():
     assert (start, end) == (datetime(2026, 11, 30, 16, 0, tzinfo=UTC), datetime(2026, 12, 31, 16, 0, tzinfo=UTC))
     assert statements.parse_date(" 2026-02-28 ", code="x") == date(2026, 2, 28)
     for bad in ("2026-02-30", "20261120", "2026-1-5", "abc", "", "1999-12-31", "2101-01-01"):
-        with pytest.raises(Exception) as raised:
+        with pytest.raises(InvalidInput) as raised:
             statements.parse_date(bad, code="statement_date_invalid")
         assert raised.value.code == "statement_date_invalid", bad
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(InvalidInput) as raised:
         statements.check_period("week")
     assert raised.value.code == "statement_period_invalid"
     assert [statements.yuan(f) for f in (0, 5, -5, 100, 102_000, -123_456)] == ["0.00", "0.05", "-0.05", "1.00", "1020.00", "-1234.56"]

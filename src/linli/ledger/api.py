@@ -19,6 +19,7 @@ from linli.leaders import service as leaders
 from linli.context import AppContext
 from linli.ledger import rules, statements, views
 from linli.ledger.models import CommissionRuleVersion
+from linli.ledger.service import LeaderBalances
 from linli.ledger.schemas import (
     BalancesOut,
     CommissionLineOut,
@@ -188,7 +189,7 @@ async def _statement_period(session: AsyncSession, brand_id: int, period: str, o
     return statements.parse_date(on, code="statement_date_invalid")
 
 
-def _balances_out(b) -> BalancesOut:  # noqa: ANN001
+def _balances_out(b: LeaderBalances) -> BalancesOut:
     return BalancesOut(pending_fen=b.pending_fen, available_fen=b.available_fen, withdrawing_fen=b.withdrawing_fen)
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.brands import service as brands
@@ -204,7 +204,7 @@ def _balances(row: Iterable) -> LeaderBalances:
     return LeaderBalances(pending_fen=pending, available_fen=available, withdrawing_fen=withdrawing)
 
 
-async def _sums(session: AsyncSession, accounts: dict[int, str], *conditions) -> LeaderBalances:  # noqa: ANN002
+async def _sums(session: AsyncSession, accounts: dict[int, str], *conditions: ColumnElement[bool]) -> LeaderBalances:
     if not accounts:
         return ZERO
     row = (
@@ -213,7 +213,8 @@ async def _sums(session: AsyncSession, accounts: dict[int, str], *conditions) ->
     return _balances(row)
 
 
-def _before(key: tuple[datetime, int]):  # noqa: ANN202
+def _before(key: tuple[datetime, int]) -> ColumnElement[bool]:
+    """Entries posted before the transaction at `key` (posting order: posted_at, then transaction id)."""
     posted_at, transaction_id = key
     return or_(
         LedgerEntry.posted_at < posted_at,
@@ -589,12 +590,11 @@ def _fold(rows: Iterable[ReportRow], key: int | None, name: str) -> ReportRow:
     )
 
 
-def report_range(*, date_from: date, date_to: date) -> tuple[date, date]:
+def check_report_range(*, date_from: date, date_to: date) -> None:
     if date_to < date_from:
         raise InvalidInput("结束日期不能早于开始日期", code="report_range_reversed")
     if (date_to - date_from).days + 1 > MAX_REPORT_DAYS:
         raise InvalidInput(f"一次最多查询 {MAX_REPORT_DAYS} 天", code="report_range_too_long")
-    return date_from, date_to
 
 
 OFF_SESSION_NAME = "非直播订单"
@@ -603,7 +603,7 @@ OFF_SESSION_NAME = "非直播订单"
 async def commission_report(*, session: AsyncSession, brand_id: int, date_from: date, date_to: date) -> CommissionReport:
     """Commission of the orders paid from `date_from` to `date_to` inclusive (brand time zone), by
     community and by live session, as things stand now."""
-    report_range(date_from=date_from, date_to=date_to)
+    check_report_range(date_from=date_from, date_to=date_to)
     brand = await brands.get_brand(session=session, brand_id=brand_id)
     start, _ = period_bounds(period=PERIOD_DAY, on=date_from, timezone=brand.timezone)
     _, end = period_bounds(period=PERIOD_DAY, on=date_to, timezone=brand.timezone)
@@ -621,8 +621,7 @@ async def commission_report(*, session: AsyncSession, brand_id: int, date_from: 
         community_id = leader_rows[r[0]].community_id
         by_community_id.setdefault(community_id, []).append(_row(community_id, "", r[1:]))
     by_community = [
-        _fold(rows, community_id, communities[community_id].name if community_id in communities else f"社区 {community_id}")
-        for community_id, rows in sorted(by_community_id.items())
+        _fold(rows, community_id, communities[community_id].name) for community_id, rows in sorted(by_community_id.items())
     ]
 
     per_session = (
@@ -634,15 +633,12 @@ async def commission_report(*, session: AsyncSession, brand_id: int, date_from: 
 
     def session_order(r: ReportRow) -> tuple[int, float, int]:
         """Sessions by start time, orders outside any session last."""
-        if r.key is None or r.key not in titles:
-            return (1, 0.0, r.key or 0)
+        if r.key is None:
+            return (1, 0.0, 0)
         return (0, titles[r.key].scheduled_start_at.timestamp(), r.key)
 
     by_session = sorted(
-        (
-            _row(r[0], OFF_SESSION_NAME if r[0] is None else (titles[r[0]].title if r[0] in titles else f"直播 {r[0]}"), r[1:])
-            for r in per_session
-        ),
+        (_row(r[0], OFF_SESSION_NAME if r[0] is None else titles[r[0]].title, r[1:]) for r in per_session),
         key=session_order,
     )
     total = _row(None, "合计", (await session.execute(select(*_report_columns()).where(*scope))).one())
