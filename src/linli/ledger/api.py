@@ -1,29 +1,42 @@
 """Commission routes: the brand's rules (staff change them; staff and the brand's leaders read them) and the
-real-time commission view (a leader sees only their own; staff see any leader of their brand)."""
+real-time commission view and statements (a leader sees only their own; staff see any leader of their
+brand), and the brand's commission report (staff)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.brands import service as brands
 from linli.leaders import service as leaders
-from linli.ledger import rules, views
+from linli.context import AppContext
+from linli.ledger import rules, statements, views
 from linli.ledger.models import CommissionRuleVersion
+from linli.ledger.service import LeaderBalances
 from linli.ledger.schemas import (
     BalancesOut,
     CommissionLineOut,
     CommissionOut,
+    CommissionReportOut,
     ProductOverride,
     RulesIn,
+    ReportRowOut,
     RulesOut,
     SessionOverride,
+    StatementLineOut,
+    StatementOrderOut,
+    StatementOut,
     TierOut,
 )
 from linli.pagination import PageParams, page_params
-from linli.web import AuthUser, Now, ReadSession, WriteSession
+from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1", tags=["commission"])
 Paging = Annotated[PageParams, Depends(page_params)]
@@ -145,3 +158,183 @@ async def leader_commission(
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     await leaders.get_leader(session=session, brand_id=brand_id, leader_id=leader_id)
     return await _commission_out(session, brand_id, leader_id, status, paging)
+
+
+# --- statements and the brand report ----------------------------------------------------------------
+
+PeriodQuery = Annotated[str, Query(max_length=8, description="day（日）或 month（自然月），品牌时区")]
+OnQuery = Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD：该日或该日所在月；默认今天（品牌时区）")]
+FromQuery = Annotated[str, Query(alias="from", max_length=10, description="开始日期 YYYY-MM-DD（含，品牌时区）")]
+ToQuery = Annotated[str, Query(alias="to", max_length=10, description="结束日期 YYYY-MM-DD（含；最多 366 天）")]
+GroupQuery = Annotated[str, Query(max_length=16, description="community（社区）或 session（直播场次）")]
+CSV_MEDIA = "text/csv; charset=utf-8"
+CSV_RESPONSE = {200: {"content": {"text/csv": {}}, "description": "CSV（UTF-8 带 BOM，可直接用 Excel 打开）"}}
+
+
+@asynccontextmanager
+async def _snapshot(ctx: AppContext) -> AsyncIterator[AsyncSession]:
+    """A read transaction whose queries all see one snapshot: a statement is several queries, and a posting
+    landing between them would unbalance it. (SQLite's read transaction is a snapshot already.)"""
+    async with ctx.db.read() as session:
+        if ctx.db.dialect == "postgresql":
+            await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        yield session
+
+
+async def _statement_period(session: AsyncSession, brand_id: int, period: str, on: str | None, now: datetime) -> date:
+    brand = await brands.get_brand(session=session, brand_id=brand_id)
+    statements.check_period(period)
+    if on is None:
+        return now.astimezone(ZoneInfo(brand.timezone)).date()
+    return statements.parse_date(on, code="statement_date_invalid")
+
+
+def _balances_out(b: LeaderBalances) -> BalancesOut:
+    return BalancesOut(pending_fen=b.pending_fen, available_fen=b.available_fen, withdrawing_fen=b.withdrawing_fen)
+
+
+def _statement_out(st: statements.Statement, paging: PageParams) -> StatementOut:
+    return StatementOut(
+        brand_id=st.brand_id, leader_id=st.leader_id, period=st.period, on=st.on, label=st.label, timezone=st.timezone,
+        starts_at=st.starts_at.astimezone(UTC), ends_at=st.ends_at.astimezone(UTC), opening=_balances_out(st.opening), moved=_balances_out(st.moved),
+        closing=_balances_out(st.closing), total=st.line_count, page=paging.page, page_size=paging.page_size,
+        items=[
+            StatementLineOut(
+                transaction_id=line.transaction_id, posted_at=line.posted_at, kind=line.kind, kind_text=line.kind_text,
+                memo=line.memo, order_id=line.order_id, refund_id=line.refund_id,
+                order=StatementOrderOut(**line.order.__dict__) if line.order else None,
+                moved=_balances_out(line.moved), balance_after=_balances_out(line.balance_after),
+            )
+            for line in st.lines
+        ],
+    )
+
+
+async def _statement_json(
+    ctx: AppContext, brand_id: int, leader_id: int | None, user_id: int, period: str, on: str | None, now: datetime,
+    paging: PageParams,
+) -> StatementOut:
+    async with _snapshot(ctx) as session:
+        leader_id = await _statement_reader(session, brand_id, leader_id, user_id)
+        day = await _statement_period(session, brand_id, period, on, now)
+        st = await statements.leader_statement(
+            session=session, brand_id=brand_id, leader_id=leader_id, period=period, on=day, page=paging
+        )
+        return _statement_out(st, paging)
+
+
+async def _statement_reader(session: AsyncSession, brand_id: int, leader_id: int | None, user_id: int) -> int:
+    """The leader whose statement the caller may read: their own (leader_id None), or any of the brand's (staff)."""
+    if leader_id is None:
+        return (await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user_id)).id
+    await brands.require_staff(session=session, brand_id=brand_id, user_id=user_id)
+    await leaders.get_leader(session=session, brand_id=brand_id, leader_id=leader_id)
+    return leader_id
+
+
+async def _statement_csv(
+    ctx: AppContext, session: AsyncSession, brand_id: int, leader_id: int | None, user_id: int, period: str,
+    on: str | None, now: datetime,
+) -> StreamingResponse:
+    # Checked before the first byte, so that a refusal or bad input is still a clean 4xx.
+    leader_id = await _statement_reader(session, brand_id, leader_id, user_id)
+    day = await _statement_period(session, brand_id, period, on, now)
+
+    async def body() -> AsyncIterator[bytes]:
+        async with _snapshot(ctx) as snapshot:
+            st = await statements.open_statement(
+                session=snapshot, brand_id=brand_id, leader_id=leader_id, period=period, on=day
+            )
+            async for chunk in statements.statement_csv(session=snapshot, statement=st):
+                yield chunk
+
+    filename = f"statement-{leader_id}-{statements.period_label(period, day)}.csv"
+    return StreamingResponse(
+        body(), media_type=CSV_MEDIA, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+@router.get("/brands/{brand_id}/leader/statement", response_model=StatementOut, summary="我的对账单（团长；按日或按月）")
+async def my_statement(
+    brand_id: int, user: AuthUser, ctx: Ctx, now: Now, paging: Paging, period: PeriodQuery = "month", on: OnQuery = None
+) -> StatementOut:
+    return await _statement_json(ctx, brand_id, None, user.user_id, period, on, now, paging)
+
+
+@router.get(
+    "/brands/{brand_id}/leader/statement.csv", response_class=StreamingResponse, responses=CSV_RESPONSE,
+    summary="导出我的对账单 CSV（团长）",
+)
+async def my_statement_csv(
+    brand_id: int, user: AuthUser, ctx: Ctx, session: ReadSession, now: Now, period: PeriodQuery = "month",
+    on: OnQuery = None,
+) -> StreamingResponse:
+    return await _statement_csv(ctx, session, brand_id, None, user.user_id, period, on, now)
+
+
+@router.get(
+    "/brands/{brand_id}/leaders/{leader_id}/statement", response_model=StatementOut, summary="团长对账单（品牌员工）"
+)
+async def leader_statement(
+    brand_id: int, leader_id: int, user: AuthUser, ctx: Ctx, now: Now, paging: Paging, period: PeriodQuery = "month",
+    on: OnQuery = None,
+) -> StatementOut:
+    return await _statement_json(ctx, brand_id, leader_id, user.user_id, period, on, now, paging)
+
+
+@router.get(
+    "/brands/{brand_id}/leaders/{leader_id}/statement.csv", response_class=StreamingResponse, responses=CSV_RESPONSE,
+    summary="导出团长对账单 CSV（品牌员工）",
+)
+async def leader_statement_csv(
+    brand_id: int, leader_id: int, user: AuthUser, ctx: Ctx, session: ReadSession, now: Now,
+    period: PeriodQuery = "month", on: OnQuery = None,
+) -> StreamingResponse:
+    return await _statement_csv(ctx, session, brand_id, leader_id, user.user_id, period, on, now)
+
+
+def _row_out(row: statements.ReportRow) -> ReportRowOut:
+    return ReportRowOut(
+        key=row.key, name=row.name, orders=row.orders, paid_fen=row.paid_fen, refunded_fen=row.refunded_fen,
+        accrued_fen=row.accrued_fen, clawed_back_fen=row.clawed_back_fen, net_fen=row.net_fen,
+        settled_fen=row.settled_fen, pending_fen=row.pending_fen,
+    )
+
+
+async def _report(session: AsyncSession, brand_id: int, user_id: int, date_from: str, date_to: str) -> statements.CommissionReport:
+    await brands.require_staff(session=session, brand_id=brand_id, user_id=user_id)
+    return await statements.commission_report(
+        session=session, brand_id=brand_id, date_from=statements.parse_date(date_from, code="report_date_invalid"),
+        date_to=statements.parse_date(date_to, code="report_date_invalid"),
+    )
+
+
+@router.get(
+    "/brands/{brand_id}/commission-report", response_model=CommissionReportOut,
+    summary="佣金报表：按社区、按直播场次（品牌员工）",
+)
+async def commission_report(
+    brand_id: int, user: AuthUser, session: ReadSession, date_from: FromQuery, date_to: ToQuery
+) -> CommissionReportOut:
+    report = await _report(session, brand_id, user.user_id, date_from, date_to)
+    return CommissionReportOut(
+        brand_id=report.brand_id, date_from=report.date_from, date_to=report.date_to, timezone=report.timezone,
+        starts_at=report.starts_at.astimezone(UTC), ends_at=report.ends_at.astimezone(UTC), by_community=[_row_out(r) for r in report.by_community],
+        by_session=[_row_out(r) for r in report.by_session], total=_row_out(report.total),
+    )
+
+
+@router.get(
+    "/brands/{brand_id}/commission-report.csv", response_class=Response, responses=CSV_RESPONSE,
+    summary="导出佣金报表 CSV（品牌员工）",
+)
+async def commission_report_csv(
+    brand_id: int, user: AuthUser, session: ReadSession, date_from: FromQuery, date_to: ToQuery,
+    group_by: GroupQuery = "community",
+) -> Response:
+    report = await _report(session, brand_id, user.user_id, date_from, date_to)
+    filename = f"commission-report-{report.date_from.isoformat()}-{report.date_to.isoformat()}-{group_by}.csv"
+    return Response(
+        statements.report_csv(report, group_by=group_by), media_type=CSV_MEDIA,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -90,6 +90,8 @@ class LedgerEntry(IdMixin, Base):
     __table_args__ = (
         Index("ix_ledger_entries_account", "account_id", "id"),
         Index("ix_ledger_entries_transaction", "transaction_id"),
+        # A statement reads one leader's accounts over a period in posting order (posted_at, transaction).
+        Index("ix_ledger_entries_account_posted", "account_id", "posted_at", "transaction_id"),
     )
 
     transaction_id: Mapped[int] = mapped_column(IdType, ForeignKey("ledger_transactions.id"))

@@ -101,3 +101,77 @@ class CommissionOut(BaseModel):
     total: int
     page: int
     page_size: int
+
+
+class StatementOrderOut(BaseModel):
+    order_id: int
+    commission_line_id: int
+    member_name: str = Field(description="脱敏昵称")
+    member_phone: str = Field(description="脱敏手机号")
+    product_name: str
+    quantity: int
+    paid_fen: int = Field(description="实付（分）")
+    rule: str
+    rule_text: str
+    rule_version: int
+    rate_bp: int
+    referral_bp: int
+    status: str = Field(description="这一单佣金的当前状态")
+    status_text: str
+    available_from_date: date | None = Field(description="可提现日期（品牌时区）；提货前为空")
+
+
+class StatementLineOut(BaseModel):
+    transaction_id: int
+    posted_at: datetime
+    kind: str
+    kind_text: str
+    memo: str
+    order_id: int | None
+    refund_id: int | None
+    order: StatementOrderOut | None = Field(description="佣金相关的行（入账、扣回、结算）对应的订单；其他行为空")
+    moved: BalancesOut = Field(description="这一笔在待结算、可提现、提现中各变动多少（分，带正负）")
+    balance_after: BalancesOut = Field(description="这一笔之后的余额")
+
+
+class StatementOut(BaseModel):
+    brand_id: int
+    leader_id: int
+    period: str = Field(description="day 或 month")
+    on: date
+    label: str = Field(examples=["2026-11"])
+    timezone: str
+    starts_at: datetime
+    ends_at: datetime = Field(description="不含")
+    opening: BalancesOut = Field(description="期初余额")
+    moved: BalancesOut = Field(description="本期合计变动")
+    closing: BalancesOut = Field(description="期末余额 = 期初 + 本期变动")
+    items: list[StatementLineOut] = Field(description="按记账顺序")
+    total: int
+    page: int
+    page_size: int
+
+
+class ReportRowOut(BaseModel):
+    key: int | None = Field(description="社区 id 或直播场次 id；非直播订单、合计行为空")
+    name: str
+    orders: int
+    paid_fen: int
+    refunded_fen: int
+    accrued_fen: int = Field(description="佣金（入账）")
+    clawed_back_fen: int
+    net_fen: int = Field(description="净佣金 = 佣金 − 扣回")
+    settled_fen: int = Field(description="已结算转入可提现")
+    pending_fen: int = Field(description="仍在待结算")
+
+
+class CommissionReportOut(BaseModel):
+    brand_id: int
+    date_from: date
+    date_to: date
+    timezone: str
+    starts_at: datetime
+    ends_at: datetime
+    by_community: list[ReportRowOut]
+    by_session: list[ReportRowOut]
+    total: ReportRowOut

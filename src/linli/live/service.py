@@ -335,6 +335,16 @@ async def get_session(*, session: AsyncSession, session_id: int) -> LiveSession:
     return live
 
 
+async def sessions_by_ids(*, session: AsyncSession, brand_id: int, session_ids: set[int]) -> dict[int, LiveSession]:
+    """The brand's sessions among `session_ids` (reports name them by title)."""
+    if not session_ids:
+        return {}
+    rows = await session.scalars(
+        select(LiveSession).where(LiveSession.brand_id == brand_id, LiveSession.id.in_(session_ids))
+    )
+    return {live.id: live for live in rows}
+
+
 async def update_session(
     *, session: AsyncSession, brand_id: int, session_id: int, patch: SessionPatch, now: datetime
 ) -> LiveSession:
