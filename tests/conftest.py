@@ -27,6 +27,7 @@ from linli.context import AppContext
 from linli.db import Database
 from linli.models import metadata
 from linli.payments.providers import build_providers
+from linli.payouts.providers import build_payout_providers
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
@@ -125,6 +126,7 @@ def ctx(db: Database, clock: FixedClock, settings: Settings) -> AppContext:
         sms_sender=InboxSmsSender(),
         wechat=SimulatedWeChatClient(),
         payments=build_providers(settings),
+        payouts=build_payout_providers(settings),
     )
 
 

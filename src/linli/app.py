@@ -19,6 +19,7 @@ from linli.ledger.api import router as ledger_router  # wire-up: commission ledg
 from linli.live.api import router as live_router
 from linli.orders.api import router as orders_router
 from linli.payments.api import router as payments_router
+from linli.payouts.api import router as payouts_router  # wire-up: withdrawals (issue 4)
 from linli.web import install_error_handlers
 
 
@@ -38,6 +39,9 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
         simulator = ctx.payments.get("simulator")
         if simulator is not None and hasattr(simulator, "drain"):
             await simulator.drain()  # let delayed simulator callbacks land before the database closes
+        payout_simulator = ctx.payouts.get("simulator")
+        if payout_simulator is not None and hasattr(payout_simulator, "drain"):
+            await payout_simulator.drain()
         if dispose_on_shutdown:
             await ctx.db.dispose()
 
@@ -60,6 +64,7 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
         attribution_router,
         catalog_router,
         ledger_router,  # wire-up: commission ledger (issue 4)
+        payouts_router,  # wire-up: withdrawals (issue 4)
     ):
         app.include_router(router)
 

@@ -213,6 +213,30 @@ def tier_bonus(
             f"awarded {r.awarded_fen} fen (this run {r.posted_fen:+d} fen)"
         )
 
+
+# --- withdrawals (wire-up: issue 4) ---------------------------------------------------------------
+
+
+@app.command("payouts-sync")
+def payouts_sync(
+    as_of: AsOf = None,
+    older_than_minutes: Annotated[int, typer.Option("--older-than-minutes", min=0, help="only approved at least this long ago")] = 10,
+) -> None:
+    """Ask the payout provider about approved withdrawals still in transfer (lost notifications); idempotent."""
+    from datetime import timedelta
+
+    from linli.payouts import service as payouts
+
+    async def run(ctx: AppContext) -> payouts.SyncReport:
+        now = ctx.clock.now()
+        return await payouts.sync_approved(
+            db=ctx.db, providers=ctx.payouts, as_of=now - timedelta(minutes=older_than_minutes), now=now
+        )
+
+    report = asyncio.run(_with_ctx(_settings(), as_of, run))
+    outcomes = ", ".join(f"{k}={v}" for k, v in sorted((report.outcomes or {}).items())) or "nothing to do"
+    typer.echo(f"checked {report.checked} withdrawal(s): {outcomes}")
+
 bench_app = typer.Typer(help="Benchmarks: each creates and drops its own database and reports its own ceiling.")
 app.add_typer(bench_app, name="bench")
 

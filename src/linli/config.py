@@ -60,6 +60,11 @@ class Settings:
     wechatpay_cert_dir: str = ""  # platform certificate mode: pre-fetched certificates
     wechatpay_notify_url: str = ""  # defaults to {public_base_url}/api/v1/payments/wechatpay/notify
     wechatpay_timeout_seconds: float = 10.0
+    # Withdrawal payouts (docs/withdrawals.md): the simulator (same switch as payments) or WeChat Pay transfers.
+    payout_default_provider: str = "simulator"
+    payout_simulator_mode: str = "instant"  # instant, pending or fail (see linli.payouts.simulator)
+    wechatpay_transfer_notify_url: str = ""  # defaults to {public_base_url}/api/v1/payouts/wechatpay/notify
+    wechatpay_transfer_scene_id: str = ""  # 转账场景 id, when the merchant account has one
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -96,6 +101,10 @@ class Settings:
             wechatpay_cert_dir=os.environ.get("LINLI_WECHATPAY_CERT_DIR", ""),
             wechatpay_notify_url=os.environ.get("LINLI_WECHATPAY_NOTIFY_URL", ""),
             wechatpay_timeout_seconds=float(os.environ.get("LINLI_WECHATPAY_TIMEOUT_SECONDS", "10")),
+            payout_default_provider=os.environ.get("LINLI_PAYOUT_DEFAULT_PROVIDER", "simulator"),
+            payout_simulator_mode=os.environ.get("LINLI_PAYOUT_SIMULATOR_MODE", "instant"),
+            wechatpay_transfer_notify_url=os.environ.get("LINLI_WECHATPAY_TRANSFER_NOTIFY_URL", ""),
+            wechatpay_transfer_scene_id=os.environ.get("LINLI_WECHATPAY_TRANSFER_SCENE_ID", ""),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -10,6 +10,7 @@ from linli.clock import Clock, SystemClock
 from linli.config import Settings
 from linli.db import Database
 from linli.payments.providers import PaymentProvider, build_providers
+from linli.payouts.providers import PayoutProvider, build_payout_providers
 
 
 @dataclass
@@ -20,6 +21,7 @@ class AppContext:
     sms_sender: SmsSender
     wechat: WeChatClient
     payments: dict[str, PaymentProvider] = field(default_factory=dict)  # by name; see linli.payments.providers
+    payouts: dict[str, PayoutProvider] = field(default_factory=dict)  # by name; see linli.payouts.providers
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None) -> AppContext:
@@ -30,4 +32,5 @@ class AppContext:
             sms_sender=InboxSmsSender(),
             wechat=wechat_client_for(settings),
             payments=build_providers(settings),
+            payouts=build_payout_providers(settings),
         )

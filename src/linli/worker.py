@@ -27,8 +27,9 @@ def build_registry(ctx: AppContext) -> HandlerRegistry:
 def _registrars() -> list:
     from linli.ledger import handlers as ledger_handlers  # wire-up: commission ledger (issue 4)
     from linli.payments import handlers as payment_handlers
+    from linli.payouts import handlers as payout_handlers  # wire-up: withdrawals (issue 4)
 
-    return [payment_handlers.register, ledger_handlers.register]
+    return [payment_handlers.register, ledger_handlers.register, payout_handlers.register]
 
 
 async def run_once(ctx: AppContext, registry: HandlerRegistry, *, batch: int = 100) -> int:

@@ -120,23 +120,17 @@ async def transactions(ctx: AppContext, *where) -> list[LedgerTransaction]:  # n
 
 
 async def withdraw_like(ctx: AppContext, stage: Stage, amount_fen: int, *, key: str, leader_id: int | None = None) -> None:
-    """Simulates the later withdrawal flow: available → withdrawing → brand payouts clearing."""
-    from linli.ledger.models import BRAND_PAYOUTS_CLEARING
+    """A real withdrawal (linli.payouts): requested, approved by the owner and paid out by the simulator."""
+    from linli.payouts import service as payouts
 
     leader_id = leader_id or stage.leader.leader_id
     now = ctx.clock.now()
     async with ctx.db.transaction() as s:
-        accounts = await ledger.leader_accounts(session=s, brand_id=stage.brand_id, leader_id=leader_id, now=now)
-        clearing = await ledger.brand_account(session=s, brand_id=stage.brand_id, kind=BRAND_PAYOUTS_CLEARING, now=now)
-        await ledger.lock_account(session=s, account_id=accounts.available.id)
-        source = ledger.Source(leader_id=leader_id, memo="提现（测试）")
-        await ledger.transfer(
-            session=s, key=f"{key}:request", brand_id=stage.brand_id, kind="withdrawal_requested",
-            from_account_id=accounts.available.id, to_account_id=accounts.withdrawing.id, amount_fen=amount_fen,
-            now=now, source=source,
+        requested = await payouts.request_withdrawal(
+            session=s, brand_id=stage.brand_id, leader_id=leader_id, amount_fen=amount_fen, idempotency_key=key, now=now
         )
-        await ledger.transfer(
-            session=s, key=f"{key}:paid", brand_id=stage.brand_id, kind="withdrawal_paid",
-            from_account_id=accounts.withdrawing.id, to_account_id=clearing.id, amount_fen=amount_fen, now=now,
-            source=ledger.Source(leader_id=leader_id, memo="提现到账（测试）"),
+        await payouts.approve(
+            session=s, providers=ctx.payouts, provider_name="simulator", brand_id=stage.brand_id,
+            withdrawal_id=requested.withdrawal.id, actor_user_id=stage.owner.user_id, now=now,
         )
+    await run_until_idle(ctx)

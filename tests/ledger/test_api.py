@@ -117,7 +117,7 @@ async def test_staff_of_a_brand_cannot_reach_a_leader_of_another(client, world, 
         f"/api/v1/brands/{stage.brand_id}/leaders/{outsider.leader_id}/commission", headers=stage.owner.headers
     )
     assert (response.status_code, response.json()["error"]["code"]) == (404, "leader_not_found")
-    response = await client.get(f"/api/v1/brands/999999/leader/commission", headers=stage.leader.actor.headers)
+    response = await client.get("/api/v1/brands/999999/leader/commission", headers=stage.leader.actor.headers)
     assert response.status_code == 404
 
 

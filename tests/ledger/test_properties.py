@@ -1,11 +1,14 @@
 """Hypothesis drives random sequences of orders, payments, partial and whole refunds, pickups, the clock,
-settlements, withdrawals and tier bonuses. After every step `linli audit` holds and every leader's balances
-reconcile with an independent model of what each order should have earned."""
+settlements, withdrawals (request, approve, pay, fail, reject, return) and tier bonuses. After every step
+`linli audit` holds and every leader's balances reconcile with an independent model of what each order
+should have earned and each withdrawal should have taken."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,6 +16,9 @@ from hypothesis import strategies as st
 from linli.errors import DomainError
 from linli.ledger import rules, tier_bonus
 from linli.ledger.service import round_half_up_div
+from linli.payouts import service as payouts
+from linli.payouts import simulator
+from linli.worker import run_until_idle
 from tests.conftest import START
 from tests.ledger.helpers import (
     assert_audit_ok,
@@ -23,7 +29,6 @@ from tests.ledger.helpers import (
     refund,
     refund_whole,
     settle,
-    withdraw_like,
 )
 from tests.orders.setup import bound_member, build_stage
 
@@ -32,7 +37,8 @@ RULES = rules.RuleSet(tier_bonuses=(rules.Tier(threshold_fen=10_000, bonus_fen=5
 
 buy_step = st.tuples(st.just("buy"), st.integers(0, 3), st.integers(1, 3), st.booleans())
 OPS = ["buy", "buy", "refund_part", "refund_part", "refund_whole", "complete", "complete", "wait", "wait", "settle",
-       "settle", "withdraw", "tier_bonus"]
+       "settle", "withdraw", "withdraw", "approve", "approve", "pay", "fail", "reject", "return", "tier_bonus"]
+POLICY = {"min_amount_fen": 100, "fee_bp": 60, "daily_cap_fen": 30_000}  # small, so the cap and the minimum bite
 steps = st.lists(
     st.tuples(st.sampled_from(OPS), st.integers(0, 30), st.integers(1, 100), st.booleans()),
     min_size=4,
@@ -41,8 +47,8 @@ steps = st.lists(
 # Every example ends by picking everything up, settling two days later, withdrawing, refunding part of a
 # settled order (a clawback from available) and computing November's tier bonus, checking after each.
 EPILOGUE = [("complete", 0, 0, True), ("wait", 48, 0, False), ("settle", 0, 0, False), ("withdraw", 0, 60, False),
-            ("withdraw", 1, 100, False), ("refund_part", 0, 50, False), ("december", 0, 0, False),
-            ("tier_bonus", 0, 0, False), ("settle", 0, 0, False)]
+            ("withdraw", 1, 100, False), ("approve", 0, 0, False), ("approve", 0, 0, True), ("pay", 0, 0, False),
+            ("refund_part", 0, 50, False), ("december", 0, 0, False), ("tier_bonus", 0, 0, False), ("settle", 0, 0, False)]
 
 
 @dataclass
@@ -68,11 +74,36 @@ class Expected:
 
 
 @dataclass
+class ExpectedWithdrawal:
+    id: int
+    leader: int
+    amount: int
+    day: date
+    status: str = "requested"
+
+
+@dataclass
 class Model:
     orders: list[Expected] = field(default_factory=list)
     buyers_with_orders: set[int] = field(default_factory=set)
-    withdrawn: list[int] = field(default_factory=lambda: [0, 0])
+    withdrawals: list[ExpectedWithdrawal] = field(default_factory=list)
     bonus: list[int] = field(default_factory=lambda: [0, 0])
+
+    def available(self, leader: int) -> int:
+        earned = sum(o.net for o in self.orders if o.leader == leader and o.settled) + self.bonus[leader]
+        taken = sum(w.amount for w in self.withdrawals if w.leader == leader and w.status in ("requested", "approved", "paid"))
+        return earned - taken
+
+    def withdrawing(self, leader: int) -> int:
+        return sum(w.amount for w in self.withdrawals if w.leader == leader and w.status in ("requested", "approved"))
+
+    def used_on(self, leader: int, day: date) -> int:
+        return sum(w.amount for w in self.withdrawals
+                   if w.leader == leader and w.day == day and w.status in ("requested", "approved", "paid"))
+
+    def pick(self, status: str, a: int) -> ExpectedWithdrawal | None:
+        found = [w for w in self.withdrawals if w.status == status]
+        return found[a % len(found)] if found else None
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -86,8 +117,10 @@ async def test_random_lifecycles_keep_the_ledger_true(world, ctx, clock, script)
         await rules.update_rules(
             session=s, brand_id=stage.brand_id, rules=RULES, note="小店阶梯", actor_user_id=stage.owner.user_id, now=clock.now()
         )
+    async with ctx.db.transaction() as s:
+        await payouts.update_policy(session=s, brand_id=stage.brand_id, **POLICY, actor_user_id=stage.owner.user_id, now=clock.now())
+    sim = ctx.payouts["simulator"]
     model = Model()
-    withdrawals = 0
 
     for op, a, b, flag in script + EPILOGUE:
         target = model.orders[a % len(model.orders)] if model.orders else None
@@ -140,12 +173,50 @@ async def test_random_lifecycles_keep_the_ledger_true(world, ctx, clock, script)
                     order.settled = True
         elif op == "withdraw":
             a %= 2
-            available = (await balances(ctx, stage, leader_ids[a])).available_fen
-            if available > 0:
-                withdrawals += 1
-                amount = max(1, available * b // 100)
-                await withdraw_like(ctx, stage, amount, key=f"withdrawal:{stage.brand_id}:{withdrawals}", leader_id=leader_ids[a])
-                model.withdrawn[a] += amount
+            available = model.available(a)
+            amount = max(1, available * b // 100)
+            day = clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date()
+            expected = (
+                "withdrawal_below_minimum" if amount < POLICY["min_amount_fen"]
+                else "withdrawal_exceeds_available" if amount > available
+                else "withdrawal_daily_cap_exceeded" if model.used_on(a, day) + amount > POLICY["daily_cap_fen"]
+                else None
+            )
+            try:
+                async with ctx.db.transaction() as s:
+                    requested = await payouts.request_withdrawal(
+                        session=s, brand_id=stage.brand_id, leader_id=leader_ids[a], amount_fen=amount,
+                        idempotency_key=uuid.uuid4().hex, now=clock.now(),
+                    )
+            except DomainError as exc:
+                assert exc.code == expected
+                continue
+            assert expected is None
+            assert requested.withdrawal.fee_fen == round_half_up_div(amount * POLICY["fee_bp"], 10_000)
+            model.withdrawals.append(ExpectedWithdrawal(requested.withdrawal.id, a, amount, day))
+        elif op == "approve" and (w := model.pick("requested", a)) is not None:
+            sim.mode = "pending" if flag else "instant"
+            async with ctx.db.transaction() as s:
+                await payouts.approve(
+                    session=s, providers=ctx.payouts, provider_name="simulator", brand_id=stage.brand_id,
+                    withdrawal_id=w.id, actor_user_id=stage.owner.user_id, now=clock.now(),
+                )
+            await run_until_idle(ctx)
+            w.status = "approved" if flag else "paid"
+        elif op in ("pay", "fail") and (w := model.pick("approved", a)) is not None:
+            done = await simulator.complete(ctx=ctx, out_detail_no=payouts.out_numbers(w.id)[1],
+                                            outcome="paid" if op == "pay" else "failed", duplicates=b % 2)
+            w.status = "paid" if op == "pay" else "failed"
+            assert done.outcomes[0] == w.status
+        elif op == "reject" and (w := model.pick("requested", a)) is not None:
+            async with ctx.db.transaction() as s:
+                await payouts.reject(session=s, brand_id=stage.brand_id, withdrawal_id=w.id,
+                                     actor_user_id=stage.owner.user_id, reason="信息有误", now=clock.now())
+            w.status = "rejected"
+        elif op == "return" and (w := model.pick("paid", a)) is not None:
+            done = await simulator.complete(ctx=ctx, out_detail_no=payouts.out_numbers(w.id)[1], outcome="returned")
+            assert done.outcomes == ["returned"]
+            w.status = "returned"
         elif op == "tier_bonus" and clock.now() >= DEC_1:
             async with ctx.db.transaction() as s:
                 report = await tier_bonus.compute_month(session=s, brand_id=stage.brand_id, month="2026-11", now=clock.now())
@@ -165,5 +236,5 @@ async def test_random_lifecycles_keep_the_ledger_true(world, ctx, clock, script)
             mine = [o for o in model.orders if o.leader == index]
             got = await balances(ctx, stage, leader_id)
             assert got.pending_fen == sum(o.net for o in mine if not o.settled)
-            assert got.available_fen == sum(o.net for o in mine if o.settled) + model.bonus[index] - model.withdrawn[index]
-            assert got.withdrawing_fen == 0
+            assert got.available_fen == model.available(index)
+            assert got.withdrawing_fen == model.withdrawing(index)

@@ -90,7 +90,7 @@ async def test_a_statement_walks_accrual_clawback_completion_and_settlement(ctx,
     await complete(ctx, second)
     await assert_reconciled(ctx)
 
-    # 22 Nov: the second settles (1,156 − 578); the leader withdraws 1,000 (another context's kinds).
+    # 22 Nov: the second settles (1,156 − 578); the leader withdraws 1,000 (a real withdrawal, paid at once).
     clock.set(NOV_22_MIDNIGHT)
     await settle(ctx)
     await assert_reconciled(ctx)
@@ -130,8 +130,8 @@ async def test_a_statement_walks_accrual_clawback_completion_and_settlement(ctx,
     day3 = await statement(ctx, stage, "day", date(2026, 11, 22))
     assert [(line.kind, line.order_id, line.kind_text, moved(line)) for line in day3.lines] == [
         ("settlement", second, "结算：待结算转可提现", (-578, 578, 0)),
-        ("withdrawal_requested", None, "提现（测试）", (0, -1_000, 1_000)),  # unknown kinds: their memo
-        ("withdrawal_paid", None, "提现到账（测试）", (0, 0, -1_000)),
+        ("withdrawal_requested", None, "申请提现", (0, -1_000, 1_000)),
+        ("withdrawal_paid", None, "提现到账", (0, 0, -1_000)),
     ]
     assert day3.lines[1].order is None and day3.closing == bal(0, 598)
 

@@ -552,6 +552,9 @@ async def run_audit(*, session: AsyncSession, now: datetime | None = None) -> Au
     checks = [await _query_check(session, name, description, build()) for name, description, build in QUERY_CHECKS]
     checks.append(await _rules_check(session))
     checks.append(await _tier_rule_check(session))
+    from linli.payouts.audit import withdrawal_checks  # wire-up: withdrawals (issue 4); lazy, it imports this module
+
+    checks.extend(await withdrawal_checks(session))
     counts = {
         "transactions": int(await session.scalar(select(func.count()).select_from(LedgerTransaction)) or 0),
         "entries": int(await session.scalar(select(func.count()).select_from(LedgerEntry)) or 0),

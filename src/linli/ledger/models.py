@@ -30,14 +30,20 @@ LEADER_KINDS = (LEADER_PENDING, LEADER_AVAILABLE, LEADER_WITHDRAWING)
 BRAND_COMMISSION_EXPENSE = "brand_commission_expense"
 BRAND_BONUS_EXPENSE = "brand_bonus_expense"
 BRAND_PAYOUTS_CLEARING = "brand_payouts_clearing"
-BRAND_KINDS = (BRAND_COMMISSION_EXPENSE, BRAND_BONUS_EXPENSE, BRAND_PAYOUTS_CLEARING)
+BRAND_PAYOUT_FEE_INCOME = "brand_payout_fee_income"  # withdrawal fees the brand keeps (linli.payouts)
+BRAND_KINDS = (BRAND_COMMISSION_EXPENSE, BRAND_BONUS_EXPENSE, BRAND_PAYOUTS_CLEARING, BRAND_PAYOUT_FEE_INCOME)
 ACCOUNT_KINDS = LEADER_KINDS + BRAND_KINDS
 
-# Transaction kinds (the withdrawal flow adds its own: withdrawal_requested, withdrawal_paid, …).
+# Transaction kinds.
 TX_ACCRUAL = "accrual"
 TX_CLAWBACK = "clawback"
 TX_SETTLEMENT = "settlement"
 TX_TIER_BONUS = "tier_bonus"
+# Withdrawals (linli.payouts): asked for, paid out, released back (failed or rejected), returned after payout.
+TX_WITHDRAWAL_REQUESTED = "withdrawal_requested"
+TX_WITHDRAWAL_PAID = "withdrawal_paid"
+TX_WITHDRAWAL_RELEASED = "withdrawal_released"
+TX_WITHDRAWAL_RETURNED = "withdrawal_returned"
 
 # Commission line statuses.
 LINE_PENDING = "pending"  # accrued, waiting for completion + the after-sales window

@@ -46,6 +46,10 @@ from linli.ledger.models import (
     TX_CLAWBACK,
     TX_SETTLEMENT,
     TX_TIER_BONUS,
+    TX_WITHDRAWAL_PAID,
+    TX_WITHDRAWAL_RELEASED,
+    TX_WITHDRAWAL_REQUESTED,
+    TX_WITHDRAWAL_RETURNED,
     CommissionLine,
     LedgerAccount,
     LedgerEntry,
@@ -65,13 +69,17 @@ STREAM_BATCH = 500
 MAX_REPORT_DAYS = 366
 REPORT_GROUPS = ("community", "session")
 
-# What a leader reads for each kind of transaction. The ledger's own kinds; other contexts that post to a
-# leader's accounts (withdrawals) add theirs. A kind missing here is shown by its memo.
+# What a leader reads for each kind of transaction (the kinds are declared in ledger.models, the withdrawal
+# kinds included). A kind missing here is shown by its memo.
 TRANSACTION_KIND_TEXT: dict[str, str] = {
     TX_ACCRUAL: "佣金入账（待结算）",
     TX_CLAWBACK: "退款扣回佣金",
     TX_SETTLEMENT: "结算：待结算转可提现",
     TX_TIER_BONUS: "阶梯奖励",
+    TX_WITHDRAWAL_REQUESTED: "申请提现",
+    TX_WITHDRAWAL_PAID: "提现到账",
+    TX_WITHDRAWAL_RELEASED: "提现未成功，退回可提现",
+    TX_WITHDRAWAL_RETURNED: "提现被退回，退回可提现",
 }
 
 ZERO = LeaderBalances(pending_fen=0, available_fen=0, withdrawing_fen=0)

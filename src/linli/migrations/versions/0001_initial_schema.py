@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 19:43:10.670626
+Create Date: 2026-11-25 19:47:13.244308
 """
 
 from __future__ import annotations
@@ -220,6 +220,20 @@ def upgrade() -> None:
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_members_user_id'), ['user_id'], unique=False)
 
+    op.create_table('payout_policies',
+    sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('min_amount_fen', sa.Integer(), nullable=False),
+    sa.Column('fee_bp', sa.Integer(), nullable=False),
+    sa.Column('daily_cap_fen', sa.Integer(), nullable=False),
+    sa.Column('updated_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_by_user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.CheckConstraint('daily_cap_fen >= min_amount_fen', name=op.f('ck_payout_policies_cap_above_min')),
+    sa.CheckConstraint('fee_bp >= 0 AND fee_bp <= 2000', name=op.f('ck_payout_policies_fee_range')),
+    sa.CheckConstraint('min_amount_fen >= 1', name=op.f('ck_payout_policies_min_positive')),
+    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_payout_policies_brand_id_brands')),
+    sa.ForeignKeyConstraint(['updated_by_user_id'], ['users.id'], name=op.f('fk_payout_policies_updated_by_user_id_users')),
+    sa.PrimaryKeyConstraint('brand_id', name=op.f('pk_payout_policies'))
+    )
     op.create_table('staff_members',
     sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -802,11 +816,83 @@ def upgrade() -> None:
         batch_op.create_index('ix_ledger_entries_account_posted', ['account_id', 'posted_at', 'transaction_id'], unique=False)
         batch_op.create_index('ix_ledger_entries_transaction', ['transaction_id'], unique=False)
 
+    op.create_table('withdrawals',
+    sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('leader_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=64), nullable=False),
+    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.Column('fee_bp', sa.Integer(), nullable=False),
+    sa.Column('fee_fen', sa.Integer(), nullable=False),
+    sa.Column('net_fen', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('business_date', sa.Date(), nullable=False),
+    sa.Column('provider', sa.String(length=16), nullable=True),
+    sa.Column('out_batch_no', sa.String(length=32), nullable=True),
+    sa.Column('out_detail_no', sa.String(length=32), nullable=True),
+    sa.Column('provider_reference', sa.String(length=64), nullable=True),
+    sa.Column('provider_state', sa.String(length=32), nullable=True),
+    sa.Column('failure_reason', sa.String(length=200), nullable=True),
+    sa.Column('reject_reason', sa.String(length=200), nullable=True),
+    sa.Column('requested_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('approved_at', linli.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('approved_by_user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('rejected_by_user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('finished_at', linli.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('returned_at', linli.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('request_transaction_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('paid_transaction_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('release_transaction_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('return_transaction_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.CheckConstraint('amount_fen = fee_fen + net_fen', name=op.f('ck_withdrawals_fee_split_sums')),
+    sa.CheckConstraint('amount_fen > 0 AND fee_fen >= 0 AND net_fen > 0', name=op.f('ck_withdrawals_amounts_positive')),
+    sa.ForeignKeyConstraint(['approved_by_user_id'], ['users.id'], name=op.f('fk_withdrawals_approved_by_user_id_users')),
+    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_withdrawals_brand_id_brands')),
+    sa.ForeignKeyConstraint(['leader_id'], ['leaders.id'], name=op.f('fk_withdrawals_leader_id_leaders')),
+    sa.ForeignKeyConstraint(['paid_transaction_id'], ['ledger_transactions.id'], name=op.f('fk_withdrawals_paid_transaction_id_ledger_transactions')),
+    sa.ForeignKeyConstraint(['rejected_by_user_id'], ['users.id'], name=op.f('fk_withdrawals_rejected_by_user_id_users')),
+    sa.ForeignKeyConstraint(['release_transaction_id'], ['ledger_transactions.id'], name=op.f('fk_withdrawals_release_transaction_id_ledger_transactions')),
+    sa.ForeignKeyConstraint(['request_transaction_id'], ['ledger_transactions.id'], name=op.f('fk_withdrawals_request_transaction_id_ledger_transactions')),
+    sa.ForeignKeyConstraint(['return_transaction_id'], ['ledger_transactions.id'], name=op.f('fk_withdrawals_return_transaction_id_ledger_transactions')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_withdrawals')),
+    sa.UniqueConstraint('leader_id', 'idempotency_key', name=op.f('uq_withdrawals_leader_id_idempotency_key')),
+    sa.UniqueConstraint('out_batch_no', name=op.f('uq_withdrawals_out_batch_no')),
+    sa.UniqueConstraint('out_detail_no', name=op.f('uq_withdrawals_out_detail_no'))
+    )
+    with op.batch_alter_table('withdrawals', schema=None) as batch_op:
+        batch_op.create_index('ix_withdrawals_brand_status', ['brand_id', 'status', 'id'], unique=False)
+        batch_op.create_index('ix_withdrawals_leader_day', ['leader_id', 'business_date'], unique=False)
+
+    op.create_table('payout_callbacks',
+    sa.Column('provider', sa.String(length=16), nullable=False),
+    sa.Column('notification_id', sa.String(length=64), nullable=False),
+    sa.Column('withdrawal_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('event', sa.String(length=16), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('outcome', sa.String(length=32), nullable=False),
+    sa.Column('received_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['withdrawal_id'], ['withdrawals.id'], name=op.f('fk_payout_callbacks_withdrawal_id_withdrawals')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payout_callbacks')),
+    sa.UniqueConstraint('notification_id', name=op.f('uq_payout_callbacks_notification_id'))
+    )
+    with op.batch_alter_table('payout_callbacks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payout_callbacks_withdrawal_id'), ['withdrawal_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('payout_callbacks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payout_callbacks_withdrawal_id'))
+
+    op.drop_table('payout_callbacks')
+    with op.batch_alter_table('withdrawals', schema=None) as batch_op:
+        batch_op.drop_index('ix_withdrawals_leader_day')
+        batch_op.drop_index('ix_withdrawals_brand_status')
+
+    op.drop_table('withdrawals')
     with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
         batch_op.drop_index('ix_ledger_entries_transaction')
         batch_op.drop_index('ix_ledger_entries_account_posted')
@@ -933,6 +1019,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_staff_members_user_id'))
 
     op.drop_table('staff_members')
+    op.drop_table('payout_policies')
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_members_user_id'))
 
