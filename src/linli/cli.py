@@ -213,6 +213,27 @@ def tier_bonus(
             f"awarded {r.awarded_fen} fen (this run {r.posted_fen:+d} fen)"
         )
 
+
+# --- fulfillment (wire-up: issue 5) -----------------------------------------------------------------
+
+
+@app.command("remind-unclaimed")
+def remind_unclaimed(as_of: AsOf = None) -> None:
+    """Remind members of parcels waiting at the pickup point; apply the brand's policy to overdue ones (idempotent)."""
+    from linli.fulfillment import service as fulfillment
+
+    async def run(ctx: AppContext) -> tuple[int, int]:
+        reminded = returned = 0
+        while True:
+            async with ctx.db.transaction() as session:
+                report = await fulfillment.handle_unclaimed(session=session, now=ctx.clock.now())
+            reminded, returned = reminded + report.reminded, returned + report.returned
+            if report.reminded + report.returned == 0:
+                return reminded, returned
+
+    reminded, returned = asyncio.run(_with_ctx(_settings(), as_of, run))
+    typer.echo(f"reminded {reminded} parcel(s), returned {returned} parcel(s)")
+
 bench_app = typer.Typer(help="Benchmarks: each creates and drops its own database and reports its own ceiling.")
 app.add_typer(bench_app, name="bench")
 
