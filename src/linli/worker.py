@@ -42,7 +42,7 @@ async def run_once(ctx: AppContext, registry: HandlerRegistry, *, batch: int = 1
         expired = await orders.expire_due_orders(session=session, now=now)
     async with ctx.db.transaction() as session:
         unclaimed = await fulfillment.handle_unclaimed(session=session, now=now)
-        expired += unclaimed.reminded + unclaimed.returned
+        expired += unclaimed.reminded + unclaimed.returned + unclaimed.failed
     async with ctx.db.transaction() as session:
         delivered = await process_batch(session=session, registry=registry, now=now, limit=batch)
     return expired + delivered

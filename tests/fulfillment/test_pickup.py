@@ -154,3 +154,21 @@ async def test_inbox_read_and_unread(ctx, client, world):
         for handler in registry.for_topic("parcel.arrived"):
             await handler(session=s, event=event, now=ctx.clock.now())
     assert (await client.get("/api/v1/me/notifications", headers=a.headers)).json()["total"] == 2
+
+
+async def test_another_context_adds_timeline_entries(ctx, client, world, monkeypatch):
+    from linli.fulfillment import tracking
+
+    stage, (a, _), (a_orders, _) = await _arrived_stage(ctx, client, world)
+    seen = []
+
+    async def claims(*, session, order):  # noqa: ANN001, ANN202
+        seen.append(order.id)
+        return [tracking.TimelineEntry(kind="claim_opened", at=ctx.clock.now(), title="售后申请已提交")]
+
+    monkeypatch.setattr(tracking, "_SOURCES", [])
+    tracking.register_timeline_source(claims)
+    tracking.register_timeline_source(claims)  # registering twice adds it once
+    timeline = (await client.get(f"/api/v1/orders/{a_orders[0]}/timeline", headers=a.headers)).json()
+    assert seen == [a_orders[0]]
+    assert [e["kind"] for e in timeline["entries"]][-2:] == ["arrived", "claim_opened"]

@@ -15,6 +15,7 @@ Lock order: parcel, then payment, then order (the unclaimed return), the same as
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -58,6 +59,8 @@ from linli.outbox.service import emit
 from linli.pagination import PageParams, fetch_page
 from linli.payments import service as payments
 from linli.security import mask_name, mask_phone
+
+log = logging.getLogger("linli.fulfillment")
 
 CODE_DIGITS = 6
 CODE_ATTEMPTS = 10
@@ -632,6 +635,10 @@ def _first_action_at(policy: Policy, *, arrived_at: datetime) -> datetime | None
 class UnclaimedReport:
     reminded: int = 0
     returned: int = 0
+    failed: int = 0
+
+
+RETRY_AFTER = timedelta(hours=1)
 
 
 async def handle_unclaimed(*, session: AsyncSession, now: datetime, limit: int = 500) -> UnclaimedReport:
@@ -654,31 +661,44 @@ async def handle_unclaimed(*, session: AsyncSession, now: datetime, limit: int =
     for parcel in due:
         if parcel.brand_id not in policies:
             policies[parcel.brand_id] = await get_policy(session=session, brand_id=parcel.brand_id)
-        policy = policies[parcel.brand_id]
-        assert parcel.arrived_at is not None
-        return_at = _return_at(policy, arrived_at=parcel.arrived_at)
-        if return_at is not None and now >= return_at:
-            await _return_and_refund(session, parcel, now=now)
-            report.returned += 1
-            continue
-        number = parcel.reminders_sent
-        while number < policy.max_reminders and _reminder_at(policy, arrived_at=parcel.arrived_at, number=number + 1) <= now:
-            number += 1
-        if number > parcel.reminders_sent:
-            # Missed slots (the job did not run) collapse into one reminder: one message, not a burst.
-            parcel.reminders_sent = number
-            parcel.last_reminded_at = now
-            emit(
-                session, topic=PARCEL_REMINDER_EVENT,
-                payload={"parcel_id": parcel.id, "order_id": parcel.order_id, "member_id": parcel.member_id,
-                         "brand_id": parcel.brand_id, "reminder_no": number,
-                         "return_at": return_at.isoformat() if return_at else None},
-                now=now,
-            )
-            report.reminded += 1
-        parcel.next_action_at = _next_action_at(policy, arrived_at=parcel.arrived_at, reminders_sent=parcel.reminders_sent)
+        try:
+            async with session.begin_nested():
+                await _act_on_unclaimed(session, parcel, policy=policies[parcel.brand_id], now=now, report=report)
+        except Exception:  # noqa: BLE001 - one parcel that cannot be handled must not hold up the others
+            log.exception("unclaimed parcel %s could not be handled; retrying later", parcel.id)
+            report.failed += 1
+            await session.refresh(parcel)
+            parcel.next_action_at = now + RETRY_AFTER
     await session.flush()
     return report
+
+
+async def _act_on_unclaimed(
+    session: AsyncSession, parcel: Parcel, *, policy: Policy, now: datetime, report: UnclaimedReport
+) -> None:
+    assert parcel.arrived_at is not None
+    return_at = _return_at(policy, arrived_at=parcel.arrived_at)
+    if return_at is not None and now >= return_at:
+        await _return_and_refund(session, parcel, now=now)
+        report.returned += 1
+        return
+    number = parcel.reminders_sent
+    while number < policy.max_reminders and _reminder_at(policy, arrived_at=parcel.arrived_at, number=number + 1) <= now:
+        number += 1
+    if number > parcel.reminders_sent:
+        # Missed slots (the job did not run) collapse into one reminder: one message, not a burst.
+        parcel.reminders_sent = number
+        parcel.last_reminded_at = now
+        emit(
+            session, topic=PARCEL_REMINDER_EVENT,
+            payload={"parcel_id": parcel.id, "order_id": parcel.order_id, "member_id": parcel.member_id,
+                     "brand_id": parcel.brand_id, "reminder_no": number,
+                     "return_at": return_at.isoformat() if return_at else None},
+            now=now,
+        )
+        report.reminded += 1
+    parcel.next_action_at = _next_action_at(policy, arrived_at=parcel.arrived_at, reminders_sent=parcel.reminders_sent)
+    await session.flush()
 
 
 async def _return_and_refund(session: AsyncSession, parcel: Parcel, *, now: datetime) -> None:

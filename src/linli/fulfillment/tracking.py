@@ -67,9 +67,7 @@ def _point_text(point: PickupPoint) -> str:
     return f"{point.name}（{point.address}），营业时间 {point.opening_hours}"
 
 
-async def order_timeline(
-    *, session: AsyncSession, user_id: int, order_id: int, extra: list[TimelineEntry] | None = None
-) -> Timeline:
+async def order_timeline(*, session: AsyncSession, user_id: int, order_id: int) -> Timeline:
     """The caller's own order's timeline, oldest first (someone else's order is a 404)."""
     order = await orders.get_own_order(session=session, user_id=user_id, order_id=order_id)
     entries: list[TimelineEntry] = []
@@ -85,7 +83,6 @@ async def order_timeline(
         entries.extend(_parcel_entries(parcel, wave, point))
     for source in _SOURCES:
         entries.extend(await source(session=session, order=order))
-    entries.extend(extra or [])
     entries.sort(key=lambda e: e.at)  # stable: same-instant entries keep their natural order
     return Timeline(order=order, parcel=parcel, wave=wave, pickup_point=point, entries=entries)
 
