@@ -32,3 +32,27 @@ async def test_demo_loads_once_and_tells_how_to_use_it(ctx, client):
     assert public.status_code == 200
     assert "云顶华府·优邻优选社区主理人" in public.text
     assert XIAOLI_PHONE not in public.text
+
+
+async def test_a_newcomer_verifies_a_demo_pickup_as_xiaoli(ctx, client):
+    from linli.accounts import service as accounts
+    from linli.fulfillment.models import Parcel
+    from linli.ledger.audit import run_audit
+
+    summary = await load_demo(ctx)
+    codes_line = next(line for line in summary.splitlines() if "pickup codes to verify as 小李" in line)
+    code = codes_line.split(": ", 1)[1].split(" ")[0]
+    async with ctx.db.transaction() as s:
+        xiaoli = await accounts.find_user_by_phone(session=s, phone=XIAOLI_PHONE)
+        token = (await accounts.issue_token(session=s, settings=ctx.settings, user=xiaoli, method="sms", now=ctx.clock.now())).token
+        arrived = (await s.scalars(select(Parcel).where(Parcel.status == "arrived"))).all()
+    assert len(arrived) == 6
+    brand_id = arrived[0].brand_id
+    headers = {"Authorization": f"Bearer {token}"}
+    done = await client.post(f"/api/v1/brands/{brand_id}/leader/pickups", json={"code": code}, headers=headers)
+    assert done.status_code == 200, done.text
+    assert done.json()["verified"][0]["status"] == "picked_up"
+    again = await client.post(f"/api/v1/brands/{brand_id}/leader/pickups", json={"code": code}, headers=headers)
+    assert again.status_code == 409
+    async with ctx.db.read() as s:
+        assert (await run_audit(session=s, now=ctx.clock.now())).ok

@@ -14,9 +14,11 @@ from linli.attribution.api import router as attribution_router
 from linli.brands.api import router as brands_router
 from linli.catalog.api import router as catalog_router
 from linli.context import AppContext
+from linli.fulfillment.api import router as fulfillment_router  # wire-up: fulfillment (issue 5)
 from linli.leaders.api import router as leaders_router
 from linli.ledger.api import router as ledger_router  # wire-up: commission ledger (issue 4)
 from linli.live.api import router as live_router
+from linli.notifications.api import router as notifications_router  # wire-up: in-app inbox (issue 5)
 from linli.orders.api import router as orders_router
 from linli.payments.api import router as payments_router
 from linli.payouts.api import router as payouts_router  # wire-up: withdrawals (issue 4)
@@ -65,6 +67,8 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
         catalog_router,
         ledger_router,  # wire-up: commission ledger (issue 4)
         payouts_router,  # wire-up: withdrawals (issue 4)
+        fulfillment_router,  # wire-up: fulfillment (issue 5)
+        notifications_router,  # wire-up: in-app inbox (issue 5)
     ):
         app.include_router(router)
 

@@ -237,6 +237,30 @@ def payouts_sync(
     outcomes = ", ".join(f"{k}={v}" for k, v in sorted((report.outcomes or {}).items())) or "nothing to do"
     typer.echo(f"checked {report.checked} withdrawal(s): {outcomes}")
 
+
+# --- fulfillment (wire-up: issue 5) -----------------------------------------------------------------
+
+
+@app.command("remind-unclaimed")
+def remind_unclaimed(as_of: AsOf = None) -> None:
+    """Remind members of parcels waiting at the pickup point; apply the brand's policy to overdue ones (idempotent)."""
+    from linli.fulfillment import service as fulfillment
+
+    async def run(ctx: AppContext) -> fulfillment.UnclaimedReport:
+        total = fulfillment.UnclaimedReport()
+        while True:
+            async with ctx.db.transaction() as session:
+                report = await fulfillment.handle_unclaimed(session=session, now=ctx.clock.now())
+            total.reminded, total.returned = total.reminded + report.reminded, total.returned + report.returned
+            total.failed += report.failed
+            if report.reminded + report.returned + report.failed == 0:
+                return total
+
+    total = asyncio.run(_with_ctx(_settings(), as_of, run))
+    typer.echo(f"reminded {total.reminded} parcel(s), returned {total.returned} parcel(s), failed {total.failed}")
+    if total.failed:
+        raise typer.Exit(code=1)
+
 bench_app = typer.Typer(help="Benchmarks: each creates and drops its own database and reports its own ceiling.")
 app.add_typer(bench_app, name="bench")
 

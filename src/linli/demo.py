@@ -109,7 +109,12 @@ async def load_demo(ctx: AppContext) -> str:
         assert first is not None
         await attribution.enter_with_code(session=s, user_id=first.id, raw_code=leader_codes["王姐"], now=now)
 
-        session_id, offer_id = await _strawberry_session(s, brand_id=brand.id, community_id=community_ids[0], now=now)
+        session_id, offer_id, citrus_listing_id = await _strawberry_session(
+            s, brand_id=brand.id, community_id=community_ids[0], now=now
+        )
+    pickups = await _arrived_wave(
+        ctx, brand_id=brand.id, community_id=community_ids[0], listing_id=citrus_listing_id, staff_user_id=owner.id
+    )
 
     base = ctx.settings.public_base_url
     return "\n".join(
@@ -121,12 +126,16 @@ async def load_demo(ctx: AppContext) -> str:
             f"pending application: 赵哥 ({APPLICANT_PHONE}) for 锦绣江南",
             f"live now: 黄金奶油草莓 session {session_id}, 云顶华府 offer {offer_id} (68 元, first 100, 2 per member)",
             f"follow it: curl -N {base}/api/v1/live-sessions/{session_id}/events",
+            f"delivery wave {pickups.wave_id} has arrived at 云顶华府自提点; pickup codes to verify as 小李: "
+            + ", ".join(f"{code} ({who})" for code, who in pickups.codes),
+            f"verify one: POST {base}/api/v1/brands/{brand.id}/leader/pickups {{\"code\": \"{pickups.codes[0][0]}\"}} "
+            "with 小李's token (docs/fulfillment.md)",
             "members log in with an SMS code: POST /api/v1/auth/sms-codes, then read it with `linli sms-inbox`",
         ]
     )
 
 
-async def _strawberry_session(s, *, brand_id: int, community_id: int, now) -> tuple[int, int]:  # noqa: ANN001
+async def _strawberry_session(s, *, brand_id: int, community_id: int, now) -> tuple[int, int, int]:  # noqa: ANN001
     """The article's evening: 黄金奶油草莓, 68 元 a box for 云顶华府's neighbours, first 100, live now."""
     fruit = await catalog.create_category(session=s, brand_id=brand_id, name="时令水果", now=now)
     _, strawberry_skus = await catalog.create_product(
@@ -156,7 +165,7 @@ async def _strawberry_session(s, *, brand_id: int, community_id: int, now) -> tu
         session=s, brand_id=brand_id, session_id=session.id, sku_id=strawberry_skus[0].id, live_price_fen=8800,
         allocation=200, per_member_limit=5, now=now,
     )
-    await live.add_listing(
+    citrus = await live.add_listing(
         session=s, brand_id=brand_id, session_id=session.id, sku_id=citrus_skus[0].id, live_price_fen=4990,
         allocation=100, per_member_limit=None, now=now,
     )
@@ -171,4 +180,60 @@ async def _strawberry_session(s, *, brand_id: int, community_id: int, now) -> tu
         now=now,
     )
     await live.open_offer(session=s, brand_id=brand_id, session_id=session.id, offer_id=offer.offer.id, now=now)
-    return session.id, offer.offer.id
+    return session.id, offer.offer.id, citrus.listing.id
+
+
+# Neighbours of 小李 (by index) whose 爱媛果冻橙 has reached the pickup point: (index, quantity) per order.
+# 13900000004 has two orders, to show verifying all of a member's orders at once. The strawberry offer is
+# left untouched so the README's walkthrough (98 boxes left after buying 2) stays true.
+DELIVERED_ORDERS = ((4, 1), (4, 2), (5, 1), (6, 1), (7, 3), (8, 1))
+
+
+@dataclass(frozen=True)
+class DemoPickups:
+    wave_id: int
+    codes: list[tuple[str, str]]  # (pickup code, masked member name)
+
+
+async def _arrived_wave(ctx: AppContext, *, brand_id: int, community_id: int, listing_id: int, staff_user_id: int) -> DemoPickups:
+    """Paid orders of 小李's neighbours, paid through the simulator, cut into a wave that has arrived."""
+    from linli.fulfillment import service as fulfillment
+    from linli.orders import service as orders
+    from linli.payments import service as payments
+    from linli.payments import simulator
+    from linli.worker import run_until_idle
+
+    order_ids = []
+    for number, (index, quantity) in enumerate(DELIVERED_ORDERS):
+        phone, _ = _neighbour(index)
+        now = ctx.clock.now()
+        async with ctx.db.transaction() as s:
+            user = await accounts.find_user_by_phone(session=s, phone=phone)
+            assert user is not None
+            placed = await orders.place_order(
+                session=s, user_id=user.id, listing_id=listing_id, offer_id=None, quantity=quantity,
+                idempotency_key=f"demo-delivered-{number}", pickup_community_id=None,
+                payment_ttl=timedelta(minutes=ctx.settings.order_payment_minutes), now=now,
+            )
+            opened = await payments.open_payment(
+                session=s, providers=ctx.payments, provider_name="simulator", user_id=user.id,
+                order_id=placed.order.id, now=now,
+            )
+        await simulator.complete(ctx=ctx, out_trade_no=opened.payment.out_trade_no, outcome="success")
+        order_ids.append(placed.order.id)
+    await run_until_idle(ctx)  # parcels and commission for the paid orders
+
+    now = ctx.clock.now()
+    async with ctx.db.transaction() as s:
+        wave = await fulfillment.create_wave(
+            session=s, brand_id=brand_id, community_id=community_id, cutoff_at=now,
+            arrive_after=now + timedelta(minutes=1), actor_user_id=staff_user_id, now=now,
+        )
+        for status in ("packed", "in_transit", "arrived"):
+            await fulfillment.advance_wave(session=s, brand_id=brand_id, wave_id=wave.id, to=status, now=now)
+    await run_until_idle(ctx)  # the members' "arrived" messages
+
+    async with ctx.db.read() as s:
+        parcels = [await fulfillment.find_parcel(session=s, order_id=order_id) for order_id in order_ids]
+        views = await fulfillment.describe_parcels(session=s, parcels=[p for p in parcels if p is not None])
+    return DemoPickups(wave_id=wave.id, codes=[(v.parcel.pickup_code, v.member_name) for v in views])

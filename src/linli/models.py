@@ -10,6 +10,7 @@ from linli.leaders import models as leaders_models  # noqa: F401
 from linli.ledger import models as ledger_models  # noqa: F401  (wire-up: commission ledger, issue 4)
 from linli.live import models as live_models  # noqa: F401
 from linli.members import models as members_models  # noqa: F401
+from linli.notifications import models as notifications_models  # noqa: F401  (wire-up: in-app inbox, issue 5)
 from linli.orders import models as orders_models  # noqa: F401
 from linli.outbox import models as outbox_models  # noqa: F401
 from linli.payments import models as payments_models  # noqa: F401

@@ -25,18 +25,25 @@ def build_registry(ctx: AppContext) -> HandlerRegistry:
 
 
 def _registrars() -> list:
+    from linli.fulfillment import handlers as fulfillment_handlers  # wire-up: fulfillment (issue 5)
     from linli.ledger import handlers as ledger_handlers  # wire-up: commission ledger (issue 4)
     from linli.payments import handlers as payment_handlers
     from linli.payouts import handlers as payout_handlers  # wire-up: withdrawals (issue 4)
 
-    return [payment_handlers.register, ledger_handlers.register, payout_handlers.register]
+    return [payment_handlers.register, ledger_handlers.register, payout_handlers.register, fulfillment_handlers.register]
 
 
 async def run_once(ctx: AppContext, registry: HandlerRegistry, *, batch: int = 100) -> int:
-    """One pass: expire unpaid orders that are due, then deliver a batch of events. Returns work done."""
+    """One pass: expire unpaid orders that are due, remind of (or return) unclaimed parcels, then deliver a
+    batch of events. Returns work done."""
+    from linli.fulfillment import service as fulfillment  # wire-up: fulfillment (issue 5)
+
     now = ctx.clock.now()
     async with ctx.db.transaction() as session:
         expired = await orders.expire_due_orders(session=session, now=now)
+    async with ctx.db.transaction() as session:
+        unclaimed = await fulfillment.handle_unclaimed(session=session, now=now)
+        expired += unclaimed.reminded + unclaimed.returned + unclaimed.failed
     async with ctx.db.transaction() as session:
         delivered = await process_batch(session=session, registry=registry, now=now, limit=batch)
     return expired + delivered

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from linli.db import Base, IdMixin, IdType
@@ -33,6 +33,10 @@ WAVE_IN_TRANSIT = "in_transit"
 WAVE_ARRIVED = "arrived"
 WAVE_STATUSES = (WAVE_OPEN, WAVE_PACKED, WAVE_IN_TRANSIT, WAVE_ARRIVED)
 
+UNCLAIMED_KEEP_WAITING = "keep_waiting"
+UNCLAIMED_RETURN_REFUND = "return_refund"
+UNCLAIMED_ACTIONS = (UNCLAIMED_KEEP_WAITING, UNCLAIMED_RETURN_REFUND)
+
 
 class DeliveryWave(IdMixin, Base):
     """Orders paid by `cutoff_at` for one pickup point, delivered together (expected from `arrive_after`)."""
@@ -54,10 +58,17 @@ class DeliveryWave(IdMixin, Base):
 
 
 class Parcel(IdMixin, Base):
-    """One per paid order (created when it is paid); `pickup_code` is unique among a point's open parcels."""
+    """One per paid order (created when it is paid); `pickup_code` is unique among a point's open parcels.
+
+    `open_code` repeats the code while the parcel can still be collected and is cleared when it closes
+    (picked up, returned, cancelled): the unique (pickup point, open_code) pair enforces "unique among open
+    parcels" on both databases (NULLs never collide), and a closed parcel's code may be drawn again.
+    """
 
     __tablename__ = "parcels"
     __table_args__ = (
+        UniqueConstraint("pickup_point_id", "open_code"),
+        Index("ix_parcels_status_next_action", "status", "next_action_at"),
         Index("ix_parcels_point_status", "pickup_point_id", "status"),
         Index("ix_parcels_wave", "wave_id"),
         Index("ix_parcels_member", "member_id", "id"),
@@ -72,6 +83,7 @@ class Parcel(IdMixin, Base):
     pickup_point_id: Mapped[int] = mapped_column(IdType, ForeignKey("pickup_points.id"))
     wave_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("delivery_waves.id"))
     pickup_code: Mapped[str] = mapped_column(String(6))
+    open_code: Mapped[str | None] = mapped_column(String(6))
     status: Mapped[str] = mapped_column(String(16))
     paid_at: Mapped[datetime]
     created_at: Mapped[datetime]
@@ -82,5 +94,22 @@ class Parcel(IdMixin, Base):
     picked_up_by_user_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("users.id"))
     reminders_sent: Mapped[int] = mapped_column(default=0)
     last_reminded_at: Mapped[datetime | None]
+    # When the unclaimed-parcel job should look at this arrived parcel next (a reminder or the return).
+    next_action_at: Mapped[datetime | None]
     returned_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
+
+
+class FulfillmentPolicy(Base):
+    """A brand's rules for unclaimed parcels; a brand without a row has the defaults (see service.DEFAULT_POLICY)."""
+
+    __tablename__ = "fulfillment_policies"
+
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"), primary_key=True)
+    remind_after_hours: Mapped[int]
+    remind_every_hours: Mapped[int]
+    max_reminders: Mapped[int]
+    unclaimed_action: Mapped[str] = mapped_column(String(16))
+    unclaimed_after_days: Mapped[int]
+    updated_at: Mapped[datetime]
+    updated_by_user_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("users.id"))

@@ -424,3 +424,11 @@ async def list_member_orders(
 ) -> tuple[list[Order], int]:
     query = select(Order).where(Order.user_id == user_id, Order.brand_id == brand_id).order_by(Order.id.desc())
     return await fetch_page(session, query, params)
+
+
+async def orders_by_ids(*, session: AsyncSession, order_ids: set[int]) -> dict[int, Order]:
+    """Orders by id for other contexts' views (fulfillment's pick lists and parcel lists)."""
+    if not order_ids:
+        return {}
+    rows = await session.scalars(select(Order).where(Order.id.in_(order_ids)))
+    return {order.id: order for order in rows}

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 19:47:13.244308
+Create Date: 2026-11-25 19:50:44.330070
 """
 
 from __future__ import annotations
@@ -176,6 +176,19 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_communities_brand_id_brands')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_communities')),
     sa.UniqueConstraint('brand_id', 'name', name=op.f('uq_communities_brand_id_name'))
+    )
+    op.create_table('fulfillment_policies',
+    sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('remind_after_hours', sa.Integer(), nullable=False),
+    sa.Column('remind_every_hours', sa.Integer(), nullable=False),
+    sa.Column('max_reminders', sa.Integer(), nullable=False),
+    sa.Column('unclaimed_action', sa.String(length=16), nullable=False),
+    sa.Column('unclaimed_after_days', sa.Integer(), nullable=False),
+    sa.Column('updated_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_by_user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_fulfillment_policies_brand_id_brands')),
+    sa.ForeignKeyConstraint(['updated_by_user_id'], ['users.id'], name=op.f('fk_fulfillment_policies_updated_by_user_id_users')),
+    sa.PrimaryKeyConstraint('brand_id', name=op.f('pk_fulfillment_policies'))
     )
     op.create_table('leader_programs',
     sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -661,6 +674,27 @@ def upgrade() -> None:
         batch_op.create_index('ix_commission_lines_due', ['status', 'eligible_at', 'id'], unique=False)
         batch_op.create_index('ix_commission_lines_leader', ['leader_id', 'id'], unique=False)
 
+    op.create_table('notifications',
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('title', sa.String(length=64), nullable=False),
+    sa.Column('body', sa.String(length=500), nullable=False),
+    sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('dedupe_key', sa.String(length=128), nullable=False),
+    sa.Column('created_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('read_at', linli.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_notifications_brand_id_brands')),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_notifications_order_id_orders')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_notifications_dedupe_key'))
+    )
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.create_index('ix_notifications_user', ['user_id', 'id'], unique=False)
+        batch_op.create_index('ix_notifications_user_unread', ['user_id', 'read_at'], unique=False)
+
     op.create_table('order_status_changes',
     sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('from_status', sa.String(length=24), nullable=True),
@@ -683,6 +717,7 @@ def upgrade() -> None:
     sa.Column('pickup_point_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('wave_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('pickup_code', sa.String(length=6), nullable=False),
+    sa.Column('open_code', sa.String(length=6), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('paid_at', linli.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_at', linli.db.UTCDateTime(timezone=True), nullable=False),
@@ -693,6 +728,7 @@ def upgrade() -> None:
     sa.Column('picked_up_by_user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('reminders_sent', sa.Integer(), nullable=False),
     sa.Column('last_reminded_at', linli.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_action_at', linli.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('returned_at', linli.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('cancelled_at', linli.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -705,12 +741,14 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['pickup_point_id'], ['pickup_points.id'], name=op.f('fk_parcels_pickup_point_id_pickup_points')),
     sa.ForeignKeyConstraint(['wave_id'], ['delivery_waves.id'], name=op.f('fk_parcels_wave_id_delivery_waves')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_parcels')),
-    sa.UniqueConstraint('order_id', name=op.f('uq_parcels_order_id'))
+    sa.UniqueConstraint('order_id', name=op.f('uq_parcels_order_id')),
+    sa.UniqueConstraint('pickup_point_id', 'open_code', name=op.f('uq_parcels_pickup_point_id_open_code'))
     )
     with op.batch_alter_table('parcels', schema=None) as batch_op:
         batch_op.create_index('ix_parcels_member', ['member_id', 'id'], unique=False)
         batch_op.create_index('ix_parcels_point_code', ['pickup_point_id', 'pickup_code'], unique=False)
         batch_op.create_index('ix_parcels_point_status', ['pickup_point_id', 'status'], unique=False)
+        batch_op.create_index('ix_parcels_status_next_action', ['status', 'next_action_at'], unique=False)
         batch_op.create_index('ix_parcels_wave', ['wave_id'], unique=False)
 
     op.create_table('payments',
@@ -920,6 +958,7 @@ def downgrade() -> None:
     op.drop_table('payments')
     with op.batch_alter_table('parcels', schema=None) as batch_op:
         batch_op.drop_index('ix_parcels_wave')
+        batch_op.drop_index('ix_parcels_status_next_action')
         batch_op.drop_index('ix_parcels_point_status')
         batch_op.drop_index('ix_parcels_point_code')
         batch_op.drop_index('ix_parcels_member')
@@ -929,6 +968,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_order_status_changes_order_id'))
 
     op.drop_table('order_status_changes')
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index('ix_notifications_user_unread')
+        batch_op.drop_index('ix_notifications_user')
+
+    op.drop_table('notifications')
     with op.batch_alter_table('commission_lines', schema=None) as batch_op:
         batch_op.drop_index('ix_commission_lines_leader')
         batch_op.drop_index('ix_commission_lines_due')
@@ -1029,6 +1073,7 @@ def downgrade() -> None:
 
     op.drop_table('live_sessions')
     op.drop_table('leader_programs')
+    op.drop_table('fulfillment_policies')
     op.drop_table('communities')
     with op.batch_alter_table('commission_rule_versions', schema=None) as batch_op:
         batch_op.drop_index('ix_commission_rule_versions_brand_created')

@@ -1,0 +1,49 @@
+"""The caller's own inbox: list, unread count, mark read. Nobody reads another person's messages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from linli.brands.schemas import IdPath
+from linli.notifications import service
+from linli.notifications.schemas import InboxOut, MarkedOut, NotificationOut, UnreadOut
+from linli.pagination import PageParams, page_params
+from linli.web import AuthUser, Now, ReadSession, WriteSession
+
+router = APIRouter(prefix="/api/v1", tags=["notifications"])
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+def _out(row) -> NotificationOut:  # noqa: ANN001
+    return NotificationOut.model_validate(row, from_attributes=True)
+
+
+@router.get("/me/notifications", response_model=InboxOut, summary="我的消息（站内信，最新在前）")
+async def inbox(
+    user: AuthUser,
+    session: ReadSession,
+    paging: Paging,
+    unread: Annotated[bool, Query(description="只看未读")] = False,
+) -> InboxOut:
+    rows, total = await service.list_inbox(session=session, user_id=user.user_id, unread_only=unread, params=paging)
+    return InboxOut(
+        items=[_out(r) for r in rows], total=total, page=paging.page, page_size=paging.page_size,
+        unread=await service.unread_count(session=session, user_id=user.user_id),
+    )
+
+
+@router.get("/me/notifications/unread-count", response_model=UnreadOut, summary="未读消息数")
+async def unread_count(user: AuthUser, session: ReadSession) -> UnreadOut:
+    return UnreadOut(unread=await service.unread_count(session=session, user_id=user.user_id))
+
+
+@router.post("/me/notifications/{notification_id}/read", response_model=NotificationOut, summary="标记一条消息已读")
+async def mark_read(notification_id: IdPath, user: AuthUser, session: WriteSession, now: Now) -> NotificationOut:
+    return _out(await service.mark_read(session=session, user_id=user.user_id, notification_id=notification_id, now=now))
+
+
+@router.post("/me/notifications/read-all", response_model=MarkedOut, summary="全部标记已读")
+async def mark_all_read(user: AuthUser, session: WriteSession, now: Now) -> MarkedOut:
+    return MarkedOut(marked=await service.mark_all_read(session=session, user_id=user.user_id, now=now))
