@@ -60,6 +60,8 @@ class Settings:
     wechatpay_cert_dir: str = ""  # platform certificate mode: pre-fetched certificates
     wechatpay_notify_url: str = ""  # defaults to {public_base_url}/api/v1/payments/wechatpay/notify
     wechatpay_timeout_seconds: float = 10.0
+    # Uploaded files (claim photos): a local folder by default; None means {data_dir}/media.
+    media_dir: Path | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -96,7 +98,12 @@ class Settings:
             wechatpay_cert_dir=os.environ.get("LINLI_WECHATPAY_CERT_DIR", ""),
             wechatpay_notify_url=os.environ.get("LINLI_WECHATPAY_NOTIFY_URL", ""),
             wechatpay_timeout_seconds=float(os.environ.get("LINLI_WECHATPAY_TIMEOUT_SECONDS", "10")),
+            media_dir=Path(os.environ["LINLI_MEDIA_DIR"]) if os.environ.get("LINLI_MEDIA_DIR") else None,
         )
+
+    @property
+    def media_path(self) -> Path:
+        return self.media_dir if self.media_dir is not None else self.data_dir / "media"
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

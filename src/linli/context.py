@@ -10,6 +10,7 @@ from linli.clock import Clock, SystemClock
 from linli.config import Settings
 from linli.db import Database
 from linli.payments.providers import PaymentProvider, build_providers
+from linli.storage import FileStorage, build_storage
 
 
 @dataclass
@@ -20,6 +21,11 @@ class AppContext:
     sms_sender: SmsSender
     wechat: WeChatClient
     payments: dict[str, PaymentProvider] = field(default_factory=dict)  # by name; see linli.payments.providers
+    storage: FileStorage | None = None  # uploaded files; None: the local folder of settings.media_path
+
+    def __post_init__(self) -> None:
+        if self.storage is None:
+            self.storage = build_storage(self.settings)
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None) -> AppContext:
@@ -30,4 +36,5 @@ class AppContext:
             sms_sender=InboxSmsSender(),
             wechat=wechat_client_for(settings),
             payments=build_providers(settings),
+            storage=build_storage(settings),
         )
