@@ -21,7 +21,7 @@ from tests.aftersales.setup import (
     media_files,
     refunds_of,
 )
-from tests.ledger.helpers import assert_audit_ok, buy
+from tests.ledger.helpers import assert_audit_ok, buy, refund_whole
 from tests.payments.test_refunds import CountingProvider
 
 COMMISSION = 1020  # 15% of 6800
@@ -224,3 +224,16 @@ async def test_staff_change_the_policy_with_who_and_when(ctx, client, bought):
     await mark_picked_up(ctx, bought.order_id)
     small = await file_claim(client, bought.member, bought.order_id, amount_fen=100)
     assert small.json()["status"] == "reviewing"  # instant refunds are off
+
+
+async def test_a_claim_then_a_whole_order_refund_claw_back_the_commission_once(ctx, client, bought):
+    """`order.refunded` takes back only what the claim left: together exactly the commission, never more."""
+    await mark_picked_up(ctx, bought.order_id)
+    await file_claim(client, bought.member, bought.order_id, amount_fen=2000)
+    await run_until_idle(ctx)
+    assert await line_clawed(ctx, bought.order_id) == (COMMISSION, 2000, 300, "pending")
+    await refund_whole(ctx, bought.order_id)
+    assert await line_clawed(ctx, bought.order_id) == (COMMISSION, 6800, COMMISSION, "reversed")
+    await assert_audit_ok(ctx)
+    closed = await file_claim(client, bought.member, bought.order_id, amount_fen=100, reason="other", photos=[])
+    assert closed.status_code == 409 and error_code(closed) == "order_not_claimable"

@@ -16,6 +16,7 @@ async def _refused(ctx, response, status: int, code: str, before: dict) -> None:
     assert response.status_code == status, response.text
     assert error_code(response) == code
     assert await snapshot(ctx) == before
+    await assert_audit_ok(ctx)
 
 
 async def test_after_the_window_is_refused(ctx, client, bought):
