@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from linli import __version__
 from linli.accounts.api import router as accounts_router
+from linli.aftersales.api import router as aftersales_router  # wire-up: after-sales claims (issue 5)
 from linli.attribution.api import router as attribution_router
 from linli.brands.api import router as brands_router
 from linli.catalog.api import router as catalog_router
@@ -69,6 +70,7 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
         payouts_router,  # wire-up: withdrawals (issue 4)
         fulfillment_router,  # wire-up: fulfillment (issue 5)
         notifications_router,  # wire-up: in-app inbox (issue 5)
+        aftersales_router,  # wire-up: after-sales claims (issue 5)
     ):
         app.include_router(router)
 

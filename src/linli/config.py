@@ -65,6 +65,8 @@ class Settings:
     payout_simulator_mode: str = "instant"  # instant, pending or fail (see linli.payouts.simulator)
     wechatpay_transfer_notify_url: str = ""  # defaults to {public_base_url}/api/v1/payouts/wechatpay/notify
     wechatpay_transfer_scene_id: str = ""  # 转账场景 id, when the merchant account has one
+    # Uploaded files (claim photos): a local folder by default; None means {data_dir}/media.
+    media_dir: Path | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -105,7 +107,12 @@ class Settings:
             payout_simulator_mode=os.environ.get("LINLI_PAYOUT_SIMULATOR_MODE", "instant"),
             wechatpay_transfer_notify_url=os.environ.get("LINLI_WECHATPAY_TRANSFER_NOTIFY_URL", ""),
             wechatpay_transfer_scene_id=os.environ.get("LINLI_WECHATPAY_TRANSFER_SCENE_ID", ""),
+            media_dir=Path(os.environ["LINLI_MEDIA_DIR"]) if os.environ.get("LINLI_MEDIA_DIR") else None,
         )
+
+    @property
+    def media_path(self) -> Path:
+        return self.media_dir if self.media_dir is not None else self.data_dir / "media"
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from linli.config import Settings
 from linli.db import Database
 from linli.payments.providers import PaymentProvider, build_providers
 from linli.payouts.providers import PayoutProvider, build_payout_providers
+from linli.storage import FileStorage, build_storage
 
 
 @dataclass
@@ -22,6 +23,11 @@ class AppContext:
     wechat: WeChatClient
     payments: dict[str, PaymentProvider] = field(default_factory=dict)  # by name; see linli.payments.providers
     payouts: dict[str, PayoutProvider] = field(default_factory=dict)  # by name; see linli.payouts.providers
+    storage: FileStorage | None = None  # uploaded files; None: the local folder of settings.media_path
+
+    def __post_init__(self) -> None:
+        if self.storage is None:
+            self.storage = build_storage(self.settings)
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None) -> AppContext:
@@ -33,4 +39,5 @@ class AppContext:
             wechat=wechat_client_for(settings),
             payments=build_providers(settings),
             payouts=build_payout_providers(settings),
+            storage=build_storage(settings),
         )

@@ -1,6 +1,7 @@
 """Imports every context's models so that the metadata (and Alembic) sees all tables."""
 
 from linli.accounts import models as accounts_models  # noqa: F401
+from linli.aftersales import models as aftersales_models  # noqa: F401  (wire-up: after-sales, issue 5)
 from linli.attribution import models as attribution_models  # noqa: F401
 from linli.brands import models as brands_models  # noqa: F401
 from linli.catalog import models as catalog_models  # noqa: F401

@@ -25,12 +25,16 @@ def build_registry(ctx: AppContext) -> HandlerRegistry:
 
 
 def _registrars() -> list:
+    from linli.aftersales import handlers as aftersales_handlers  # wire-up: after-sales claims (issue 5)
     from linli.fulfillment import handlers as fulfillment_handlers  # wire-up: fulfillment (issue 5)
     from linli.ledger import handlers as ledger_handlers  # wire-up: commission ledger (issue 4)
     from linli.payments import handlers as payment_handlers
     from linli.payouts import handlers as payout_handlers  # wire-up: withdrawals (issue 4)
 
-    return [payment_handlers.register, ledger_handlers.register, payout_handlers.register, fulfillment_handlers.register]
+    return [
+        payment_handlers.register, ledger_handlers.register, payout_handlers.register, fulfillment_handlers.register,
+        aftersales_handlers.register,
+    ]
 
 
 async def run_once(ctx: AppContext, registry: HandlerRegistry, *, batch: int = 100) -> int:

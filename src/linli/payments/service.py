@@ -162,6 +162,24 @@ async def get_payment_by_trade_no(*, session: AsyncSession, out_trade_no: str, f
     return payment
 
 
+async def order_payment(*, session: AsyncSession, order_id: int) -> Payment | None:
+    """The payment that paid the order (after-sales refunds go back through it), or None if unpaid.
+
+    A second payment for the same order, or one for the wrong amount, was not applied and is
+    refunded automatically (`payment-unapplied:{id}`): it is never the one.
+    """
+    candidates = await session.scalars(
+        select(Payment)
+        .where(Payment.order_id == order_id, Payment.status == "succeeded")
+        .order_by(Payment.succeeded_at, Payment.id)
+    )
+    for payment in candidates:
+        unapplied = out_refund_no_for(f"payment-unapplied:{payment.id}")
+        if await session.scalar(select(Refund.id).where(Refund.out_refund_no == unapplied)) is None:
+            return payment
+    return None
+
+
 async def list_order_payments(
     *, session: AsyncSession, user_id: int, order_id: int
 ) -> list[tuple[Payment, list[Refund]]]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 19:50:44.330070
+Create Date: 2026-11-25 19:51:00.193289
 """
 
 from __future__ import annotations
@@ -106,6 +106,24 @@ def upgrade() -> None:
     sa.UniqueConstraint('login_name', name=op.f('uq_users_login_name')),
     sa.UniqueConstraint('phone', name=op.f('uq_users_phone')),
     sa.UniqueConstraint('wechat_openid', name=op.f('uq_users_wechat_openid'))
+    )
+    op.create_table('aftersales_policies',
+    sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('window_hours', sa.Integer(), nullable=False),
+    sa.Column('instant_enabled', sa.Boolean(), nullable=False),
+    sa.Column('instant_max_fen', sa.Integer(), nullable=False),
+    sa.Column('instant_lookback_days', sa.Integer(), nullable=False),
+    sa.Column('instant_max_recent_claims', sa.Integer(), nullable=False),
+    sa.Column('instant_max_claim_rate_bp', sa.Integer(), nullable=False),
+    sa.Column('note', sa.String(length=200), nullable=False),
+    sa.Column('created_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by_user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_aftersales_policies_brand_id_brands')),
+    sa.ForeignKeyConstraint(['created_by_user_id'], ['users.id'], name=op.f('fk_aftersales_policies_created_by_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_aftersales_policies')),
+    sa.UniqueConstraint('brand_id', 'version', name=op.f('uq_aftersales_policies_brand_id_version'))
     )
     op.create_table('auth_sessions',
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -630,6 +648,29 @@ def upgrade() -> None:
         batch_op.create_index('ix_orders_session_leader', ['session_id', 'leader_id'], unique=False)
         batch_op.create_index('ix_orders_status_expires', ['status', 'expires_at'], unique=False)
 
+    op.create_table('aftersales_delivered_orders',
+    sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('member_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('leader_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('product_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('wave_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('paid_fen', sa.Integer(), nullable=False),
+    sa.Column('delivered_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_aftersales_delivered_orders_brand_id_brands')),
+    sa.ForeignKeyConstraint(['leader_id'], ['leaders.id'], name=op.f('fk_aftersales_delivered_orders_leader_id_leaders')),
+    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_aftersales_delivered_orders_member_id_members')),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_aftersales_delivered_orders_order_id_orders')),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_aftersales_delivered_orders_product_id_products')),
+    sa.ForeignKeyConstraint(['wave_id'], ['delivery_waves.id'], name=op.f('fk_aftersales_delivered_orders_wave_id_delivery_waves')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_aftersales_delivered_orders')),
+    sa.UniqueConstraint('order_id', name=op.f('uq_aftersales_delivered_orders_order_id'))
+    )
+    with op.batch_alter_table('aftersales_delivered_orders', schema=None) as batch_op:
+        batch_op.create_index('ix_aftersales_delivered_brand_at', ['brand_id', 'delivered_at'], unique=False)
+        batch_op.create_index('ix_aftersales_delivered_member_at', ['member_id', 'delivered_at'], unique=False)
+
     op.create_table('commission_lines',
     sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('leader_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -793,6 +834,70 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_refunds_order_id'), ['order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_refunds_payment_id'), ['payment_id'], unique=False)
 
+    op.create_table('claims',
+    sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('member_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('leader_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('community_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('pickup_point_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('product_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('product_name', sa.String(length=64), nullable=False),
+    sa.Column('sku_name', sa.String(length=64), nullable=False),
+    sa.Column('wave_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('ordered_quantity', sa.Integer(), nullable=False),
+    sa.Column('paid_fen', sa.Integer(), nullable=False),
+    sa.Column('received_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('reason', sa.String(length=16), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('amount_asked_fen', sa.Integer(), nullable=False),
+    sa.Column('description', sa.String(length=500), nullable=False),
+    sa.Column('filed_by_user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('filed_by_role', sa.String(length=16), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=64), nullable=False),
+    sa.Column('request_fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('filed_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('decision', sa.String(length=16), nullable=True),
+    sa.Column('decision_reason', sa.String(length=200), nullable=True),
+    sa.Column('decided_at', linli.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_by_user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('approved_fen', sa.Integer(), nullable=False),
+    sa.Column('refund_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('refund_attempts', sa.Integer(), nullable=False),
+    sa.Column('refunded_fen', sa.Integer(), nullable=False),
+    sa.Column('refunded_at', linli.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.CheckConstraint('amount_asked_fen > 0', name=op.f('ck_claims_amount_asked_positive')),
+    sa.CheckConstraint('approved_fen >= 0 AND approved_fen <= amount_asked_fen', name=op.f('ck_claims_approved_within_asked')),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_claims_quantity_positive')),
+    sa.CheckConstraint('refunded_fen >= 0 AND refunded_fen <= approved_fen', name=op.f('ck_claims_refunded_within_approved')),
+    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_claims_brand_id_brands')),
+    sa.ForeignKeyConstraint(['community_id'], ['communities.id'], name=op.f('fk_claims_community_id_communities')),
+    sa.ForeignKeyConstraint(['decided_by_user_id'], ['users.id'], name=op.f('fk_claims_decided_by_user_id_users')),
+    sa.ForeignKeyConstraint(['filed_by_user_id'], ['users.id'], name=op.f('fk_claims_filed_by_user_id_users')),
+    sa.ForeignKeyConstraint(['leader_id'], ['leaders.id'], name=op.f('fk_claims_leader_id_leaders')),
+    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_claims_member_id_members')),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_claims_order_id_orders')),
+    sa.ForeignKeyConstraint(['pickup_point_id'], ['pickup_points.id'], name=op.f('fk_claims_pickup_point_id_pickup_points')),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_claims_product_id_products')),
+    sa.ForeignKeyConstraint(['refund_id'], ['refunds.id'], name=op.f('fk_claims_refund_id_refunds')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_claims_user_id_users')),
+    sa.ForeignKeyConstraint(['wave_id'], ['delivery_waves.id'], name=op.f('fk_claims_wave_id_delivery_waves')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_claims')),
+    sa.UniqueConstraint('filed_by_user_id', 'idempotency_key', name=op.f('uq_claims_filed_by_user_id_idempotency_key'))
+    )
+    with op.batch_alter_table('claims', schema=None) as batch_op:
+        batch_op.create_index('ix_claims_brand_filed', ['brand_id', 'filed_at'], unique=False)
+        batch_op.create_index('ix_claims_brand_status', ['brand_id', 'status', 'id'], unique=False)
+        batch_op.create_index('ix_claims_community', ['community_id', 'id'], unique=False)
+        batch_op.create_index('ix_claims_member_filed', ['member_id', 'filed_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_claims_order_id'), ['order_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_claims_refund_id'), ['refund_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_claims_user_id'), ['user_id'], unique=False)
+        batch_op.create_index('uq_claims_order_open', ['order_id'], unique=True, sqlite_where=sa.text("status IN ('reviewing', 'refunding', 'refund_failed')"), postgresql_where=sa.text("status IN ('reviewing', 'refunding', 'refund_failed')"))
+
     op.create_table('ledger_transactions',
     sa.Column('idempotency_key', sa.String(length=128), nullable=False),
     sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -818,6 +923,37 @@ def upgrade() -> None:
         batch_op.create_index('ix_ledger_transactions_leader_posted', ['leader_id', 'posted_at'], unique=False)
         batch_op.create_index('ix_ledger_transactions_line', ['commission_line_id'], unique=False)
         batch_op.create_index('ix_ledger_transactions_order', ['order_id'], unique=False)
+
+    op.create_table('claim_photos',
+    sa.Column('claim_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('storage_key', sa.String(length=200), nullable=False),
+    sa.Column('content_type', sa.String(length=32), nullable=False),
+    sa.Column('size_bytes', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('created_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['claim_id'], ['claims.id'], name=op.f('fk_claim_photos_claim_id_claims')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_claim_photos')),
+    sa.UniqueConstraint('claim_id', 'sha256', name=op.f('uq_claim_photos_claim_id_sha256')),
+    sa.UniqueConstraint('storage_key', name=op.f('uq_claim_photos_storage_key'))
+    )
+    with op.batch_alter_table('claim_photos', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_claim_photos_claim_id'), ['claim_id'], unique=False)
+
+    op.create_table('claim_status_changes',
+    sa.Column('claim_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('from_status', sa.String(length=16), nullable=True),
+    sa.Column('to_status', sa.String(length=16), nullable=False),
+    sa.Column('note', sa.String(length=200), nullable=True),
+    sa.Column('actor_user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('changed_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['actor_user_id'], ['users.id'], name=op.f('fk_claim_status_changes_actor_user_id_users')),
+    sa.ForeignKeyConstraint(['claim_id'], ['claims.id'], name=op.f('fk_claim_status_changes_claim_id_claims')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_claim_status_changes'))
+    )
+    with op.batch_alter_table('claim_status_changes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_claim_status_changes_claim_id'), ['claim_id'], unique=False)
 
     op.create_table('commission_refunds',
     sa.Column('idempotency_key', sa.String(length=128), nullable=False),
@@ -941,12 +1077,31 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_commission_refunds_line_id'))
 
     op.drop_table('commission_refunds')
+    with op.batch_alter_table('claim_status_changes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_claim_status_changes_claim_id'))
+
+    op.drop_table('claim_status_changes')
+    with op.batch_alter_table('claim_photos', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_claim_photos_claim_id'))
+
+    op.drop_table('claim_photos')
     with op.batch_alter_table('ledger_transactions', schema=None) as batch_op:
         batch_op.drop_index('ix_ledger_transactions_order')
         batch_op.drop_index('ix_ledger_transactions_line')
         batch_op.drop_index('ix_ledger_transactions_leader_posted')
 
     op.drop_table('ledger_transactions')
+    with op.batch_alter_table('claims', schema=None) as batch_op:
+        batch_op.drop_index('uq_claims_order_open', sqlite_where=sa.text("status IN ('reviewing', 'refunding', 'refund_failed')"), postgresql_where=sa.text("status IN ('reviewing', 'refunding', 'refund_failed')"))
+        batch_op.drop_index(batch_op.f('ix_claims_user_id'))
+        batch_op.drop_index(batch_op.f('ix_claims_refund_id'))
+        batch_op.drop_index(batch_op.f('ix_claims_order_id'))
+        batch_op.drop_index('ix_claims_member_filed')
+        batch_op.drop_index('ix_claims_community')
+        batch_op.drop_index('ix_claims_brand_status')
+        batch_op.drop_index('ix_claims_brand_filed')
+
+    op.drop_table('claims')
     with op.batch_alter_table('refunds', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_refunds_payment_id'))
         batch_op.drop_index(batch_op.f('ix_refunds_order_id'))
@@ -979,6 +1134,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_commission_lines_brand_paid')
 
     op.drop_table('commission_lines')
+    with op.batch_alter_table('aftersales_delivered_orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_aftersales_delivered_member_at')
+        batch_op.drop_index('ix_aftersales_delivered_brand_at')
+
+    op.drop_table('aftersales_delivered_orders')
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index('ix_orders_status_expires')
         batch_op.drop_index('ix_orders_session_leader')
@@ -1085,6 +1245,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_auth_sessions_user_id'))
 
     op.drop_table('auth_sessions')
+    op.drop_table('aftersales_policies')
     op.drop_table('users')
     with op.batch_alter_table('sms_codes', schema=None) as batch_op:
         batch_op.drop_index('ix_sms_codes_phone_created')
