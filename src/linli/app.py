@@ -10,12 +10,14 @@ from fastapi import FastAPI
 
 from linli import __version__
 from linli.accounts.api import router as accounts_router
+from linli.aftersales import timeline as aftersales_timeline
 from linli.aftersales.api import router as aftersales_router  # wire-up: after-sales claims (issue 5)
 from linli.attribution.api import router as attribution_router
 from linli.brands.api import router as brands_router
 from linli.catalog.api import router as catalog_router
 from linli.context import AppContext
 from linli.fulfillment.api import router as fulfillment_router  # wire-up: fulfillment (issue 5)
+from linli.fulfillment.tracking import register_timeline_source
 from linli.leaders.api import router as leaders_router
 from linli.ledger.api import router as ledger_router  # wire-up: commission ledger (issue 4)
 from linli.live.api import router as live_router
@@ -73,6 +75,8 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
         aftersales_router,  # wire-up: after-sales claims (issue 5)
     ):
         app.include_router(router)
+    # The order timeline (fulfillment) shows the claims of after-sales without reading its tables.
+    register_timeline_source(aftersales_timeline.timeline_entries)
 
     @app.get("/healthz", tags=["ops"], summary="健康检查")
     async def healthz() -> dict[str, str]:

@@ -8,20 +8,22 @@ so refunds go through payments and the commission through the ledger.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 from sqlalchemy import func, select
 
 from linli.aftersales.models import Claim, ClaimPhoto, ClaimStatusChange, DeliveredOrder
+from linli.brands.models import StaffMember
 from linli.context import AppContext
-from linli.fulfillment.models import PARCEL_ARRIVED, PARCEL_PICKED_UP, DeliveryWave, Parcel
-from linli.ledger.handlers import ORDER_COMPLETED, order_completed_payload
+from linli.fulfillment import service as fulfillment
+from linli.fulfillment.models import WAVE_ARRIVED, WAVE_IN_TRANSIT, WAVE_PACKED
+from linli.leaders.models import Leader
+from linli.members.models import Member
 from linli.ledger.models import CommissionLine, CommissionRefund, LedgerTransaction
 from linli.orders.models import Order
 from linli.outbox.models import OutboxEvent
-from linli.outbox.service import emit
 from linli.payments.models import Refund
 from linli.worker import run_until_idle
 from tests.factories import Actor
@@ -36,50 +38,41 @@ def jpeg(variant: int = 0) -> tuple[str, bytes, str]:
     return (f"photo{variant}.jpg", JPEG + bytes([variant]), "image/jpeg")
 
 
-async def make_wave(ctx: AppContext, stage: Stage, *, community_id: int | None = None, by: Actor | None = None) -> int:
-    """A delivery wave row (stands in for the fulfillment flow, which is built in parallel)."""
-    from linli.brands.models import PickupPoint
-
-    community_id = community_id or stage.community_id
-    now = ctx.clock.now()
-    async with ctx.db.transaction() as s:
-        point = await s.scalar(select(PickupPoint).where(PickupPoint.community_id == community_id))
-        wave = DeliveryWave(
-            brand_id=stage.brand_id, pickup_point_id=point.id, community_id=community_id, cutoff_at=now, arrive_after=now,
-            status="arrived", created_at=now, created_by_user_id=(by or stage.owner).user_id, arrived_at=now,
-        )
-        s.add(wave)
-        await s.flush()
-        return wave.id
-
-
-async def mark_picked_up(
-    ctx: AppContext, order_id: int, *, at: datetime | None = None, wave_id: int | None = None, arrived_only: bool = False
-) -> None:
-    """Puts the order's parcel in the picked-up state (or only arrived at the pickup point).
-
-    STAND-IN for the fulfillment flow (waves, pickup codes, 核销), built in parallel: it writes the Parcel row
-    directly and emits `order.completed` as pickup will. Switch it to the real flow after merging.
-    """
-    at = at or ctx.clock.now()
-    async with ctx.db.transaction() as s:
-        order = await s.get(Order, order_id)
-        parcel = await s.scalar(select(Parcel).where(Parcel.order_id == order_id))
-        if parcel is None:
-            parcel = Parcel(
-                order_id=order.id, brand_id=order.brand_id, member_id=order.member_id, leader_id=order.leader_id,
-                community_id=order.community_id, pickup_point_id=order.pickup_point_id, pickup_code=f"{order.id % 1000000:06d}",
-                status=PARCEL_ARRIVED, paid_at=order.paid_at, created_at=order.paid_at, reminders_sent=0,
-            )
-            s.add(parcel)
-        parcel.wave_id = wave_id
-        parcel.arrived_at = at
-        if not arrived_only:
-            parcel.status = PARCEL_PICKED_UP
-            parcel.picked_up_at = at
-            parcel.picked_up_by_user_id = order.user_id
-            emit(s, topic=ORDER_COMPLETED, payload=order_completed_payload(order_id=order_id, completed_at=at), now=ctx.clock.now())
+async def mark_picked_up(ctx: AppContext, *order_ids: int, arrived_only: bool = False) -> dict[int, int]:
+    """The real fulfillment flow for these paid orders, at the clock's current time: the worker makes their
+    parcels, staff cut one wave per pickup point and move it packed → in transit → arrived, then the point's
+    leader verifies each pickup code (核销), which emits `order.completed`. Returns each order's wave id."""
     await run_until_idle(ctx)
+    now = ctx.clock.now()
+    async with ctx.db.read() as s:
+        parcels = [await fulfillment.find_parcel(session=s, order_id=order_id) for order_id in order_ids]
+    assert all(p is not None for p in parcels), "every order must be paid (its parcel is made on payment)"
+    points = {(p.brand_id, p.community_id) for p in parcels if p.wave_id is None}
+    for brand_id, community_id in sorted(points):
+        async with ctx.db.transaction() as s:
+            staff_user_id = await s.scalar(select(StaffMember.user_id).where(StaffMember.brand_id == brand_id).limit(1))
+            wave = await fulfillment.create_wave(
+                session=s, brand_id=brand_id, community_id=community_id, cutoff_at=now,
+                arrive_after=now + timedelta(hours=1), actor_user_id=staff_user_id, now=now,
+            )
+        for step in (WAVE_PACKED, WAVE_IN_TRANSIT, WAVE_ARRIVED):
+            async with ctx.db.transaction() as s:
+                await fulfillment.advance_wave(session=s, brand_id=brand_id, wave_id=wave.id, to=step, now=now)
+    async with ctx.db.read() as s:
+        parcels = [await fulfillment.find_parcel(session=s, order_id=order_id) for order_id in order_ids]
+    if not arrived_only:
+        for parcel in parcels:
+            async with ctx.db.transaction() as s:
+                holder = await s.scalar(
+                    select(Member.user_id).join(Leader, Leader.member_id == Member.id)
+                    .where(Leader.community_id == parcel.community_id, Leader.status == "active")
+                )
+                await fulfillment.verify_pickup(
+                    session=s, brand_id=parcel.brand_id, user_id=holder, raw_code=parcel.pickup_code,
+                    all_of_member=False, now=now,
+                )
+    await run_until_idle(ctx)
+    return {p.order_id: p.wave_id for p in parcels}
 
 
 async def file_claim(

@@ -11,7 +11,7 @@ from linli.aftersales import service
 from linli.aftersales.models import DeliveredOrder
 from linli.errors import InvalidInput
 from linli.worker import run_until_idle
-from tests.aftersales.setup import decide, error_code, file_claim, make_wave, mark_picked_up
+from tests.aftersales.setup import decide, error_code, file_claim, mark_picked_up
 from tests.ledger.helpers import assert_audit_ok, buy
 from tests.orders.setup import bound_member
 
@@ -24,12 +24,11 @@ async def figures(ctx, client, world, stage):
     on the other; 王姐's member: one 88-yuan order in wave 2, no claim."""
     mine = await bound_member(world, stage.leader)
     hers = await bound_member(world, stage.other_leader)
-    wave_one = await make_wave(ctx, stage)
-    wave_two = await make_wave(ctx, stage, community_id=stage.other_leader.community_id)
     first, second = await buy(ctx, stage, mine), await buy(ctx, stage, mine)
     other = await buy(ctx, stage, hers, offer=False)
-    for order_id, wave in ((first, wave_one), (second, wave_one), (other, wave_two)):
-        await mark_picked_up(ctx, order_id, wave_id=wave)
+    waves = await mark_picked_up(ctx, first, second, other)  # one wave per pickup point
+    wave_one, wave_two = waves[first], waves[other]
+    assert waves[second] == wave_one != wave_two
     assert (await file_claim(client, mine, first, amount_fen=2000)).json()["decision"] == "instant"
     rejected = await file_claim(client, mine, second, amount_fen=6000)
     assert (await decide(client, stage, rejected.json()["id"], decision="reject", reason="无问题")).status_code == 200

@@ -1,7 +1,7 @@
 """Hypothesis drives random sequences of orders, payments, partial and whole refunds, pickups, the clock,
 settlements, withdrawals (request, approve, pay, fail, reject, return) and tier bonuses. After every step
-`linli audit` holds and every leader's balances reconcile with an independent model of what each order
-should have earned and each withdrawal should have taken."""
+`linli audit` holds, every leader's day and month statements reconcile, and their balances match an
+independent model of what each order should have earned and each withdrawal should have taken."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from linli.errors import DomainError
-from linli.ledger import rules, tier_bonus
+from linli.ledger import rules, statements, tier_bonus
 from linli.ledger.service import round_half_up_div
 from linli.payouts import service as payouts
 from linli.payouts import simulator
@@ -228,6 +228,9 @@ async def test_random_lifecycles_keep_the_ledger_true(world, ctx, clock, script)
                 assert model.bonus[index] == (tier.bonus_fen if tier else 0)
 
         await assert_audit_ok(ctx)
+        async with ctx.db.read() as s:  # each leader's day and month statements reconcile with the ledger
+            today = clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date()
+            assert await statements.reconcile_leaders(session=s, brand_id=stage.brand_id, on=today) == []
         for order in model.orders:
             line = await line_of(ctx, order.order_id)
             assert (line.commission_fen, line.refunded_fen, line.clawed_back_fen) == (order.commission, order.refunded, order.clawed)

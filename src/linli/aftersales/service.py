@@ -552,6 +552,8 @@ class ClaimSummary:
     refunded_fen: int
     decided_at: datetime | None
     refunded_at: datetime | None
+    decision: str | None = None
+    decision_reason: str | None = None
 
 
 async def claims_for_order(*, session: AsyncSession, order_id: int) -> list[ClaimSummary]:
@@ -562,6 +564,7 @@ async def claims_for_order(*, session: AsyncSession, order_id: int) -> list[Clai
             claim_id=c.id, filed_at=c.filed_at, reason=c.reason, reason_text=REASON_TEXT[c.reason], status=c.status,
             status_text=STATUS_TEXT[c.status], amount_asked_fen=c.amount_asked_fen, approved_fen=c.approved_fen,
             refunded_fen=c.refunded_fen, decided_at=c.decided_at, refunded_at=c.refunded_at,
+            decision=c.decision, decision_reason=c.decision_reason,
         )
         for c in rows
     ]
