@@ -1,11 +1,13 @@
-"""FastAPI plumbing shared by every context's routes: sessions, the current user, error responses."""
+"""FastAPI plumbing shared by every context's routes: sessions, the current user, error responses, and the
+answer WeChat Pay expects from a notify endpoint."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from linli.callbacks import NotificationHandler, apply_notification
 from linli.context import AppContext
 from linli.errors import Conflict, DomainError, Unauthorized
 
@@ -134,3 +137,22 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, message = HTTP_ERROR_CODES.get(exc.status_code, ("http_error", "请求失败"))
         return JSONResponse(_error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+
+
+async def wechatpay_notify_reply(
+    request: Request, ctx: AppContext, *, provider: Any, handle: NotificationHandler, log: logging.Logger, what: str
+) -> JSONResponse:
+    """Answers a WeChat Pay notification the way WeChat expects: 200 SUCCESS, or FAIL and it retries."""
+    if provider is None:
+        return JSONResponse({"code": "FAIL", "message": "微信支付未启用"}, status_code=404)
+    body = await request.body()
+    try:
+        outcome = await apply_notification(ctx, handle=handle, provider=provider, headers=request.headers, body=body)
+    except DomainError as exc:
+        log.warning("%s refused: %s", what, exc)
+        return JSONResponse({"code": "FAIL", "message": exc.message}, status_code=exc.status_code)
+    except Exception:  # noqa: BLE001 - tell WeChat to retry; the notification is applied at most once anyway
+        log.exception("%s failed", what)
+        return JSONResponse({"code": "FAIL", "message": "系统繁忙"}, status_code=500)
+    log.info("%s: %s", what, outcome)
+    return JSONResponse({"code": "SUCCESS", "message": "成功"}, status_code=200)

@@ -8,7 +8,7 @@ from linli.errors import Conflict
 from linli.payments import service
 from linli.payments.models import Payment, PaymentCallback, Refund
 from linli.payments.providers import PAYMENT_SUCCEEDED
-from linli.payments.simulator import deliver
+from linli.simulation import deliver
 from linli.worker import run_until_idle
 from tests.payments.conftest import member, order_of, pay, place, rows, start, topics
 

@@ -9,7 +9,8 @@ import uuid
 from linli.payouts import service
 from linli.payouts.models import Withdrawal
 from linli.payouts.providers import FAILED, TransferResult
-from linli.payouts.simulator import complete, deliver
+from linli.payouts.simulator import complete
+from linli.simulation import deliver
 from linli.worker import run_until_idle
 from tests.ledger.helpers import assert_audit_ok, balances
 from tests.payments.conftest import rows

@@ -7,7 +7,7 @@ import logging
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from linli.errors import DomainError
+from linli.callbacks import apply_notification
 from linli.payments import service, simulator
 from linli.payments.models import Payment, Refund
 from linli.payments.schemas import (
@@ -19,7 +19,7 @@ from linli.payments.schemas import (
     SimulatorComplete,
     SimulatorCompleted,
 )
-from linli.web import AuthUser, Ctx, ReadSession
+from linli.web import AuthUser, Ctx, ReadSession, wechatpay_notify_reply
 
 log = logging.getLogger("linli.payments.api")
 
@@ -81,11 +81,9 @@ async def list_payments(order_id: int, user: AuthUser, session: ReadSession) -> 
 )
 async def simulator_notify(request: Request, ctx: Ctx) -> NotifyResult:
     provider = simulator.simulator_of(ctx)
-    body = await request.body()
-    async with ctx.db.transaction() as session:
-        outcome = await service.handle_notification(
-            session=session, provider=provider, headers=request.headers, body=body, now=ctx.clock.now()
-        )
+    outcome = await apply_notification(
+        ctx, handle=service.handle_notification, provider=provider, headers=request.headers, body=await request.body()
+    )
     return NotifyResult(outcome=outcome)
 
 
@@ -95,23 +93,10 @@ async def simulator_notify(request: Request, ctx: Ctx) -> NotifyResult:
     description='成功返回 200 {"code": "SUCCESS"}；验签失败返回 401 {"code": "FAIL"}，微信支付会重试。',
 )
 async def wechatpay_notify(request: Request, ctx: Ctx) -> JSONResponse:
-    provider = ctx.payments.get("wechatpay")
-    if provider is None:
-        return JSONResponse({"code": "FAIL", "message": "微信支付未启用"}, status_code=404)
-    body = await request.body()
-    try:
-        async with ctx.db.transaction() as session:
-            outcome = await service.handle_notification(
-                session=session, provider=provider, headers=request.headers, body=body, now=ctx.clock.now()
-            )
-    except DomainError as exc:
-        log.warning("WeChat Pay notification refused: %s", exc)
-        return JSONResponse({"code": "FAIL", "message": exc.message}, status_code=exc.status_code)
-    except Exception:  # noqa: BLE001 - tell WeChat to retry; the notification is applied at most once anyway
-        log.exception("WeChat Pay notification failed")
-        return JSONResponse({"code": "FAIL", "message": "系统繁忙"}, status_code=500)
-    log.info("WeChat Pay notification: %s", outcome)
-    return JSONResponse({"code": "SUCCESS", "message": "成功"}, status_code=200)
+    return await wechatpay_notify_reply(
+        request, ctx, provider=ctx.payments.get("wechatpay"), handle=service.handle_notification, log=log,
+        what="WeChat Pay notification",
+    )
 
 
 @router.post(
@@ -125,7 +110,7 @@ async def simulator_complete(out_trade_no: str, body: SimulatorComplete, ctx: Ct
         ctx=ctx, out_trade_no=out_trade_no, outcome=body.outcome, delay_ms=body.delay_ms, duplicates=body.duplicates
     )
     return SimulatorCompleted(
-        out_trade_no=done.out_trade_no, outcome=done.outcome, scheduled=done.scheduled, outcomes=done.outcomes,
+        out_trade_no=out_trade_no, outcome=done.outcome, scheduled=done.scheduled, outcomes=done.outcomes,
         notifications=[SignedNotificationOut(**n.as_json()) for n in done.notifications],
     )
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from linli.errors import DomainError, InvalidInput
+from linli import callbacks
+from linli.errors import InvalidInput
 
 if TYPE_CHECKING:
     from linli.config import Settings
@@ -31,18 +32,13 @@ REFUND_SUCCEEDED_STATUS = "succeeded"
 REFUND_PENDING_STATUS = "pending"
 REFUND_FAILED_STATUS = "failed"
 
-# Notifications signed longer ago than this (or this far in the future) are refused as replays.
-MAX_NOTIFICATION_AGE_SECONDS = 300
 
-
-class CallbackSignatureInvalid(DomainError):
-    status_code = 401
-    default_code = "callback_signature_invalid"
+class CallbackSignatureInvalid(callbacks.CallbackSignatureInvalid):
     default_message = "支付通知签名无效"
+    stale_message = "支付通知已过期"
 
 
-class PaymentProviderUnavailable(DomainError):
-    status_code = 502
+class PaymentProviderUnavailable(callbacks.ProviderUnavailable):
     default_code = "payment_provider_unavailable"
     default_message = "支付服务暂时不可用，请稍后再试"
 
@@ -84,20 +80,6 @@ class PaymentProvider(Protocol):
         Raises on a transient failure so that the caller retries with the same out_refund_no.
         """
         ...
-
-
-def check_freshness(timestamp: str, now: datetime) -> None:
-    """Refuses a notification whose signed timestamp is missing, malformed or more than 5 minutes off."""
-    try:
-        signed_at = int(timestamp)
-    except (TypeError, ValueError):
-        raise CallbackSignatureInvalid(details={"reason": "timestamp_invalid"}) from None
-    if abs(now.timestamp() - signed_at) > MAX_NOTIFICATION_AGE_SECONDS:
-        raise CallbackSignatureInvalid("支付通知已过期", details={"reason": "timestamp_stale"})
-
-
-def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {str(k).lower(): str(v) for k, v in headers.items()}
 
 
 def build_providers(settings: Settings) -> dict[str, PaymentProvider]:

@@ -15,27 +15,22 @@ tamper with them against `POST /api/v1/payments/simulator/notify`.
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import hmac
 import json
-import logging
 import secrets
-from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from linli.errors import Conflict, DomainError, InvalidInput, NotFound
+from linli import simulation
+from linli.errors import Conflict, InvalidInput, NotFound
+from linli.payments import service
 from linli.payments.providers import (
     PAYMENT_FAILED,
     PAYMENT_SUCCEEDED,
     REFUND_SUCCEEDED_STATUS,
     CallbackSignatureInvalid,
     Notification,
-    check_freshness,
-    lower_headers,
 )
 
 if TYPE_CHECKING:
@@ -43,35 +38,24 @@ if TYPE_CHECKING:
     from linli.context import AppContext
     from linli.payments.models import Payment, Refund
 
-log = logging.getLogger("linli.payments.simulator")
-
 TIMESTAMP_HEADER = "X-Linli-Sim-Timestamp"
 NONCE_HEADER = "X-Linli-Sim-Nonce"
 SIGNATURE_HEADER = "X-Linli-Sim-Signature"
 NOTIFY_PATH = "/api/v1/payments/simulator/notify"
-MAX_DELAY_MS = 60_000
-MAX_DUPLICATES = 5
 
 
-@dataclass(frozen=True)
-class SignedNotification:
-    headers: dict[str, str]
-    body: bytes
-
-    def as_json(self) -> dict[str, Any]:
-        return {"headers": dict(self.headers), "body": self.body.decode()}
-
-
-class SimulatorProvider:
-    name = "simulator"
+class SimulatorProvider(simulation.NotifyingSimulator):
+    kind = "payment"
+    refused = CallbackSignatureInvalid
+    handler = staticmethod(service.handle_notification)
 
     def __init__(self, *, secret_key: str, public_base_url: str) -> None:
-        if not secret_key:
-            raise ValueError("the payment simulator needs a secret key")
         # A key of its own, so that a simulator signature is never valid as any other keyed hash.
-        self._key = hmac.new(secret_key.encode(), b"linli/payments/simulator/v1", hashlib.sha256).digest()
+        super().__init__(
+            secret_key=secret_key, key_label=b"linli/payments/simulator/v1",
+            headers=(TIMESTAMP_HEADER, NONCE_HEADER, SIGNATURE_HEADER),
+        )
         self.public_base_url = public_base_url.rstrip("/")
-        self._deliveries: set[asyncio.Task[None]] = set()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SimulatorProvider:
@@ -85,15 +69,7 @@ class SimulatorProvider:
         return {"pay_url": f"{self.public_base_url}/pay/sim/{payment.out_trade_no}", "description": description}
 
     def parse_notification(self, *, headers: Mapping[str, str], body: bytes, now: datetime) -> Notification:
-        h = lower_headers(headers)
-        timestamp = h.get(TIMESTAMP_HEADER.lower(), "")
-        nonce = h.get(NONCE_HEADER.lower(), "")
-        signature = h.get(SIGNATURE_HEADER.lower(), "")
-        if not timestamp or not nonce or not signature or len(nonce) > 64:
-            raise CallbackSignatureInvalid(details={"reason": "headers_missing"})
-        if not hmac.compare_digest(self.sign(timestamp=timestamp, nonce=nonce, body=body), signature.lower()):
-            raise CallbackSignatureInvalid(details={"reason": "signature_mismatch"})
-        check_freshness(timestamp, now)
+        self.verify(headers=headers, body=body, now=now)
         try:
             data = json.loads(body)
             event_type = data["event_type"]
@@ -120,25 +96,6 @@ class SimulatorProvider:
     async def refund(self, *, refund: Refund, payment: Payment) -> str:
         return REFUND_SUCCEEDED_STATUS
 
-    # --- signing --------------------------------------------------------------------------------
-
-    def sign(self, *, timestamp: str, nonce: str, body: bytes) -> str:
-        message = timestamp.encode() + b"\n" + nonce.encode() + b"\n" + body
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
-
-    def signed(self, body: bytes, *, now: datetime) -> SignedNotification:
-        timestamp = str(int(now.timestamp()))
-        nonce = secrets.token_hex(16)
-        return SignedNotification(
-            headers={
-                TIMESTAMP_HEADER: timestamp,
-                NONCE_HEADER: nonce,
-                SIGNATURE_HEADER: self.sign(timestamp=timestamp, nonce=nonce, body=body),
-                "Content-Type": "application/json",
-            },
-            body=body,
-        )
-
     def notification_body(
         self, *, event_type: str, out_trade_no: str, amount_fen: int, transaction_id: str | None, now: datetime
     ) -> bytes:
@@ -152,79 +109,19 @@ class SimulatorProvider:
         }
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
-    # --- delayed deliveries -----------------------------------------------------------------------
-
-    def schedule(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        """Runs a delivery in the background, keeping a reference until it is done."""
-        task = asyncio.create_task(coro)
-        self._deliveries.add(task)
-        task.add_done_callback(self._deliveries.discard)
-        return task
-
-    @property
-    def pending_deliveries(self) -> int:
-        return len(self._deliveries)
-
-    async def drain(self) -> None:
-        """Waits for every scheduled delivery (tests, shutdown)."""
-        while self._deliveries:
-            await asyncio.gather(*list(self._deliveries), return_exceptions=True)
-
 
 def simulator_of(ctx: AppContext) -> SimulatorProvider:
-    provider = ctx.payments.get("simulator")
-    if not isinstance(provider, SimulatorProvider):
-        raise NotFound("支付模拟器未启用", code="simulator_disabled")
-    return provider
-
-
-async def deliver(ctx: AppContext, provider: SimulatorProvider, notification: SignedNotification) -> str:
-    """What the callback endpoint does, in a transaction of its own; a refusal is reported, not raised."""
-    from linli.payments import service
-
-    try:
-        async with ctx.db.transaction() as session:
-            return await service.handle_notification(
-                session=session, provider=provider, headers=notification.headers, body=notification.body,
-                now=ctx.clock.now(),
-            )
-    except DomainError as exc:
-        return f"error:{exc.code}"
-
-
-async def _deliver_later(
-    ctx: AppContext, provider: SimulatorProvider, notifications: list[SignedNotification], delay_ms: int
-) -> None:
-    await asyncio.sleep(delay_ms / 1000)
-    for notification in notifications:
-        try:
-            outcome = await deliver(ctx, provider, notification)
-        except Exception:  # noqa: BLE001 - a provider retries too; log and go on with the next copy
-            log.exception("simulated payment notification failed")
-            continue
-        log.info("simulated payment notification delivered: %s", outcome)
-
-
-@dataclass(frozen=True)
-class Completion:
-    out_trade_no: str
-    outcome: str
-    scheduled: bool
-    outcomes: list[str]
-    notifications: list[SignedNotification]
+    return simulation.simulator_in(ctx.payments, SimulatorProvider, disabled_message="支付模拟器未启用")
 
 
 async def complete(
     *, ctx: AppContext, out_trade_no: str, outcome: str, delay_ms: int = 0, duplicates: int = 0
-) -> Completion:
+) -> simulation.Completion:
     """The payer finished on the pay page: notify success or failure, 1 + `duplicates` times, after `delay_ms`."""
-    from linli.payments import service
-
     provider = simulator_of(ctx)
     if outcome not in ("success", "fail"):
         raise InvalidInput("outcome 须为 success 或 fail", code="invalid_request")
-    if not 0 <= delay_ms <= MAX_DELAY_MS or not 0 <= duplicates <= MAX_DUPLICATES:
-        raise InvalidInput("延迟或重复次数超出范围", code="invalid_request")
+    simulation.check_delivery(delay_ms=delay_ms, duplicates=duplicates)
     async with ctx.db.read() as session:
         payment = await service.get_payment_by_trade_no(session=session, out_trade_no=out_trade_no)
     if payment.provider != provider.name:
@@ -239,13 +136,7 @@ async def complete(
         transaction_id=("SIMT" + secrets.token_hex(14)) if outcome == "success" else None,
         now=now,
     )
-    # A provider retrying re-signs the same notification (same id) with a fresh timestamp and nonce.
-    notifications = [provider.signed(body, now=now) for _ in range(1 + duplicates)]
-    if delay_ms > 0:
-        provider.schedule(_deliver_later(ctx, provider, notifications, delay_ms))
-        return Completion(out_trade_no, outcome, True, [], notifications)
-    outcomes = [await deliver(ctx, provider, n) for n in notifications]
-    return Completion(out_trade_no, outcome, False, outcomes, notifications)
+    return await provider.send(ctx, body, outcome=outcome, delay_ms=delay_ms, duplicates=duplicates, now=now)
 
 
 def yuan(fen: int) -> str:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from wechatpayv3 import WeChatPay, WeChatPayType
 
+from linli.callbacks import check_freshness, lower_headers
 from linli.errors import Conflict, InvalidInput
 from linli.payments.providers import (
     PAYMENT_SUCCEEDED,
@@ -37,8 +38,6 @@ from linli.payments.providers import (
     CallbackSignatureInvalid,
     Notification,
     PaymentProviderUnavailable,
-    check_freshness,
-    lower_headers,
 )
 
 if TYPE_CHECKING:
@@ -244,7 +243,7 @@ class WeChatPayProvider:
             raise CallbackSignatureInvalid(details={"reason": "headers_missing"})
         if not self._known_serial(h.get("wechatpay-serial", "")):
             raise CallbackSignatureInvalid(details={"reason": "unknown_serial"})
-        check_freshness(h.get("wechatpay-timestamp", ""), now)
+        check_freshness(h.get("wechatpay-timestamp", ""), now, refused=CallbackSignatureInvalid)
         try:
             text = body.decode("utf-8")
             result = self._sdk.callback(h, text)

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from linli.brands import service as brands
-from linli.errors import DomainError, NotFound
+from linli.callbacks import apply_notification
+from linli.errors import NotFound
 from linli.leaders import service as leaders
 from linli.pagination import PageParams, page_params
 from linli.payouts import service, simulator
@@ -28,7 +29,7 @@ from linli.payouts.schemas import (
     WithdrawalOut,
     WithdrawalPage,
 )
-from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
+from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession, wechatpay_notify_reply
 
 log = logging.getLogger("linli.payouts.api")
 
@@ -189,11 +190,9 @@ async def reject(
 )
 async def simulator_notify(request: Request, ctx: Ctx) -> NotifyResult:
     provider = simulator.simulator_of(ctx)
-    body = await request.body()
-    async with ctx.db.transaction() as session:
-        outcome = await service.handle_notification(
-            session=session, provider=provider, headers=request.headers, body=body, now=ctx.clock.now()
-        )
+    outcome = await apply_notification(
+        ctx, handle=service.handle_notification, provider=provider, headers=request.headers, body=await request.body()
+    )
     return NotifyResult(outcome=outcome)
 
 
@@ -213,7 +212,7 @@ async def simulator_complete(out_detail_no: str, body: SimulatorComplete, ctx: C
         ctx=ctx, out_detail_no=out_detail_no, outcome=body.outcome, delay_ms=body.delay_ms, duplicates=body.duplicates
     )
     return SimulatorCompleted(
-        out_detail_no=done.out_detail_no, outcome=done.outcome, scheduled=done.scheduled, outcomes=done.outcomes,
+        out_detail_no=out_detail_no, outcome=done.outcome, scheduled=done.scheduled, outcomes=done.outcomes,
         notifications=[SignedNotificationOut(**n.as_json()) for n in done.notifications],
     )
 
@@ -224,20 +223,7 @@ async def simulator_complete(out_detail_no: str, body: SimulatorComplete, ctx: C
     description='成功返回 200 {"code": "SUCCESS"}；验签失败返回 401 {"code": "FAIL"}，微信支付会重试。',
 )
 async def wechatpay_notify(request: Request, ctx: Ctx) -> JSONResponse:
-    provider = ctx.payouts.get("wechatpay")
-    if provider is None:
-        return JSONResponse({"code": "FAIL", "message": "微信支付未启用"}, status_code=404)
-    body = await request.body()
-    try:
-        async with ctx.db.transaction() as session:
-            outcome = await service.handle_notification(
-                session=session, provider=provider, headers=request.headers, body=body, now=ctx.clock.now()
-            )
-    except DomainError as exc:
-        log.warning("WeChat Pay transfer notification refused: %s", exc)
-        return JSONResponse({"code": "FAIL", "message": exc.message}, status_code=exc.status_code)
-    except Exception:  # noqa: BLE001 - tell WeChat to retry; the notification is applied at most once anyway
-        log.exception("WeChat Pay transfer notification failed")
-        return JSONResponse({"code": "FAIL", "message": "系统繁忙"}, status_code=500)
-    log.info("WeChat Pay transfer notification: %s", outcome)
-    return JSONResponse({"code": "SUCCESS", "message": "成功"}, status_code=200)
+    return await wechatpay_notify_reply(
+        request, ctx, provider=ctx.payouts.get("wechatpay"), handle=service.handle_notification, log=log,
+        what="WeChat Pay transfer notification",
+    )

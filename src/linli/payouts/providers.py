@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from linli.errors import DomainError, InvalidInput
+from linli import callbacks
+from linli.errors import InvalidInput
 
 if TYPE_CHECKING:
     from linli.config import Settings
@@ -28,14 +29,12 @@ NOT_FOUND = "not_found"  # the provider never received it (a query only): submit
 RESULTS = (PAID, FAILED, PENDING, RETURNED, NOT_FOUND)
 
 
-class CallbackSignatureInvalid(DomainError):
-    status_code = 401
-    default_code = "callback_signature_invalid"
+class CallbackSignatureInvalid(callbacks.CallbackSignatureInvalid):
     default_message = "打款通知签名无效"
+    stale_message = "打款通知已过期"
 
 
-class PayoutProviderUnavailable(DomainError):
-    status_code = 502
+class PayoutProviderUnavailable(callbacks.ProviderUnavailable):
     default_code = "payout_provider_unavailable"
     default_message = "打款服务暂时不可用，请稍后再试"
 
