@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 TIMESTAMP_HEADER = "X-Linli-Sim-Timestamp"
 NONCE_HEADER = "X-Linli-Sim-Nonce"
 SIGNATURE_HEADER = "X-Linli-Sim-Signature"
-NOTIFY_PATH = "/api/v1/payments/simulator/notify"
 
 
 class SimulatorProvider(simulation.NotifyingSimulator):
