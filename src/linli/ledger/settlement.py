@@ -13,6 +13,7 @@ defence. A line locked at that moment (a clawback in progress) is skipped and se
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -147,9 +148,37 @@ async def settle_batch(
 
 
 async def settle_due(
-    *, db: Database, as_of: datetime, now: datetime, batch_size: int = DEFAULT_BATCH, max_batches: int | None = None
+    *,
+    db: Database,
+    as_of: datetime,
+    now: datetime,
+    batch_size: int = DEFAULT_BATCH,
+    max_batches: int | None = None,
+    settlers: int = 1,
 ) -> SettleReport:
-    """Settles every line eligible by `as_of`, batch by batch, each batch committed on its own."""
+    """Settles every line eligible by `as_of`, batch by batch, each batch committed on its own.
+
+    `settlers` > 1 runs that many batch loops at once, each on its own connection: on PostgreSQL they
+    claim disjoint batches (SKIP LOCKED) and use several cores of the server; on SQLite they take turns.
+    `max_batches` bounds each loop.
+    """
+    if settlers < 1:
+        raise ValueError("settlers must be at least 1")
+    reports = await asyncio.gather(
+        *(_settle_loop(db=db, as_of=as_of, now=now, batch_size=batch_size, max_batches=max_batches) for _ in range(settlers))
+    )
+    total = SettleReport()
+    for report in reports:
+        total.lines += report.lines
+        total.transactions += report.transactions
+        total.amount_fen += report.amount_fen
+        total.batches += report.batches
+    return total
+
+
+async def _settle_loop(
+    *, db: Database, as_of: datetime, now: datetime, batch_size: int, max_batches: int | None
+) -> SettleReport:
     report = SettleReport()
     cursor: Cursor | None = None
     while max_batches is None or report.batches < max_batches:
