@@ -74,13 +74,13 @@ class LedgerTransaction(IdMixin, Base):
     )
 
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
-    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
+    brand_id: Mapped[int] = mapped_column(IdType)
     kind: Mapped[str] = mapped_column(String(32))
-    leader_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("leaders.id"))
-    order_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("orders.id"))
-    commission_line_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("commission_lines.id"))
-    rule_version_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("commission_rule_versions.id"))
-    refund_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("refunds.id"))
+    leader_id: Mapped[int | None] = mapped_column(IdType)
+    order_id: Mapped[int | None] = mapped_column(IdType)
+    commission_line_id: Mapped[int | None] = mapped_column(IdType)
+    rule_version_id: Mapped[int | None] = mapped_column(IdType)
+    refund_id: Mapped[int | None] = mapped_column(IdType)
     memo: Mapped[str] = mapped_column(String(200), default="")
     posted_at: Mapped[datetime]
 
@@ -92,8 +92,8 @@ class LedgerEntry(IdMixin, Base):
         Index("ix_ledger_entries_transaction", "transaction_id"),
     )
 
-    transaction_id: Mapped[int] = mapped_column(IdType, ForeignKey("ledger_transactions.id"))
-    account_id: Mapped[int] = mapped_column(IdType, ForeignKey("ledger_accounts.id"))
+    transaction_id: Mapped[int] = mapped_column(IdType)
+    account_id: Mapped[int] = mapped_column(IdType)
     amount_fen: Mapped[int]
     posted_at: Mapped[datetime]  # a copy of the transaction's, so statements range over one index
 

@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, cast, insert, literal, select, tuple_, update
+from typing import Any
+
+from sqlalchemy import BigInteger, Row, String, any_, bindparam, cast, func, insert, literal, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from linli.db import Database
+from linli.db import Database, UTCDateTime
 from linli.ledger import service
 from linli.ledger.accrual import SETTLEMENT_KEY_PREFIX
 from linli.ledger.models import (
@@ -83,17 +87,78 @@ async def settle_batch(
     if not rows:
         return BatchResult(lines=0, amount_fen=0, cursor=None)
 
-    # The leaders' accounts exist from their first accrual; make sure anyway (one query when they do).
+    await _ensure_accounts(session, rows, now)
+    ids = [row.id for row in rows]
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(_SETTLE_POSTGRESQL, {"ids": ids, "now": now, "memo": SETTLEMENT_MEMO})
+    else:
+        await _settle_portable(session, rows, now)
+    last = rows[-1]
+    return BatchResult(
+        lines=len(rows), amount_fen=sum(row.commission_fen - row.clawed_back_fen for row in rows),
+        cursor=(last.eligible_at, last.id),
+        transactions=sum(1 for row in rows if row.commission_fen - row.clawed_back_fen > 0),
+    )
+
+
+async def _ensure_accounts(session: AsyncSession, rows: Sequence[Row], now: datetime) -> None:
+    """The leaders' accounts exist from their first accrual; make sure anyway (one count when they do)."""
     leaders_by_brand: dict[int, set[int]] = defaultdict(set)
     for row in rows:
         leaders_by_brand[row.brand_id].add(row.leader_id)
+    kinds = (LEADER_PENDING, LEADER_AVAILABLE)
     for brand_id, leader_ids in leaders_by_brand.items():
-        specs = [(kind, leader) for leader in leader_ids for kind in (LEADER_PENDING, LEADER_AVAILABLE)]
-        await service.accounts_by_code(session=session, brand_id=brand_id, specs=specs, now=now)
+        found = await session.scalar(
+            select(func.count()).select_from(LedgerAccount).where(
+                LedgerAccount.brand_id == brand_id, _in(session, LedgerAccount.leader_id, sorted(leader_ids)),
+                LedgerAccount.kind.in_(kinds),
+            )
+        )
+        if found != len(kinds) * len(leader_ids):
+            specs = [(kind, leader) for leader in leader_ids for kind in kinds]
+            await service.accounts_by_code(session=session, brand_id=brand_id, specs=specs, now=now)
 
-    # Set-based writes (no row is built in Python): the transactions, then both entries of each.
+
+def _in(session: AsyncSession, column: Any, values: list[int]) -> Any:
+    """`column IN values`: one array parameter on PostgreSQL (no statement with thousands of parameters)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("values", values, type_=ARRAY(BigInteger)))
+    return column.in_(values)
+
+
+# PostgreSQL: the whole batch in one statement (one round trip, no lookup of each transaction by its
+# key): the lines become settled, each line with something left gets its transaction, and each
+# transaction its two entries. The lines are locked by the claim, so what they say is what was read.
+_SETTLE_POSTGRESQL = text(f"""
+WITH settled AS (
+    UPDATE commission_lines
+    SET status = '{LINE_SETTLED}', settled_fen = commission_fen - clawed_back_fen, settled_at = :now
+    WHERE id = ANY(:ids)
+    RETURNING id, order_id, brand_id, leader_id, rule_version_id, settled_fen
+), posted AS (
+    INSERT INTO ledger_transactions
+        (idempotency_key, brand_id, kind, leader_id, order_id, commission_line_id, rule_version_id, memo, posted_at)
+    SELECT '{SETTLEMENT_KEY_PREFIX}' || order_id, brand_id, '{TX_SETTLEMENT}', leader_id, order_id, id,
+           rule_version_id, :memo, :now
+    FROM settled WHERE settled_fen > 0
+    RETURNING id, brand_id, leader_id, commission_line_id
+)
+INSERT INTO ledger_entries (transaction_id, account_id, amount_fen, posted_at)
+SELECT posted.id, account.id,
+       CASE account.kind WHEN '{LEADER_PENDING}' THEN -settled.settled_fen ELSE settled.settled_fen END, :now
+FROM posted
+JOIN settled ON settled.id = posted.commission_line_id
+JOIN ledger_accounts AS account
+  ON account.leader_id = posted.leader_id AND account.brand_id = posted.brand_id
+ AND account.kind IN ('{LEADER_PENDING}', '{LEADER_AVAILABLE}')
+""").bindparams(
+    bindparam("ids", type_=ARRAY(BigInteger)), bindparam("now", type_=UTCDateTime()), bindparam("memo", type_=String())
+)
+
+
+async def _settle_portable(session: AsyncSession, rows: Sequence[Row], now: datetime) -> None:
+    """Elsewhere (SQLite): the same writes as three set-based statements, then the lines."""
     paying_ids = [row.id for row in rows if row.commission_fen - row.clawed_back_fen > 0]
-    amount = sum(row.commission_fen - row.clawed_back_fen for row in rows)
     if paying_ids:
         line = CommissionLine.__table__.c
         net = line.commission_fen - line.clawed_back_fen
@@ -140,10 +205,6 @@ async def settle_batch(
             settled_at=now,
         )
         .execution_options(synchronize_session=False)
-    )
-    last = rows[-1]
-    return BatchResult(
-        lines=len(rows), amount_fen=amount, cursor=(last.eligible_at, last.id), transactions=len(paying_ids)
     )
 
 
