@@ -137,8 +137,9 @@ class CommissionLine(IdMixin, Base):
     __tablename__ = "commission_lines"
     __table_args__ = (
         Index("ix_commission_lines_leader", "leader_id", "id"),
-        Index("ix_commission_lines_due", "status", "eligible_at", "id"),
+        Index("ix_commission_lines_due", "status", "eligible_at", "leader_id", "id"),
         Index("ix_commission_lines_brand_paid", "brand_id", "paid_at"),
+        Index("ix_commission_lines_settlement", "settlement_transaction_id"),
         CheckConstraint("paid_fen >= 0 AND commission_fen >= 0", name="amounts_non_negative"),
         CheckConstraint("refunded_fen >= 0 AND refunded_fen <= paid_fen", name="refunded_within_paid"),
         CheckConstraint("clawed_back_fen >= 0 AND clawed_back_fen <= commission_fen", name="clawback_within_commission"),
@@ -167,6 +168,9 @@ class CommissionLine(IdMixin, Base):
     completed_at: Mapped[datetime | None]
     eligible_at: Mapped[datetime | None]  # available from; set when the order completes
     settled_at: Mapped[datetime | None]
+    # The settlement transaction that moved this line's money (one per leader and settlement batch);
+    # None until settled, and for a line settled at 0.
+    settlement_transaction_id: Mapped[int | None] = mapped_column(IdType)
     created_at: Mapped[datetime]
 
 
