@@ -17,7 +17,7 @@ from linli.ledger.settlement import settle_due
 from tests.conftest import DEFAULT_POSTGRES_URL
 
 
-def _bench_postgres(monkeypatch) -> None:  # noqa: ANN001
+def _bench_postgres(monkeypatch) -> None:
     """The bench makes its scratch database on the server the suite uses."""
     monkeypatch.setenv("LINLI_BENCH_POSTGRES_URL", os.environ.get("LINLI_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
 

@@ -26,7 +26,7 @@ async def healthy(ctx, world):
     return stage, order_id
 
 
-def failed(report) -> set[str]:  # noqa: ANN001
+def failed(report) -> set[str]:
     return {c.name for c in report.failed}
 
 
@@ -87,7 +87,7 @@ async def test_settling_before_eligible_is_found(ctx, healthy):
     assert {"settled_only_after_eligible", "lines_match_ledger", "pending_balances"} <= failed(await audit(ctx))
 
 
-async def _settled(ctx, clock) -> None:  # noqa: ANN001
+async def _settled(ctx, clock) -> None:
     from datetime import timedelta
 
     from tests.ledger.helpers import settle

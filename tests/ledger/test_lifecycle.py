@@ -234,7 +234,7 @@ async def test_orders_without_a_leader_earn_nothing(ctx, world, stage):
     await assert_audit_ok(ctx)
 
 
-async def _eight_due_lines(ctx, world, stage, clock) -> list[int]:  # noqa: ANN001
+async def _eight_due_lines(ctx, world, stage, clock) -> list[int]:
     """Seven orders through 小李 (1,020 fen each) and one through 王姐 (1,320 fen), all due at NEXT_MIDNIGHT."""
     order_ids = []
     for _ in range(7):
@@ -247,7 +247,7 @@ async def _eight_due_lines(ctx, world, stage, clock) -> list[int]:  # noqa: ANN0
     return order_ids
 
 
-async def _each_line_names_a_settlement_of_its_leader(ctx, order_ids: list[int]) -> set[int]:  # noqa: ANN001
+async def _each_line_names_a_settlement_of_its_leader(ctx, order_ids: list[int]) -> set[int]:
     by_id = {t.id: t for t in await transactions(ctx, LedgerTransaction.kind == TX_SETTLEMENT)}
     for order_id in order_ids:
         line = await line_of(ctx, order_id)
@@ -274,7 +274,7 @@ async def test_one_settlement_transaction_per_leader_and_batch(ctx, world, stage
     await assert_audit_ok(ctx)
 
 
-async def _leader_account_ids(ctx, stage) -> dict[str, int]:  # noqa: ANN001
+async def _leader_account_ids(ctx, stage) -> dict[str, int]:
     async with ctx.db.read() as s:
         found = await ledger.find_leader_accounts(session=s, brand_id=stage.brand_id, leader_id=stage.leader.leader_id)
     return {kind: account.id for kind, account in found.items()}

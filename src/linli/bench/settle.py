@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -29,7 +28,8 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.bench.harness import scratch_database
 from linli.brands import service as brands
@@ -112,10 +112,12 @@ async def _stage(db: Database, *, at: datetime) -> Stage:
         )
 
 
-async def _first_id(session, table: str, count: int) -> int:  # noqa: ANN001
-    """The first id of the `count` rows just inserted into an empty range; checks they are contiguous."""
+async def _first_id(session: AsyncSession, table: str, count: int) -> int:
+    """The first id of the `count` rows just inserted into an empty table; later rows are found by offset
+    from it, so check that the ids are contiguous."""
     low, high, total = (await session.execute(text(f"SELECT min(id), max(id), count(*) FROM {table}"))).one()
-    assert total == count and high - low + 1 == count, f"{table}: ids not contiguous"
+    if total != count or high - low + 1 != count:
+        raise RuntimeError(f"{table}: expected {count} rows with contiguous ids in an empty table")
     return int(low)
 
 
@@ -131,7 +133,7 @@ async def generate(db: Database, *, orders: int, leaders: int, now: datetime) ->
     }
     params = {name: bindparam(name, value, type_=UTCDateTime()) for name, value in stamp.items()}
 
-    def run(sql: str) -> text:
+    def run(sql: str) -> TextClause:
         used = [p for name, p in params.items() if f":{name}" in sql]
         return text(sql).bindparams(*used)
 
@@ -272,15 +274,11 @@ async def verify(
     return failures
 
 
-def _child_command(url: str, *, as_of: datetime, batch_size: int, settlers: int) -> list[str]:
-    return [sys.executable, "-m", "linli.bench.settle", url, as_of.isoformat(), str(batch_size), str(settlers)]
-
-
 async def _settle_in_child(url: str, *, as_of: datetime, batch_size: int, settlers: int) -> dict:
     """Runs `settle_due` in a fresh process; returns its report, seconds and peak RSS."""
     process = await asyncio.create_subprocess_exec(
-        *_child_command(url, as_of=as_of, batch_size=batch_size, settlers=settlers),
-        stdout=subprocess.PIPE, env={**os.environ},
+        sys.executable, "-m", "linli.bench.settle", url, as_of.isoformat(), str(batch_size), str(settlers),
+        stdout=subprocess.PIPE,
     )
     out, _ = await process.communicate()
     if process.returncode != 0:
