@@ -327,8 +327,24 @@ async def test_a_line_whose_commission_was_all_clawed_back_settles_at_zero_witho
     report = await settle(ctx)
     assert (report.lines, report.transactions, report.amount_fen) == (1, 0, 0)
     line = await line_of(ctx, order_id)
-    assert (line.status, line.settled_fen) == (LINE_SETTLED, 0)
+    assert (line.status, line.settled_fen, line.settlement_transaction_id) == (LINE_SETTLED, 0, None)
     assert await transactions(ctx, LedgerTransaction.kind == TX_SETTLEMENT) == []
+    await assert_audit_ok(ctx)
+
+
+async def test_a_line_settled_at_zero_stays_out_of_its_leaders_settlement_in_the_same_batch(ctx, world, stage, clock):
+    emptied = await buy(ctx, stage, await bound_member(world, stage.leader))
+    await refund(ctx, emptied, 6_799)  # round_half_up(1020 × 6799/6800) = 1020: nothing left
+    paying = await buy(ctx, stage, await bound_member(world, stage.leader))
+    for order_id in (emptied, paying):
+        await complete(ctx, order_id)
+    clock.set(NEXT_MIDNIGHT)
+    report = await settle(ctx)
+    assert (report.lines, report.transactions, report.amount_fen) == (2, 1, 1_020)
+    [posted] = await transactions(ctx, LedgerTransaction.kind == TX_SETTLEMENT)
+    assert "1 笔订单" in posted.memo
+    assert (await line_of(ctx, emptied)).settlement_transaction_id is None
+    assert (await line_of(ctx, paying)).settlement_transaction_id == posted.id
     await assert_audit_ok(ctx)
 
 

@@ -87,13 +87,15 @@ async def settle_batch(
     if not rows:
         return BatchResult(lines=0, amount_fen=0, cursor=None)
 
-    # (brand, leader) → [first line id, lines, fen], in claim order (a leader's lines are together).
+    # (brand, leader) → [first line id, lines with money, fen]; a line whose clawbacks left nothing is
+    # settled at 0 without joining its leader's transaction.
     groups: dict[tuple[int, int], list[int]] = {}
     for row in rows:
+        net = row.commission_fen - row.clawed_back_fen
         group = groups.setdefault((row.brand_id, row.leader_id), [row.id, 0, 0])
         group[0] = min(group[0], row.id)
-        group[1] += 1
-        group[2] += row.commission_fen - row.clawed_back_fen
+        group[1] += 1 if net > 0 else 0
+        group[2] += net
     paying = {key: group for key, group in groups.items() if group[2] > 0}
     transaction_of: dict[int, int] = {}  # leader id → settlement transaction id
     if paying:
@@ -124,7 +126,12 @@ async def settle_batch(
             status=LINE_SETTLED, settled_fen=CommissionLine.commission_fen - CommissionLine.clawed_back_fen,
             settled_at=now,
             settlement_transaction_id=(
-                case(transaction_of, value=CommissionLine.leader_id, else_=None) if transaction_of else None
+                case(
+                    (CommissionLine.commission_fen - CommissionLine.clawed_back_fen > 0,
+                     case(transaction_of, value=CommissionLine.leader_id, else_=None)),
+                    else_=None,
+                )
+                if transaction_of else None
             ),
         )
         .execution_options(synchronize_session=False)
