@@ -162,13 +162,14 @@ def worker(
 def settle(
     as_of: AsOf = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=100_000, help="lines per transaction")] = 1000,
+    settlers: Annotated[int, typer.Option("--settlers", min=1, max=16, help="batches settled at once (PostgreSQL)")] = 1,
 ) -> None:
     """Settle commission whose after-sales window has passed (pending → available); idempotent, safe to run twice."""
     from linli.ledger import settlement
 
     async def run(ctx: AppContext) -> settlement.SettleReport:
         now = ctx.clock.now()
-        return await settlement.settle_due(db=ctx.db, as_of=now, now=now, batch_size=batch_size)
+        return await settlement.settle_due(db=ctx.db, as_of=now, now=now, batch_size=batch_size, settlers=settlers)
 
     report = asyncio.run(_with_ctx(_settings(), as_of, run))
     typer.echo(f"settled {report.lines} line(s), {report.transactions} transaction(s), {report.amount_fen} fen")
@@ -288,6 +289,32 @@ def bench_flash_sale(
         for key, value in result.items():
             typer.echo(f"{key:>22}: {value}")
     if result["oversold"] or result["lost_paid_orders"]:
+        raise typer.Exit(code=1)
+
+
+@bench_app.command("settle")
+def bench_settle(
+    db: Annotated[str, typer.Option("--db", help="sqlite or postgresql (LINLI_BENCH_POSTGRES_URL)")] = "sqlite",
+    orders: Annotated[int, typer.Option(min=1, help="paid orders, one pending commission line each")] = 1_000_000,
+    leaders: Annotated[int, typer.Option(min=1, help="leaders the orders are spread over")] = 3000,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=100_000, help="lines per transaction")] = 1000,
+    settlers: Annotated[int, typer.Option("--settlers", min=1, max=16, help="batches settled at once")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """T+1 settlement of N orders (`linli settle`), timed against a plain SQL aggregate; exits 1 unless verified."""
+    import json
+
+    from linli.bench.settle import as_dict, run_settle_bench
+
+    result = as_dict(
+        asyncio.run(run_settle_bench(db=db, orders=orders, leaders=leaders, batch_size=batch_size, settlers=settlers))
+    )
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        for key, value in result.items():
+            typer.echo(f"{key:>18}: {value}")
+    if not result["verified"]:
         raise typer.Exit(code=1)
 
 

@@ -44,7 +44,8 @@ async def test_100_boxes_at_68_yuan_through_xiao_li(world, ctx, clock):
     assert early.lines == 0
     clock.set(MIDNIGHT_AFTER_PICKUP)
     report = await settle(ctx)
-    assert (report.lines, report.transactions, report.amount_fen) == (10, 10, 100_980)
+    # One settlement transaction for 小李's ten lines; each line names it.
+    assert (report.lines, report.transactions, report.amount_fen) == (10, 1, 100_980)
     assert await balances(ctx, stage) == LeaderBalances(pending_fen=0, available_fen=100_980, withdrawing_fen=0)
     settled = await line_of(ctx, order_ids[0])
     assert (settled.status, settled.settled_fen, settled.settled_at) == (LINE_SETTLED, 9_180, MIDNIGHT_AFTER_PICKUP)

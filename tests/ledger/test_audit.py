@@ -26,13 +26,13 @@ async def healthy(ctx, world):
     return stage, order_id
 
 
-def failed(report) -> set[str]:  # noqa: ANN001
+def failed(report) -> set[str]:
     return {c.name for c in report.failed}
 
 
 async def test_a_healthy_ledger_passes_every_check(ctx, healthy):
     report = await audit(ctx)
-    assert report.ok and len(report.checks) == 22  # 18 of the ledger, 4 of withdrawals (linli.payouts.audit)
+    assert report.ok and len(report.checks) == 25  # 21 of the ledger, 4 of withdrawals (linli.payouts.audit)
     data = json.loads(report.to_json())
     assert data["ok"] is True and data["counts"]["commission_lines"] == 1
     assert "ledger audit: OK" in report.to_text()
@@ -85,6 +85,67 @@ async def test_settling_before_eligible_is_found(ctx, healthy):
     async with ctx.db.transaction() as s:
         await s.execute(update(CommissionLine).where(CommissionLine.order_id == order_id).values(status="settled", settled_at=ctx.clock.now()))
     assert {"settled_only_after_eligible", "lines_match_ledger", "pending_balances"} <= failed(await audit(ctx))
+
+
+async def _settled(ctx, clock) -> None:
+    from datetime import timedelta
+
+    from tests.ledger.helpers import settle
+
+    clock.advance(timedelta(days=2))
+    assert (await settle(ctx)).transactions == 1
+    assert (await audit(ctx)).ok
+
+
+async def test_a_settled_amount_the_ledger_did_not_move_is_found(ctx, clock, healthy):
+    _, order_id = healthy
+    await _settled(ctx, clock)
+    async with ctx.db.transaction() as s:
+        await s.execute(
+            update(CommissionLine).where(CommissionLine.order_id == order_id)
+            .values(settled_fen=CommissionLine.settled_fen + 1, clawed_back_fen=CommissionLine.clawed_back_fen - 1)
+        )
+    assert "settlements_match_lines" in failed(await audit(ctx))
+
+
+async def test_a_settled_line_without_its_settlement_transaction_is_found(ctx, clock, healthy):
+    _, order_id = healthy
+    await _settled(ctx, clock)
+    async with ctx.db.transaction() as s:
+        await s.execute(update(CommissionLine).where(CommissionLine.order_id == order_id).values(settlement_transaction_id=None))
+    assert {"settlements_match_lines", "settled_lines_name_their_settlement"} <= failed(await audit(ctx))
+
+
+async def test_a_line_naming_a_transaction_that_is_not_a_settlement_is_found(ctx, clock, healthy):
+    _, order_id = healthy
+    await _settled(ctx, clock)
+    async with ctx.db.transaction() as s:
+        accrual = await s.scalar(select(LedgerTransaction).where(LedgerTransaction.kind == "accrual"))
+        await s.execute(
+            update(CommissionLine).where(CommissionLine.order_id == order_id).values(settlement_transaction_id=accrual.id)
+        )
+    assert "settled_lines_name_their_settlement" in failed(await audit(ctx))
+
+
+async def test_ledger_rows_pointing_at_nothing_are_found(ctx, healthy):
+    """The ledger tables carry no foreign keys (every posting would pay for their checks): the audit checks."""
+    stage, _ = healthy
+    async with ctx.db.transaction() as s:
+        accounts = await ledger.leader_accounts(session=s, brand_id=stage.brand_id, leader_id=stage.leader.leader_id, now=ctx.clock.now())
+        posted = await ledger.transfer(
+            session=s, key="test:dangling", brand_id=stage.brand_id, kind="adjustment", from_account_id=accounts.pending.id,
+            to_account_id=accounts.available.id, amount_fen=5, now=ctx.clock.now(),
+            source=ledger.Source(leader_id=stage.leader.leader_id, order_id=987_654),
+        )
+        await s.execute(
+            insert(LedgerEntry).values(transaction_id=posted.transaction.id, account_id=876_543, amount_fen=0, posted_at=ctx.clock.now())
+        )
+    report = await audit(ctx)
+    check = next(c for c in report.checks if c.name == "references_exist")
+    assert check.breaches == 2
+    assert {(s["reference"], s["missing_id"]) for s in check.samples} == {
+        ("entry.account_id", 876_543), ("transaction.order_id", 987_654)
+    }
 
 
 async def test_a_clawback_without_its_refund_is_found(ctx, healthy):

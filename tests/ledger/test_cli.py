@@ -72,7 +72,7 @@ def cli(database_url, tmp_path, monkeypatch):
 def test_settle_audit_and_tier_bonus_from_the_command_line(cli, database_url):
     before = cli("settle", "--as-of", "2026-11-20T23:59:59+08:00")
     assert before.exit_code == 0 and "settled 0 line(s)" in before.output
-    settled = cli("settle", "--as-of", "2026-11-21T00:00:00+08:00", "--batch-size", "10")
+    settled = cli("settle", "--as-of", "2026-11-21T00:00:00+08:00", "--batch-size", "10", "--settlers", "2")
     assert settled.exit_code == 0, settled.output
     assert "settled 1 line(s), 1 transaction(s), 2040 fen" in settled.output
     assert "settled 0 line(s)" in cli("settle", "--as-of", "2026-11-22T00:00:00+08:00").output

@@ -234,7 +234,8 @@ async def test_orders_without_a_leader_earn_nothing(ctx, world, stage):
     await assert_audit_ok(ctx)
 
 
-async def test_settlement_walks_in_batches_and_two_settlers_at_once_settle_each_line_once(ctx, world, stage, clock):
+async def _eight_due_lines(ctx, world, stage, clock) -> list[int]:
+    """Seven orders through 小李 (1,020 fen each) and one through 王姐 (1,320 fen), all due at NEXT_MIDNIGHT."""
     order_ids = []
     for _ in range(7):
         order_ids.append(await buy(ctx, stage, await bound_member(world, stage.leader), quantity=1))
@@ -243,17 +244,74 @@ async def test_settlement_walks_in_batches_and_two_settlers_at_once_settle_each_
     for order_id in order_ids:
         await complete(ctx, order_id)
     clock.set(NEXT_MIDNIGHT)
+    return order_ids
+
+
+async def _each_line_names_a_settlement_of_its_leader(ctx, order_ids: list[int]) -> set[int]:
+    by_id = {t.id: t for t in await transactions(ctx, LedgerTransaction.kind == TX_SETTLEMENT)}
+    for order_id in order_ids:
+        line = await line_of(ctx, order_id)
+        assert line.status == LINE_SETTLED
+        assert by_id[line.settlement_transaction_id].leader_id == line.leader_id
+    return set(by_id)
+
+
+async def test_one_settlement_transaction_per_leader_and_batch(ctx, world, stage, clock):
+    order_ids = await _eight_due_lines(ctx, world, stage, clock)
+    report = await settle(ctx)
+    assert (report.lines, report.transactions, report.amount_fen, report.batches) == (8, 2, 7 * 1_020 + 1_320, 1)
+    [xiao_li, wang_jie] = sorted(await transactions(ctx, LedgerTransaction.kind == TX_SETTLEMENT),
+                                 key=lambda t: t.leader_id != stage.leader.leader_id)
+    first = await line_of(ctx, order_ids[0])
+    assert xiao_li.idempotency_key == f"settlement:leader:{stage.leader.leader_id}:line:{first.id}"
+    assert "7 笔订单" in xiao_li.memo and "1 笔订单" in wang_jie.memo
+    async with ctx.db.read() as s:
+        amounts = {(e.account_id, e.amount_fen) for e in await ledger.transaction_entries(session=s, transaction_id=xiao_li.id)}
+    accounts = await _leader_account_ids(ctx, stage)
+    assert amounts == {(accounts["leader_pending"], -7 * 1_020), (accounts["leader_available"], 7 * 1_020)}
+    assert await _each_line_names_a_settlement_of_its_leader(ctx, order_ids) == {xiao_li.id, wang_jie.id}
+    assert (await balances(ctx, stage)).available_fen == 7 * 1_020
+    await assert_audit_ok(ctx)
+
+
+async def _leader_account_ids(ctx, stage) -> dict[str, int]:
+    async with ctx.db.read() as s:
+        found = await ledger.find_leader_accounts(session=s, brand_id=stage.brand_id, leader_id=stage.leader.leader_id)
+    return {kind: account.id for kind, account in found.items()}
+
+
+async def test_settlement_walks_in_batches_and_two_settlers_at_once_settle_each_line_once(ctx, world, stage, clock):
+    order_ids = await _eight_due_lines(ctx, world, stage, clock)
     reports = await asyncio.gather(
         settlement.settle_due(db=ctx.db, as_of=clock.now(), now=clock.now(), batch_size=3),
         settlement.settle_due(db=ctx.db, as_of=clock.now(), now=clock.now(), batch_size=2),
     )
     assert sum(r.lines for r in reports) == 8
     assert sum(r.amount_fen for r in reports) == 7 * 1_020 + 1_320
-    assert len(await transactions(ctx, LedgerTransaction.kind == TX_SETTLEMENT)) == 8
+    settlements = await _each_line_names_a_settlement_of_its_leader(ctx, order_ids)
+    assert sum(r.transactions for r in reports) == len(settlements) >= 2
     assert (await balances(ctx, stage)).available_fen == 7 * 1_020
     assert (await balances(ctx, stage, stage.other_leader.leader_id)).available_fen == 1_320
     assert (await settle(ctx)).lines == 0
     await assert_audit_ok(ctx)
+
+
+async def test_several_settlers_in_one_run_settle_each_line_once(ctx, world, stage, clock):
+    """`linli settle --settlers 3`, while a second settle runs too (another process, a cron overlap)."""
+    order_ids = await _eight_due_lines(ctx, world, stage, clock)
+    reports = await asyncio.gather(
+        settlement.settle_due(db=ctx.db, as_of=clock.now(), now=clock.now(), batch_size=1, settlers=3),
+        settlement.settle_due(db=ctx.db, as_of=clock.now(), now=clock.now(), batch_size=2, settlers=2),
+    )
+    assert sum(r.lines for r in reports) == 8 and sum(r.batches for r in reports) >= 4
+    assert sum(r.amount_fen for r in reports) == 7 * 1_020 + 1_320
+    settlements = await _each_line_names_a_settlement_of_its_leader(ctx, order_ids)
+    assert sum(r.transactions for r in reports) == len(settlements)
+    assert (await balances(ctx, stage)).available_fen == 7 * 1_020
+    assert (await settle(ctx)).lines == 0
+    await assert_audit_ok(ctx)
+    with pytest.raises(ValueError):
+        await settlement.settle_due(db=ctx.db, as_of=clock.now(), now=clock.now(), settlers=0)
 
 
 async def test_a_line_whose_commission_was_all_clawed_back_settles_at_zero_without_a_transaction(ctx, world, stage, clock):
@@ -269,8 +327,24 @@ async def test_a_line_whose_commission_was_all_clawed_back_settles_at_zero_witho
     report = await settle(ctx)
     assert (report.lines, report.transactions, report.amount_fen) == (1, 0, 0)
     line = await line_of(ctx, order_id)
-    assert (line.status, line.settled_fen) == (LINE_SETTLED, 0)
+    assert (line.status, line.settled_fen, line.settlement_transaction_id) == (LINE_SETTLED, 0, None)
     assert await transactions(ctx, LedgerTransaction.kind == TX_SETTLEMENT) == []
+    await assert_audit_ok(ctx)
+
+
+async def test_a_line_settled_at_zero_stays_out_of_its_leaders_settlement_in_the_same_batch(ctx, world, stage, clock):
+    emptied = await buy(ctx, stage, await bound_member(world, stage.leader))
+    await refund(ctx, emptied, 6_799)  # round_half_up(1020 × 6799/6800) = 1020: nothing left
+    paying = await buy(ctx, stage, await bound_member(world, stage.leader))
+    for order_id in (emptied, paying):
+        await complete(ctx, order_id)
+    clock.set(NEXT_MIDNIGHT)
+    report = await settle(ctx)
+    assert (report.lines, report.transactions, report.amount_fen) == (2, 1, 1_020)
+    [posted] = await transactions(ctx, LedgerTransaction.kind == TX_SETTLEMENT)
+    assert "1 笔订单" in posted.memo
+    assert (await line_of(ctx, emptied)).settlement_transaction_id is None
+    assert (await line_of(ctx, paying)).settlement_transaction_id == posted.id
     await assert_audit_ok(ctx)
 
 

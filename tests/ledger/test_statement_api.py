@@ -106,9 +106,13 @@ async def test_a_leader_reads_their_month_in_json_and_csv(client, scene):
     assert exported.status_code == 200
     assert exported.headers["content-type"].startswith("text/csv")
     assert exported.headers["content-disposition"] == f'attachment; filename="statement-{stage.leader.leader_id}-2026-11.csv"'
-    header, opening, *lines, totals, closing = _rows(exported)
+    header, opening, *rows, totals, closing = _rows(exported)
     col = {name: i for i, name in enumerate(header)}
+    lines = [r for r in rows if r[col["类型"]] != "其中：订单结算"]  # a settlement's per-order breakdown rows
     assert [int(r[col["记账编号"]]) for r in lines] == [i["transaction_id"] for i in data["items"]]
+    settled = [i for i in data["items"] if i["kind"] == "settlement"]
+    assert [len(i["settled_orders"]) for i in settled] == [1]
+    assert settled[0]["settled_orders"][0]["settled_fen"] == settled[0]["moved"]["available_fen"]
     assert (closing[col["可提现余额(分)"]], closing[col["可提现余额(元)"]], closing[col["待结算余额(元)"]]) == ("1530", "15.30", "13.20")
     assert lines[1][col["待结算变动(元)"]] == "-5.10" and lines[1][col["类型"]] == "退款扣回佣金"
     assert totals[col["待结算变动(分)"]] == "1320" and opening[col["待结算余额(分)"]] == "0"

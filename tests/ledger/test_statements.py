@@ -123,17 +123,23 @@ async def test_a_statement_walks_accrual_clawback_completion_and_settlement(ctx,
     day2 = await statement(ctx, stage, "day", date(2026, 11, 21))
     assert (day2.opening, day2.closing) == (bal(2_618, 0), bal(578, 1_020))
     assert [(line.kind, line.order_id, moved(line)) for line in day2.lines] == [
-        ("settlement", first, (-2_040, 2_040, 0)), ("clawback", first, (0, -1_020, 0)),  # after settlement: available
+        ("settlement", None, (-2_040, 2_040, 0)), ("clawback", first, (0, -1_020, 0)),  # after settlement: available
     ]
-    assert day2.lines[0].order.rule_text == "直播间订单基础佣金率"
+    # A settlement is one posting per leader and batch; the line lists the orders it moved and how much of each.
+    settled = day2.lines[0]
+    assert settled.order is None
+    assert [(p.detail.order_id, p.detail.rule_text, p.settled_fen) for p in settled.settled_orders] == [
+        (first, "直播间订单基础佣金率", 2_040)
+    ]
 
     day3 = await statement(ctx, stage, "day", date(2026, 11, 22))
     assert [(line.kind, line.order_id, line.kind_text, moved(line)) for line in day3.lines] == [
-        ("settlement", second, "结算：待结算转可提现", (-578, 578, 0)),
+        ("settlement", None, "结算：待结算转可提现", (-578, 578, 0)),
         ("withdrawal_requested", None, "申请提现", (0, -1_000, 1_000)),
         ("withdrawal_paid", None, "提现到账", (0, 0, -1_000)),
     ]
-    assert day3.lines[1].order is None and day3.closing == bal(0, 598)
+    assert [(p.detail.order_id, p.settled_fen) for p in day3.lines[0].settled_orders] == [(second, 578)]
+    assert day3.lines[1].order is None and day3.lines[1].settled_orders == [] and day3.closing == bal(0, 598)
 
     month = await statement(ctx, stage, "month", NOV_20)
     assert (month.label, month.opening, month.closing, month.line_count) == ("2026-11", bal(0, 0), bal(0, 598), 8)
@@ -175,11 +181,19 @@ async def test_a_statement_walks_accrual_clawback_completion_and_settlement(ctx,
         raw = b"".join([chunk async for chunk in statements.statement_csv(session=s, statement=opened, batch_size=3)])
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    header, opening_row, *lines, totals_row, closing_row = rows
+    header, opening_row, *all_lines, totals_row, closing_row = rows
     assert header == statements.STATEMENT_CSV_HEADERS and header[:3] == ["记账时间", "类型", "订单号"]
     col = {name: i for i, name in enumerate(header)}
     assert (opening_row[col["类型"]], closing_row[col["类型"]], totals_row[col["类型"]]) == ("期初余额", "期末余额", "本期合计")
     assert opening_row[col["记账时间"]] == "2026-11-01 00:00:00" and closing_row[col["记账时间"]] == "2026-12-01 00:00:00"
+    # Under each settlement, one breakdown row per order it moved (the amount in the note, the movement
+    # columns empty so they still sum to the total).
+    breakdown = [r for r in all_lines if r[col["类型"]] == "其中：订单结算"]
+    assert [(r[col["订单号"]], r[col["说明"]], r[col["可提现变动(分)"]]) for r in breakdown] == [
+        (str(first), "本单结算 20.40 元", ""), (str(second), "本单结算 5.78 元", ""),
+    ]
+    lines = [r for r in all_lines if r not in breakdown]
+    assert all_lines[all_lines.index(breakdown[0]) - 1][col["类型"]] == "结算：待结算转可提现"
     assert len(lines) == 8 and [int(r[col["记账编号"]]) for r in lines] == [line.transaction_id for line in month.lines]
     first_row = lines[0]
     assert first_row[col["记账时间"]] == "2026-11-20 10:00:00"

@@ -56,13 +56,6 @@ def full_refund_clawback_key(order_id: int) -> str:
     return f"clawback:order:{order_id}:full"
 
 
-SETTLEMENT_KEY_PREFIX = "settlement:order:"
-
-
-def settlement_key(order_id: int) -> str:
-    return f"{SETTLEMENT_KEY_PREFIX}{order_id}"
-
-
 def paid_base(order: Order) -> int:
     """The commission base: what the member actually paid (coupons, when they come, are deducted here)."""
     return order.total_fen

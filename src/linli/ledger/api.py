@@ -15,26 +15,27 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.brands import service as brands
-from linli.leaders import service as leaders
 from linli.context import AppContext
+from linli.leaders import service as leaders
 from linli.ledger import rules, statements, views
 from linli.ledger.models import CommissionRuleVersion
-from linli.ledger.service import LeaderBalances
 from linli.ledger.schemas import (
     BalancesOut,
     CommissionLineOut,
     CommissionOut,
     CommissionReportOut,
     ProductOverride,
-    RulesIn,
     ReportRowOut,
+    RulesIn,
     RulesOut,
     SessionOverride,
+    SettledOrderOut,
     StatementLineOut,
     StatementOrderOut,
     StatementOut,
     TierOut,
 )
+from linli.ledger.service import LeaderBalances
 from linli.pagination import PageParams, page_params
 from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
 
@@ -204,6 +205,10 @@ def _statement_out(st: statements.Statement, paging: PageParams) -> StatementOut
                 memo=line.memo, order_id=line.order_id, refund_id=line.refund_id,
                 order=StatementOrderOut(**line.order.__dict__) if line.order else None,
                 moved=_balances_out(line.moved), balance_after=_balances_out(line.balance_after),
+                settled_orders=[
+                    SettledOrderOut(order=StatementOrderOut(**part.detail.__dict__), settled_fen=part.settled_fen)
+                    for part in line.settled_orders
+                ],
             )
             for line in st.lines
         ],

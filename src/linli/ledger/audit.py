@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, and_, case, cast, exists, func, literal, or_, select, String
+from sqlalchemy import BigInteger, Select, String, and_, case, cast, exists, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from linli.brands.models import Brand
 from linli.leaders.models import Leader
 from linli.ledger import rules
 from linli.ledger.models import (
@@ -179,7 +180,7 @@ def _one_transaction_per_key() -> Select:
 def _nothing_posted_twice() -> Select:
     return (
         select(LedgerTransaction.kind, LedgerTransaction.order_id, func.count().label("transactions"))
-        .where(LedgerTransaction.kind.in_((TX_ACCRUAL, TX_SETTLEMENT)), LedgerTransaction.order_id.is_not(None))
+        .where(LedgerTransaction.kind == TX_ACCRUAL, LedgerTransaction.order_id.is_not(None))
         .group_by(LedgerTransaction.kind, LedgerTransaction.order_id)
         .having(func.count() > 1)
     )
@@ -248,7 +249,6 @@ def _line_ledger_sums() -> Any:
             LedgerTransaction.commission_line_id.label("line_id"),
             when(and_(LedgerTransaction.kind == TX_ACCRUAL, is_leader)).label("accrued"),
             when(and_(LedgerTransaction.kind == TX_CLAWBACK, is_leader)).label("clawed"),
-            when(and_(LedgerTransaction.kind == TX_SETTLEMENT, LedgerAccount.kind == LEADER_AVAILABLE)).label("settled"),
             when(LedgerAccount.kind == LEADER_PENDING).label("pending_net"),
             when(LedgerAccount.kind == LEADER_AVAILABLE).label("available_net"),
             when(LedgerAccount.kind == BRAND_COMMISSION_EXPENSE).label("expense_net"),
@@ -263,6 +263,8 @@ def _line_ledger_sums() -> Any:
 
 
 def _lines_match_ledger() -> Select:
+    """Per line: its accrual and clawbacks (transactions that name the line) plus what its settlement moved
+    (`settled_fen`, checked against the settlement transactions in settlements_match_lines)."""
     sums = _line_ledger_sums()
     net = CommissionLine.commission_fen - CommissionLine.clawed_back_fen
 
@@ -271,28 +273,124 @@ def _lines_match_ledger() -> Select:
 
     expected_pending = case((CommissionLine.status == LINE_PENDING, net), else_=0)
     expected_available = case((CommissionLine.status == LINE_SETTLED, net), else_=0)
+    pending = of(sums.c.pending_net) - CommissionLine.settled_fen
+    available = of(sums.c.available_net) + CommissionLine.settled_fen
     return (
         select(
             CommissionLine.id.label("line_id"), CommissionLine.order_id, CommissionLine.status,
             CommissionLine.commission_fen, of(sums.c.accrued).label("ledger_accrued"),
             CommissionLine.clawed_back_fen, (-of(sums.c.clawed)).label("ledger_clawed"),
-            CommissionLine.settled_fen, of(sums.c.settled).label("ledger_settled"),
-            of(sums.c.pending_net).label("ledger_pending"), of(sums.c.available_net).label("ledger_available"),
+            CommissionLine.settled_fen, pending.label("ledger_pending"), available.label("ledger_available"),
         )
         .outerjoin(sums, sums.c.line_id == CommissionLine.id)
         .where(
             or_(
                 of(sums.c.accrued) != CommissionLine.commission_fen,
                 -of(sums.c.clawed) != CommissionLine.clawed_back_fen,
-                of(sums.c.settled) != CommissionLine.settled_fen,
-                of(sums.c.pending_net) != expected_pending,
-                of(sums.c.available_net) != expected_available,
+                pending != expected_pending,
+                available != expected_available,
                 of(sums.c.expense_net) != -net,
                 of(sums.c.elsewhere) != 0,
             )
         )
         .order_by(CommissionLine.id)
     )
+
+
+def _settlements_match_lines() -> Select:
+    """Each settlement transaction moved exactly what its lines say they settled, for its own leader."""
+    lines = (
+        select(
+            CommissionLine.settlement_transaction_id.label("transaction_id"),
+            func.count().label("lines"),
+            func.sum(CommissionLine.settled_fen).label("settled"),
+            func.max(CommissionLine.leader_id).label("max_leader"),
+            func.min(CommissionLine.leader_id).label("min_leader"),
+        )
+        .where(CommissionLine.settlement_transaction_id.is_not(None))
+        .group_by(CommissionLine.settlement_transaction_id)
+        .subquery()
+    )
+    amount = LedgerEntry.amount_fen
+    entries = (
+        select(
+            LedgerEntry.transaction_id,
+            func.sum(case((LedgerAccount.kind == LEADER_AVAILABLE, amount), else_=0)).label("available"),
+            func.sum(case((LedgerAccount.kind == LEADER_PENDING, amount), else_=0)).label("pending"),
+        )
+        .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
+        .group_by(LedgerEntry.transaction_id)
+        .subquery()
+    )
+    settled = func.coalesce(lines.c.settled, 0)
+    return (
+        select(
+            LedgerTransaction.id.label("transaction_id"), LedgerTransaction.leader_id,
+            func.coalesce(lines.c.lines, 0).label("lines"), settled.label("lines_settled_fen"),
+            entries.c.available.label("available_fen"), entries.c.pending.label("pending_fen"),
+        )
+        .outerjoin(lines, lines.c.transaction_id == LedgerTransaction.id)
+        .outerjoin(entries, entries.c.transaction_id == LedgerTransaction.id)
+        .where(
+            LedgerTransaction.kind == TX_SETTLEMENT,
+            or_(
+                lines.c.lines.is_(None),
+                func.coalesce(entries.c.available, 0) != settled,
+                func.coalesce(entries.c.pending, 0) != -settled,
+                lines.c.min_leader != LedgerTransaction.leader_id,
+                lines.c.max_leader != LedgerTransaction.leader_id,
+            ),
+        )
+        .order_by(LedgerTransaction.id)
+    )
+
+
+def _settled_lines_name_their_settlement() -> Select:
+    """A line with money settled names a settlement transaction; no other line names one."""
+    return (
+        select(CommissionLine.id.label("line_id"), CommissionLine.order_id, CommissionLine.status,
+               CommissionLine.settled_fen, CommissionLine.settlement_transaction_id,
+               LedgerTransaction.kind.label("transaction_kind"))
+        .outerjoin(LedgerTransaction, LedgerTransaction.id == CommissionLine.settlement_transaction_id)
+        .where(
+            or_(
+                and_(CommissionLine.settled_fen > 0, CommissionLine.settlement_transaction_id.is_(None)),
+                and_(CommissionLine.settled_fen == 0, CommissionLine.settlement_transaction_id.is_not(None)),
+                and_(
+                    CommissionLine.settlement_transaction_id.is_not(None),
+                    or_(LedgerTransaction.id.is_(None), LedgerTransaction.kind != TX_SETTLEMENT),
+                ),
+            )
+        )
+        .order_by(CommissionLine.id)
+    )
+
+
+def _references_exist() -> Select:
+    """What foreign keys would enforce: ledger rows carry no foreign keys (see models), so the audit checks
+    that every entry's transaction and account, and every transaction's sources, exist."""
+    refs = [
+        (LedgerEntry.transaction_id, LedgerTransaction.__table__.c.id, "entry.transaction_id"),
+        (LedgerEntry.account_id, LedgerAccount.__table__.c.id, "entry.account_id"),
+    ]
+    queries = [
+        select(LedgerEntry.id.label("row_id"), literal(label).label("reference"), column.label("missing_id"))
+        .where(~exists().where(target == column))
+        for column, target, label in refs
+    ]
+    for column, target, label in (
+        (LedgerTransaction.brand_id, Brand.id, "transaction.brand_id"),
+        (LedgerTransaction.leader_id, Leader.id, "transaction.leader_id"),
+        (LedgerTransaction.order_id, Order.id, "transaction.order_id"),
+        (LedgerTransaction.commission_line_id, CommissionLine.id, "transaction.commission_line_id"),
+        (LedgerTransaction.rule_version_id, CommissionRuleVersion.id, "transaction.rule_version_id"),
+        (LedgerTransaction.refund_id, Refund.id, "transaction.refund_id"),
+    ):
+        queries.append(
+            select(LedgerTransaction.id.label("row_id"), literal(label).label("reference"), column.label("missing_id"))
+            .where(column.is_not(None), ~exists().where(target == column))
+        )
+    return union_all(*queries).subquery().select()
 
 
 def _clawbacks_match_refunds() -> Select:
@@ -532,7 +630,7 @@ QUERY_CHECKS = (
     ("transactions_balance", "每笔记账至少两条分录且借贷相加为零", _transactions_balance),
     ("entries_consistent", "分录金额非零，账户与记账属于同一品牌、同一团长", _entries_consistent),
     ("one_transaction_per_key", "每个幂等键只有一笔记账", _one_transaction_per_key),
-    ("nothing_posted_twice", "每个订单最多入账一次、结算一次", _nothing_posted_twice),
+    ("nothing_posted_twice", "每个订单最多入账一次", _nothing_posted_twice),
     ("ledger_events_not_stuck", f"佣金相关事件没有反复处理失败（{STUCK_AFTER_ATTEMPTS} 次以上）", _events_not_stuck),
     ("paid_orders_have_lines", "每个有团长的已支付订单都有佣金明细", _paid_orders_have_lines),
     ("lines_match_orders", "佣金明细的快照与订单一致（团长、用户、实付金额）", _lines_match_orders),
@@ -540,12 +638,32 @@ QUERY_CHECKS = (
     ("lines_match_ledger", "每条佣金明细的入账、扣回、结算、待结算与可提现金额等于账本分录", _lines_match_ledger),
     ("clawbacks_match_refunds", "扣回金额 = 佣金 × 累计退款 ÷ 实付 四舍五入；整单退款全额扣回", _clawbacks_match_refunds),
     ("refund_sources", "每笔扣回对应本订单的退款且金额一致，有扣回才有记账", _refund_sources),
+    ("settlements_match_lines", "每笔结算记账转出的金额等于指向它的明细结算金额之和，且属于同一团长", _settlements_match_lines),
+    ("settled_lines_name_their_settlement", "结算了金额的明细都指向一笔结算记账；其他明细不指向任何记账", _settled_lines_name_their_settlement),
+    ("references_exist", "分录的记账和账户、记账的品牌、团长、订单、明细、规则版本与退款都存在", _references_exist),
     ("settled_only_after_eligible", "只在可结算时间之后结算；未结算的没有结算金额", _settled_only_after_eligible),
     ("pending_balances", "团长待结算余额等于其待结算明细之和", _pending_balances),
     ("commission_expense_balances", "品牌佣金支出等于全部明细的净佣金", _expense_balances),
     ("tier_bonuses_match_ledger", "阶梯奖励发放金额等于账本分录", _tier_bonuses_match_ledger),
     ("bonus_expense_balances", "品牌奖励支出等于全部阶梯奖励", _bonus_expense_balances),
 )
+
+
+# The checks a settlement run can break (cheap enough to run after settling a million lines).
+SETTLEMENT_CHECKS = (
+    "transactions_balance", "entries_consistent", "one_transaction_per_key", "nothing_posted_twice",
+    "lines_match_ledger", "settlements_match_lines", "settled_lines_name_their_settlement", "references_exist",
+    "settled_only_after_eligible", "pending_balances",
+)
+
+
+async def run_checks(*, session: AsyncSession, names: tuple[str, ...]) -> list[Check]:
+    """The named query checks only (e.g. SETTLEMENT_CHECKS)."""
+    unknown = set(names) - {name for name, _, _ in QUERY_CHECKS}
+    if unknown:
+        raise ValueError(f"unknown audit checks: {sorted(unknown)}")
+    return [await _query_check(session, name, description, build()) for name, description, build in QUERY_CHECKS
+            if name in names]
 
 
 async def run_audit(*, session: AsyncSession, now: datetime | None = None) -> AuditReport:

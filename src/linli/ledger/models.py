@@ -80,13 +80,13 @@ class LedgerTransaction(IdMixin, Base):
     )
 
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
-    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
+    brand_id: Mapped[int] = mapped_column(IdType)
     kind: Mapped[str] = mapped_column(String(32))
-    leader_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("leaders.id"))
-    order_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("orders.id"))
-    commission_line_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("commission_lines.id"))
-    rule_version_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("commission_rule_versions.id"))
-    refund_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("refunds.id"))
+    leader_id: Mapped[int | None] = mapped_column(IdType)
+    order_id: Mapped[int | None] = mapped_column(IdType)
+    commission_line_id: Mapped[int | None] = mapped_column(IdType)
+    rule_version_id: Mapped[int | None] = mapped_column(IdType)
+    refund_id: Mapped[int | None] = mapped_column(IdType)
     memo: Mapped[str] = mapped_column(String(200), default="")
     posted_at: Mapped[datetime]
 
@@ -100,8 +100,8 @@ class LedgerEntry(IdMixin, Base):
         Index("ix_ledger_entries_account_posted", "account_id", "posted_at", "transaction_id"),
     )
 
-    transaction_id: Mapped[int] = mapped_column(IdType, ForeignKey("ledger_transactions.id"))
-    account_id: Mapped[int] = mapped_column(IdType, ForeignKey("ledger_accounts.id"))
+    transaction_id: Mapped[int] = mapped_column(IdType)
+    account_id: Mapped[int] = mapped_column(IdType)
     amount_fen: Mapped[int]
     posted_at: Mapped[datetime]  # a copy of the transaction's, so statements range over one index
 
@@ -145,8 +145,9 @@ class CommissionLine(IdMixin, Base):
     __tablename__ = "commission_lines"
     __table_args__ = (
         Index("ix_commission_lines_leader", "leader_id", "id"),
-        Index("ix_commission_lines_due", "status", "eligible_at", "id"),
+        Index("ix_commission_lines_due", "status", "eligible_at", "leader_id", "id"),
         Index("ix_commission_lines_brand_paid", "brand_id", "paid_at"),
+        Index("ix_commission_lines_settlement", "settlement_transaction_id"),
         CheckConstraint("paid_fen >= 0 AND commission_fen >= 0", name="amounts_non_negative"),
         CheckConstraint("refunded_fen >= 0 AND refunded_fen <= paid_fen", name="refunded_within_paid"),
         CheckConstraint("clawed_back_fen >= 0 AND clawed_back_fen <= commission_fen", name="clawback_within_commission"),
@@ -175,6 +176,9 @@ class CommissionLine(IdMixin, Base):
     completed_at: Mapped[datetime | None]
     eligible_at: Mapped[datetime | None]  # available from; set when the order completes
     settled_at: Mapped[datetime | None]
+    # The settlement transaction that moved this line's money (one per leader and settlement batch);
+    # None until settled, and for a line settled at 0.
+    settlement_transaction_id: Mapped[int | None] = mapped_column(IdType)
     created_at: Mapped[datetime]
 
 

@@ -121,6 +121,11 @@ class StatementOrderOut(BaseModel):
     available_from_date: date | None = Field(description="可提现日期（品牌时区）；提货前为空")
 
 
+class SettledOrderOut(BaseModel):
+    order: StatementOrderOut
+    settled_fen: int = Field(description="本单转为可提现的佣金（分）")
+
+
 class StatementLineOut(BaseModel):
     transaction_id: int
     posted_at: datetime
@@ -132,6 +137,9 @@ class StatementLineOut(BaseModel):
     order: StatementOrderOut | None = Field(description="佣金相关的行（入账、扣回、结算）对应的订单；其他行为空")
     moved: BalancesOut = Field(description="这一笔在待结算、可提现、提现中各变动多少（分，带正负）")
     balance_after: BalancesOut = Field(description="这一笔之后的余额")
+    settled_orders: list[SettledOrderOut] = Field(
+        default_factory=list, description="结算行：这笔结算转为可提现的各笔订单及其金额（合计等于本行可提现变动）"
+    )
 
 
 class StatementOut(BaseModel):

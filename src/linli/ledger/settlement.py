@@ -1,28 +1,34 @@
 """Settlement: pending commission becomes available once its line is eligible (completion + window).
 
-`settle_due` walks the due lines in (eligible_at, id) order, one batch per transaction (keyset
-pagination over ix_commission_lines_due, so memory stays bounded and each due line is read once per
-run). Each batch claims its lines with FOR UPDATE SKIP LOCKED on PostgreSQL (concurrent settlers take
-disjoint lines; SQLite has one writer anyway), then writes with set-based statements (INSERT … SELECT,
-one UPDATE; no row is built in Python): one transaction per line (`settlement:order:{order_id}`,
-leader pending → leader available, for commission − clawbacks so far), its two entries and the line's
-new status. A line whose clawbacks left nothing is marked settled with 0 and no transaction. Running it
-twice settles nothing twice: a settled line is no longer due, and the unique key is the last line of
-defence. A line locked at that moment (a clawback in progress) is skipped and settled by the next run.
+`settle_due` walks the due lines in (eligible_at, leader_id, id) order, one batch per database
+transaction (keyset pagination over ix_commission_lines_due, so memory stays bounded and each due line is
+read once per run). Each batch claims its lines with FOR UPDATE SKIP LOCKED on PostgreSQL (concurrent
+settlers take disjoint lines; SQLite has one writer anyway), then posts ONE ledger transaction per
+leader in the batch (leader pending → leader available, for the sum of commission − clawbacks of that
+leader's lines; key `settlement:leader:{leader_id}:line:{first line id}`, derived from the lines) and
+marks each line settled with the id of the transaction that moved its money
+(`commission_lines.settlement_transaction_id`). Walking in leader order keeps a leader's lines
+together, so a T+1 run over a day's orders posts about one transaction per leader and batch, not one
+per order: the line carries the per-order detail, the ledger the money.
+
+A line whose clawbacks left nothing is marked settled with 0 and no transaction. Running it twice
+settles nothing twice: a settled line is no longer due, and the unique key is the last line of defence.
+A line locked at that moment (a clawback in progress) is skipped and settled by the next run.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import String, cast, insert, literal, select, tuple_, update
+from sqlalchemy import BigInteger, any_, bindparam, case, insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.db import Database
 from linli.ledger import service
-from linli.ledger.accrual import SETTLEMENT_KEY_PREFIX
 from linli.ledger.models import (
     LEADER_AVAILABLE,
     LEADER_PENDING,
@@ -30,14 +36,20 @@ from linli.ledger.models import (
     LINE_SETTLED,
     TX_SETTLEMENT,
     CommissionLine,
-    LedgerAccount,
     LedgerEntry,
     LedgerTransaction,
 )
 
 DEFAULT_BATCH = 1000
-SETTLEMENT_MEMO = "售后期已过，佣金转为可提现"
-Cursor = tuple[datetime, int]  # (eligible_at, id) of the last line of a batch: the keyset
+Cursor = tuple[datetime, int, int]  # (eligible_at, leader_id, id) of the last line of a batch: the keyset
+
+
+def settlement_key(*, leader_id: int, first_line_id: int) -> str:
+    return f"settlement:leader:{leader_id}:line:{first_line_id}"
+
+
+def settlement_memo(lines: int) -> str:
+    return f"售后期已过，{lines} 笔订单的佣金转为可提现"
 
 
 @dataclass(frozen=True)
@@ -59,97 +71,131 @@ class SettleReport:
 async def settle_batch(
     *, session: AsyncSession, as_of: datetime, now: datetime, after: Cursor | None = None, limit: int = DEFAULT_BATCH
 ) -> BatchResult:
-    """Settles up to `limit` due lines after the cursor, in (eligible_at, id) order: a range scan of
-    ix_commission_lines_due (status, eligible_at, id), so every run reads each due line once."""
+    """Settles up to `limit` due lines after the cursor: a range scan of ix_commission_lines_due
+    (status, eligible_at, leader_id, id), so every run reads each due line once."""
+    line = CommissionLine
     query = (
-        select(
-            CommissionLine.id, CommissionLine.order_id, CommissionLine.brand_id, CommissionLine.leader_id,
-            CommissionLine.commission_fen, CommissionLine.clawed_back_fen, CommissionLine.rule_version_id,
-            CommissionLine.eligible_at,
-        )
-        .where(
-            CommissionLine.status == LINE_PENDING,
-            CommissionLine.eligible_at.is_not(None),
-            CommissionLine.eligible_at <= as_of,
-        )
-        .order_by(CommissionLine.eligible_at, CommissionLine.id)
+        select(line.id, line.brand_id, line.leader_id, line.commission_fen, line.clawed_back_fen, line.eligible_at)
+        .where(line.status == LINE_PENDING, line.eligible_at.is_not(None), line.eligible_at <= as_of)
+        .order_by(line.eligible_at, line.leader_id, line.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
     if after is not None:
-        query = query.where(tuple_(CommissionLine.eligible_at, CommissionLine.id) > tuple_(after[0], after[1]))
+        query = query.where(tuple_(line.eligible_at, line.leader_id, line.id) > tuple_(*after))
     rows = (await session.execute(query)).all()
     if not rows:
         return BatchResult(lines=0, amount_fen=0, cursor=None)
 
-    # The leaders' accounts exist from their first accrual; make sure anyway (one query when they do).
-    leaders_by_brand: dict[int, set[int]] = defaultdict(set)
+    # (brand, leader) → [first line id, lines with money, fen]; a line whose clawbacks left nothing is
+    # settled at 0 without joining its leader's transaction.
+    groups: dict[tuple[int, int], list[int]] = {}
     for row in rows:
-        leaders_by_brand[row.brand_id].add(row.leader_id)
-    for brand_id, leader_ids in leaders_by_brand.items():
-        specs = [(kind, leader) for leader in leader_ids for kind in (LEADER_PENDING, LEADER_AVAILABLE)]
-        await service.accounts_by_code(session=session, brand_id=brand_id, specs=specs, now=now)
-
-    # Set-based writes (no row is built in Python): the transactions, then both entries of each.
-    paying_ids = [row.id for row in rows if row.commission_fen - row.clawed_back_fen > 0]
-    amount = sum(row.commission_fen - row.clawed_back_fen for row in rows)
-    if paying_ids:
-        line = CommissionLine.__table__.c
-        net = line.commission_fen - line.clawed_back_fen
+        net = row.commission_fen - row.clawed_back_fen
+        group = groups.setdefault((row.brand_id, row.leader_id), [row.id, 0, 0])
+        group[0] = min(group[0], row.id)
+        group[1] += 1 if net > 0 else 0
+        group[2] += net
+    paying = {key: group for key, group in groups.items() if group[2] > 0}
+    transaction_of: dict[int, int] = {}  # leader id → settlement transaction id
+    if paying:
+        accounts = await _accounts(session, paying, now)
+        posted = await session.execute(
+            insert(LedgerTransaction.__table__)
+            .values([
+                {"idempotency_key": settlement_key(leader_id=leader, first_line_id=first), "brand_id": brand,
+                 "kind": TX_SETTLEMENT, "leader_id": leader, "memo": settlement_memo(count), "posted_at": now}
+                for (brand, leader), (first, count, _) in paying.items()
+            ])
+            .returning(LedgerTransaction.__table__.c.leader_id, LedgerTransaction.__table__.c.id)
+        )
+        transaction_of = {leader: transaction_id for leader, transaction_id in posted.all()}
         await session.execute(
-            insert(LedgerTransaction.__table__).from_select(
-                ["idempotency_key", "brand_id", "kind", "leader_id", "order_id", "commission_line_id",
-                 "rule_version_id", "memo", "posted_at"],
-                select(
-                    literal(SETTLEMENT_KEY_PREFIX) + cast(line.order_id, String), line.brand_id,
-                    literal(TX_SETTLEMENT), line.leader_id, line.order_id, line.id, line.rule_version_id,
-                    literal(SETTLEMENT_MEMO), literal(now, type_=LedgerTransaction.__table__.c.posted_at.type),
-                ).where(line.id.in_(paying_ids)),
-            )
+            insert(LedgerEntry.__table__).values([
+                {"transaction_id": transaction_of[leader], "account_id": accounts[(kind, leader)],
+                 "amount_fen": sign * amount, "posted_at": now}
+                for (_, leader), (_, _, amount) in paying.items()
+                for kind, sign in ((LEADER_PENDING, -1), (LEADER_AVAILABLE, 1))
+            ])
         )
-        # Driven from the lines (primary key) with each transaction found by its unique key, so the plan
-        # does not depend on statistics of a ledger_transactions table that grows during the run.
-        transactions = LedgerTransaction.__table__
-        accounts = LedgerAccount.__table__
-        transaction_id = (
-            select(transactions.c.id)
-            .where(transactions.c.idempotency_key == literal(SETTLEMENT_KEY_PREFIX) + cast(line.order_id, String))
-            .scalar_subquery()
-        )
-        for kind, sign in ((LEADER_PENDING, -1), (LEADER_AVAILABLE, 1)):
-            await session.execute(
-                insert(LedgerEntry.__table__).from_select(
-                    ["transaction_id", "account_id", "amount_fen", "posted_at"],
-                    select(
-                        transaction_id, accounts.c.id, net * sign,
-                        literal(now, type_=LedgerEntry.__table__.c.posted_at.type),
-                    )
-                    .select_from(CommissionLine.__table__)
-                    .join(accounts, (accounts.c.leader_id == line.leader_id) & (accounts.c.kind == kind)
-                          & (accounts.c.brand_id == line.brand_id))
-                    .where(line.id.in_(paying_ids)),
-                )
-            )
     # One statement: the rows are locked, so commission − clawed back is still what was read above.
     await session.execute(
         update(CommissionLine)
-        .where(CommissionLine.id.in_([row.id for row in rows]))
+        .where(_in(session, CommissionLine.id, [row.id for row in rows]))
         .values(
             status=LINE_SETTLED, settled_fen=CommissionLine.commission_fen - CommissionLine.clawed_back_fen,
             settled_at=now,
+            settlement_transaction_id=(
+                case(
+                    (CommissionLine.commission_fen - CommissionLine.clawed_back_fen > 0,
+                     case(transaction_of, value=CommissionLine.leader_id, else_=None)),
+                    else_=None,
+                )
+                if transaction_of else None
+            ),
         )
         .execution_options(synchronize_session=False)
     )
     last = rows[-1]
     return BatchResult(
-        lines=len(rows), amount_fen=amount, cursor=(last.eligible_at, last.id), transactions=len(paying_ids)
+        lines=len(rows), amount_fen=sum(group[2] for group in groups.values()),
+        cursor=(last.eligible_at, last.leader_id, last.id), transactions=len(paying),
     )
 
 
+def _in(session: AsyncSession, column: Any, values: list[int]) -> Any:
+    """`column IN values`: one array parameter on PostgreSQL rather than a statement with a thousand."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("values", values, type_=ARRAY(BigInteger)))
+    return column.in_(values)
+
+
+async def _accounts(session: AsyncSession, groups: dict[tuple[int, int], list[int]], now: datetime) -> dict[tuple[str, int], int]:
+    """(kind, leader id) → id of each leader's pending and available account (they exist from the first
+    accrual; created here otherwise). One query per brand in the batch."""
+    by_brand: dict[int, list[int]] = {}
+    for brand, leader in groups:
+        by_brand.setdefault(brand, []).append(leader)
+    found: dict[tuple[str, int], int] = {}
+    for brand, leaders in by_brand.items():
+        specs = [(kind, leader) for leader in leaders for kind in (LEADER_PENDING, LEADER_AVAILABLE)]
+        accounts = await service.accounts_by_code(session=session, brand_id=brand, specs=specs, now=now)
+        found.update({(kind, leader): account.id for (kind, leader), account in accounts.items()})
+    return found
+
+
 async def settle_due(
-    *, db: Database, as_of: datetime, now: datetime, batch_size: int = DEFAULT_BATCH, max_batches: int | None = None
+    *,
+    db: Database,
+    as_of: datetime,
+    now: datetime,
+    batch_size: int = DEFAULT_BATCH,
+    max_batches: int | None = None,
+    settlers: int = 1,
 ) -> SettleReport:
-    """Settles every line eligible by `as_of`, batch by batch, each batch committed on its own."""
+    """Settles every line eligible by `as_of`, batch by batch, each batch committed on its own.
+
+    `settlers` > 1 runs that many batch loops at once, each on its own connection: on PostgreSQL they
+    claim disjoint batches (SKIP LOCKED) and use several cores of the server; on SQLite they take turns.
+    `max_batches` bounds each loop.
+    """
+    if settlers < 1:
+        raise ValueError("settlers must be at least 1")
+    reports = await asyncio.gather(
+        *(_settle_loop(db=db, as_of=as_of, now=now, batch_size=batch_size, max_batches=max_batches) for _ in range(settlers))
+    )
+    total = SettleReport()
+    for report in reports:
+        total.lines += report.lines
+        total.transactions += report.transactions
+        total.amount_fen += report.amount_fen
+        total.batches += report.batches
+    return total
+
+
+async def _settle_loop(
+    *, db: Database, as_of: datetime, now: datetime, batch_size: int, max_batches: int | None
+) -> SettleReport:
     report = SettleReport()
     cursor: Cursor | None = None
     while max_batches is None or report.batches < max_batches:

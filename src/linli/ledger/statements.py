@@ -167,6 +167,15 @@ class OrderDetail:
 
 
 @dataclass(frozen=True)
+class SettledOrder:
+    """One order's share of a settlement: settlement posts one transaction per leader and batch, and each
+    commission line names it, so the statement lists the orders a settlement moved and how much of each."""
+
+    detail: OrderDetail
+    settled_fen: int
+
+
+@dataclass(frozen=True)
 class StatementLine:
     transaction_id: int
     posted_at: datetime
@@ -178,6 +187,7 @@ class StatementLine:
     order: OrderDetail | None
     moved: LeaderBalances  # signed fen moved on each of the leader's accounts by this transaction
     balance_after: LeaderBalances
+    settled_orders: list[SettledOrder] = field(default_factory=list)  # a settlement's orders (sum = its movement)
 
 
 @dataclass(frozen=True)
@@ -298,6 +308,9 @@ async def _fetch_lines(
         for t in await session.scalars(select(LedgerTransaction).where(LedgerTransaction.id.in_([r[0] for r in rows])))
     }
     details = await _order_details(session, statement, transactions.values())
+    settled = await _settled_orders(
+        session, statement, [t.id for t in transactions.values() if t.kind == TX_SETTLEMENT]
+    )
     lines = []
     running = balance_before
     for row in rows:
@@ -310,7 +323,7 @@ async def _fetch_lines(
                 transaction_id=transaction.id, posted_at=transaction.posted_at, kind=transaction.kind,
                 kind_text=kind_text(transaction.kind, transaction.memo), memo=transaction.memo,
                 order_id=transaction.order_id, refund_id=transaction.refund_id, order=detail, moved=moved,
-                balance_after=running,
+                balance_after=running, settled_orders=settled.get(transaction.id, []),
             )
         )
     return lines
@@ -338,17 +351,47 @@ async def _order_details(
         )
     )
     found: dict[tuple[str, int | None], OrderDetail] = {}
+    for detail in await _describe(session, statement, rows):
+        found[("line", detail.commission_line_id)] = detail
+        found[("order", detail.order_id)] = detail
+    return found
+
+
+async def _describe(session: AsyncSession, statement: Statement, rows: list[CommissionLine]) -> list[OrderDetail]:
+    details = []
     for view in await views.describe_lines(session=session, brand_id=statement.brand_id, lines=rows):
         line = view.line
-        detail = OrderDetail(
-            order_id=line.order_id, commission_line_id=line.id, member_name=view.member_name,
-            member_phone=view.member_phone, product_name=line.product_name, quantity=line.quantity,
-            paid_fen=line.paid_fen, rule=line.rule, rule_text=views.rule_text(line.rule), rule_version=view.rule_version,
-            rate_bp=line.rate_bp, referral_bp=line.referral_bp, status=line.status,
-            status_text=views.STATUS_TEXT.get(line.status, line.status), available_from_date=view.available_from_date,
+        details.append(
+            OrderDetail(
+                order_id=line.order_id, commission_line_id=line.id, member_name=view.member_name,
+                member_phone=view.member_phone, product_name=line.product_name, quantity=line.quantity,
+                paid_fen=line.paid_fen, rule=line.rule, rule_text=views.rule_text(line.rule),
+                rule_version=view.rule_version, rate_bp=line.rate_bp, referral_bp=line.referral_bp, status=line.status,
+                status_text=views.STATUS_TEXT.get(line.status, line.status), available_from_date=view.available_from_date,
+            )
         )
-        found[("line", line.id)] = detail
-        found[("order", line.order_id)] = detail
+    return details
+
+
+async def _settled_orders(
+    session: AsyncSession, statement: Statement, transaction_ids: list[int]
+) -> dict[int, list[SettledOrder]]:
+    """The orders each settlement transaction moved (this leader's lines only), in line order."""
+    if not transaction_ids:
+        return {}
+    rows = list(
+        await session.scalars(
+            select(CommissionLine)
+            .where(
+                CommissionLine.brand_id == statement.brand_id, CommissionLine.leader_id == statement.leader_id,
+                CommissionLine.settlement_transaction_id.in_(transaction_ids),
+            )
+            .order_by(CommissionLine.id)
+        )
+    )
+    found: dict[int, list[SettledOrder]] = {}
+    for line, detail in zip(rows, await _describe(session, statement, rows), strict=True):
+        found.setdefault(line.settlement_transaction_id, []).append(SettledOrder(detail=detail, settled_fen=line.settled_fen))
     return found
 
 
@@ -422,6 +465,11 @@ async def reconcile_statement(
         for line in batch:
             running = plus(running, line.moved)
             count += 1
+            if line.settled_orders and sum(p.settled_fen for p in line.settled_orders) != line.moved.available_fen:
+                problems.append(
+                    f"{where}: settlement {line.transaction_id} lists orders worth"
+                    f" {sum(p.settled_fen for p in line.settled_orders)}, moved {line.moved.available_fen}"
+                )
             if line.balance_after != running:
                 problems.append(
                     f"{where}: line of transaction {line.transaction_id} shows balance {_as_tuple(line.balance_after)},"
@@ -496,18 +544,28 @@ def _local(at: datetime, timezone: str) -> str:
 
 
 def _csv_row(line: StatementLine, timezone: str) -> list[str]:
-    o = line.order
     order_cells = (
-        [str(o.order_id), text_cell(o.member_name), o.member_phone, text_cell(o.product_name), str(o.quantity),
-         str(o.paid_fen), yuan(o.paid_fen), o.rule_text, percent(o.rate_bp), percent(o.referral_bp), o.status_text,
-         o.available_from_date.isoformat() if o.available_from_date else "待提货后确定"]
-        if o is not None
+        _order_cells(line.order) if line.order is not None
         else [str(line.order_id or ""), "", "", "", "", "", "", "", "", "", "", ""]
     )
     return [
         _local(line.posted_at, timezone), text_cell(line.kind_text), *order_cells, *_money(line.moved),
         *_money(line.balance_after), text_cell(line.memo), str(line.transaction_id),
     ]
+
+
+def _order_cells(o: OrderDetail) -> list[str]:
+    return [
+        str(o.order_id), text_cell(o.member_name), o.member_phone, text_cell(o.product_name), str(o.quantity),
+        str(o.paid_fen), yuan(o.paid_fen), o.rule_text, percent(o.rate_bp), percent(o.referral_bp), o.status_text,
+        o.available_from_date.isoformat() if o.available_from_date else "待提货后确定",
+    ]
+
+
+def _settled_order_row(part: SettledOrder) -> list[str]:
+    """A breakdown row under its settlement: the amount is in the note, not the movement columns, so the
+    movement columns still sum to the period's total."""
+    return ["", "其中：订单结算", *_order_cells(part.detail), *[""] * 12, f"本单结算 {yuan(part.settled_fen)} 元", ""]
 
 
 def _summary_row(title: str, at: datetime | None, timezone: str, moved: LeaderBalances | None,
@@ -532,7 +590,9 @@ async def statement_csv(*, session: AsyncSession, statement: Statement, batch_si
     writer.writerow(_summary_row("期初余额", statement.starts_at, statement.timezone, None, statement.opening))
     yield flush()
     async for batch in statement_batches(session=session, statement=statement, batch_size=batch_size):
-        writer.writerows(_csv_row(line, statement.timezone) for line in batch)
+        for line in batch:
+            writer.writerow(_csv_row(line, statement.timezone))
+            writer.writerows(_settled_order_row(part) for part in line.settled_orders)
         yield flush()
     writer.writerow(_summary_row("本期合计", None, statement.timezone, statement.moved, None))
     writer.writerow(_summary_row("期末余额", statement.ends_at, statement.timezone, None, statement.closing))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 19:51:00.193289
+Create Date: 2026-11-25 20:28:19.811185
 """
 
 from __future__ import annotations
@@ -39,6 +39,39 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('dev_sms_messages', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_dev_sms_messages_phone'), ['phone'], unique=False)
+
+    op.create_table('ledger_entries',
+    sa.Column('transaction_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.Column('posted_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_entries'))
+    )
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.create_index('ix_ledger_entries_account', ['account_id', 'id'], unique=False)
+        batch_op.create_index('ix_ledger_entries_account_posted', ['account_id', 'posted_at', 'transaction_id'], unique=False)
+        batch_op.create_index('ix_ledger_entries_transaction', ['transaction_id'], unique=False)
+
+    op.create_table('ledger_transactions',
+    sa.Column('idempotency_key', sa.String(length=128), nullable=False),
+    sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('leader_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('commission_line_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('rule_version_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('refund_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('memo', sa.String(length=200), nullable=False),
+    sa.Column('posted_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_transactions')),
+    sa.UniqueConstraint('idempotency_key', name=op.f('uq_ledger_transactions_idempotency_key'))
+    )
+    with op.batch_alter_table('ledger_transactions', schema=None) as batch_op:
+        batch_op.create_index('ix_ledger_transactions_leader_posted', ['leader_id', 'posted_at'], unique=False)
+        batch_op.create_index('ix_ledger_transactions_line', ['commission_line_id'], unique=False)
+        batch_op.create_index('ix_ledger_transactions_order', ['order_id'], unique=False)
 
     op.create_table('login_attempts',
     sa.Column('identifier', sa.String(length=64), nullable=False),
@@ -532,6 +565,53 @@ def upgrade() -> None:
     with op.batch_alter_table('tier_bonuses', schema=None) as batch_op:
         batch_op.create_index('ix_tier_bonuses_brand_month', ['brand_id', 'month'], unique=False)
 
+    op.create_table('withdrawals',
+    sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('leader_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=64), nullable=False),
+    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.Column('fee_bp', sa.Integer(), nullable=False),
+    sa.Column('fee_fen', sa.Integer(), nullable=False),
+    sa.Column('net_fen', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('business_date', sa.Date(), nullable=False),
+    sa.Column('provider', sa.String(length=16), nullable=True),
+    sa.Column('out_batch_no', sa.String(length=32), nullable=True),
+    sa.Column('out_detail_no', sa.String(length=32), nullable=True),
+    sa.Column('provider_reference', sa.String(length=64), nullable=True),
+    sa.Column('provider_state', sa.String(length=32), nullable=True),
+    sa.Column('failure_reason', sa.String(length=200), nullable=True),
+    sa.Column('reject_reason', sa.String(length=200), nullable=True),
+    sa.Column('requested_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('approved_at', linli.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('approved_by_user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('rejected_by_user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('finished_at', linli.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('returned_at', linli.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('request_transaction_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('paid_transaction_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('release_transaction_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('return_transaction_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.CheckConstraint('amount_fen = fee_fen + net_fen', name=op.f('ck_withdrawals_fee_split_sums')),
+    sa.CheckConstraint('amount_fen > 0 AND fee_fen >= 0 AND net_fen > 0', name=op.f('ck_withdrawals_amounts_positive')),
+    sa.ForeignKeyConstraint(['approved_by_user_id'], ['users.id'], name=op.f('fk_withdrawals_approved_by_user_id_users')),
+    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_withdrawals_brand_id_brands')),
+    sa.ForeignKeyConstraint(['leader_id'], ['leaders.id'], name=op.f('fk_withdrawals_leader_id_leaders')),
+    sa.ForeignKeyConstraint(['paid_transaction_id'], ['ledger_transactions.id'], name=op.f('fk_withdrawals_paid_transaction_id_ledger_transactions')),
+    sa.ForeignKeyConstraint(['rejected_by_user_id'], ['users.id'], name=op.f('fk_withdrawals_rejected_by_user_id_users')),
+    sa.ForeignKeyConstraint(['release_transaction_id'], ['ledger_transactions.id'], name=op.f('fk_withdrawals_release_transaction_id_ledger_transactions')),
+    sa.ForeignKeyConstraint(['request_transaction_id'], ['ledger_transactions.id'], name=op.f('fk_withdrawals_request_transaction_id_ledger_transactions')),
+    sa.ForeignKeyConstraint(['return_transaction_id'], ['ledger_transactions.id'], name=op.f('fk_withdrawals_return_transaction_id_ledger_transactions')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_withdrawals')),
+    sa.UniqueConstraint('leader_id', 'idempotency_key', name=op.f('uq_withdrawals_leader_id_idempotency_key')),
+    sa.UniqueConstraint('out_batch_no', name=op.f('uq_withdrawals_out_batch_no')),
+    sa.UniqueConstraint('out_detail_no', name=op.f('uq_withdrawals_out_detail_no'))
+    )
+    with op.batch_alter_table('withdrawals', schema=None) as batch_op:
+        batch_op.create_index('ix_withdrawals_brand_status', ['brand_id', 'status', 'id'], unique=False)
+        batch_op.create_index('ix_withdrawals_leader_day', ['leader_id', 'business_date'], unique=False)
+
     op.create_table('listings',
     sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('session_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -551,6 +631,22 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_listings')),
     sa.UniqueConstraint('session_id', 'sku_id', name=op.f('uq_listings_session_id_sku_id'))
     )
+    op.create_table('payout_callbacks',
+    sa.Column('provider', sa.String(length=16), nullable=False),
+    sa.Column('notification_id', sa.String(length=64), nullable=False),
+    sa.Column('withdrawal_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('event', sa.String(length=16), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('outcome', sa.String(length=32), nullable=False),
+    sa.Column('received_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['withdrawal_id'], ['withdrawals.id'], name=op.f('fk_payout_callbacks_withdrawal_id_withdrawals')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payout_callbacks')),
+    sa.UniqueConstraint('notification_id', name=op.f('uq_payout_callbacks_notification_id'))
+    )
+    with op.batch_alter_table('payout_callbacks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payout_callbacks_withdrawal_id'), ['withdrawal_id'], unique=False)
+
     op.create_table('stock_adjustments',
     sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('sku_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -695,6 +791,7 @@ def upgrade() -> None:
     sa.Column('completed_at', linli.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('eligible_at', linli.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('settled_at', linli.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('settlement_transaction_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('created_at', linli.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.CheckConstraint('clawed_back_fen >= 0 AND clawed_back_fen <= commission_fen', name=op.f('ck_commission_lines_clawback_within_commission')),
@@ -712,8 +809,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('commission_lines', schema=None) as batch_op:
         batch_op.create_index('ix_commission_lines_brand_paid', ['brand_id', 'paid_at'], unique=False)
-        batch_op.create_index('ix_commission_lines_due', ['status', 'eligible_at', 'id'], unique=False)
+        batch_op.create_index('ix_commission_lines_due', ['status', 'eligible_at', 'leader_id', 'id'], unique=False)
         batch_op.create_index('ix_commission_lines_leader', ['leader_id', 'id'], unique=False)
+        batch_op.create_index('ix_commission_lines_settlement', ['settlement_transaction_id'], unique=False)
 
     op.create_table('notifications',
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -898,31 +996,25 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_claims_user_id'), ['user_id'], unique=False)
         batch_op.create_index('uq_claims_order_open', ['order_id'], unique=True, sqlite_where=sa.text("status IN ('reviewing', 'refunding', 'refund_failed')"), postgresql_where=sa.text("status IN ('reviewing', 'refunding', 'refund_failed')"))
 
-    op.create_table('ledger_transactions',
+    op.create_table('commission_refunds',
     sa.Column('idempotency_key', sa.String(length=128), nullable=False),
-    sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('kind', sa.String(length=32), nullable=False),
-    sa.Column('leader_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('commission_line_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('rule_version_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('line_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('refund_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('memo', sa.String(length=200), nullable=False),
-    sa.Column('posted_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('requested_fen', sa.Integer(), nullable=False),
+    sa.Column('applied_fen', sa.Integer(), nullable=False),
+    sa.Column('clawback_fen', sa.Integer(), nullable=False),
+    sa.Column('from_account_kind', sa.String(length=32), nullable=True),
+    sa.Column('transaction_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('created_at', linli.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_ledger_transactions_brand_id_brands')),
-    sa.ForeignKeyConstraint(['commission_line_id'], ['commission_lines.id'], name=op.f('fk_ledger_transactions_commission_line_id_commission_lines')),
-    sa.ForeignKeyConstraint(['leader_id'], ['leaders.id'], name=op.f('fk_ledger_transactions_leader_id_leaders')),
-    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_ledger_transactions_order_id_orders')),
-    sa.ForeignKeyConstraint(['refund_id'], ['refunds.id'], name=op.f('fk_ledger_transactions_refund_id_refunds')),
-    sa.ForeignKeyConstraint(['rule_version_id'], ['commission_rule_versions.id'], name=op.f('fk_ledger_transactions_rule_version_id_commission_rule_versions')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_transactions')),
-    sa.UniqueConstraint('idempotency_key', name=op.f('uq_ledger_transactions_idempotency_key'))
+    sa.ForeignKeyConstraint(['line_id'], ['commission_lines.id'], name=op.f('fk_commission_refunds_line_id_commission_lines')),
+    sa.ForeignKeyConstraint(['refund_id'], ['refunds.id'], name=op.f('fk_commission_refunds_refund_id_refunds')),
+    sa.ForeignKeyConstraint(['transaction_id'], ['ledger_transactions.id'], name=op.f('fk_commission_refunds_transaction_id_ledger_transactions')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_commission_refunds')),
+    sa.UniqueConstraint('idempotency_key', name=op.f('uq_commission_refunds_idempotency_key'))
     )
-    with op.batch_alter_table('ledger_transactions', schema=None) as batch_op:
-        batch_op.create_index('ix_ledger_transactions_leader_posted', ['leader_id', 'posted_at'], unique=False)
-        batch_op.create_index('ix_ledger_transactions_line', ['commission_line_id'], unique=False)
-        batch_op.create_index('ix_ledger_transactions_order', ['order_id'], unique=False)
+    with op.batch_alter_table('commission_refunds', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_commission_refunds_line_id'), ['line_id'], unique=False)
 
     op.create_table('claim_photos',
     sa.Column('claim_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -955,128 +1047,11 @@ def upgrade() -> None:
     with op.batch_alter_table('claim_status_changes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_claim_status_changes_claim_id'), ['claim_id'], unique=False)
 
-    op.create_table('commission_refunds',
-    sa.Column('idempotency_key', sa.String(length=128), nullable=False),
-    sa.Column('line_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('refund_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('requested_fen', sa.Integer(), nullable=False),
-    sa.Column('applied_fen', sa.Integer(), nullable=False),
-    sa.Column('clawback_fen', sa.Integer(), nullable=False),
-    sa.Column('from_account_kind', sa.String(length=32), nullable=True),
-    sa.Column('transaction_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('created_at', linli.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.ForeignKeyConstraint(['line_id'], ['commission_lines.id'], name=op.f('fk_commission_refunds_line_id_commission_lines')),
-    sa.ForeignKeyConstraint(['refund_id'], ['refunds.id'], name=op.f('fk_commission_refunds_refund_id_refunds')),
-    sa.ForeignKeyConstraint(['transaction_id'], ['ledger_transactions.id'], name=op.f('fk_commission_refunds_transaction_id_ledger_transactions')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_commission_refunds')),
-    sa.UniqueConstraint('idempotency_key', name=op.f('uq_commission_refunds_idempotency_key'))
-    )
-    with op.batch_alter_table('commission_refunds', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_commission_refunds_line_id'), ['line_id'], unique=False)
-
-    op.create_table('ledger_entries',
-    sa.Column('transaction_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('amount_fen', sa.Integer(), nullable=False),
-    sa.Column('posted_at', linli.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.ForeignKeyConstraint(['account_id'], ['ledger_accounts.id'], name=op.f('fk_ledger_entries_account_id_ledger_accounts')),
-    sa.ForeignKeyConstraint(['transaction_id'], ['ledger_transactions.id'], name=op.f('fk_ledger_entries_transaction_id_ledger_transactions')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_entries'))
-    )
-    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
-        batch_op.create_index('ix_ledger_entries_account', ['account_id', 'id'], unique=False)
-        batch_op.create_index('ix_ledger_entries_account_posted', ['account_id', 'posted_at', 'transaction_id'], unique=False)
-        batch_op.create_index('ix_ledger_entries_transaction', ['transaction_id'], unique=False)
-
-    op.create_table('withdrawals',
-    sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('leader_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('idempotency_key', sa.String(length=64), nullable=False),
-    sa.Column('amount_fen', sa.Integer(), nullable=False),
-    sa.Column('fee_bp', sa.Integer(), nullable=False),
-    sa.Column('fee_fen', sa.Integer(), nullable=False),
-    sa.Column('net_fen', sa.Integer(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('business_date', sa.Date(), nullable=False),
-    sa.Column('provider', sa.String(length=16), nullable=True),
-    sa.Column('out_batch_no', sa.String(length=32), nullable=True),
-    sa.Column('out_detail_no', sa.String(length=32), nullable=True),
-    sa.Column('provider_reference', sa.String(length=64), nullable=True),
-    sa.Column('provider_state', sa.String(length=32), nullable=True),
-    sa.Column('failure_reason', sa.String(length=200), nullable=True),
-    sa.Column('reject_reason', sa.String(length=200), nullable=True),
-    sa.Column('requested_at', linli.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('approved_at', linli.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('approved_by_user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('rejected_by_user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('finished_at', linli.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('returned_at', linli.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('request_transaction_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('paid_transaction_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('release_transaction_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('return_transaction_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.CheckConstraint('amount_fen = fee_fen + net_fen', name=op.f('ck_withdrawals_fee_split_sums')),
-    sa.CheckConstraint('amount_fen > 0 AND fee_fen >= 0 AND net_fen > 0', name=op.f('ck_withdrawals_amounts_positive')),
-    sa.ForeignKeyConstraint(['approved_by_user_id'], ['users.id'], name=op.f('fk_withdrawals_approved_by_user_id_users')),
-    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_withdrawals_brand_id_brands')),
-    sa.ForeignKeyConstraint(['leader_id'], ['leaders.id'], name=op.f('fk_withdrawals_leader_id_leaders')),
-    sa.ForeignKeyConstraint(['paid_transaction_id'], ['ledger_transactions.id'], name=op.f('fk_withdrawals_paid_transaction_id_ledger_transactions')),
-    sa.ForeignKeyConstraint(['rejected_by_user_id'], ['users.id'], name=op.f('fk_withdrawals_rejected_by_user_id_users')),
-    sa.ForeignKeyConstraint(['release_transaction_id'], ['ledger_transactions.id'], name=op.f('fk_withdrawals_release_transaction_id_ledger_transactions')),
-    sa.ForeignKeyConstraint(['request_transaction_id'], ['ledger_transactions.id'], name=op.f('fk_withdrawals_request_transaction_id_ledger_transactions')),
-    sa.ForeignKeyConstraint(['return_transaction_id'], ['ledger_transactions.id'], name=op.f('fk_withdrawals_return_transaction_id_ledger_transactions')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_withdrawals')),
-    sa.UniqueConstraint('leader_id', 'idempotency_key', name=op.f('uq_withdrawals_leader_id_idempotency_key')),
-    sa.UniqueConstraint('out_batch_no', name=op.f('uq_withdrawals_out_batch_no')),
-    sa.UniqueConstraint('out_detail_no', name=op.f('uq_withdrawals_out_detail_no'))
-    )
-    with op.batch_alter_table('withdrawals', schema=None) as batch_op:
-        batch_op.create_index('ix_withdrawals_brand_status', ['brand_id', 'status', 'id'], unique=False)
-        batch_op.create_index('ix_withdrawals_leader_day', ['leader_id', 'business_date'], unique=False)
-
-    op.create_table('payout_callbacks',
-    sa.Column('provider', sa.String(length=16), nullable=False),
-    sa.Column('notification_id', sa.String(length=64), nullable=False),
-    sa.Column('withdrawal_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('event', sa.String(length=16), nullable=False),
-    sa.Column('payload', sa.JSON(), nullable=False),
-    sa.Column('outcome', sa.String(length=32), nullable=False),
-    sa.Column('received_at', linli.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.ForeignKeyConstraint(['withdrawal_id'], ['withdrawals.id'], name=op.f('fk_payout_callbacks_withdrawal_id_withdrawals')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_payout_callbacks')),
-    sa.UniqueConstraint('notification_id', name=op.f('uq_payout_callbacks_notification_id'))
-    )
-    with op.batch_alter_table('payout_callbacks', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_payout_callbacks_withdrawal_id'), ['withdrawal_id'], unique=False)
-
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('payout_callbacks', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_payout_callbacks_withdrawal_id'))
-
-    op.drop_table('payout_callbacks')
-    with op.batch_alter_table('withdrawals', schema=None) as batch_op:
-        batch_op.drop_index('ix_withdrawals_leader_day')
-        batch_op.drop_index('ix_withdrawals_brand_status')
-
-    op.drop_table('withdrawals')
-    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
-        batch_op.drop_index('ix_ledger_entries_transaction')
-        batch_op.drop_index('ix_ledger_entries_account_posted')
-        batch_op.drop_index('ix_ledger_entries_account')
-
-    op.drop_table('ledger_entries')
-    with op.batch_alter_table('commission_refunds', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_commission_refunds_line_id'))
-
-    op.drop_table('commission_refunds')
     with op.batch_alter_table('claim_status_changes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_claim_status_changes_claim_id'))
 
@@ -1085,12 +1060,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_claim_photos_claim_id'))
 
     op.drop_table('claim_photos')
-    with op.batch_alter_table('ledger_transactions', schema=None) as batch_op:
-        batch_op.drop_index('ix_ledger_transactions_order')
-        batch_op.drop_index('ix_ledger_transactions_line')
-        batch_op.drop_index('ix_ledger_transactions_leader_posted')
+    with op.batch_alter_table('commission_refunds', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_commission_refunds_line_id'))
 
-    op.drop_table('ledger_transactions')
+    op.drop_table('commission_refunds')
     with op.batch_alter_table('claims', schema=None) as batch_op:
         batch_op.drop_index('uq_claims_order_open', sqlite_where=sa.text("status IN ('reviewing', 'refunding', 'refund_failed')"), postgresql_where=sa.text("status IN ('reviewing', 'refunding', 'refund_failed')"))
         batch_op.drop_index(batch_op.f('ix_claims_user_id'))
@@ -1129,6 +1102,7 @@ def downgrade() -> None:
 
     op.drop_table('notifications')
     with op.batch_alter_table('commission_lines', schema=None) as batch_op:
+        batch_op.drop_index('ix_commission_lines_settlement')
         batch_op.drop_index('ix_commission_lines_leader')
         batch_op.drop_index('ix_commission_lines_due')
         batch_op.drop_index('ix_commission_lines_brand_paid')
@@ -1156,7 +1130,16 @@ def downgrade() -> None:
         batch_op.drop_index('ix_stock_adjustments_sku')
 
     op.drop_table('stock_adjustments')
+    with op.batch_alter_table('payout_callbacks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payout_callbacks_withdrawal_id'))
+
+    op.drop_table('payout_callbacks')
     op.drop_table('listings')
+    with op.batch_alter_table('withdrawals', schema=None) as batch_op:
+        batch_op.drop_index('ix_withdrawals_leader_day')
+        batch_op.drop_index('ix_withdrawals_brand_status')
+
+    op.drop_table('withdrawals')
     with op.batch_alter_table('tier_bonuses', schema=None) as batch_op:
         batch_op.drop_index('ix_tier_bonuses_brand_month')
 
@@ -1264,6 +1247,18 @@ def downgrade() -> None:
         batch_op.drop_index('ix_login_attempts_identifier_at')
 
     op.drop_table('login_attempts')
+    with op.batch_alter_table('ledger_transactions', schema=None) as batch_op:
+        batch_op.drop_index('ix_ledger_transactions_order')
+        batch_op.drop_index('ix_ledger_transactions_line')
+        batch_op.drop_index('ix_ledger_transactions_leader_posted')
+
+    op.drop_table('ledger_transactions')
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.drop_index('ix_ledger_entries_transaction')
+        batch_op.drop_index('ix_ledger_entries_account_posted')
+        batch_op.drop_index('ix_ledger_entries_account')
+
+    op.drop_table('ledger_entries')
     with op.batch_alter_table('dev_sms_messages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_dev_sms_messages_phone'))
 
