@@ -52,6 +52,7 @@ class SettleBenchResult:
     settlers: int
     settled_lines: int
     transactions: int
+    batches: int
     amount_fen: int
     seconds: float
     rows_per_second: float
@@ -307,6 +308,7 @@ async def run_settle_bench(
     return SettleBenchResult(
         db=db, orders=orders, leaders=leaders, batch_size=batch_size, settlers=settlers,
         settled_lines=child["report"]["lines"], transactions=child["report"]["transactions"],
+        batches=child["report"]["batches"],
         amount_fen=child["report"]["amount_fen"], seconds=round(seconds, 2),
         rows_per_second=round(child["report"]["lines"] / seconds, 1) if seconds else 0.0,
         peak_memory_mb=child["peak_memory_mb"], aggregate_seconds=round(aggregate_seconds, 3),
