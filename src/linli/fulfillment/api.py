@@ -10,7 +10,7 @@ from html import escape
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +30,8 @@ from linli.fulfillment.schemas import (
     PolicyIn,
     PolicyOut,
     ProductTotalOut,
+    StaffRefundIn,
+    StaffRefundOut,
     TimelineEntryOut,
     TimelineOut,
     WaveIn,
@@ -351,6 +353,43 @@ async def verify_pickup(brand_id: IdPath, body: PickupIn, user: AuthUser, sessio
     )
     views = await service.describe_parcels(session=session, parcels=parcels)
     return PickupOut(verified=[_parcel_out(v) for v in views])
+
+
+# --- staff refund before the parcel leaves -------------------------------------------------------
+
+
+@router.post(
+    "/brands/{brand_id}/orders/{order_id}/refund",
+    response_model=StaffRefundOut,
+    status_code=201,
+    summary="整单退款：包裹出库前（待配送、已打包）由品牌员工全额退款",
+    description="包裹已发出（配送中、已到自提点、已提货）返回 409 parcel_dispatched，请走售后；已退款的订单返回 409 "
+    "order_already_refunded。同一 Idempotency-Key 以相同原因重复提交返回同一结果（200）。",
+)
+async def refund_order(
+    brand_id: IdPath,
+    order_id: IdPath,
+    body: StaffRefundIn,
+    response: Response,
+    user: AuthUser,
+    session: WriteSession,
+    now: Now,
+    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=64)],
+) -> StaffRefundOut:
+    await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
+    done = await service.refund_before_dispatch(
+        session=session, brand_id=brand_id, order_id=order_id, reason=body.reason, idempotency_key=idempotency_key,
+        actor_user_id=user.user_id, now=now,
+    )
+    if not done.created:
+        response.status_code = 200
+    record = done.record
+    return StaffRefundOut(
+        id=record.id, order_id=record.order_id, order_status=done.order.status, parcel_id=record.parcel_id,
+        parcel_status=done.parcel.status, stopped_at=record.parcel_status, refund_id=record.refund_id,
+        refund_status=done.refund.status, amount_fen=record.amount_fen, reason=record.reason,
+        refunded_by_user_id=record.refunded_by_user_id, created_at=record.created_at,
+    )
 
 
 # --- the member ------------------------------------------------------------------------------------

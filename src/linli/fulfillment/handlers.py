@@ -7,6 +7,7 @@
 | `parcel.arrived` | the member's inbox: arrived, where, when open, the pickup code |
 | `parcel.pickup_reminder` | the member's inbox: still waiting at the pickup point |
 | `parcel.returned` | the member's inbox: returned and refunded |
+| `parcel.cancelled` | the member's inbox: refunded by the brand before it left, with the brand's reason |
 | `parcel.picked_up` | the member's inbox: collected (so a pickup they did not make is noticed) |
 
 Every message has a dedupe key per parcel (and reminder number): a redelivered event notifies once.
@@ -83,6 +84,15 @@ def register(registry: HandlerRegistry, ctx: AppContext) -> None:  # noqa: ARG00
             now=now,
         )
 
+    async def cancelled(*, session: AsyncSession, event: OutboxEvent, now: datetime) -> None:
+        parcel_id = int(event.payload["parcel_id"])
+        reason = str(event.payload.get("reason") or "")
+        await _tell(
+            session, parcel_id=parcel_id, kind="parcel_cancelled", key=f"parcel:{parcel_id}:cancelled", title="订单已退款",
+            body=lambda p, o, pt: f"{_goods(o)} 已取消配送，货款将原路退回。原因：{reason}",
+            now=now,
+        )
+
     async def picked_up(*, session: AsyncSession, event: OutboxEvent, now: datetime) -> None:
         parcel_id = int(event.payload["parcel_id"])
         await _tell(
@@ -97,3 +107,4 @@ def register(registry: HandlerRegistry, ctx: AppContext) -> None:  # noqa: ARG00
     registry.register(service.PARCEL_REMINDER_EVENT, reminder)
     registry.register(service.PARCEL_RETURNED_EVENT, returned)
     registry.register(service.PARCEL_PICKED_UP_EVENT, picked_up)
+    registry.register(service.PARCEL_CANCELLED_EVENT, cancelled)

@@ -113,3 +113,25 @@ class FulfillmentPolicy(Base):
     unclaimed_after_days: Mapped[int]
     updated_at: Mapped[datetime]
     updated_by_user_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("users.id"))
+
+
+class StaffRefund(IdMixin, Base):
+    """A paid order refunded in full by brand staff before its parcel left the warehouse.
+
+    One per order (a second refund is a 409) and one per (brand, idempotency key) (a replay returns this row).
+    """
+
+    __tablename__ = "staff_refunds"
+    __table_args__ = (UniqueConstraint("brand_id", "idempotency_key"),)
+
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
+    order_id: Mapped[int] = mapped_column(IdType, ForeignKey("orders.id"), unique=True)
+    parcel_id: Mapped[int] = mapped_column(IdType, ForeignKey("parcels.id"))
+    refund_id: Mapped[int] = mapped_column(IdType, ForeignKey("refunds.id"))
+    amount_fen: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(200))
+    # Where the parcel was when it was stopped (waiting or packed): the warehouse knows whether to unpack a bag.
+    parcel_status: Mapped[str] = mapped_column(String(16))
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    refunded_by_user_id: Mapped[int] = mapped_column(IdType, ForeignKey("users.id"))
+    created_at: Mapped[datetime]

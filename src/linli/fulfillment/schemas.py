@@ -134,3 +134,22 @@ class TimelineOut(BaseModel):
     pickup_point: PickupPointOut | None
     expected_arrival_after: datetime | None
     entries: list[TimelineEntryOut]
+
+
+class StaffRefundIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=200, description="退款原因（会告知用户），如：缺货、用户不想要了")
+
+
+class StaffRefundOut(BaseModel):
+    id: int
+    order_id: int
+    order_status: str
+    parcel_id: int
+    parcel_status: str
+    stopped_at: str = Field(description="退款时包裹所处状态：waiting（待配送）或 packed（已打包，需拆袋）")
+    refund_id: int
+    refund_status: str = Field(description="pending（退款中）/ succeeded / failed")
+    amount_fen: int
+    reason: str
+    refunded_by_user_id: int
+    created_at: datetime

@@ -180,6 +180,13 @@ async def order_payment(*, session: AsyncSession, order_id: int) -> Payment | No
     return None
 
 
+async def get_refund(*, session: AsyncSession, refund_id: int) -> Refund:
+    refund = await session.get(Refund, refund_id)
+    if refund is None:
+        raise NotFound("退款单不存在", code="refund_not_found")
+    return refund
+
+
 async def list_order_payments(
     *, session: AsyncSession, user_id: int, order_id: int
 ) -> list[tuple[Payment, list[Refund]]]:
