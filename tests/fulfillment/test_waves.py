@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from linli.fulfillment.models import DeliveryWave
 from linli.fulfillment import service
+from linli.fulfillment.models import DeliveryWave
 from tests.conftest import START
 from tests.fulfillment.helpers import ARRIVE_AFTER, CUT_AT, CUTOFF, cut_wave, move, parcel_of, snapshot
 from tests.ledger.helpers import assert_audit_ok, buy, refund_whole

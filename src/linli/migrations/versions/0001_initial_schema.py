@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 20:28:19.811185
+Create Date: 2026-11-25 20:52:00.002116
 """
 
 from __future__ import annotations
@@ -1016,6 +1016,27 @@ def upgrade() -> None:
     with op.batch_alter_table('commission_refunds', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_commission_refunds_line_id'), ['line_id'], unique=False)
 
+    op.create_table('staff_refunds',
+    sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('parcel_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('refund_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.String(length=200), nullable=False),
+    sa.Column('parcel_status', sa.String(length=16), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=64), nullable=False),
+    sa.Column('refunded_by_user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('created_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_staff_refunds_brand_id_brands')),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_staff_refunds_order_id_orders')),
+    sa.ForeignKeyConstraint(['parcel_id'], ['parcels.id'], name=op.f('fk_staff_refunds_parcel_id_parcels')),
+    sa.ForeignKeyConstraint(['refund_id'], ['refunds.id'], name=op.f('fk_staff_refunds_refund_id_refunds')),
+    sa.ForeignKeyConstraint(['refunded_by_user_id'], ['users.id'], name=op.f('fk_staff_refunds_refunded_by_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_refunds')),
+    sa.UniqueConstraint('brand_id', 'idempotency_key', name=op.f('uq_staff_refunds_brand_id_idempotency_key')),
+    sa.UniqueConstraint('order_id', name=op.f('uq_staff_refunds_order_id'))
+    )
     op.create_table('claim_photos',
     sa.Column('claim_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('storage_key', sa.String(length=200), nullable=False),
@@ -1060,6 +1081,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_claim_photos_claim_id'))
 
     op.drop_table('claim_photos')
+    op.drop_table('staff_refunds')
     with op.batch_alter_table('commission_refunds', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_commission_refunds_line_id'))
 
