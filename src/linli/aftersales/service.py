@@ -178,7 +178,7 @@ async def get_visible_claim(*, session: AsyncSession, claim_id: int, user_id: in
 
 
 async def visible_order(*, session: AsyncSession, order_id: int, user_id: int) -> tuple[Order, str]:
-    order = await session.get(Order, order_id)
+    order = (await orders.orders_by_ids(session=session, order_ids={order_id})).get(order_id)
     role = None
     if order is not None:
         role = await _role(

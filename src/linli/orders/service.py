@@ -427,7 +427,7 @@ async def list_member_orders(
 
 
 async def orders_by_ids(*, session: AsyncSession, order_ids: set[int]) -> dict[int, Order]:
-    """Orders by id for other contexts' views (fulfillment's pick lists and parcel lists)."""
+    """Orders by id for other contexts (fulfillment's pick lists and parcel lists, after-sales' access checks)."""
     if not order_ids:
         return {}
     rows = await session.scalars(select(Order).where(Order.id.in_(order_ids)))
