@@ -245,13 +245,13 @@ def payouts_sync(
 @app.command("remind-unclaimed")
 def remind_unclaimed(as_of: AsOf = None) -> None:
     """Remind members of parcels waiting at the pickup point; apply the brand's policy to overdue ones (idempotent)."""
-    from linli.fulfillment import service as fulfillment
+    from linli.fulfillment import unclaimed
 
-    async def run(ctx: AppContext) -> fulfillment.UnclaimedReport:
-        total = fulfillment.UnclaimedReport()
+    async def run(ctx: AppContext) -> unclaimed.UnclaimedReport:
+        total = unclaimed.UnclaimedReport()
         while True:
             async with ctx.db.transaction() as session:
-                report = await fulfillment.handle_unclaimed(session=session, now=ctx.clock.now())
+                report = await unclaimed.handle_unclaimed(session=session, now=ctx.clock.now())
             total.reminded, total.returned = total.reminded + report.reminded, total.returned + report.returned
             total.failed += report.failed
             if report.reminded + report.returned + report.failed == 0:

@@ -198,6 +198,7 @@ class DemoPickups:
 async def _arrived_wave(ctx: AppContext, *, brand_id: int, community_id: int, listing_id: int, staff_user_id: int) -> DemoPickups:
     """Paid orders of 小李's neighbours, paid through the simulator, cut into a wave that has arrived."""
     from linli.fulfillment import service as fulfillment
+    from linli.fulfillment import waves
     from linli.orders import service as orders
     from linli.payments import service as payments
     from linli.payments import simulator
@@ -225,12 +226,12 @@ async def _arrived_wave(ctx: AppContext, *, brand_id: int, community_id: int, li
 
     now = ctx.clock.now()
     async with ctx.db.transaction() as s:
-        wave = await fulfillment.create_wave(
+        wave = await waves.create_wave(
             session=s, brand_id=brand_id, community_id=community_id, cutoff_at=now,
             arrive_after=now + timedelta(minutes=1), actor_user_id=staff_user_id, now=now,
         )
         for status in ("packed", "in_transit", "arrived"):
-            await fulfillment.advance_wave(session=s, brand_id=brand_id, wave_id=wave.id, to=status, now=now)
+            await waves.advance_wave(session=s, brand_id=brand_id, wave_id=wave.id, to=status, now=now)
     await run_until_idle(ctx)  # the members' "arrived" messages
 
     async with ctx.db.read() as s:

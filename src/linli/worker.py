@@ -40,13 +40,13 @@ def _registrars() -> list:
 async def run_once(ctx: AppContext, registry: HandlerRegistry, *, batch: int = 100) -> int:
     """One pass: expire unpaid orders that are due, remind of (or return) unclaimed parcels, then deliver a
     batch of events. Returns work done."""
-    from linli.fulfillment import service as fulfillment  # wire-up: fulfillment (issue 5)
+    from linli.fulfillment import unclaimed as fulfillment_unclaimed  # wire-up: fulfillment (issue 5)
 
     now = ctx.clock.now()
     async with ctx.db.transaction() as session:
         expired = await orders.expire_due_orders(session=session, now=now)
     async with ctx.db.transaction() as session:
-        unclaimed = await fulfillment.handle_unclaimed(session=session, now=now)
+        unclaimed = await fulfillment_unclaimed.handle_unclaimed(session=session, now=now)
         expired += unclaimed.reminded + unclaimed.returned + unclaimed.failed
     async with ctx.db.transaction() as session:
         delivered = await process_batch(session=session, registry=registry, now=now, limit=batch)

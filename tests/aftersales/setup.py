@@ -17,11 +17,12 @@ from sqlalchemy import func, select
 from linli.aftersales.models import Claim, ClaimPhoto, ClaimStatusChange, DeliveredOrder
 from linli.brands.models import StaffMember
 from linli.context import AppContext
+from linli.fulfillment import pickup, waves
 from linli.fulfillment import service as fulfillment
 from linli.fulfillment.models import WAVE_ARRIVED, WAVE_IN_TRANSIT, WAVE_PACKED
 from linli.leaders.models import Leader
-from linli.members.models import Member
 from linli.ledger.models import CommissionLine, CommissionRefund, LedgerTransaction
+from linli.members.models import Member
 from linli.orders.models import Order
 from linli.outbox.models import OutboxEvent
 from linli.payments.models import Refund
@@ -51,13 +52,13 @@ async def mark_picked_up(ctx: AppContext, *order_ids: int, arrived_only: bool = 
     for brand_id, community_id in sorted(points):
         async with ctx.db.transaction() as s:
             staff_user_id = await s.scalar(select(StaffMember.user_id).where(StaffMember.brand_id == brand_id).limit(1))
-            wave = await fulfillment.create_wave(
+            wave = await waves.create_wave(
                 session=s, brand_id=brand_id, community_id=community_id, cutoff_at=now,
                 arrive_after=now + timedelta(hours=1), actor_user_id=staff_user_id, now=now,
             )
         for step in (WAVE_PACKED, WAVE_IN_TRANSIT, WAVE_ARRIVED):
             async with ctx.db.transaction() as s:
-                await fulfillment.advance_wave(session=s, brand_id=brand_id, wave_id=wave.id, to=step, now=now)
+                await waves.advance_wave(session=s, brand_id=brand_id, wave_id=wave.id, to=step, now=now)
     async with ctx.db.read() as s:
         parcels = [await fulfillment.find_parcel(session=s, order_id=order_id) for order_id in order_ids]
     if not arrived_only:
@@ -67,7 +68,7 @@ async def mark_picked_up(ctx: AppContext, *order_ids: int, arrived_only: bool = 
                     select(Member.user_id).join(Leader, Leader.member_id == Member.id)
                     .where(Leader.community_id == parcel.community_id, Leader.status == "active")
                 )
-                await fulfillment.verify_pickup(
+                await pickup.verify_pickup(
                     session=s, brand_id=parcel.brand_id, user_id=holder, raw_code=parcel.pickup_code,
                     all_of_member=False, now=now,
                 )

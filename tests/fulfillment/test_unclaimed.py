@@ -123,7 +123,7 @@ async def test_policy_access_and_validation(ctx, client, world):
 
 
 async def test_a_parcel_that_cannot_be_returned_does_not_hold_up_the_others(ctx, client, world, monkeypatch):
-    from linli.fulfillment import service
+    from linli.fulfillment import refunds, unclaimed
 
     stage = await build_stage(world)
     assert (await _policy(client, stage, unclaimed_action="return_refund", unclaimed_after_days=1, max_reminders=0)).status_code == 200
@@ -131,23 +131,23 @@ async def test_a_parcel_that_cannot_be_returned_does_not_hold_up_the_others(ctx,
     fine = await buy(ctx, stage, await bound_member(world, stage.leader))
     wave_id = (await cut_wave(client, ctx, stage)).json()["id"]
     await deliver(client, ctx, stage, wave_id)
-    real = service.orders.mark_refunded
+    real = refunds.orders.mark_refunded
 
     async def failing(*, session, order_id, now, reason):  # noqa: ANN001, ANN202
         if order_id == stuck:
             raise RuntimeError("provider down")
         return await real(session=session, order_id=order_id, now=now, reason=reason)
 
-    monkeypatch.setattr(service.orders, "mark_refunded", failing)
+    monkeypatch.setattr(refunds.orders, "mark_refunded", failing)
     ctx.clock.set(ARRIVED_AT + timedelta(days=1))
     await run_until_idle(ctx)
     assert (await parcel_of(ctx, fine)).status == "returned"
     parcel = await parcel_of(ctx, stuck)
-    assert parcel.status == "arrived" and parcel.next_action_at == ctx.clock.now() + service.RETRY_AFTER
+    assert parcel.status == "arrived" and parcel.next_action_at == ctx.clock.now() + unclaimed.RETRY_AFTER
     async with ctx.db.read() as s:
         assert list(await s.scalars(select(Refund).where(Refund.order_id == stuck))) == []  # its refund rolled back
-    monkeypatch.setattr(service.orders, "mark_refunded", real)
-    ctx.clock.advance(service.RETRY_AFTER)
+    monkeypatch.setattr(refunds.orders, "mark_refunded", real)
+    ctx.clock.advance(unclaimed.RETRY_AFTER)
     await run_until_idle(ctx)
     assert (await parcel_of(ctx, stuck)).status == "returned"
     await assert_audit_ok(ctx)

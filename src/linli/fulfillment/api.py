@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from linli.brands import service as brands
 from linli.brands.models import PickupPoint
 from linli.brands.schemas import IdPath, PickupPointOut
-from linli.fulfillment import service, tracking
+from linli.fulfillment import pickup, refunds, service, tracking, unclaimed, waves
 from linli.fulfillment.models import DeliveryWave
 from linli.fulfillment.schemas import (
     BagItemOut,
@@ -58,13 +58,13 @@ def _point_out(point: PickupPoint) -> PickupPointOut:
     return PickupPointOut.model_validate(point, from_attributes=True)
 
 
-async def _waves_out(session: AsyncSession, waves: list[DeliveryWave]) -> list[WaveOut]:
-    counts = await service.wave_parcel_counts(session=session, wave_ids={w.id for w in waves})
-    places: dict[int, service.PointInfo] = {}
+async def _waves_out(session: AsyncSession, rows: list[DeliveryWave]) -> list[WaveOut]:
+    counts = await waves.wave_parcel_counts(session=session, wave_ids={w.id for w in rows})
+    places: dict[int, waves.PointInfo] = {}
     out = []
-    for wave in waves:
+    for wave in rows:
         if wave.community_id not in places:
-            places[wave.community_id] = await service.point_of(
+            places[wave.community_id] = await waves.point_of(
                 session=session, brand_id=wave.brand_id, community_id=wave.community_id
             )
         where = places[wave.community_id]
@@ -72,7 +72,7 @@ async def _waves_out(session: AsyncSession, waves: list[DeliveryWave]) -> list[W
             WaveOut(
                 id=wave.id, brand_id=wave.brand_id, community_id=wave.community_id, community_name=where.community.name,
                 pickup_point=_point_out(where.point), cutoff_at=wave.cutoff_at, arrive_after=wave.arrive_after,
-                status=wave.status, status_name=service.WAVE_STATUS_NAMES[wave.status], created_at=wave.created_at,
+                status=wave.status, status_name=waves.WAVE_STATUS_NAMES[wave.status], created_at=wave.created_at,
                 packed_at=wave.packed_at, shipped_at=wave.shipped_at, arrived_at=wave.arrived_at,
                 parcels=counts.get(wave.id, {}),
             )
@@ -90,7 +90,7 @@ def _parcel_out(view: service.ParcelView) -> ParcelOut:
     )
 
 
-def _policy_out(policy: service.Policy) -> PolicyOut:
+def _policy_out(policy: unclaimed.Policy) -> PolicyOut:
     return PolicyOut(
         remind_after_hours=policy.remind_after_hours, remind_every_hours=policy.remind_every_hours,
         max_reminders=policy.max_reminders, unclaimed_action=policy.unclaimed_action,  # type: ignore[arg-type]
@@ -106,13 +106,13 @@ def _policy_out(policy: service.Policy) -> PolicyOut:
 async def get_policy(brand_id: IdPath, user: AuthUser, session: ReadSession) -> PolicyOut:
     if await brands.staff_role(session=session, brand_id=brand_id, user_id=user.user_id) is None:
         await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user.user_id)
-    return _policy_out(await service.get_policy(session=session, brand_id=brand_id))
+    return _policy_out(await unclaimed.get_policy(session=session, brand_id=brand_id))
 
 
 @router.put("/brands/{brand_id}/fulfillment-policy", response_model=PolicyOut, summary="修改逾期未提货规则（品牌员工）")
 async def put_policy(brand_id: IdPath, body: PolicyIn, user: AuthUser, session: WriteSession, now: Now) -> PolicyOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
-    policy = await service.update_policy(
+    policy = await unclaimed.update_policy(
         session=session, brand_id=brand_id, remind_after_hours=body.remind_after_hours,
         remind_every_hours=body.remind_every_hours, max_reminders=body.max_reminders,
         unclaimed_action=body.unclaimed_action, unclaimed_after_days=body.unclaimed_after_days,
@@ -127,7 +127,7 @@ async def put_policy(brand_id: IdPath, body: PolicyIn, user: AuthUser, session: 
 @router.post("/brands/{brand_id}/delivery-waves", response_model=WaveOut, status_code=201, summary="截单生成配送批次（员工）")
 async def create_wave(brand_id: IdPath, body: WaveIn, user: AuthUser, session: WriteSession, now: Now) -> WaveOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
-    wave = await service.create_wave(
+    wave = await waves.create_wave(
         session=session, brand_id=brand_id, community_id=body.community_id, cutoff_at=body.cutoff_at,
         arrive_after=body.arrive_after, actor_user_id=user.user_id, now=now,
     )
@@ -144,7 +144,7 @@ async def list_waves(
     status: WaveStatusFilter = None,
 ) -> Page[WaveOut]:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
-    rows, total = await service.list_waves(
+    rows, total = await waves.list_waves(
         session=session, brand_id=brand_id, community_id=community_id, status=status, params=paging
     )
     return Page(items=await _waves_out(session, rows), total=total, page=paging.page, page_size=paging.page_size)
@@ -153,7 +153,7 @@ async def list_waves(
 @router.get("/brands/{brand_id}/delivery-waves/{wave_id}", response_model=WaveOut, summary="配送批次详情（员工）")
 async def get_wave(brand_id: IdPath, wave_id: IdPath, user: AuthUser, session: ReadSession) -> WaveOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
-    wave = await service.get_wave(session=session, brand_id=brand_id, wave_id=wave_id)
+    wave = await waves.get_wave(session=session, brand_id=brand_id, wave_id=wave_id)
     return (await _waves_out(session, [wave]))[0]
 
 
@@ -165,7 +165,7 @@ async def advance_wave(
     brand_id: IdPath, wave_id: IdPath, body: WaveStatusIn, user: AuthUser, session: WriteSession, now: Now
 ) -> WaveOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
-    wave = await service.advance_wave(session=session, brand_id=brand_id, wave_id=wave_id, to=body.status, now=now)
+    wave = await waves.advance_wave(session=session, brand_id=brand_id, wave_id=wave_id, to=body.status, now=now)
     return (await _waves_out(session, [wave]))[0]
 
 
@@ -191,13 +191,13 @@ async def list_parcels(
 
 async def _viewable_wave(session: AsyncSession, *, brand_id: int, wave_id: int, user_id: int) -> DeliveryWave:
     if await brands.staff_role(session=session, brand_id=brand_id, user_id=user_id) is not None:
-        return await service.get_wave(session=session, brand_id=brand_id, wave_id=wave_id)
-    return await service.leader_wave(session=session, brand_id=brand_id, user_id=user_id, wave_id=wave_id)
+        return await waves.get_wave(session=session, brand_id=brand_id, wave_id=wave_id)
+    return await waves.leader_wave(session=session, brand_id=brand_id, user_id=user_id, wave_id=wave_id)
 
 
 async def _pick_list(session: AsyncSession, brand_id: int, wave_id: int, user_id: int) -> PickListOut:
     wave = await _viewable_wave(session, brand_id=brand_id, wave_id=wave_id, user_id=user_id)
-    picks = await service.pick_list(session=session, wave=wave)
+    picks = await waves.pick_list(session=session, wave=wave)
     return PickListOut(
         wave=(await _waves_out(session, [wave]))[0],
         products=[ProductTotalOut(**vars(t)) for t in picks.products],
@@ -310,7 +310,7 @@ async def leader_waves(
     brand_id: IdPath, user: AuthUser, session: ReadSession, paging: Paging, status: WaveStatusFilter = None
 ) -> Page[WaveOut]:
     leader = await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user.user_id)
-    rows, total = await service.list_waves(
+    rows, total = await waves.list_waves(
         session=session, brand_id=brand_id, community_id=leader.community_id, status=status, params=paging
     )
     return Page(items=await _waves_out(session, rows), total=total, page=paging.page, page_size=paging.page_size)
@@ -322,7 +322,7 @@ async def leader_waves(
 )
 async def leader_confirm_arrival(brand_id: IdPath, wave_id: IdPath, user: AuthUser, session: WriteSession, now: Now) -> WaveOut:
     leader = await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user.user_id)
-    wave = await service.advance_wave(
+    wave = await waves.advance_wave(
         session=session, brand_id=brand_id, wave_id=wave_id, to="arrived", now=now, leader=leader
     )
     return (await _waves_out(session, [wave]))[0]
@@ -347,7 +347,7 @@ async def leader_parcels(
 
 @router.post("/brands/{brand_id}/leader/pickups", response_model=PickupOut, summary="核销提货码（本自提点团长）")
 async def verify_pickup(brand_id: IdPath, body: PickupIn, user: AuthUser, session: WriteSession, now: Now) -> PickupOut:
-    parcels = await service.verify_pickup(
+    parcels = await pickup.verify_pickup(
         session=session, brand_id=brand_id, user_id=user.user_id, raw_code=body.code, all_of_member=body.all_of_member,
         now=now,
     )
@@ -377,7 +377,7 @@ async def refund_order(
     idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=64)],
 ) -> StaffRefundOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
-    done = await service.refund_before_dispatch(
+    done = await refunds.refund_before_dispatch(
         session=session, brand_id=brand_id, order_id=order_id, reason=body.reason, idempotency_key=idempotency_key,
         actor_user_id=user.user_id, now=now,
     )

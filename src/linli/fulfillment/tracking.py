@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.brands import service as brands
 from linli.brands.models import PickupPoint
-from linli.fulfillment import service
+from linli.fulfillment import service, waves
 from linli.fulfillment.models import DeliveryWave, Parcel
 from linli.orders import service as orders
 from linli.orders.models import Order
@@ -79,7 +79,7 @@ async def order_timeline(*, session: AsyncSession, user_id: int, order_id: int) 
     if parcel is not None:
         point = await brands.get_pickup_point(session=session, community_id=parcel.community_id)
         if parcel.wave_id is not None:
-            wave = await service.get_wave(session=session, brand_id=order.brand_id, wave_id=parcel.wave_id)
+            wave = await waves.get_wave(session=session, brand_id=order.brand_id, wave_id=parcel.wave_id)
         entries.extend(_parcel_entries(parcel, wave, point))
     for source in _SOURCES:
         entries.extend(await source(session=session, order=order))
