@@ -278,9 +278,9 @@ def bench_flash_sale(
     """A flash sale over HTTP against `linli serve`: oversold and lost paid orders must be 0."""
     import json
 
-    from linli.bench.flash_sale import as_dict, run_flash_sale
-
     import uvloop
+
+    from linli.bench.flash_sale import as_dict, run_flash_sale
 
     result = as_dict(uvloop.run(run_flash_sale(db=db, members=members, concurrency=concurrency, quota=quota, server_workers=server_workers)))
     if as_json:

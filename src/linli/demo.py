@@ -11,8 +11,8 @@ from datetime import timedelta
 from linli.accounts import service as accounts
 from linli.attribution import service as attribution
 from linli.brands import service as brands
-from linli.context import AppContext
 from linli.catalog import service as catalog
+from linli.context import AppContext
 from linli.leaders import invite_codes
 from linli.leaders import service as leaders
 from linli.live import service as live

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 
 import pytest
 
-
 from tests.factories import Actor, LeaderRef, World
 from tests.leaders.helpers import Applicant, applicant
 

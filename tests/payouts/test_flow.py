@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from linli.ledger import service as ledger
-from linli.ledger.statements import TRANSACTION_KIND_TEXT
 from linli.ledger.models import BRAND_PAYOUT_FEE_INCOME, BRAND_PAYOUTS_CLEARING, LedgerTransaction
+from linli.ledger.statements import TRANSACTION_KIND_TEXT
 from linli.payouts import service as payouts
 from linli.worker import run_until_idle
 from tests.ledger.helpers import assert_audit_ok, balances, refund, transactions

@@ -10,8 +10,8 @@ from datetime import timedelta
 import httpx
 import pytest
 import wechatpayv3.core
-from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 
 from linli.accounts.models import User
 from linli.app import create_app

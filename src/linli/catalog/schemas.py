@@ -6,7 +6,14 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from linli.brands.schemas import MAX_ID
-from linli.catalog.service import MAX_IMAGES, MAX_PRICE_FEN, MAX_SKUS_PER_PRODUCT, MAX_STOCK, MAX_STOCK_DELTA, is_http_url
+from linli.catalog.service import (
+    MAX_IMAGES,
+    MAX_PRICE_FEN,
+    MAX_SKUS_PER_PRODUCT,
+    MAX_STOCK,
+    MAX_STOCK_DELTA,
+    is_http_url,
+)
 
 
 def _http_url(value: str) -> str:

@@ -61,7 +61,7 @@ from linli.payouts.models import (
     PayoutPolicy,
     Withdrawal,
 )
-from linli.payouts.providers import PayoutProvider, Payee, TransferRequest, TransferResult
+from linli.payouts.providers import Payee, PayoutProvider, TransferRequest, TransferResult
 
 WITHDRAWAL_APPROVED = "withdrawal.approved"
 MIN_AMOUNT_RANGE = (100, 1_000_000)  # 1 元 … 10,000 元
