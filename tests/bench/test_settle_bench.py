@@ -64,7 +64,6 @@ def test_the_bench_command_reports_every_figure_and_verifies(backend, monkeypatc
     assert data["orders"] == data["settled_lines"] == 2000
     assert data["seconds"] > 0 and data["rows_per_second"] > 0 and 0 < data["peak_memory_mb"] < 500
     assert 0 < data["ratio"] and data["aggregate_seconds"] > 0
-    # At least one settlement transaction per leader. Each batch is a run of lines in (eligible_at, leader, id)
-    # order, so a batch boundary splits at most one leader: at most 30 + (batches − 1). Two settlers may cut
-    # the 2,000 lines into more than 4 batches (a loop that meets locked lines takes what is left).
-    assert data["batches"] >= 4 and 30 <= data["transactions"] <= 30 + data["batches"] - 1
+    # At least one settlement transaction per leader, at most one per leader and batch. (Two settlers scan the
+    # same order with SKIP LOCKED, so their batches may interleave: no tighter bound holds.)
+    assert data["batches"] >= 4 and 30 <= data["transactions"] <= 30 * data["batches"]
