@@ -39,5 +39,4 @@ class AppContext:
             wechat=wechat_client_for(settings),
             payments=build_providers(settings),
             payouts=build_payout_providers(settings),
-            storage=build_storage(settings),
         )

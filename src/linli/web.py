@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -107,6 +107,10 @@ HTTP_ERROR_CODES = {
 }
 
 
+def _unstorable() -> JSONResponse:
+    return JSONResponse(_error_body("invalid_request", "请求参数包含无法保存的值"), status_code=422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
@@ -130,8 +134,20 @@ def install_error_handlers(app: FastAPI) -> None:
         # a number out of range). That is bad input, and the transaction was rolled back.
         state = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
         if state.startswith("22"):
-            return JSONResponse(_error_body("invalid_request", "请求参数包含无法保存的值"), status_code=422)
+            return _unstorable()
         raise exc
+
+    @app.exception_handler(StatementError)
+    async def _statement(_request: Request, exc: StatementError) -> JSONResponse:
+        # The driver refused to bind a value before the database saw it (SQLite's 64-bit integers, a date
+        # that leaves the calendar when converted to UTC): the same bad input as SQLSTATE 22 above.
+        if isinstance(exc.orig, OverflowError):
+            return _unstorable()
+        raise exc
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(_request: Request, _exc: OverflowError) -> JSONResponse:
+        return _unstorable()
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

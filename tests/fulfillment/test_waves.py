@@ -56,6 +56,10 @@ async def test_bad_wave_input_is_refused_and_changes_nothing(ctx, client, world)
         ({"community_id": foreign_community}, 404, "community_not_found"),
         ({"community_id": 0}, 422, "invalid_request"),
         ({"cutoff_at": "yesterday"}, 422, "invalid_request"),
+        # Dates at the ends of the calendar (they would overflow when converted to UTC) are out of a wave's span.
+        ({"arrive_after": "9999-12-31T23:59:59-14:00"}, 422, "arrive_after_invalid"),
+        ({"cutoff_at": "0001-01-01T00:00:00+14:00"}, 422, "cutoff_too_old"),
+        ({"cutoff_at": (CUT_AT - timedelta(days=31)).isoformat()}, 422, "cutoff_too_old"),
     ]
     for change, status, code in cases:
         body = {"community_id": stage.community_id, "cutoff_at": CUTOFF.isoformat(), "arrive_after": ARRIVE_AFTER.isoformat(), **change}

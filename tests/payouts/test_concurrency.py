@@ -113,3 +113,30 @@ async def test_a_late_failure_after_payment_changes_nothing(ctx, world, stage, c
         outcome = await service.apply_result(session=s, withdrawal_id=row.id, result=TransferResult(status=FAILED), now=ctx.clock.now())
     assert outcome == "ignored" and (await withdrawal(ctx, w["id"])).status == "paid"
     await assert_audit_ok(ctx)
+
+
+async def test_a_provider_outage_on_one_withdrawal_does_not_stop_the_sync(ctx, world, stage, client, payout_sim, monkeypatch):
+    from linli.payouts.providers import PayoutProviderUnavailable
+
+    await earn(ctx, world, stage)
+    payout_sim.mode = "pending"
+    first = (await ask(client, stage, stage.leader.actor, 2_000)).json()
+    second = (await ask(client, stage, stage.leader.actor, 2_000)).json()
+    for w in (first, second):
+        await approve(client, stage, stage.owner, w["id"])
+    await run_until_idle(ctx)
+    down = (await withdrawal(ctx, first["id"])).out_detail_no
+    for row_id in (first["id"], second["id"]):
+        payout_sim.finish((await withdrawal(ctx, row_id)).out_detail_no, "paid")
+    real_query = payout_sim.query
+
+    async def flaky(*, out_batch_no: str, out_detail_no: str):  # noqa: ANN202
+        if out_detail_no == down:
+            raise PayoutProviderUnavailable("打款渠道暂时不可用")
+        return await real_query(out_batch_no=out_batch_no, out_detail_no=out_detail_no)
+
+    monkeypatch.setattr(payout_sim, "query", flaky)
+    report = await service.sync_approved(db=ctx.db, providers=ctx.payouts, as_of=ctx.clock.now(), now=ctx.clock.now())
+    assert report.outcomes == {"provider_unavailable": 1, "paid": 1}
+    assert ((await withdrawal(ctx, first["id"])).status, (await withdrawal(ctx, second["id"])).status) == ("approved", "paid")
+    await assert_audit_ok(ctx)

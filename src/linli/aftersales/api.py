@@ -25,6 +25,7 @@ from linli.aftersales.schemas import (
     PolicyOut,
 )
 from linli.brands import service as brands
+from linli.brands.schemas import IdPath
 from linli.errors import InvalidInput
 from linli.leaders import service as leaders
 from linli.pagination import Page, PageParams, page_params
@@ -99,7 +100,7 @@ async def _read_uploads(files: list[UploadFile]) -> list[photo_rules.Photo]:
     "小额且售后记录良好的申请立即退款。同一幂等键重复提交返回同一申请（200）。",
 )
 async def file_claim(
-    order_id: int,
+    order_id: IdPath,
     response: Response,
     ctx: Ctx,
     user: AuthUser,
@@ -134,14 +135,14 @@ async def file_claim(
     "/orders/{order_id}/claims", response_model=list[ClaimSummaryOut],
     summary="订单的售后记录（用户本人、自提点团长、品牌员工）",
 )
-async def order_claims(order_id: int, user: AuthUser, session: ReadSession) -> list[ClaimSummaryOut]:
+async def order_claims(order_id: IdPath, user: AuthUser, session: ReadSession) -> list[ClaimSummaryOut]:
     await service.visible_order(session=session, order_id=order_id, user_id=user.user_id)
     rows = await service.claims_for_order(session=session, order_id=order_id)
     return [ClaimSummaryOut(**vars(r)) for r in rows]
 
 
 @router.get("/claims/{claim_id}", response_model=ClaimDetail, summary="售后详情（用户本人、自提点团长、品牌员工）")
-async def get_claim(claim_id: int, user: AuthUser, session: ReadSession) -> ClaimDetail:
+async def get_claim(claim_id: IdPath, user: AuthUser, session: ReadSession) -> ClaimDetail:
     claim, role = await service.get_visible_claim(session=session, claim_id=claim_id, user_id=user.user_id)
     return await _detail(session, claim, role=role)
 
@@ -150,7 +151,7 @@ async def get_claim(claim_id: int, user: AuthUser, session: ReadSession) -> Clai
     "/claims/{claim_id}/photos/{photo_id}", response_class=Response,
     summary="售后图片（用户本人、自提点团长、品牌员工）",
 )
-async def claim_photo(claim_id: int, photo_id: int, ctx: Ctx, user: AuthUser, session: ReadSession) -> Response:
+async def claim_photo(claim_id: IdPath, photo_id: IdPath, ctx: Ctx, user: AuthUser, session: ReadSession) -> Response:
     photo, data = await service.read_photo(
         session=session, storage=ctx.storage, claim_id=claim_id, photo_id=photo_id, user_id=user.user_id
     )
@@ -161,7 +162,7 @@ async def claim_photo(claim_id: int, photo_id: int, ctx: Ctx, user: AuthUser, se
 
 
 @router.get("/brands/{brand_id}/claims/mine", response_model=Page[ClaimOut], summary="我的售后")
-async def my_claims(brand_id: int, user: AuthUser, session: ReadSession, paging: Paging) -> Page[ClaimOut]:
+async def my_claims(brand_id: IdPath, user: AuthUser, session: ReadSession, paging: Paging) -> Page[ClaimOut]:
     await brands.get_brand(session=session, brand_id=brand_id)
     rows, total = await service.list_member_claims(session=session, brand_id=brand_id, user_id=user.user_id, params=paging)
     items = await _claims_out(session, rows, role="member")
@@ -170,7 +171,7 @@ async def my_claims(brand_id: int, user: AuthUser, session: ReadSession, paging:
 
 @router.get("/brands/{brand_id}/leader/claims", response_model=Page[ClaimOut], summary="本自提点的售后（团长，手机号脱敏）")
 async def leader_claims(
-    brand_id: int, user: AuthUser, session: ReadSession, paging: Paging, status: StatusFilter = None
+    brand_id: IdPath, user: AuthUser, session: ReadSession, paging: Paging, status: StatusFilter = None
 ) -> Page[ClaimOut]:
     leader = await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user.user_id)
     rows, total = await service.list_point_claims(
@@ -185,7 +186,7 @@ async def leader_claims(
     summary="品牌售后单（员工；status=reviewing 为待审核队列，最早的在前）",
 )
 async def brand_claims(
-    brand_id: int, user: AuthUser, session: ReadSession, paging: Paging, status: StatusFilter = None
+    brand_id: IdPath, user: AuthUser, session: ReadSession, paging: Paging, status: StatusFilter = None
 ) -> Page[ClaimOut]:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     rows, total = await service.list_brand_claims(session=session, brand_id=brand_id, status=status, params=paging)
@@ -198,7 +199,7 @@ async def brand_claims(
     summary="审核售后：同意、部分同意或驳回（员工；每单只能处理一次）",
 )
 async def decide_claim(
-    brand_id: int, claim_id: int, body: DecisionIn, user: AuthUser, session: WriteSession, now: Now
+    brand_id: IdPath, claim_id: IdPath, body: DecisionIn, user: AuthUser, session: WriteSession, now: Now
 ) -> ClaimDetail:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     claim = await service.decide_claim(
@@ -212,7 +213,7 @@ async def decide_claim(
     "/brands/{brand_id}/claims/{claim_id}/retry-refund", response_model=ClaimDetail,
     summary="退款失败后重新发起退款（员工）",
 )
-async def retry_refund(brand_id: int, claim_id: int, user: AuthUser, session: WriteSession, now: Now) -> ClaimDetail:
+async def retry_refund(brand_id: IdPath, claim_id: IdPath, user: AuthUser, session: WriteSession, now: Now) -> ClaimDetail:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     claim = await service.retry_refund(
         session=session, brand_id=brand_id, claim_id=claim_id, actor_user_id=user.user_id, now=now
@@ -229,14 +230,14 @@ def _policy_out(policy: service.Policy, row: AfterSalesPolicy | None) -> PolicyO
 
 
 @router.get("/brands/{brand_id}/aftersales-policy", response_model=PolicyOut, summary="售后规则（登录用户）")
-async def get_policy(brand_id: int, user: AuthUser, session: ReadSession) -> PolicyOut:  # noqa: ARG001 - login required
+async def get_policy(brand_id: IdPath, user: AuthUser, session: ReadSession) -> PolicyOut:  # noqa: ARG001 - login required
     await brands.get_brand(session=session, brand_id=brand_id)
     row = await service.current_policy_row(session=session, brand_id=brand_id)
     return _policy_out(service.policy_of(row), row)
 
 
 @router.put("/brands/{brand_id}/aftersales-policy", response_model=PolicyOut, summary="修改售后规则（员工；记录修改人与时间）")
-async def put_policy(brand_id: int, body: PolicyIn, user: AuthUser, session: WriteSession, now: Now) -> PolicyOut:
+async def put_policy(brand_id: IdPath, body: PolicyIn, user: AuthUser, session: WriteSession, now: Now) -> PolicyOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     policy = service.Policy(**body.model_dump(exclude={"note"}))
     row = await service.update_policy(
@@ -248,7 +249,7 @@ async def put_policy(brand_id: int, body: PolicyIn, user: AuthUser, session: Wri
 @router.get(
     "/brands/{brand_id}/aftersales-policy/versions", response_model=list[PolicyOut], summary="售后规则历史版本（员工）"
 )
-async def policy_versions(brand_id: int, user: AuthUser, session: ReadSession) -> list[PolicyOut]:
+async def policy_versions(brand_id: IdPath, user: AuthUser, session: ReadSession) -> list[PolicyOut]:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     rows = await service.policy_versions(session=session, brand_id=brand_id)
     return [_policy_out(service.policy_of(r), r) for r in rows]
@@ -267,7 +268,7 @@ def _rate_out(rate: service.ClaimRate) -> ClaimRateOut:
     summary="售后率：按商品、配送批次或团长（员工）",
 )
 async def claim_rates(
-    brand_id: int,
+    brand_id: IdPath,
     user: AuthUser,
     session: ReadSession,
     start: StartDate,
@@ -281,7 +282,7 @@ async def claim_rates(
 
 @router.get("/brands/{brand_id}/leader/claim-rate", response_model=ClaimRateOut, summary="我的售后率（团长）")
 async def leader_claim_rate(
-    brand_id: int, user: AuthUser, session: ReadSession, start: StartDate, end: EndDate
+    brand_id: IdPath, user: AuthUser, session: ReadSession, start: StartDate, end: EndDate
 ) -> ClaimRateOut:
     leader = await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user.user_id)
     rows = await service.claim_rates(

@@ -7,11 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from linli.aftersales import service
 from linli.aftersales.models import DECISION_INSTANT, DECISION_PARTIAL, DECISION_REJECTED
 from linli.fulfillment.tracking import TimelineEntry
+from linli.money import yuan
 from linli.orders.models import Order
-
-
-def _yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d} 元"
 
 
 def _decision_entry(claim: service.ClaimSummary) -> TimelineEntry | None:
@@ -23,7 +20,7 @@ def _decision_entry(claim: service.ClaimSummary) -> TimelineEntry | None:
             description=claim.decision_reason or None,
         )
     title = {DECISION_INSTANT: "售后极速退款已批准", DECISION_PARTIAL: "售后申请部分通过"}.get(claim.decision, "售后申请已通过")
-    return TimelineEntry(kind="claim_approved", at=claim.decided_at, title=title, description=f"同意退款 {_yuan(claim.approved_fen)}")
+    return TimelineEntry(kind="claim_approved", at=claim.decided_at, title=title, description=f"同意退款 {yuan(claim.approved_fen)} 元")
 
 
 async def timeline_entries(*, session: AsyncSession, order: Order) -> list:
@@ -33,7 +30,7 @@ async def timeline_entries(*, session: AsyncSession, order: Order) -> list:
         entries.append(
             TimelineEntry(
                 kind="claim_filed", at=claim.filed_at, title="提交售后申请",
-                description=f"{claim.reason_text}，申请退款 {_yuan(claim.amount_asked_fen)}",
+                description=f"{claim.reason_text}，申请退款 {yuan(claim.amount_asked_fen)} 元",
             )
         )
         decided = _decision_entry(claim)
@@ -42,6 +39,6 @@ async def timeline_entries(*, session: AsyncSession, order: Order) -> list:
         if claim.refunded_at is not None:
             entries.append(
                 TimelineEntry(kind="claim_refunded", at=claim.refunded_at, title="售后退款已到账",
-                              description=f"退款 {_yuan(claim.refunded_fen)}，原路退回")
+                              description=f"退款 {yuan(claim.refunded_fen)} 元，原路退回")
             )
     return entries

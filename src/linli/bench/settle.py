@@ -1,7 +1,7 @@
 """`linli bench settle`: the T+1 settlement of N paid orders over M leaders, timed against a plain aggregate.
 
-The run creates its own database (the real schema, through the migration), then generates, untimed and
-set-based (INSERT … SELECT over generate_series on PostgreSQL, a recursive CTE on SQLite): one brand with
+The run creates its own database (the models' schema, `metadata.create_all`, from which the single
+migration is generated), then generates, untimed and set-based (INSERT … SELECT over generate_series on PostgreSQL, a recursive CTE on SQLite): one brand with
 its default commission rules, a product, a live session and listing, M leaders (each with a community and
 a member of their own), 10 members per leader, N paid orders spread over the members, one pending
 commission line per order whose after-sales window is over, the leaders' ledger accounts and each order's

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -62,6 +62,9 @@ async def point_of(*, session: AsyncSession, brand_id: int, community_id: int) -
     return PointInfo(community=community, point=await brands.get_pickup_point(session=session, community_id=community.id))
 
 
+# A wave is a day's delivery: its cut-off and expected arrival stay within this span (bounds every date too).
+MAX_WAVE_SPAN = timedelta(days=30)
+
 def _aware(value: datetime, *, label: str) -> datetime:
     if value.tzinfo is None:
         raise InvalidInput(f"{label}须带时区（例如 +08:00）", code="datetime_timezone_required")
@@ -83,8 +86,12 @@ async def create_wave(
     arrive_after = _aware(arrive_after, label="预计到达时间")
     if cutoff_at > now:
         raise InvalidInput("截单时间未到，不能提前截单", code="cutoff_in_future")
-    if arrive_after <= cutoff_at:
-        raise InvalidInput("预计到达时间须晚于截单时间", code="arrive_after_invalid")
+    if cutoff_at < now - MAX_WAVE_SPAN:
+        raise InvalidInput(f"截单时间不能早于 {MAX_WAVE_SPAN.days} 天前", code="cutoff_too_old")
+    if not cutoff_at < arrive_after <= cutoff_at + MAX_WAVE_SPAN:
+        raise InvalidInput(
+            f"预计到达时间须晚于截单时间，且在截单后 {MAX_WAVE_SPAN.days} 天内", code="arrive_after_invalid"
+        )
     where = await point_of(session=session, brand_id=brand_id, community_id=community_id)
     wave = DeliveryWave(
         brand_id=brand_id, pickup_point_id=where.point.id, community_id=where.community.id, cutoff_at=cutoff_at,

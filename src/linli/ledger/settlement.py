@@ -209,20 +209,3 @@ async def _settle_loop(
         report.transactions += result.transactions
         cursor = result.cursor
     return report
-
-
-async def settle_in_session(
-    *, session: AsyncSession, as_of: datetime, now: datetime, batch_size: int = DEFAULT_BATCH
-) -> SettleReport:
-    """The same within one caller's transaction (tests, small replays)."""
-    report = SettleReport()
-    cursor: Cursor | None = None
-    while True:
-        result = await settle_batch(session=session, as_of=as_of, now=now, after=cursor, limit=batch_size)
-        if result.cursor is None:
-            return report
-        report.batches += 1
-        report.lines += result.lines
-        report.amount_fen += result.amount_fen
-        report.transactions += result.transactions
-        cursor = result.cursor

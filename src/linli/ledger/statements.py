@@ -56,7 +56,9 @@ from linli.ledger.models import (
     LedgerTransaction,
 )
 from linli.ledger.service import LeaderBalances, find_leader_accounts
+from linli.ledger.tier_bonus import month_bounds
 from linli.live import service as live
+from linli.money import yuan
 from linli.pagination import PageParams
 
 PERIOD_DAY = "day"
@@ -134,8 +136,7 @@ def period_bounds(*, period: str, on: date, timezone: str) -> tuple[datetime, da
     if period == PERIOD_DAY:
         after = on + timedelta(days=1)
         return datetime(on.year, on.month, on.day, tzinfo=zone), datetime(after.year, after.month, after.day, tzinfo=zone)
-    start = datetime(on.year, on.month, 1, tzinfo=zone)
-    return start, datetime(on.year + (on.month == 12), on.month % 12 + 1, 1, tzinfo=zone)
+    return month_bounds(period_label(PERIOD_MONTH, on), timezone)
 
 
 def period_label(period: str, on: date) -> str:
@@ -505,12 +506,6 @@ async def reconcile_leaders(*, session: AsyncSession, brand_id: int, on: date) -
 
 CSV_BOM = "\ufeff"  # Excel reads a UTF-8 file as UTF-8 (and shows Chinese) only with the byte order mark
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def yuan(fen: int) -> str:
-    """Fen as yuan with two decimals, exactly (no floats): -1234 → "-12.34"."""
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
 
 
 def percent(bp: int) -> str:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from linli import simulation
 from linli.errors import Conflict, InvalidInput, NotFound
+from linli.money import yuan
 from linli.payments import service
 from linli.payments.providers import (
     PAYMENT_FAILED,
@@ -136,10 +137,6 @@ async def complete(
         now=now,
     )
     return await provider.send(ctx, body, outcome=outcome, delay_ms=delay_ms, duplicates=duplicates, now=now)
-
-
-def yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
 
 
 STATUS_TEXT = {"pending": "待支付", "succeeded": "已支付", "failed": "支付失败"}

@@ -42,6 +42,7 @@ from linli.ledger.models import (
     TX_WITHDRAWAL_RETURNED,
 )
 from linli.members import service as members
+from linli.money import yuan
 from linli.outbox.service import emit
 from linli.pagination import PageParams, fetch_page
 from linli.payouts import providers as payout_providers
@@ -235,7 +236,7 @@ async def request_withdrawal(
         return _same_request(existing, amount_fen)
     policy = await get_policy(session=session, brand_id=brand_id)
     if amount_fen < policy.min_amount_fen:
-        raise InvalidInput(f"单笔提现不能低于 {_yuan(policy.min_amount_fen)} 元", code="withdrawal_below_minimum",
+        raise InvalidInput(f"单笔提现不能低于 {yuan(policy.min_amount_fen)} 元", code="withdrawal_below_minimum",
                            details={"min_amount_fen": policy.min_amount_fen})
     available = await ledger.balance(session=session, account_id=accounts_.available.id)
     if amount_fen > available:
@@ -244,7 +245,7 @@ async def request_withdrawal(
     day = await business_date(session=session, brand_id=brand_id, at=now)
     used = await requested_on(session=session, leader_id=leader_id, day=day)
     if used + amount_fen > policy.daily_cap_fen:
-        raise Conflict(f"超过每日提现上限 {_yuan(policy.daily_cap_fen)} 元", code="withdrawal_daily_cap_exceeded",
+        raise Conflict(f"超过每日提现上限 {yuan(policy.daily_cap_fen)} 元", code="withdrawal_daily_cap_exceeded",
                        details={"daily_cap_fen": policy.daily_cap_fen, "today_requested_fen": used,
                                 "today_remaining_fen": max(0, policy.daily_cap_fen - used)})
     fee, net = policy.split(amount_fen)
@@ -261,15 +262,11 @@ async def request_withdrawal(
     posted = await ledger.transfer(
         session=session, key=request_key(withdrawal.id), brand_id=brand_id, kind=TX_WITHDRAWAL_REQUESTED,
         from_account_id=accounts_.available.id, to_account_id=accounts_.withdrawing.id, amount_fen=amount_fen, now=now,
-        source=ledger.Source(leader_id=leader_id, memo=f"申请提现 {_yuan(amount_fen)} 元（提现单 {withdrawal.id}）"),
+        source=ledger.Source(leader_id=leader_id, memo=f"申请提现 {yuan(amount_fen)} 元（提现单 {withdrawal.id}）"),
     )
     withdrawal.request_transaction_id = posted.transaction.id
     await session.flush()
     return Requested(withdrawal=withdrawal, created=True)
-
-
-def _yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}" if fen % 100 else f"{fen // 100}"
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -421,7 +418,7 @@ async def _post_paid(session: AsyncSession, withdrawal: Withdrawal, now: datetim
                  (fees, withdrawal.fee_fen)],
         now=now,
         source=ledger.Source(leader_id=withdrawal.leader_id, memo=(
-            f"提现到账 {_yuan(withdrawal.net_fen)} 元" + (f"，手续费 {_yuan(withdrawal.fee_fen)} 元" if withdrawal.fee_fen else "")
+            f"提现到账 {yuan(withdrawal.net_fen)} 元" + (f"，手续费 {yuan(withdrawal.fee_fen)} 元" if withdrawal.fee_fen else "")
         )),
     )
     withdrawal.paid_transaction_id = posted.transaction.id
@@ -554,18 +551,26 @@ async def sync_approved(
             .order_by(Withdrawal.id).limit(limit)
         ))
     for withdrawal_id in ids:
-        async with db.transaction() as session:
-            withdrawal = await session.get(Withdrawal, withdrawal_id)
-            assert withdrawal is not None and withdrawal.provider and withdrawal.out_batch_no and withdrawal.out_detail_no
-            provider = providers.get(withdrawal.provider)
-            if provider is None:
-                report.count("provider_missing")
-                continue
-            result = await provider.query(out_batch_no=withdrawal.out_batch_no, out_detail_no=withdrawal.out_detail_no)
-            if result.status == payout_providers.NOT_FOUND:
-                outcome = await pay_out(session=session, providers=providers, withdrawal_id=withdrawal_id, now=now)
-            else:
-                outcome = await apply_result(session=session, withdrawal_id=withdrawal_id, result=result, now=now)
-        report.checked += 1
+        try:
+            async with db.transaction() as session:
+                outcome = await _sync_one(session=session, providers=providers, withdrawal_id=withdrawal_id, now=now)
+        except payout_providers.PayoutProviderUnavailable:
+            outcome = "provider_unavailable"  # this one waits for the next run; the others go on
+        if outcome != "provider_missing":
+            report.checked += 1
         report.count(outcome)
     return report
+
+
+async def _sync_one(
+    *, session: AsyncSession, providers: Mapping[str, PayoutProvider], withdrawal_id: int, now: datetime
+) -> str:
+    withdrawal = await session.get(Withdrawal, withdrawal_id)
+    assert withdrawal is not None and withdrawal.provider and withdrawal.out_batch_no and withdrawal.out_detail_no
+    provider = providers.get(withdrawal.provider)
+    if provider is None:
+        return "provider_missing"
+    result = await provider.query(out_batch_no=withdrawal.out_batch_no, out_detail_no=withdrawal.out_detail_no)
+    if result.status == payout_providers.NOT_FOUND:
+        return await pay_out(session=session, providers=providers, withdrawal_id=withdrawal_id, now=now)
+    return await apply_result(session=session, withdrawal_id=withdrawal_id, result=result, now=now)
