@@ -134,10 +134,9 @@ async def _commission_out(
         )
         for v in view.lines
     ]
-    b = view.balances
     return CommissionOut(
         leader_id=leader_id,
-        balances=BalancesOut(pending_fen=b.pending_fen, available_fen=b.available_fen, withdrawing_fen=b.withdrawing_fen),
+        balances=_balances_out(view.balances),
         items=lines, total=view.total, page=paging.page, page_size=paging.page_size,
     )
 
