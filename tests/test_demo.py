@@ -17,13 +17,15 @@ async def test_demo_loads_once_and_tells_how_to_use_it(ctx, client):
     summary = await load_demo(ctx)
     assert "小李" in summary and "curl -N" in summary
     counts = await _row_counts(ctx)
-    assert await load_demo(ctx) == "demo data already loaded; nothing changed"
+    again = await load_demo(ctx)
     assert await _row_counts(ctx) == counts
+    # A second `make run` prints the same logins and codes again, after saying nothing changed.
+    assert again == "demo data already loaded; nothing changed\n" + summary
 
     async with ctx.db.read() as s:
         assert await s.scalar(select(func.count()).select_from(Binding)) == 22
         assert await s.scalar(select(func.count()).where(AttributionEvent.kind == "refused")) == 1
-        live = await s.scalar(select(LiveSession))
+        live = await s.scalar(select(LiveSession).where(LiveSession.status == "live"))
         offer = await s.scalar(select(CommunityOffer))
     assert live.status == "live" and offer.status == "open" and (offer.price_fen, offer.quota) == (6800, 100)
 
@@ -56,3 +58,48 @@ async def test_a_newcomer_verifies_a_demo_pickup_as_xiaoli(ctx, client):
     assert again.status_code == 409
     async with ctx.db.read() as s:
         assert (await run_audit(session=s, now=ctx.clock.now())).ok
+
+
+async def test_xiaoli_has_settled_commission_to_withdraw(ctx, client):
+    """Last week's grapes were picked up and settled T+1, so a newcomer can try a withdrawal as 小李."""
+    from linli.accounts import service as accounts
+    from linli.brands import service as brands
+    from linli.ledger.audit import run_audit
+    from linli.leaders import service as leaders
+    from linli.orders.models import Order
+    from linli.payouts import service as payouts
+
+    summary = await load_demo(ctx)
+    async with ctx.db.read() as s:
+        brand = await brands.find_brand_by_slug(session=s, slug="youlin")
+        user = await accounts.find_user_by_phone(session=s, phone=XIAOLI_PHONE)
+        leader = await leaders.find_open_leader_for_user(session=s, brand_id=brand.id, user_id=user.id)
+        figures = await payouts.leader_figures(session=s, brand_id=brand.id, leader_id=leader.id, now=ctx.clock.now())
+        grapes = (await s.scalars(select(Order).where(Order.listing_id.is_not(None)))).all()
+        assert (await run_audit(session=s, now=ctx.clock.now())).ok
+    assert figures.available_fen >= figures.policy.min_amount_fen
+    assert figures.withdrawable_now_fen == figures.available_fen
+    assert f"小李 can withdraw ¥{figures.available_fen // 100}.{figures.available_fen % 100:02d} now" in summary
+    # Nothing in the demo is dated after the moment it was loaded.
+    assert all(o.placed_at <= ctx.clock.now() for o in grapes)
+
+    async with ctx.db.transaction() as s:
+        token = (await accounts.issue_token(session=s, settings=ctx.settings, user=user, method="sms",
+                                            now=ctx.clock.now())).token
+    asked = await client.post(
+        f"/api/v1/brands/{brand.id}/leader/withdrawals", json={"amount_fen": figures.available_fen},
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "demo-withdrawal-1"},
+    )
+    assert asked.status_code == 201, asked.text
+
+
+async def test_demo_wave_arrived_no_earlier_than_expected(ctx):
+    from linli.fulfillment.models import DeliveryWave
+
+    await load_demo(ctx)
+    async with ctx.db.read() as s:
+        waves = (await s.scalars(select(DeliveryWave))).all()
+    assert len(waves) == 2
+    for wave in waves:
+        assert wave.status == "arrived"
+        assert wave.arrived_at >= wave.arrive_after
