@@ -18,9 +18,12 @@ _FIELDS = "linli_fields"
 _EVENT = "linli_event"
 
 
-def log_event(logger: logging.Logger, event: str, *, level: int = logging.INFO, **fields: Any) -> None:
-    """Logs `event` with its fields (counts, durations, ids), whatever the output format."""
-    logger.log(level, event, extra={_EVENT: event, _FIELDS: fields})
+def log_event(
+    logger: logging.Logger, event: str, *, level: int = logging.INFO, exc_info: BaseException | None = None, **fields: Any
+) -> None:
+    """Logs `event` with its fields (counts, durations, ids), whatever the output format; `exc_info` adds an
+    exception's traceback (`exc_type`, `exc`)."""
+    logger.log(level, event, exc_info=exc_info, extra={_EVENT: event, _FIELDS: fields})
 
 
 def _base(record: logging.LogRecord) -> dict[str, Any]:

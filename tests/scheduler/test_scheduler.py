@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -148,7 +149,7 @@ async def test_a_day_missed_while_no_worker_ran_is_caught_up_with_the_latest_per
     assert await settlements(ctx) == 1
 
 
-async def test_a_failing_job_is_recorded_and_retried_later(ctx, clock, picked_up, monkeypatch):
+async def test_a_failing_job_is_recorded_and_retried_later(ctx, clock, picked_up, monkeypatch, caplog):
     stage, order_id = picked_up
     real = settlement.settle_due
     calls = []
@@ -167,6 +168,9 @@ async def test_a_failing_job_is_recorded_and_retried_later(ctx, clock, picked_up
     assert (run.status, run.attempts, run.error) == (FAILED, 1, "ConnectionError: 数据库连接中断")
     assert run.reclaim_at == TEN_PAST_MIDNIGHT + timedelta(minutes=1)
     assert (await line_of(ctx, order_id)).status == LINE_PENDING
+    [logged] = [r for r in caplog.records if r.getMessage() == "job.failed"]
+    assert logged.levelno == logging.WARNING and logged.exc_info[0] is ConnectionError
+    assert logged.linli_fields["error"] == "ConnectionError: 数据库连接中断" and logged.linli_fields["job"] == "settle"
 
     clock.advance(timedelta(seconds=45))  # the scheduler looks again, but the retry time has not come
     await run_once(ctx, registry, scheduler=sched)

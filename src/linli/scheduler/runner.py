@@ -79,11 +79,12 @@ class Scheduler:
         started = time.perf_counter()
         counts: dict[str, Any] | None = None
         error: str | None = None
+        failure: Exception | None = None
         try:
             counts = await jobs.RUNNERS[due.job](ctx, due, ctx.clock.now())
         except Exception as exc:  # noqa: BLE001 - recorded on the row and retried later, never fatal to the worker
             error = f"{type(exc).__name__}: {exc}"
-            log.debug("job failed", exc_info=True)
+            failure = exc
         duration_ms = round((time.perf_counter() - started) * 1000)
         async with ctx.db.transaction() as session:
             row = await service.finish(
@@ -97,6 +98,6 @@ class Scheduler:
         if error is None:
             log_event(log, "job.succeeded", **fields, **row.counts)
         else:
-            log_event(log, "job.failed", level=logging.WARNING, **fields, error=error,
+            log_event(log, "job.failed", level=logging.WARNING, exc_info=failure, **fields, error=error,
                       retry_at=row.reclaim_at.isoformat() if row.reclaim_at else None)
         return RunOutcome(due.job, due.scope, due.period, row.status, row.attempts, dict(row.counts or {}), row.error)
