@@ -112,7 +112,8 @@ def status_lines(snap: Snapshot, *, now: datetime, check_seconds: float) -> list
             lines.append(f"  #{e.id} {e.topic}: {e.attempts} attempts, next try {e.next_attempt_at:%Y-%m-%d %H:%M:%S}Z, "
                          f"last error: {e.last_error or '-'}")
     if not snap.workers:
-        lines.append("workers: none has ever checked in (is `linli worker` or `linli serve` with the in-process worker running?)")
+        lines.append("workers: none has ever checked in (is `linli worker`, or `linli serve` with its in-process "
+                     "worker, running?)")
     for w in snap.workers:
         ago = seen_ago(w, now)
         state = "alive" if ago <= ALIVE_CHECKS * check_seconds else "NOT SEEN"
@@ -121,7 +122,8 @@ def status_lines(snap: Snapshot, *, now: datetime, check_seconds: float) -> list
         lines.append("scheduled jobs (latest period of each):")
     for r in snap.jobs:
         counts = " ".join(f"{k}={v}" for k, v in (r.counts or {}).items())
-        detail = f"error: {r.error}; retry at {r.reclaim_at:%Y-%m-%d %H:%M:%S}Z" if r.status == "failed" and r.reclaim_at else counts
+        failed = r.status == "failed" and r.reclaim_at is not None
+        detail = f"error: {r.error}; retry at {r.reclaim_at:%Y-%m-%d %H:%M:%S}Z" if failed else counts
         lines.append(f"  {r.job} {r.scope} {r.period}: {r.status} (attempt {r.attempts}, "
                      f"started {r.started_at:%Y-%m-%d %H:%M:%S}Z) {detail}".rstrip())
     return lines

@@ -71,4 +71,5 @@ async def test_metrics_are_off_without_a_token_and_need_it(ctx, world, clock, cl
     assert 'linli_outbox_failing_events{topic="refund.requested"} 1' in lines
     assert f'linli_job_last_run_succeeded{{job="settle",scope="brand:{stage.brand_id}"}} 1' in lines
     assert 'linli_worker_last_seen_seconds{worker="w1"} 0' in lines
-    assert f'linli_job_last_due_timestamp_seconds{{job="settle",scope="brand:{stage.brand_id}"}} {TEN_PAST_MIDNIGHT.timestamp():g}' in lines
+    due = f'linli_job_last_due_timestamp_seconds{{job="settle",scope="brand:{stage.brand_id}"}}'
+    assert f"{due} {TEN_PAST_MIDNIGHT.timestamp():g}" in lines

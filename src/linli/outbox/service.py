@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, delete, func, select
@@ -122,11 +122,12 @@ async def status(*, session: AsyncSession, now: datetime, limit: int = 10) -> Ou
         )
     ).one()
     oldest = row[4]
-    if oldest is not None and oldest.tzinfo is None:  # an aggregate bypasses the column type on SQLite
-        oldest = oldest.replace(tzinfo=UTC)
     failing = OutboxEvent.attempts >= FAILING_ATTEMPTS
     topics = await session.execute(
-        select(OutboxEvent.topic, func.count()).where(pending, failing).group_by(OutboxEvent.topic).order_by(OutboxEvent.topic)
+        select(OutboxEvent.topic, func.count())
+        .where(pending, failing)
+        .group_by(OutboxEvent.topic)
+        .order_by(OutboxEvent.topic)
     )
     events = await session.scalars(
         select(OutboxEvent).where(pending, failing).order_by(OutboxEvent.attempts.desc(), OutboxEvent.id).limit(limit)

@@ -1,1 +1,1 @@
-"""Scheduled jobs: settlement, tier bonus, binding expiry, payout sync and pruning, each period run once by one of any number of workers."""
+"""Scheduled jobs (settlement, tier bonus, binding expiry, payout sync, pruning): each period runs once, across workers."""

@@ -29,7 +29,9 @@ async def get_policy(brand_id: int, user: AuthUser, session: ReadSession) -> Sch
     "/brands/{brand_id}/schedule-policy", response_model=SchedulePolicyOut,
     summary="修改每日结算时间（品牌员工；从尚未结算的下一个自然日起生效）",
 )
-async def put_policy(brand_id: int, body: SchedulePolicyIn, user: AuthUser, session: WriteSession, now: Now) -> SchedulePolicyOut:
+async def put_policy(
+    brand_id: int, body: SchedulePolicyIn, user: AuthUser, session: WriteSession, now: Now
+) -> SchedulePolicyOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     policy = await service.update_policy(
         session=session, brand_id=brand_id, settle_at=body.settle_at, actor_user_id=user.user_id, now=now

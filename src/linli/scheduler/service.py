@@ -57,7 +57,9 @@ async def get_policy(*, session: AsyncSession, brand_id: int) -> Policy:
     return Policy(brand_id, row.settle_at, brand.timezone, False, row.updated_at, row.updated_by_user_id)
 
 
-async def update_policy(*, session: AsyncSession, brand_id: int, settle_at: str, actor_user_id: int, now: datetime) -> Policy:
+async def update_policy(
+    *, session: AsyncSession, brand_id: int, settle_at: str, actor_user_id: int, now: datetime
+) -> Policy:
     """Sets when the brand's daily settlement runs; from the next day it has not yet run (one run per local day)."""
     settle_at = f"{parse_settle_at(settle_at):%H:%M}"
     await brands.get_brand(session=session, brand_id=brand_id)
