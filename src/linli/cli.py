@@ -46,7 +46,7 @@ def serve(
     from linli import migrate as migrations
 
     settings = _settings()
-    configure_logging(settings.log_format)
+    _configure_logging(settings)
     if migrate_first:
         migrations.upgrade(settings.database_url)
     # log_config=None: uvicorn's records go through linli's handler (linli.logs), in the same format.
@@ -158,7 +158,7 @@ def worker(
         return 0
 
     settings = _settings()
-    configure_logging(settings.log_format)
+    _configure_logging(settings)
     done = asyncio.run(_with_ctx(settings, as_of, run))
     if once:
         typer.echo(f"processed {done} item(s)")
@@ -365,6 +365,14 @@ async def _with_ctx(settings: Settings, as_of: str | None, job):  # noqa: ANN001
         return await job(ctx)
     finally:
         await ctx.db.dispose()
+
+
+def _configure_logging(settings: Settings) -> None:
+    try:
+        configure_logging(settings.log_format)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
 
 
 def _redact(url: str) -> str:
