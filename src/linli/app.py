@@ -18,6 +18,7 @@ from linli.catalog.api import router as catalog_router
 from linli.context import AppContext
 from linli.fulfillment.api import router as fulfillment_router  # wire-up: fulfillment (issue 5)
 from linli.fulfillment.tracking import register_timeline_source
+from linli.health import router as health_router  # wire-up: /healthz and /metrics (issue 13)
 from linli.leaders.api import router as leaders_router
 from linli.ledger.api import router as ledger_router  # wire-up: commission ledger (issue 4)
 from linli.live.api import router as live_router
@@ -25,6 +26,7 @@ from linli.notifications.api import router as notifications_router  # wire-up: i
 from linli.orders.api import router as orders_router
 from linli.payments.api import router as payments_router
 from linli.payouts.api import router as payouts_router  # wire-up: withdrawals (issue 4)
+from linli.scheduler.api import router as scheduler_router  # wire-up: the brand's schedule (issue 13)
 from linli.web import install_error_handlers
 
 
@@ -73,13 +75,11 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
         fulfillment_router,  # wire-up: fulfillment (issue 5)
         notifications_router,  # wire-up: in-app inbox (issue 5)
         aftersales_router,  # wire-up: after-sales claims (issue 5)
+        scheduler_router,  # wire-up: the brand's schedule (issue 13)
+        health_router,  # wire-up: /healthz and /metrics (issue 13)
     ):
         app.include_router(router)
     # The order timeline (fulfillment) shows the claims of after-sales without reading its tables.
     register_timeline_source(aftersales_timeline.timeline_entries)
-
-    @app.get("/healthz", tags=["ops"], summary="健康检查")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app

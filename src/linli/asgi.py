@@ -3,5 +3,8 @@
 from linli.app import create_app
 from linli.config import Settings
 from linli.context import AppContext
+from linli.logs import configure_logging
 
-app = create_app(AppContext.build(Settings.from_env()))
+settings = Settings.from_env()
+configure_logging(settings.log_format)  # each `--workers N` process logs like `linli serve` does
+app = create_app(AppContext.build(settings))

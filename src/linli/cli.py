@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -10,6 +11,7 @@ import typer
 from linli.clock import FixedClock, parse_as_of
 from linli.config import Settings
 from linli.context import AppContext
+from linli.logs import configure_logging
 
 app = typer.Typer(help="linli 邻里: private-domain live commerce with community group-buying.", no_args_is_help=True)
 
@@ -44,14 +46,18 @@ def serve(
     from linli import migrate as migrations
 
     settings = _settings()
+    _configure_logging(settings)
     if migrate_first:
         migrations.upgrade(settings.database_url)
+    # log_config=None: uvicorn's records go through linli's handler (linli.logs), in the same format.
     if workers > 1:
-        uvicorn.run("linli.asgi:app", host=host, port=port, workers=workers, log_level="info", access_log=access_log)
+        uvicorn.run("linli.asgi:app", host=host, port=port, workers=workers, log_level="info", access_log=access_log,
+                    log_config=None)
     else:
         from linli.app import create_app
 
-        uvicorn.run(create_app(AppContext.build(settings)), host=host, port=port, log_level="info", access_log=access_log)
+        uvicorn.run(create_app(AppContext.build(settings)), host=host, port=port, log_level="info", access_log=access_log,
+                    log_config=None)
 
 
 @app.command()
@@ -134,14 +140,16 @@ def worker(
     once: Annotated[bool, typer.Option("--once", help="work until idle, then exit")] = False,
     as_of: AsOf = None,
 ) -> None:
-    """Deliver outbox events and run the periodic jobs (any number of workers on PostgreSQL)."""
+    """Deliver outbox events and run the scheduled jobs (any number of workers on PostgreSQL); logs one line per
+    batch and per job run (LINLI_LOG_FORMAT=json for JSON lines)."""
     import signal
 
     from linli import worker as worker_module
+    from linli.scheduler.runner import Scheduler
 
     async def run(ctx: AppContext) -> int:
         if once:
-            return await worker_module.run_until_idle(ctx)
+            return await worker_module.run_until_idle(ctx, scheduler=Scheduler.for_context(ctx))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -149,7 +157,9 @@ def worker(
         await worker_module.run_forever(ctx, stop)
         return 0
 
-    done = asyncio.run(_with_ctx(_settings(), as_of, run))
+    settings = _settings()
+    _configure_logging(settings)
+    done = asyncio.run(_with_ctx(settings, as_of, run))
     if once:
         typer.echo(f"processed {done} item(s)")
 
@@ -262,6 +272,37 @@ def remind_unclaimed(as_of: AsOf = None) -> None:
     if total.failed:
         raise typer.Exit(code=1)
 
+outbox_app = typer.Typer(help="The outbox of domain events and the worker that delivers them.")
+app.add_typer(outbox_app, name="outbox")
+
+
+@outbox_app.command("status")
+def outbox_status(
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="failing events to show")] = 10,
+) -> None:
+    """Pending events, the oldest one's age, events that keep failing (attempts, last error), workers, job runs."""
+    from linli import health
+
+    settings = _settings()
+
+    async def run(ctx: AppContext) -> tuple[health.Snapshot, datetime]:
+        now = ctx.clock.now()
+        async with ctx.db.read() as session:
+            return await health.snapshot(session=session, now=now, failing_limit=limit), now
+
+    snap, now = asyncio.run(_with_ctx(settings, None, run))
+    if as_json:
+        import json
+
+        from fastapi.encoders import jsonable_encoder
+
+        view = health.operator_view(snap, now=now, check_seconds=settings.scheduler_check_seconds)
+        typer.echo(json.dumps(jsonable_encoder(view), ensure_ascii=False))
+    else:
+        typer.echo("\n".join(health.status_lines(snap, now=now, check_seconds=settings.scheduler_check_seconds)))
+
+
 bench_app = typer.Typer(help="Benchmarks: each creates and drops its own database and reports its own ceiling.")
 app.add_typer(bench_app, name="bench")
 
@@ -324,6 +365,14 @@ async def _with_ctx(settings: Settings, as_of: str | None, job):  # noqa: ANN001
         return await job(ctx)
     finally:
         await ctx.db.dispose()
+
+
+def _configure_logging(settings: Settings) -> None:
+    try:
+        configure_logging(settings.log_format)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
 
 
 def _redact(url: str) -> str:

@@ -47,6 +47,10 @@ class Settings:
     db_max_overflow: int = 10
     inprocess_worker: bool = True
     worker_poll_seconds: float = 0.2
+    # The scheduler in every worker looks at what is due at most this often (docs/operations.md).
+    scheduler_check_seconds: float = 30.0
+    log_format: str = "text"  # text (key=value) or json
+    metrics_token: str = field(default="", repr=False)  # empty: GET /metrics is off
     # Payments (docs/payments.md). The signed local simulator is the default provider.
     payment_default_provider: str = "simulator"
     payment_simulator_enabled: bool = True
@@ -91,6 +95,9 @@ class Settings:
             db_max_overflow=_env_int("LINLI_DB_MAX_OVERFLOW", 10),
             inprocess_worker=os.environ.get("LINLI_INPROCESS_WORKER", "1") not in ("0", "false", "no"),
             worker_poll_seconds=float(os.environ.get("LINLI_WORKER_POLL_SECONDS", "0.2")),
+            scheduler_check_seconds=float(os.environ.get("LINLI_SCHEDULER_CHECK_SECONDS", "30")),
+            log_format=os.environ.get("LINLI_LOG_FORMAT", "text").strip().lower() or "text",
+            metrics_token=os.environ.get("LINLI_METRICS_TOKEN", ""),
             payment_default_provider=os.environ.get("LINLI_PAYMENT_DEFAULT_PROVIDER", "simulator"),
             payment_simulator_enabled=os.environ.get("LINLI_PAYMENT_SIMULATOR", "1") not in ("0", "false", "no"),
             wechatpay_mchid=os.environ.get("LINLI_WECHATPAY_MCHID", ""),

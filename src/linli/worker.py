@@ -1,17 +1,21 @@
 """The worker: delivers outbox events to their handlers and runs the periodic jobs.
 
 `linli worker` runs it as its own process (any number of them on PostgreSQL: batches are claimed
-with FOR UPDATE SKIP LOCKED); on the embedded default `linli serve` runs it in-process.
+with FOR UPDATE SKIP LOCKED, scheduled periods with a unique job-run row); on the embedded default
+`linli serve` runs it in-process. The scheduled jobs live in `linli.scheduler`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from linli.context import AppContext
+from linli.logs import log_event
 from linli.orders import service as orders
 from linli.outbox.service import HandlerRegistry, process_batch
+from linli.scheduler.runner import Scheduler
 
 log = logging.getLogger("linli.worker")
 
@@ -37,28 +41,41 @@ def _registrars() -> list:
     ]
 
 
-async def run_once(ctx: AppContext, registry: HandlerRegistry, *, batch: int = 100) -> int:
-    """One pass: expire unpaid orders that are due, remind of (or return) unclaimed parcels, then deliver a
-    batch of events. Returns work done."""
+async def run_once(
+    ctx: AppContext, registry: HandlerRegistry, *, batch: int = 100, scheduler: Scheduler | None = None
+) -> int:
+    """One pass: expire unpaid orders that are due, remind of (or return) unclaimed parcels, deliver a batch of
+    events, then let the scheduler run what is due (a worker's passes always carry one; without one, as in
+    tests that only deliver events, no scheduled job runs). Returns work done; logs one line if any."""
     from linli.fulfillment import unclaimed as fulfillment_unclaimed  # wire-up: fulfillment (issue 5)
 
+    started = time.perf_counter()
     now = ctx.clock.now()
     async with ctx.db.transaction() as session:
         expired = await orders.expire_due_orders(session=session, now=now)
     async with ctx.db.transaction() as session:
         unclaimed = await fulfillment_unclaimed.handle_unclaimed(session=session, now=now)
-        expired += unclaimed.reminded + unclaimed.returned + unclaimed.failed
     async with ctx.db.transaction() as session:
         delivered = await process_batch(session=session, registry=registry, now=now, limit=batch)
-    return expired + delivered
+    runs = await scheduler.tick(ctx) if scheduler is not None else []
+    done = expired + unclaimed.reminded + unclaimed.returned + unclaimed.failed + delivered.claimed + len(runs)
+    if done:
+        log_event(
+            log, "worker.batch", events=delivered.claimed, events_failed=delivered.failed, orders_expired=expired,
+            parcels_reminded=unclaimed.reminded, parcels_returned=unclaimed.returned, parcels_failed=unclaimed.failed,
+            jobs=len(runs), duration_ms=round((time.perf_counter() - started) * 1000),
+        )
+    return done
 
 
-async def run_until_idle(ctx: AppContext, registry: HandlerRegistry | None = None, *, max_passes: int = 100) -> int:
-    """Runs passes until there is nothing left to do (tests and replays)."""
+async def run_until_idle(
+    ctx: AppContext, registry: HandlerRegistry | None = None, *, max_passes: int = 100, scheduler: Scheduler | None = None
+) -> int:
+    """Runs passes until there is nothing left to do (tests, replays and `linli worker --once`)."""
     registry = registry or build_registry(ctx)
     total = 0
     for _ in range(max_passes):
-        done = await run_once(ctx, registry)
+        done = await run_once(ctx, registry, scheduler=scheduler)
         total += done
         if done == 0:
             break
@@ -67,10 +84,13 @@ async def run_until_idle(ctx: AppContext, registry: HandlerRegistry | None = Non
 
 async def run_forever(ctx: AppContext, stop: asyncio.Event) -> None:
     registry = build_registry(ctx)
+    scheduler = Scheduler.for_context(ctx)
     poll = ctx.settings.worker_poll_seconds
+    log_event(log, "worker.started", worker=scheduler.name, poll_seconds=poll,
+              scheduler_check_seconds=ctx.settings.scheduler_check_seconds, database=ctx.db.dialect)
     while not stop.is_set():
         try:
-            done = await run_once(ctx, registry)
+            done = await run_once(ctx, registry, scheduler=scheduler)
         except Exception:  # noqa: BLE001 - keep the worker alive; the failed pass is retried
             log.exception("worker pass failed")
             done = 0
@@ -79,3 +99,4 @@ async def run_forever(ctx: AppContext, stop: asyncio.Event) -> None:
                 await asyncio.wait_for(stop.wait(), timeout=poll)
             except TimeoutError:
                 pass
+    log_event(log, "worker.stopped", worker=scheduler.name)

@@ -128,6 +128,11 @@ async def staff_role(*, session: AsyncSession, brand_id: int, user_id: int) -> s
     )
 
 
+async def staff_brand_ids(*, session: AsyncSession, user_id: int) -> set[int]:
+    """The brands the user works for (any staff role)."""
+    return set(await session.scalars(select(StaffMember.brand_id).where(StaffMember.user_id == user_id)))
+
+
 async def require_staff(
     *, session: AsyncSession, brand_id: int, user_id: int, roles: tuple[str, ...] = STAFF_ROLES
 ) -> str:

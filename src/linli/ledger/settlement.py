@@ -69,10 +69,16 @@ class SettleReport:
 
 
 async def settle_batch(
-    *, session: AsyncSession, as_of: datetime, now: datetime, after: Cursor | None = None, limit: int = DEFAULT_BATCH
+    *,
+    session: AsyncSession,
+    as_of: datetime,
+    now: datetime,
+    after: Cursor | None = None,
+    limit: int = DEFAULT_BATCH,
+    brand_id: int | None = None,
 ) -> BatchResult:
-    """Settles up to `limit` due lines after the cursor: a range scan of ix_commission_lines_due
-    (status, eligible_at, leader_id, id), so every run reads each due line once."""
+    """Settles up to `limit` due lines after the cursor (of one brand, or of all): a range scan of
+    ix_commission_lines_due (status, eligible_at, leader_id, id), so every run reads each due line once."""
     line = CommissionLine
     query = (
         select(line.id, line.brand_id, line.leader_id, line.commission_fen, line.clawed_back_fen, line.eligible_at)
@@ -83,6 +89,8 @@ async def settle_batch(
     )
     if after is not None:
         query = query.where(tuple_(line.eligible_at, line.leader_id, line.id) > tuple_(*after))
+    if brand_id is not None:
+        query = query.where(line.brand_id == brand_id)
     rows = (await session.execute(query)).all()
     if not rows:
         return BatchResult(lines=0, amount_fen=0, cursor=None)
@@ -172,8 +180,10 @@ async def settle_due(
     batch_size: int = DEFAULT_BATCH,
     max_batches: int | None = None,
     settlers: int = 1,
+    brand_id: int | None = None,
 ) -> SettleReport:
-    """Settles every line eligible by `as_of`, batch by batch, each batch committed on its own.
+    """Settles every line eligible by `as_of` (of one brand, or of all), batch by batch, each batch committed
+    on its own.
 
     `settlers` > 1 runs that many batch loops at once, each on its own connection: on PostgreSQL they
     claim disjoint batches (SKIP LOCKED) and use several cores of the server; on SQLite they take turns.
@@ -182,7 +192,10 @@ async def settle_due(
     if settlers < 1:
         raise ValueError("settlers must be at least 1")
     reports = await asyncio.gather(
-        *(_settle_loop(db=db, as_of=as_of, now=now, batch_size=batch_size, max_batches=max_batches) for _ in range(settlers))
+        *(
+            _settle_loop(db=db, as_of=as_of, now=now, batch_size=batch_size, max_batches=max_batches, brand_id=brand_id)
+            for _ in range(settlers)
+        )
     )
     total = SettleReport()
     for report in reports:
@@ -194,13 +207,15 @@ async def settle_due(
 
 
 async def _settle_loop(
-    *, db: Database, as_of: datetime, now: datetime, batch_size: int, max_batches: int | None
+    *, db: Database, as_of: datetime, now: datetime, batch_size: int, max_batches: int | None, brand_id: int | None
 ) -> SettleReport:
     report = SettleReport()
     cursor: Cursor | None = None
     while max_batches is None or report.batches < max_batches:
         async with db.transaction() as session:
-            result = await settle_batch(session=session, as_of=as_of, now=now, after=cursor, limit=batch_size)
+            result = await settle_batch(
+                session=session, as_of=as_of, now=now, after=cursor, limit=batch_size, brand_id=brand_id
+            )
         if result.cursor is None:
             break
         report.batches += 1

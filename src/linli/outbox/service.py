@@ -10,10 +10,11 @@ handler rolls back only its savepoint; the event is retried later with a growing
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.outbox.models import OutboxEvent
@@ -37,10 +38,16 @@ class HandlerRegistry:
         return self._handlers.get(topic, [])
 
 
+@dataclass(frozen=True)
+class BatchReport:
+    claimed: int  # events taken from the outbox in this batch
+    failed: int  # of which a handler failed (they are retried later)
+
+
 async def process_batch(
     *, session: AsyncSession, registry: HandlerRegistry, now: datetime, limit: int = 100
-) -> int:
-    """Claims up to `limit` due events, runs their handlers and marks them processed. Returns how many."""
+) -> BatchReport:
+    """Claims up to `limit` due events, runs their handlers and marks them processed."""
     events = (
         await session.scalars(
             select(OutboxEvent)
@@ -50,6 +57,7 @@ async def process_batch(
             .with_for_update(skip_locked=True)
         )
     ).all()
+    failed = 0
     for event in events:
         try:
             async with session.begin_nested():
@@ -59,9 +67,10 @@ async def process_batch(
             event.attempts += 1
             event.last_error = f"{type(exc).__name__}: {exc}"[:500]
             event.available_at = now + min(MAX_BACKOFF, timedelta(seconds=2**event.attempts))
+            failed += 1
             continue
         event.processed_at = now
-    return len(events)
+    return BatchReport(claimed=len(events), failed=failed)
 
 
 async def prune_processed(*, session: AsyncSession, older_than: datetime) -> int:
@@ -69,3 +78,65 @@ async def prune_processed(*, session: AsyncSession, older_than: datetime) -> int
         delete(OutboxEvent).where(OutboxEvent.processed_at.is_not(None), OutboxEvent.processed_at < older_than)
     )
     return result.rowcount or 0
+
+
+# --- what an operator watches (`linli outbox status`, /healthz, /metrics) --------------------------
+
+FAILING_ATTEMPTS = 3  # an event whose handlers failed this many times "keeps failing"
+
+
+@dataclass(frozen=True)
+class FailingEvent:
+    id: int
+    topic: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    next_attempt_at: datetime
+
+
+@dataclass(frozen=True)
+class OutboxStatus:
+    pending: int  # not processed yet
+    due: int  # of which may be handled now (the others wait for their retry time)
+    retrying: int  # pending whose handlers failed at least once
+    failing: int  # pending whose handlers failed FAILING_ATTEMPTS times or more
+    oldest_pending_at: datetime | None
+    oldest_pending_age_seconds: float | None
+    failing_topics: dict[str, int]
+    failing_events: list[FailingEvent]
+
+
+async def status(*, session: AsyncSession, now: datetime, limit: int = 10) -> OutboxStatus:
+    """The outbox's backlog and the events that keep failing (most attempts first, with their last error)."""
+    pending = OutboxEvent.processed_at.is_(None)
+    row = (
+        await session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(case((OutboxEvent.available_at <= now, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((OutboxEvent.attempts > 0, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((OutboxEvent.attempts >= FAILING_ATTEMPTS, 1), else_=0)), 0),
+                func.min(OutboxEvent.created_at),
+            ).where(pending)
+        )
+    ).one()
+    oldest = row[4]
+    failing = OutboxEvent.attempts >= FAILING_ATTEMPTS
+    topics = await session.execute(
+        select(OutboxEvent.topic, func.count())
+        .where(pending, failing)
+        .group_by(OutboxEvent.topic)
+        .order_by(OutboxEvent.topic)
+    )
+    events = await session.scalars(
+        select(OutboxEvent).where(pending, failing).order_by(OutboxEvent.attempts.desc(), OutboxEvent.id).limit(limit)
+    )
+    return OutboxStatus(
+        pending=int(row[0]), due=int(row[1]), retrying=int(row[2]), failing=int(row[3]), oldest_pending_at=oldest,
+        oldest_pending_age_seconds=max(0.0, (now - oldest).total_seconds()) if oldest is not None else None,
+        failing_topics={topic: int(count) for topic, count in topics.all()},
+        failing_events=[
+            FailingEvent(e.id, e.topic, e.attempts, e.last_error, e.created_at, e.available_at) for e in events
+        ],
+    )
