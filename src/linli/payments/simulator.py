@@ -20,9 +20,10 @@ import secrets
 from collections.abc import Mapping
 from datetime import datetime
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from linli import simulation
+from linli.callbacks import Fen, Id32, Id64, NotificationFields, read_fields, require_storable
 from linli.errors import Conflict, InvalidInput, NotFound
 from linli.money import yuan
 from linli.payments import service
@@ -42,6 +43,17 @@ if TYPE_CHECKING:
 TIMESTAMP_HEADER = "X-Linli-Sim-Timestamp"
 NONCE_HEADER = "X-Linli-Sim-Nonce"
 SIGNATURE_HEADER = "X-Linli-Sim-Signature"
+
+
+MALFORMED = "支付通知格式无效"
+
+
+class SimulatorNotificationFields(NotificationFields):
+    id: Id64
+    event_type: Literal["payment.succeeded", "payment.failed"]
+    out_trade_no: Id32
+    transaction_id: Id64 | None = None
+    amount_fen: Fen | None = None
 
 
 class SimulatorProvider(simulation.NotifyingSimulator):
@@ -72,25 +84,13 @@ class SimulatorProvider(simulation.NotifyingSimulator):
         self.verify(headers=headers, body=body, now=now)
         try:
             data = json.loads(body)
-            event_type = data["event_type"]
-            notification_id = data["id"]
-            out_trade_no = data["out_trade_no"]
-            amount = data.get("amount_fen")
-            transaction_id = data.get("transaction_id")
-            valid = (
-                event_type in (PAYMENT_SUCCEEDED, PAYMENT_FAILED)
-                and isinstance(notification_id, str) and 0 < len(notification_id) <= 64
-                and isinstance(out_trade_no, str) and 0 < len(out_trade_no) <= 32
-                and (amount is None or (isinstance(amount, int) and not isinstance(amount, bool)))
-                and (transaction_id is None or isinstance(transaction_id, str))
-            )
-        except (ValueError, KeyError, TypeError):
-            valid = False
-        if not valid:
-            raise InvalidInput("支付通知格式无效", code="callback_malformed")
+        except ValueError:
+            raise InvalidInput(MALFORMED, code="callback_malformed", details={"fields": ["(body)"]}) from None
+        require_storable(data, message=MALFORMED)
+        fields = read_fields(SimulatorNotificationFields, data, message=MALFORMED)
         return Notification(
-            notification_id=notification_id, event_type=event_type, out_trade_no=out_trade_no,
-            transaction_id=transaction_id, amount_fen=amount, payload=data,
+            notification_id=fields.id, event_type=fields.event_type, out_trade_no=fields.out_trade_no,
+            transaction_id=fields.transaction_id, amount_fen=fields.amount_fen, payload=data,
         )
 
     async def refund(self, *, refund: Refund, payment: Payment) -> str:
