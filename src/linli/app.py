@@ -23,6 +23,7 @@ from linli.ledger.api import router as ledger_router  # wire-up: commission ledg
 from linli.live.api import router as live_router
 from linli.notifications.api import router as notifications_router  # wire-up: in-app inbox (issue 5)
 from linli.orders.api import router as orders_router
+from linli.payments import notices as payment_notices
 from linli.payments.api import router as payments_router
 from linli.payouts.api import router as payouts_router  # wire-up: withdrawals (issue 4)
 from linli.web import install_error_handlers
@@ -75,8 +76,10 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
         aftersales_router,  # wire-up: after-sales claims (issue 5)
     ):
         app.include_router(router)
-    # The order timeline (fulfillment) shows the claims of after-sales without reading its tables.
+    # The order timeline (fulfillment) shows the claims of after-sales and the refunded payments an order
+    # could not keep, without reading their tables.
     register_timeline_source(aftersales_timeline.timeline_entries)
+    register_timeline_source(payment_notices.timeline_entries)
 
     @app.get("/healthz", tags=["ops"], summary="健康检查")
     async def healthz() -> dict[str, str]:

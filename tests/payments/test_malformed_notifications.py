@@ -13,26 +13,38 @@ import uuid
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from linli.payments import service
 from linli.payments.models import Payment, Refund
 from linli.payments.providers import PAYMENT_SUCCEEDED
+from tests.notification_fuzz import FUZZING, json_values
 from tests.payments import wechat_fakes as wx
 from tests.payments.conftest import PRICE_FEN, build_shop, error_code, member, place, rows, snapshot, start
-from tests.payments.test_wechatpay import _started, api, keys, notify, paid_notification, wechatpay, wx_client  # noqa: F401
+from tests.payments.test_wechatpay import (  # noqa: F401 - fixtures
+    _started,
+    api,
+    keys,
+    notify,
+    paid_notification,
+    wechatpay,
+    wx_client,
+)
 
 MALFORMED = "支付通知内容不完整"
 HUGE = 10**30
 INT64_OVER = 2**63
 
 
-def signed(keys: wx.Keys, *, at, resource: Any, event_type: str = "TRANSACTION.SUCCESS", original_type: str = "transaction",
-           **envelope_changes: Any) -> wx.WeChatNotification:
+def signed(
+    keys: wx.Keys, *, at, resource: Any, event_type: str = "TRANSACTION.SUCCESS", original_type: str = "transaction",
+    **envelope_changes: Any,
+) -> wx.WeChatNotification:
     """A notification WeChat Pay could have signed, with any envelope or resource (even ones WeChat never sends)."""
     envelope = {
-        "id": f"EV-{secrets.token_hex(10)}", "create_time": "2026-11-20T10:00:00+08:00", "resource_type": "encrypt-resource",
+        "id": f"EV-{secrets.token_hex(10)}", "create_time": "2026-11-20T10:00:00+08:00",
+        "resource_type": "encrypt-resource",
         "event_type": event_type, "summary": "支付成功",
         "resource": wx.encrypt_resource(keys.apiv3_key, resource, original_type=original_type),
     }
@@ -141,7 +153,9 @@ async def test_wechat_pay_refund_notifications_with_wrong_field_types_are_4xx_an
     ctx, world, keys, api, wx_client
 ):
     trade_no, refund = await _pending_refund(ctx, world, api, wx_client, keys)
-    base = wx.refund_resource(out_trade_no=trade_no, out_refund_no=refund.out_refund_no, total=PRICE_FEN, refund=PRICE_FEN)
+    base = wx.refund_resource(
+        out_trade_no=trade_no, out_refund_no=refund.out_refund_no, total=PRICE_FEN, refund=PRICE_FEN
+    )
     shapes = {
         "out_refund_no a list": {**base, "out_refund_no": [refund.out_refund_no]},
         "out_refund_no an object": {**base, "out_refund_no": {"no": refund.out_refund_no}},
@@ -203,7 +217,8 @@ async def test_simulator_notifications_with_wrong_field_types_are_422_and_change
             "event_type unknown": {"event_type": "payment.maybe"},
         }.items()
     }
-    bodies["amount_fen Infinity"] = json.dumps(good).replace(f'"amount_fen": {PRICE_FEN}', '"amount_fen": Infinity').encode()
+    infinite = json.dumps(good).replace(f'"amount_fen": {PRICE_FEN}', '"amount_fen": Infinity')
+    bodies["amount_fen Infinity"] = infinite.encode()
     assert b"Infinity" in bodies["amount_fen Infinity"]
     bodies["a list"] = json.dumps([good]).encode()
     bodies["null"] = b"null"
@@ -223,13 +238,9 @@ async def test_simulator_notifications_with_wrong_field_types_are_422_and_change
 
 # --- fuzzing ------------------------------------------------------------------------------------------
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(10**30), max_value=10**30)
-    | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=80),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
-    max_leaves=6,
+TRANSACTION_FIELDS = (
+    "out_trade_no", "transaction_id", "trade_state", "mchid", "appid", "amount", "payer", "success_time",
 )
-TRANSACTION_FIELDS = ("out_trade_no", "transaction_id", "trade_state", "mchid", "appid", "amount", "payer", "success_time")
 AMOUNT_FIELDS = ("total", "payer_total", "currency")
 REFUND_FIELDS = ("out_trade_no", "out_refund_no", "refund_status", "mchid", "amount")
 REFUND_AMOUNT_FIELDS = ("refund", "total", "payer_refund")
@@ -249,21 +260,26 @@ async def started_trade_no(ctx, world, client) -> str:
     return (await start(client, buyer, order.id)).json()["out_trade_no"]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@FUZZING
 @given(
     event=st.sampled_from(["TRANSACTION.SUCCESS", "REFUND.SUCCESS", "REFUND.CLOSED"]),
     changes=st.dictionaries(st.sampled_from(TRANSACTION_FIELDS + REFUND_FIELDS), json_values, max_size=3),
     amount_changes=st.dictionaries(st.sampled_from(AMOUNT_FIELDS + REFUND_AMOUNT_FIELDS), json_values, max_size=2),
     dropped=st.lists(st.sampled_from(TRANSACTION_FIELDS + REFUND_FIELDS), max_size=2),
 )
-async def test_fuzzed_wechat_pay_resources_never_answer_5xx(keys, wx_client, paid_with_refund, event, changes, amount_changes, dropped):
+async def test_fuzzed_wechat_pay_resources_never_answer_5xx(
+    keys, wx_client, paid_with_refund, event, changes, amount_changes, dropped
+):
     ctx = wx_client.ctx
     trade_no, refund = paid_with_refund
     if event == "TRANSACTION.SUCCESS":
-        resource = wx.payment_resource(out_trade_no=trade_no, total=PRICE_FEN, transaction_id=f"42{secrets.token_hex(8)}")
+        transaction_id = f"42{secrets.token_hex(8)}"
+        resource = wx.payment_resource(out_trade_no=trade_no, total=PRICE_FEN, transaction_id=transaction_id)
         original_type = "transaction"
     else:
-        resource = wx.refund_resource(out_trade_no=trade_no, out_refund_no=refund.out_refund_no, total=PRICE_FEN, refund=PRICE_FEN)
+        resource = wx.refund_resource(
+            out_trade_no=trade_no, out_refund_no=refund.out_refund_no, total=PRICE_FEN, refund=PRICE_FEN
+        )
         original_type = "refund"
     resource.update(changes)
     if isinstance(resource.get("amount"), dict):
@@ -277,7 +293,7 @@ async def test_fuzzed_wechat_pay_resources_never_answer_5xx(keys, wx_client, pai
     assert payment.amount_fen == PRICE_FEN  # nothing malformed ever reached the payment
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@FUZZING
 @given(
     changes=st.dictionaries(
         st.sampled_from(["id", "event_type", "out_trade_no", "transaction_id", "amount_fen", "created_at"]), json_values,

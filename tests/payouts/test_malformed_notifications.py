@@ -6,14 +6,23 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from linli.worker import run_until_idle
+from tests.notification_fuzz import FUZZING, json_values
 from tests.payments import wechat_fakes as wx
-from tests.payments.test_malformed_notifications import json_values
 from tests.payouts.conftest import approve, ask, earn, error_code, snapshot, withdrawal
-from tests.payouts.test_wechat import api, approved, finished, keys, provider, with_openid, wx_client, wx_ctx  # noqa: F401
+from tests.payouts.test_wechat import (  # noqa: F401 - fixtures
+    api,
+    approved,
+    finished,
+    keys,
+    provider,
+    with_openid,
+    wx_client,
+    wx_ctx,
+)
 
 HUGE = 10**30
 
@@ -24,7 +33,8 @@ async def notify_wechat(http, n: wx.WeChatNotification):  # noqa: ANN001, ANN201
 
 def batch(keys: wx.Keys, ctx, withdrawal_id: int, **changes) -> wx.WeChatNotification:  # noqa: ANN001
     resource = {
-        "mchid": wx.MCHID, "out_batch_no": f"LLWB{withdrawal_id:010d}", "batch_id": "1310000070267099995209220230815194",
+        "mchid": wx.MCHID, "out_batch_no": f"LLWB{withdrawal_id:010d}",
+        "batch_id": "1310000070267099995209220230815194",
         "batch_status": "FINISHED", "total_num": 1, "total_amount": 5_000, "success_amount": 5_000, "success_num": 1,
         "fail_amount": 0, "fail_num": 0,
     }
@@ -37,8 +47,9 @@ def batch(keys: wx.Keys, ctx, withdrawal_id: int, **changes) -> wx.WeChatNotific
 async def in_transfer(wx_ctx, wx_client, world, stage, api) -> int:  # noqa: ANN001
     await with_openid(wx_ctx, stage)
     w_id = await approved(wx_ctx, wx_client, world, stage)
-    api.answer("POST", "/v3/transfer/batches", 200, {"out_batch_no": f"LLWB{w_id:010d}", "batch_id": "1030000071100999991182020050700019480001",
-                                                     "create_time": "2026-11-22T10:00:00+08:00", "batch_status": "ACCEPTED"})
+    accepted = {"out_batch_no": f"LLWB{w_id:010d}", "batch_id": "1030000071100999991182020050700019480001",
+                "create_time": "2026-11-22T10:00:00+08:00", "batch_status": "ACCEPTED"}
+    api.answer("POST", "/v3/transfer/batches", 200, accepted)
     await run_until_idle(wx_ctx)
     assert (await withdrawal(wx_ctx, w_id)).status == "approved"
     return w_id
@@ -79,7 +90,7 @@ async def test_wechat_transfer_notifications_with_wrong_field_types_are_4xx_and_
     assert (await withdrawal(wx_ctx, w_id)).status == "paid"
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@FUZZING
 @given(
     changes=st.dictionaries(
         st.sampled_from(["mchid", "out_batch_no", "batch_id", "batch_status", "success_num", "fail_num", "close_reason",

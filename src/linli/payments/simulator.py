@@ -140,6 +140,27 @@ async def complete(
 
 
 STATUS_TEXT = {"pending": "待支付", "succeeded": "已支付", "failed": "支付失败"}
+# What the payer is told on the pay page, from the server's outcome of the (first) notification.
+OUTCOME_TEXT = {
+    "paid": "支付成功",
+    "paid_late": "支付成功：付款晚于订单时限，名额仍在，订单已为您恢复",
+    "refunding_late_payment": "支付超时，名额已售罄，款项将原路退回",
+    "refunding_double_payment": "订单已由另一笔支付完成，本次款项将原路退回",
+    "amount_mismatch": "支付金额与订单不符，款项将原路退回",
+    "failed": "支付失败",
+    "duplicate": "该支付已处理",
+    "already_succeeded": "该支付已处理",
+}
+
+
+def outcome_message(done: simulation.Completion) -> str:
+    """The sentence the pay page shows for what the server did (never "支付成功" for money it gives back)."""
+    if done.scheduled:
+        return "已提交，支付结果稍后送达"
+    first = done.outcomes[0] if done.outcomes else ""
+    if first.startswith("error:"):
+        return f"支付未被受理（{first.removeprefix('error:')}）"
+    return OUTCOME_TEXT.get(first, "支付结果未知，请查看订单")
 
 
 def pay_page(*, payment: Payment, description: str) -> str:
@@ -186,7 +207,7 @@ async function finish(outcome) {{
   }});
   const data = await res.json();
   document.getElementById("status").textContent = res.ok
-    ? (outcome === "success" ? "支付成功" : "支付失败")
+    ? data.message
     : ((data.error && data.error.message) || "请求失败");
 }}
 document.getElementById("pay").addEventListener("click", function () {{ finish("success"); }});
