@@ -16,6 +16,7 @@ from linli.attribution.api import router as attribution_router
 from linli.brands.api import router as brands_router
 from linli.catalog.api import router as catalog_router
 from linli.context import AppContext
+from linli.fulfillment import payment_timeline
 from linli.fulfillment.api import router as fulfillment_router  # wire-up: fulfillment (issue 5)
 from linli.fulfillment.tracking import register_timeline_source
 from linli.leaders.api import router as leaders_router
@@ -23,7 +24,6 @@ from linli.ledger.api import router as ledger_router  # wire-up: commission ledg
 from linli.live.api import router as live_router
 from linli.notifications.api import router as notifications_router  # wire-up: in-app inbox (issue 5)
 from linli.orders.api import router as orders_router
-from linli.payments import notices as payment_notices
 from linli.payments.api import router as payments_router
 from linli.payouts.api import router as payouts_router  # wire-up: withdrawals (issue 4)
 from linli.web import install_error_handlers
@@ -79,7 +79,7 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
     # The order timeline (fulfillment) shows the claims of after-sales and the refunded payments an order
     # could not keep, without reading their tables.
     register_timeline_source(aftersales_timeline.timeline_entries)
-    register_timeline_source(payment_notices.timeline_entries)
+    register_timeline_source(payment_timeline.timeline_entries)
 
     @app.get("/healthz", tags=["ops"], summary="健康检查")
     async def healthz() -> dict[str, str]:

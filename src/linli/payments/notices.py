@@ -1,22 +1,23 @@
-"""What a member is told about a payment their order could not keep: order timeline entries and inbox messages.
+"""What a member is told about a payment their order could not keep: the order timeline and the inbox.
 
 A payment that arrives after its order expired and found the units gone (or a second payment, or a wrong
 amount) is refunded in full automatically, and the order stays as it was. The member is told:
 
-- on the order timeline (fulfillment.tracking merges `timeline_entries` in; see the app wiring): while the
-  refund is pending "…，正在原路退款 ¥136.00" at the moment the money arrived; once the provider confirmed it
-  "…，已原路退款 ¥136.00" at that moment; if it failed "…，退款 ¥136.00 未成功，请联系客服";
+- on the order timeline (`order_notices`; fulfillment's timeline shows them, see
+  `fulfillment.payment_timeline`): while the refund is pending "…，正在原路退款 ¥136.00" at the moment the
+  money arrived; once the provider confirmed it "…，已原路退款 ¥136.00" at that moment; if it failed
+  "…，退款 ¥136.00 未成功，请联系客服";
 - in the inbox (`tell_refund_result`, from `payment.refunded` / `payment.refund_failed`): only when the
   provider has answered, once per refund, so a failed refund is never announced as refunded.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from linli.fulfillment.tracking import TimelineEntry
 from linli.money import yuan
 from linli.notifications import service as notifications
 from linli.orders import service as orders
@@ -43,8 +44,16 @@ def refund_text(unapplied: service.UnappliedPayment) -> str:
     return f"{cause}，正在原路退款 {amount}"
 
 
-def _entry(unapplied: service.UnappliedPayment) -> TimelineEntry:
-    """Kinds: late_payment_refunding / _refunded / _refund_failed (likewise double_payment_…, mismatched_payment_…)."""
+@dataclass(frozen=True)
+class OrderNotice:
+    """One moment of an order's timeline: a payment the order could not keep and where its refund stands."""
+
+    kind: str  # late_payment_refunding / _refunded / _refund_failed (likewise double_payment_…, mismatched_payment_…)
+    at: datetime
+    text: str
+
+
+def _notice(unapplied: service.UnappliedPayment) -> OrderNotice:
     refund, prefix = unapplied.refund, CAUSES[unapplied.cause][2]
     arrived_at = unapplied.payment.succeeded_at or refund.created_at
     if refund.status == REFUND_SUCCEEDED_STATUS:
@@ -53,12 +62,12 @@ def _entry(unapplied: service.UnappliedPayment) -> TimelineEntry:
         kind, at = f"{prefix}_refund_failed", arrived_at
     else:
         kind, at = f"{prefix}_refunding", arrived_at
-    return TimelineEntry(kind=kind, at=at, title=refund_text(unapplied))
+    return OrderNotice(kind=kind, at=at, text=refund_text(unapplied))
 
 
-async def timeline_entries(*, session: AsyncSession, order: Order) -> list[TimelineEntry]:
-    """One entry per payment the order could not keep, saying where its refund stands."""
-    return [_entry(u) for u in await service.unapplied_payments(session=session, order_id=order.id)]
+async def order_notices(*, session: AsyncSession, order_id: int) -> list[OrderNotice]:
+    """One notice per payment the order could not keep (none for almost every order: one query)."""
+    return [_notice(u) for u in await service.unapplied_payments(session=session, order_id=order_id)]
 
 
 def _goods(order: Order) -> str:
