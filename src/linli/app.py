@@ -16,6 +16,7 @@ from linli.attribution.api import router as attribution_router
 from linli.brands.api import router as brands_router
 from linli.catalog.api import router as catalog_router
 from linli.context import AppContext
+from linli.fulfillment import payment_timeline
 from linli.fulfillment.api import router as fulfillment_router  # wire-up: fulfillment (issue 5)
 from linli.fulfillment.tracking import register_timeline_source
 from linli.health import router as health_router  # wire-up: /healthz and /metrics (issue 13)
@@ -79,7 +80,9 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
         health_router,  # wire-up: /healthz and /metrics (issue 13)
     ):
         app.include_router(router)
-    # The order timeline (fulfillment) shows the claims of after-sales without reading its tables.
+    # The order timeline (fulfillment) shows the claims of after-sales and the refunded payments an order
+    # could not keep, without reading their tables.
     register_timeline_source(aftersales_timeline.timeline_entries)
+    register_timeline_source(payment_timeline.timeline_entries)
 
     return app

@@ -1,16 +1,25 @@
-"""Provider notifications as payments and payouts receive them: the refusal, the replay window, applying one.
+"""Provider notifications as payments and payouts receive them: the refusal, the replay window, the shape of
+their fields, applying one.
 
 Each context keeps its own error classes (their messages name the context: 支付 / 打款); the status, the
 code and the checks are shared here.
+
+A notification that is genuine (its signature verifies) can still carry fields of the wrong shape: an
+object where a number is due, 10**30 fen, a list as a refund number. Each provider reads what it acts on
+through a strict schema (`read_fields`: no coercion, identifiers of printable ASCII within their columns,
+amounts within 64 bits) and anything else is a 422 `callback_malformed` before a row is read or written.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
-from linli.errors import DomainError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from linli.errors import DomainError, InvalidInput
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +28,44 @@ if TYPE_CHECKING:
 
 # Notifications signed longer ago than this (or this far in the future) are refused as replays.
 MAX_NOTIFICATION_AGE_SECONDS = 300
+
+
+MAX_FEN = 2**63 - 1  # money columns are 64-bit
+
+# Identifiers a provider sends (trade, refund, batch and notification numbers): printable ASCII, no spaces, so
+# a NUL or a 10,000-character string never reaches a query or a column that would refuse it.
+Id32 = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[!-~]+$")]
+Id64 = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[!-~]+$")]
+Word = Annotated[str, StringConstraints(max_length=64, pattern=r"^[!-~]*$")]  # a state or a code: SUCCESS, CLOSED
+Text = Annotated[str, StringConstraints(max_length=500, pattern=r"^[^\x00]*$")]  # a reason a person reads
+Fen = Annotated[int, Field(ge=1, le=MAX_FEN)]
+Count = Annotated[int, Field(ge=0, le=2**31 - 1)]
+
+
+class NotificationFields(BaseModel):
+    """The fields of a notification linli reads: strict types (no "6800" for 6800, no true for 1); others ignored."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+FieldsT = TypeVar("FieldsT", bound=NotificationFields)
+
+
+def read_fields(model: type[FieldsT], data: object, *, message: str) -> FieldsT:
+    """`data` read as `model`, or 422 `callback_malformed` naming the fields that are wrong."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields = sorted({".".join(str(part) for part in error["loc"]) or "(body)" for error in exc.errors()})
+        raise InvalidInput(message, code="callback_malformed", details={"fields": fields[:10]}) from None
+
+
+def require_storable(data: object, *, message: str) -> None:
+    """A verified body is recorded as JSON: NaN and Infinity (which Python's JSON reader accepts) are malformed."""
+    try:
+        json.dumps(data, allow_nan=False)
+    except ValueError:
+        raise InvalidInput(message, code="callback_malformed", details={"fields": ["(non-finite number)"]}) from None
 
 
 class CallbackSignatureInvalid(DomainError):

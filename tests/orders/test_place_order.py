@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from sqlalchemy import event as sqlalchemy_event
+
 from linli.orders import service as orders
 from tests.orders.setup import assert_invariants, bound_member, build_stage, counters
 
@@ -186,3 +188,60 @@ async def test_order_lists_for_member_leader_and_staff(client, world):
     other_brand = await world.brand(slug="other-brand")
     other_staff = await world.staff(other_brand)
     assert (await client.get(f"/api/v1/brands/{stage.brand_id}/orders", headers=other_staff.headers)).status_code == 403
+
+
+async def test_once_the_quota_is_gone_an_ineligible_member_is_told_not_eligible(client, world):
+    stage = await build_stage(world, quota=1)
+    buyer = await bound_member(world, stage.leader)
+    body = {"offer_id": stage.offer_id, "quantity": 1}
+    assert (await place(client, buyer, body)).status_code == 201
+    neighbour_of_another_leader = await bound_member(world, stage.other_leader)
+    unbound = await world.user()
+    eligible = await bound_member(world, stage.leader)
+    await _refused(client, world, stage, neighbour_of_another_leader, body, 403, "offer_not_eligible")
+    await _refused(client, world, stage, unbound, body, 403, "offer_not_eligible")
+    await _refused(client, world, stage, eligible, body, 409, "offer_sold_out")
+
+
+PLACEMENT_STATEMENTS = {"sqlite": 21, "postgresql": 20}  # measured before eligibility was decided first
+
+
+class _Statements:
+    """The SQL statements one block of code sends (counted on the write engine)."""
+
+    def __init__(self, engine) -> None:  # noqa: ANN001
+        self.engine = engine.sync_engine
+        self.sent: list[str] = []
+
+    def _record(self, _conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        self.sent.append(" ".join(statement.split()).upper())
+
+    def __enter__(self) -> _Statements:
+        sqlalchemy_event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *_exc) -> None:  # noqa: ANN002
+        sqlalchemy_event.remove(self.engine, "before_cursor_execute", self._record)
+
+    @property
+    def queries(self) -> list[str]:
+        """Without the transaction's own BEGIN / COMMIT / ROLLBACK / SAVEPOINT bookkeeping."""
+        return [s for s in self.sent if not s.startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"))]
+
+
+async def test_the_eligible_fast_path_stays_cheap(client, world, ctx):
+    """Deciding eligibility first adds no lock to the sold-out refusal and no statement to a placement."""
+    stage = await build_stage(world, quota=2)
+    first, second, late = [await bound_member(world, stage.leader) for _ in range(3)]
+    body = {"offer_id": stage.offer_id, "quantity": 1}
+    assert (await place(client, first, body)).status_code == 201  # warms the member's first-order reads
+    with _Statements(ctx.db.engine) as placing:
+        assert (await place(client, second, body)).status_code == 201
+    with _Statements(ctx.db.engine) as refusing:
+        response = await place(client, late, body)
+    assert response.json()["error"]["code"] == "offer_sold_out"
+    assert not [s for s in refusing.queries if "FOR UPDATE" in s or not s.startswith("SELECT")], refusing.queries
+    binding_reads = [s for s in refusing.queries if "FROM BINDINGS" in s]
+    assert len(binding_reads) == 1
+    assert len([s for s in placing.queries if "FROM BINDINGS" in s]) == 1
+    assert len(placing.queries) == PLACEMENT_STATEMENTS[ctx.db.dialect], placing.queries

@@ -62,6 +62,9 @@ ORDER_ENTRIES = {
     "cancelled": ("cancelled", "已取消"),
 }
 
+# Why a move happened, where the member should know: a late payment that found its units still free.
+REASON_TEXTS = {"late_payment_rereserved": "付款晚于订单时限，名额仍在，订单已为您恢复"}
+
 
 def _point_text(point: PickupPoint) -> str:
     return f"{point.name}（{point.address}），营业时间 {point.opening_hours}"
@@ -73,7 +76,8 @@ async def order_timeline(*, session: AsyncSession, user_id: int, order_id: int) 
     entries: list[TimelineEntry] = []
     for change in await orders.status_history(session=session, order_id=order.id):
         kind, title = ORDER_ENTRIES.get(change.to_status, (change.to_status, change.to_status))
-        entries.append(TimelineEntry(kind=kind, at=change.changed_at, title=title))
+        description = REASON_TEXTS.get(change.reason or "")
+        entries.append(TimelineEntry(kind=kind, at=change.changed_at, title=title, description=description))
     parcel = await service.find_parcel(session=session, order_id=order.id)
     wave = point = None
     if parcel is not None:

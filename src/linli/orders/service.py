@@ -140,10 +140,15 @@ async def place_order(
     if replay is not None:
         return replay
 
-    # Refusals decided by what is already loaded come before any lock: the rush after a sell-out is cheap.
+    # Cheap refusals come before any lock, so the rush after a sell-out stays cheap. Who may buy is decided
+    # before what is left (one indexed read): an ineligible member hears "not for you", never "sold out".
     if live_session.status != "live":
         raise Conflict("直播未在进行中，暂不能下单", code="session_not_live")
+    binding = await attribution.active_binding(session=session, member_id=member.id, now=now)
+    leader_id = binding.leader_id if binding else None
     if offer is not None:
+        if leader_id != offer.leader_id:
+            raise Forbidden("该专享价仅限本小区团长邀请的邻居购买", code="offer_not_eligible")
         if offer.status != "open":
             raise Conflict("专享价未开放", code="offer_not_open")
         if not offer.starts_at <= now < offer.ends_at:
@@ -159,11 +164,7 @@ async def place_order(
     replay = await _replay(session, member_id=member.id, key=key, fingerprint=fingerprint)
     if replay is not None:
         return replay
-    binding = await attribution.active_binding(session=session, member_id=member.id, now=now)
-    leader_id = binding.leader_id if binding else None
     if offer is not None:
-        if binding is None or binding.leader_id != offer.leader_id:
-            raise Forbidden("该专享价仅限本小区团长邀请的邻居购买", code="offer_not_eligible")
         await _check_limit(
             session, member_id=member.id, column=Order.offer_id, value=offer.id, limit=offer.per_member_limit, quantity=quantity
         )

@@ -111,6 +111,7 @@ async def simulator_complete(out_trade_no: str, body: SimulatorComplete, ctx: Ct
     )
     return SimulatorCompleted(
         out_trade_no=out_trade_no, outcome=done.outcome, scheduled=done.scheduled, outcomes=done.outcomes,
+        message=simulator.outcome_message(done),
         notifications=[SignedNotificationOut(**n.as_json()) for n in done.notifications],
     )
 

@@ -49,6 +49,7 @@ class SimulatorCompleted(BaseModel):
     outcome: str
     scheduled: bool = Field(description="true：通知将在 delay_ms 后异步送达")
     outcomes: list[str] = Field(description="每次送达的处理结果（同步送达时）")
+    message: str = Field(description="给付款人看的结果：支付成功、超时但名额仍在、名额已售罄将原路退回、支付失败……")
     notifications: list[SignedNotificationOut]
 
 

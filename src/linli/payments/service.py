@@ -51,6 +51,8 @@ from linli.payments.providers import (
 )
 
 MAX_DESCRIPTION_CHARS = 40  # WeChat Pay allows 127 bytes; 40 CJK characters fit
+# Outcomes of a success notification whose money the order cannot keep: it is refunded in full, automatically.
+UNAPPLIED_OUTCOMES = ("refunding_late_payment", "refunding_double_payment", "amount_mismatch")
 
 
 # --- starting a payment -------------------------------------------------------------------------
@@ -166,7 +168,7 @@ async def order_payment(*, session: AsyncSession, order_id: int) -> Payment | No
     """The payment that paid the order (after-sales refunds go back through it), or None if unpaid.
 
     A second payment for the same order, or one for the wrong amount, was not applied and is
-    refunded automatically (`payment-unapplied:{id}`): it is never the one.
+    refunded automatically (`unapplied_refund_key`): it is never the one.
     """
     candidates = await session.scalars(
         select(Payment)
@@ -174,10 +176,45 @@ async def order_payment(*, session: AsyncSession, order_id: int) -> Payment | No
         .order_by(Payment.succeeded_at, Payment.id)
     )
     for payment in candidates:
-        unapplied = out_refund_no_for(f"payment-unapplied:{payment.id}")
+        unapplied = out_refund_no_for(unapplied_refund_key(payment.id))
         if await session.scalar(select(Refund.id).where(Refund.out_refund_no == unapplied)) is None:
             return payment
     return None
+
+
+@dataclass(frozen=True)
+class UnappliedPayment:
+    """A succeeded payment its order could not keep, the automatic refund of all of it, and why."""
+
+    payment: Payment
+    refund: Refund
+    cause: str  # one of UNAPPLIED_OUTCOMES: the outcome recorded with the payment's notification
+
+
+async def unapplied_payments(*, session: AsyncSession, order_id: int) -> list[UnappliedPayment]:
+    """The order's payments that were refunded instead of applied (late and sold out, twice paid, wrong amount).
+
+    One query for an order without any (the usual case); the member's timeline and inbox are built from it.
+    """
+    found = (
+        await session.execute(
+            select(Payment, PaymentCallback.outcome)
+            .join(PaymentCallback, PaymentCallback.out_trade_no == Payment.out_trade_no)
+            .where(Payment.order_id == order_id, PaymentCallback.outcome.in_(UNAPPLIED_OUTCOMES))
+            .order_by(Payment.id)
+        )
+    ).all()
+    if not found:
+        return []
+    refunds = {
+        r.out_refund_no: r for r in await session.scalars(select(Refund).where(Refund.order_id == order_id))
+    }
+    unapplied = []
+    for payment, cause in found:
+        refund = refunds.get(out_refund_no_for(unapplied_refund_key(payment.id)))
+        if refund is not None:
+            unapplied.append(UnappliedPayment(payment=payment, refund=refund, cause=cause))
+    return unapplied
 
 
 async def get_refund(*, session: AsyncSession, refund_id: int) -> Refund:
@@ -217,7 +254,8 @@ async def handle_notification(
 
     Outcomes: duplicate, paid, paid_late, already_succeeded, refunding_late_payment,
     refunding_double_payment, amount_mismatch, failed, ignored, refund_succeeded, refund_failed.
-    Raises (and writes nothing) when the signature is invalid (401) or the payment or refund is unknown (404).
+    Raises (and writes nothing) when the signature is invalid (401), a field has the wrong shape (422) or the
+    payment or refund is unknown (404).
     """
     note = provider.parse_notification(headers=headers, body=body, now=now)
     if note.event_type == UNSUPPORTED:
@@ -275,7 +313,7 @@ async def _apply_success(session: AsyncSession, *, payment: Payment, note: Notif
         await session.flush()
         await request_refund(
             session=session, payment=payment, amount_fen=paid, reason="支付金额与订单不符，自动退款",
-            idempotency_key=f"payment-unapplied:{payment.id}", now=now,
+            idempotency_key=unapplied_refund_key(payment.id), now=now,
         )
         return "amount_mismatch"
     await session.flush()
@@ -288,7 +326,7 @@ async def _apply_success(session: AsyncSession, *, payment: Payment, note: Notif
         reason, outcome = "订单已超时且名额已售罄，自动退款", "refunding_late_payment"
     await request_refund(
         session=session, payment=payment, amount_fen=paid, reason=reason,
-        idempotency_key=f"payment-unapplied:{payment.id}", now=now,
+        idempotency_key=unapplied_refund_key(payment.id), now=now,
     )
     return outcome
 
@@ -317,6 +355,11 @@ async def _handle_refund_notification(
 
 
 # --- refunds ------------------------------------------------------------------------------------
+
+
+def unapplied_refund_key(payment_id: int) -> str:
+    """The idempotency key of the automatic refund of a payment that was not applied to its order."""
+    return f"payment-unapplied:{payment_id}"
 
 
 def out_refund_no_for(idempotency_key: str) -> str:

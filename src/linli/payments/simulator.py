@@ -20,9 +20,10 @@ import secrets
 from collections.abc import Mapping
 from datetime import datetime
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from linli import simulation
+from linli.callbacks import Fen, Id32, Id64, NotificationFields, read_fields, require_storable
 from linli.errors import Conflict, InvalidInput, NotFound
 from linli.money import yuan
 from linli.payments import service
@@ -42,6 +43,17 @@ if TYPE_CHECKING:
 TIMESTAMP_HEADER = "X-Linli-Sim-Timestamp"
 NONCE_HEADER = "X-Linli-Sim-Nonce"
 SIGNATURE_HEADER = "X-Linli-Sim-Signature"
+
+
+MALFORMED = "支付通知格式无效"
+
+
+class SimulatorNotificationFields(NotificationFields):
+    id: Id64
+    event_type: Literal["payment.succeeded", "payment.failed"]
+    out_trade_no: Id32
+    transaction_id: Id64 | None = None
+    amount_fen: Fen | None = None
 
 
 class SimulatorProvider(simulation.NotifyingSimulator):
@@ -72,25 +84,13 @@ class SimulatorProvider(simulation.NotifyingSimulator):
         self.verify(headers=headers, body=body, now=now)
         try:
             data = json.loads(body)
-            event_type = data["event_type"]
-            notification_id = data["id"]
-            out_trade_no = data["out_trade_no"]
-            amount = data.get("amount_fen")
-            transaction_id = data.get("transaction_id")
-            valid = (
-                event_type in (PAYMENT_SUCCEEDED, PAYMENT_FAILED)
-                and isinstance(notification_id, str) and 0 < len(notification_id) <= 64
-                and isinstance(out_trade_no, str) and 0 < len(out_trade_no) <= 32
-                and (amount is None or (isinstance(amount, int) and not isinstance(amount, bool)))
-                and (transaction_id is None or isinstance(transaction_id, str))
-            )
-        except (ValueError, KeyError, TypeError):
-            valid = False
-        if not valid:
-            raise InvalidInput("支付通知格式无效", code="callback_malformed")
+        except ValueError:
+            raise InvalidInput(MALFORMED, code="callback_malformed", details={"fields": ["(body)"]}) from None
+        require_storable(data, message=MALFORMED)
+        fields = read_fields(SimulatorNotificationFields, data, message=MALFORMED)
         return Notification(
-            notification_id=notification_id, event_type=event_type, out_trade_no=out_trade_no,
-            transaction_id=transaction_id, amount_fen=amount, payload=data,
+            notification_id=fields.id, event_type=fields.event_type, out_trade_no=fields.out_trade_no,
+            transaction_id=fields.transaction_id, amount_fen=fields.amount_fen, payload=data,
         )
 
     async def refund(self, *, refund: Refund, payment: Payment) -> str:
@@ -140,6 +140,27 @@ async def complete(
 
 
 STATUS_TEXT = {"pending": "待支付", "succeeded": "已支付", "failed": "支付失败"}
+# What the payer is told on the pay page, from the server's outcome of the (first) notification.
+OUTCOME_TEXT = {
+    "paid": "支付成功",
+    "paid_late": "支付成功：付款晚于订单时限，名额仍在，订单已为您恢复",
+    "refunding_late_payment": "支付超时，名额已售罄，款项将原路退回",
+    "refunding_double_payment": "订单已由另一笔支付完成，本次款项将原路退回",
+    "amount_mismatch": "支付金额与订单不符，款项将原路退回",
+    "failed": "支付失败",
+    "duplicate": "该支付已处理",
+    "already_succeeded": "该支付已处理",
+}
+
+
+def outcome_message(done: simulation.Completion) -> str:
+    """The sentence the pay page shows for what the server did (never "支付成功" for money it gives back)."""
+    if done.scheduled:
+        return "已提交，支付结果稍后送达"
+    first = done.outcomes[0] if done.outcomes else ""
+    if first.startswith("error:"):
+        return f"支付未被受理（{first.removeprefix('error:')}）"
+    return OUTCOME_TEXT.get(first, "支付结果未知，请查看订单")
 
 
 def pay_page(*, payment: Payment, description: str) -> str:
@@ -186,7 +207,7 @@ async function finish(outcome) {{
   }});
   const data = await res.json();
   document.getElementById("status").textContent = res.ok
-    ? (outcome === "success" ? "支付成功" : "支付失败")
+    ? data.message
     : ((data.error && data.error.message) || "请求失败");
 }}
 document.getElementById("pay").addEventListener("click", function () {{ finish("success"); }});

@@ -25,8 +25,18 @@ from typing import TYPE_CHECKING, Any
 
 from wechatpayv3 import WeChatPay, WeChatPayType
 
-from linli.callbacks import check_freshness, lower_headers
-from linli.errors import Conflict, InvalidInput
+from linli.callbacks import (
+    Fen,
+    Id32,
+    Id64,
+    NotificationFields,
+    Word,
+    check_freshness,
+    lower_headers,
+    read_fields,
+    require_storable,
+)
+from linli.errors import Conflict
 from linli.payments.providers import (
     PAYMENT_SUCCEEDED,
     REFUND_FAILED,
@@ -57,6 +67,50 @@ REFUND_STATUS = {
     "CLOSED": REFUND_FAILED_STATUS,
     "ABNORMAL": REFUND_FAILED_STATUS,
 }
+
+
+MALFORMED = "支付通知内容不完整"
+REFUND_EVENTS = ("REFUND.SUCCESS", "REFUND.ABNORMAL", "REFUND.CLOSED")
+
+
+class Envelope(NotificationFields):
+    id: Id64
+    event_type: Word
+    resource: dict[str, Any]  # decrypted
+
+
+class MerchantFields(NotificationFields):
+    """Whose notification it is (checked on every event, acted on or not)."""
+
+    mchid: Id32 | None = None
+    appid: Id32 | None = None
+
+
+class TransactionAmount(NotificationFields):
+    total: Fen
+
+
+class TransactionFields(NotificationFields):
+    """TRANSACTION.SUCCESS (a payment result)."""
+
+    out_trade_no: Id32
+    trade_state: Word
+    transaction_id: Id64 | None = None
+    amount: TransactionAmount
+
+
+class RefundAmount(NotificationFields):
+    refund: Fen
+    total: Fen | None = None
+
+
+class RefundFields(NotificationFields):
+    """REFUND.SUCCESS / REFUND.ABNORMAL / REFUND.CLOSED (a refund result)."""
+
+    out_trade_no: Id32
+    out_refund_no: Id64
+    refund_status: Word | None = None
+    amount: RefundAmount
 
 
 @dataclass(frozen=True)
@@ -250,38 +304,39 @@ class WeChatPayProvider:
         except Exception as exc:  # noqa: BLE001 - malformed JSON, undecodable signature, bad algorithm
             log.warning("WeChat Pay notification refused: %s", exc)
             raise CallbackSignatureInvalid(details={"reason": "unverifiable"}) from exc
-        if not isinstance(result, dict) or not isinstance(result.get("resource"), dict):
+        if not isinstance(result, dict):
             # A bad signature, or a good one whose resource does not decrypt with our APIv3 key.
             raise CallbackSignatureInvalid(details={"reason": "signature_or_decryption"})
         return self._notification(result)
 
     def _notification(self, result: dict[str, Any]) -> Notification:
-        resource: dict[str, Any] = result["resource"]
-        if str(resource.get("mchid", self.config.mchid)) != self.config.mchid:
+        """The notification's meaning; it is genuine here, so a field of the wrong shape is malformed (422)."""
+        require_storable(result, message=MALFORMED)
+        envelope = read_fields(Envelope, result, message=MALFORMED)
+        resource = envelope.resource
+        merchant = read_fields(MerchantFields, resource, message=MALFORMED)
+        if (merchant.mchid or self.config.mchid) != self.config.mchid:
             raise CallbackSignatureInvalid("支付通知不属于本商户", details={"reason": "merchant_mismatch"})
-        if "appid" in resource and resource["appid"] != self.config.appid:
+        if merchant.appid is not None and merchant.appid != self.config.appid:
             raise CallbackSignatureInvalid("支付通知不属于本应用", details={"reason": "app_mismatch"})
-        notification_id = str(result.get("id") or "")
-        event = str(result.get("event_type") or "")
-        out_trade_no = str(resource.get("out_trade_no") or "")
-        amount = resource.get("amount") if isinstance(resource.get("amount"), dict) else {}
-        if event == "TRANSACTION.SUCCESS" and resource.get("trade_state") == "SUCCESS":
-            event_type, amount_fen = PAYMENT_SUCCEEDED, amount.get("total")
-        elif event == "REFUND.SUCCESS":
-            event_type, amount_fen = REFUND_SUCCEEDED, amount.get("refund")
-        elif event in ("REFUND.ABNORMAL", "REFUND.CLOSED"):
-            event_type, amount_fen = REFUND_FAILED, amount.get("refund")
-        else:
-            event_type, amount_fen = UNSUPPORTED, None
-        if not 0 < len(notification_id) <= 64 or (event_type != UNSUPPORTED and not 0 < len(out_trade_no) <= 32):
-            raise InvalidInput("支付通知内容不完整", code="callback_malformed")
+        event = envelope.event_type
+        event_type, out_trade_no, out_refund_no, transaction_id, amount_fen = UNSUPPORTED, "", None, None, None
+        if event == "TRANSACTION.SUCCESS":
+            transaction = read_fields(TransactionFields, resource, message=MALFORMED)
+            if transaction.trade_state == "SUCCESS":
+                event_type, out_trade_no = PAYMENT_SUCCEEDED, transaction.out_trade_no
+                transaction_id, amount_fen = transaction.transaction_id, transaction.amount.total
+        elif event in REFUND_EVENTS:
+            refund = read_fields(RefundFields, resource, message=MALFORMED)
+            event_type = REFUND_SUCCEEDED if event == "REFUND.SUCCESS" else REFUND_FAILED
+            out_trade_no, out_refund_no, amount_fen = refund.out_trade_no, refund.out_refund_no, refund.amount.refund
         return Notification(
-            notification_id=notification_id,
+            notification_id=envelope.id,
             event_type=event_type,
             out_trade_no=out_trade_no,
-            out_refund_no=resource.get("out_refund_no"),
-            transaction_id=resource.get("transaction_id"),
-            amount_fen=amount_fen if isinstance(amount_fen, int) and not isinstance(amount_fen, bool) else None,
-            payload={"id": notification_id, "event_type": event, "create_time": result.get("create_time"),
+            out_refund_no=out_refund_no,
+            transaction_id=transaction_id,
+            amount_fen=amount_fen,
+            payload={"id": envelope.id, "event_type": event, "create_time": result.get("create_time"),
                      "summary": result.get("summary"), "resource": resource},
         )

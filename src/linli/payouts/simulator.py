@@ -23,9 +23,10 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from linli import simulation
+from linli.callbacks import Fen, Id32, Id64, NotificationFields, Text, read_fields, require_storable
 from linli.errors import Conflict, InvalidInput, NotFound
 from linli.payouts import service
 from linli.payouts.providers import (
@@ -48,9 +49,21 @@ TIMESTAMP_HEADER = "X-Linli-Payout-Timestamp"
 NONCE_HEADER = "X-Linli-Payout-Nonce"
 SIGNATURE_HEADER = "X-Linli-Payout-Signature"
 MODES = ("instant", "pending", "fail")
-OUTCOMES = (PAID, FAILED, RETURNED)
 FAIL_REASON = "模拟打款失败（收款账户异常）"
 RETURN_REASON = "模拟退回（收款账户已注销）"
+
+
+MALFORMED = "打款通知格式无效"
+
+
+class SimulatorPayoutFields(NotificationFields):
+    id: Id64
+    event: Literal["paid", "failed", "returned"]  # PAID, FAILED, RETURNED
+    out_batch_no: Id32
+    out_detail_no: Id32
+    reference: Id64
+    amount_fen: Fen | None = None
+    reason: Text | None = None
 
 
 @dataclass
@@ -115,20 +128,14 @@ class SimulatorPayoutProvider(simulation.NotifyingSimulator):
         self.verify(headers=headers, body=body, now=now)
         try:
             data = json.loads(body)
-            fields = (data["id"], data["out_batch_no"], data["out_detail_no"], data["reference"])
-            valid = (
-                data["event"] in OUTCOMES
-                and all(isinstance(f, str) and 0 < len(f) <= 64 for f in fields)
-                and (data.get("reason") is None or isinstance(data["reason"], str))
-            )
-        except (ValueError, KeyError, TypeError):
-            valid = False
-        if not valid:
-            raise InvalidInput("打款通知格式无效", code="callback_malformed")
+        except ValueError:
+            raise InvalidInput(MALFORMED, code="callback_malformed", details={"fields": ["(body)"]}) from None
+        require_storable(data, message=MALFORMED)
+        fields = read_fields(SimulatorPayoutFields, data, message=MALFORMED)
         return PayoutNotification(
-            notification_id=data["id"], out_batch_no=data["out_batch_no"],
-            result=TransferResult(status=data["event"], reference=data["reference"],
-                                  provider_state=data["event"].upper(), reason=data.get("reason")),
+            notification_id=fields.id, out_batch_no=fields.out_batch_no,
+            result=TransferResult(status=fields.event, reference=fields.reference, provider_state=fields.event.upper(),
+                                  reason=fields.reason),
             payload=data,
         )
 

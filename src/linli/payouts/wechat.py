@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from wechatpayv3 import WeChatPay, WeChatPayType
 
+from linli.callbacks import Count, Id32, Id64, NotificationFields, Word, read_fields
 from linli.payments.wechatpay import WeChatPayConfig, WeChatPayProvider
 from linli.payouts.providers import (
     FAILED,
@@ -61,6 +62,20 @@ FAIL_REASON_TEXT = {
     "OTHER_FAIL_REASON_TYPE": "微信支付转账失败",
     "BLOCK_B2C_USERLIMITAMOUNT_MONTH": "超过收款人本月收款限额",
 }
+
+
+MALFORMED = "打款通知内容不完整"
+
+
+class BatchFields(NotificationFields):
+    """MCHTRANSFER.BATCH.FINISHED: how the batch (one withdrawal, one detail) ended."""
+
+    out_batch_no: Id32
+    batch_id: Id64 | None = None
+    batch_status: Word
+    success_num: Count | None = None
+    fail_num: Count | None = None
+    close_reason: Word | None = None
 
 
 class WeChatTransferProvider:
@@ -148,19 +163,17 @@ class WeChatTransferProvider:
 
     def parse_notification(self, *, headers: Mapping[str, str], body: bytes, now: datetime) -> PayoutNotification:
         note = self._verifier.parse_notification(headers=headers, body=body, now=now)
-        resource = note.payload.get("resource") or {}
-        if note.payload.get("event_type") != "MCHTRANSFER.BATCH.FINISHED" or not resource.get("out_batch_no"):
+        if note.payload.get("event_type") != "MCHTRANSFER.BATCH.FINISHED":
             raise CallbackSignatureInvalid("不是商家转账通知", details={"reason": "not_a_transfer_notification"})
+        batch = read_fields(BatchFields, note.payload["resource"], message=MALFORMED)
         # One withdrawal is one batch of one detail, so the batch's counts say how the detail ended.
-        if resource.get("batch_status") == "FINISHED" and resource.get("success_num") == 1:
-            result = TransferResult(status=PAID, reference=resource.get("batch_id"), provider_state="SUCCESS")
-        elif resource.get("batch_status") == "CLOSED" or resource.get("fail_num") == 1:
-            reason = FAIL_REASON_TEXT.get(str(resource.get("close_reason") or ""), "微信支付转账失败")
-            result = TransferResult(status=FAILED, reference=resource.get("batch_id"), provider_state="FAIL", reason=reason)
+        if batch.batch_status == "FINISHED" and batch.success_num == 1:
+            result = TransferResult(status=PAID, reference=batch.batch_id, provider_state="SUCCESS")
+        elif batch.batch_status == "CLOSED" or batch.fail_num == 1:
+            reason = FAIL_REASON_TEXT.get(batch.close_reason or "", "微信支付转账失败")
+            result = TransferResult(status=FAILED, reference=batch.batch_id, provider_state="FAIL", reason=reason)
         else:
-            result = TransferResult(status=PENDING, reference=resource.get("batch_id"),
-                                    provider_state=str(resource.get("batch_status") or "")[:32])
+            result = TransferResult(status=PENDING, reference=batch.batch_id, provider_state=batch.batch_status[:32])
         return PayoutNotification(
-            notification_id=note.notification_id, out_batch_no=str(resource["out_batch_no"]), result=result,
-            payload=note.payload,
+            notification_id=note.notification_id, out_batch_no=batch.out_batch_no, result=result, payload=note.payload,
         )
