@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from linli import qrcodes
 from linli.brands import service as brands
 from linli.brands.models import PickupPoint
 from linli.brands.schemas import IdPath, PickupPointOut
@@ -38,7 +39,6 @@ from linli.fulfillment.schemas import (
     WaveOut,
     WaveStatusIn,
 )
-from linli.leaders import invite_codes
 from linli.leaders import service as leaders
 from linli.pagination import Page, PageParams, page_params
 from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
@@ -409,7 +409,7 @@ async def my_pickup_code(order_id: IdPath, user: AuthUser, ctx: Ctx, session: Re
 @router.get("/orders/{order_id}/pickup-code/qr.png", response_class=Response, responses=PNG, summary="我的提货码二维码（本人）")
 async def my_pickup_qr(order_id: IdPath, user: AuthUser, session: ReadSession) -> Response:
     code = await service.member_open_code(session=session, user_id=user.user_id, order_id=order_id)
-    return Response(content=invite_codes.qr_png(link=code), media_type="image/png", headers={"Cache-Control": "private, no-store"})
+    return Response(content=qrcodes.qr_png(code), media_type="image/png", headers={"Cache-Control": "private, no-store"})
 
 
 @router.get("/orders/{order_id}/timeline", response_model=TimelineOut, summary="订单进度（本人）：下单、支付、配送、到达自提点、提货、售后")
