@@ -5,13 +5,14 @@ Loading is idempotent: when the brand already exists nothing is written again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from linli.accounts import service as accounts
 from linli.attribution import service as attribution
 from linli.brands import service as brands
 from linli.catalog import service as catalog
+from linli.clock import FixedClock
 from linli.context import AppContext
 from linli.leaders import invite_codes
 from linli.leaders import service as leaders
@@ -52,8 +53,13 @@ def _neighbour(index: int) -> tuple[str, str]:
     return f"1390000{index:04d}", f"{surname}{'姐' if index % 2 else '哥'}"
 
 
+# The demo's story began this long ago: the session went live then, and the delivered orders were paid,
+# cut, sent and arrived since, each step at its own moment (never an arrival before its expected time).
+STORY_LEAD = timedelta(hours=2)
+
+
 async def load_demo(ctx: AppContext) -> str:
-    now = ctx.clock.now()
+    now = ctx.clock.now() - STORY_LEAD
     async with ctx.db.transaction() as s:
         if await brands.find_brand_by_slug(session=s, slug=BRAND_SLUG) is not None:
             return "demo data already loaded; nothing changed"
@@ -113,7 +119,8 @@ async def load_demo(ctx: AppContext) -> str:
             s, brand_id=brand.id, community_id=community_ids[0], now=now
         )
     pickups = await _arrived_wave(
-        ctx, brand_id=brand.id, community_id=community_ids[0], listing_id=citrus_listing_id, staff_user_id=owner.id
+        ctx, brand_id=brand.id, community_id=community_ids[0], listing_id=citrus_listing_id, staff_user_id=owner.id,
+        since=now,
     )
 
     base = ctx.settings.public_base_url
@@ -195,8 +202,15 @@ class DemoPickups:
     codes: list[tuple[str, str]]  # (pickup code, masked member name)
 
 
-async def _arrived_wave(ctx: AppContext, *, brand_id: int, community_id: int, listing_id: int, staff_user_id: int) -> DemoPickups:
-    """Paid orders of 小李's neighbours, paid through the simulator, cut into a wave that has arrived."""
+async def _arrived_wave(
+    ctx: AppContext, *, brand_id: int, community_id: int, listing_id: int, staff_user_id: int, since: datetime
+) -> DemoPickups:
+    """Paid orders of 小李's neighbours, paid through the simulator, cut into a wave that has arrived.
+
+    The story is replayed on a clock of its own, from `since`: paid 5 minutes in, cut 5 minutes later,
+    packed and sent 10 minutes after the cut, expected 45 minutes after the cut and arrived 15 minutes
+    after that, all before the real now (`STORY_LEAD`).
+    """
     from linli.fulfillment import service as fulfillment
     from linli.fulfillment import waves
     from linli.orders import service as orders
@@ -204,10 +218,12 @@ async def _arrived_wave(ctx: AppContext, *, brand_id: int, community_id: int, li
     from linli.payments import simulator
     from linli.worker import run_until_idle
 
+    clock = FixedClock(since + timedelta(minutes=5))
+    story = replace(ctx, clock=clock)
     order_ids = []
     for number, (index, quantity) in enumerate(DELIVERED_ORDERS):
         phone, _ = _neighbour(index)
-        now = ctx.clock.now()
+        now = clock.now()
         async with ctx.db.transaction() as s:
             user = await accounts.find_user_by_phone(session=s, phone=phone)
             assert user is not None
@@ -220,19 +236,25 @@ async def _arrived_wave(ctx: AppContext, *, brand_id: int, community_id: int, li
                 session=s, providers=ctx.payments, provider_name="simulator", user_id=user.id,
                 order_id=placed.order.id, now=now,
             )
-        await simulator.complete(ctx=ctx, out_trade_no=opened.payment.out_trade_no, outcome="success")
+        await simulator.complete(ctx=story, out_trade_no=opened.payment.out_trade_no, outcome="success")
         order_ids.append(placed.order.id)
-    await run_until_idle(ctx)  # parcels and commission for the paid orders
+    await run_until_idle(story)  # parcels and commission for the paid orders
 
-    now = ctx.clock.now()
+    clock.advance(timedelta(minutes=5))
+    cutoff = clock.now()
     async with ctx.db.transaction() as s:
         wave = await waves.create_wave(
-            session=s, brand_id=brand_id, community_id=community_id, cutoff_at=now,
-            arrive_after=now + timedelta(minutes=1), actor_user_id=staff_user_id, now=now,
+            session=s, brand_id=brand_id, community_id=community_id, cutoff_at=cutoff,
+            arrive_after=cutoff + timedelta(minutes=45), actor_user_id=staff_user_id, now=cutoff,
         )
-        for status in ("packed", "in_transit", "arrived"):
-            await waves.advance_wave(session=s, brand_id=brand_id, wave_id=wave.id, to=status, now=now)
-    await run_until_idle(ctx)  # the members' "arrived" messages
+    clock.advance(timedelta(minutes=10))
+    async with ctx.db.transaction() as s:
+        for status in ("packed", "in_transit"):
+            await waves.advance_wave(session=s, brand_id=brand_id, wave_id=wave.id, to=status, now=clock.now())
+    clock.set(wave.arrive_after + timedelta(minutes=15))
+    async with ctx.db.transaction() as s:
+        await waves.advance_wave(session=s, brand_id=brand_id, wave_id=wave.id, to="arrived", now=clock.now())
+    await run_until_idle(story)  # the members' "arrived" messages
 
     async with ctx.db.read() as s:
         parcels = [await fulfillment.find_parcel(session=s, order_id=order_id) for order_id in order_ids]
