@@ -93,13 +93,47 @@ async def test_xiaoli_has_settled_commission_to_withdraw(ctx, client):
     assert asked.status_code == 201, asked.text
 
 
-async def test_demo_wave_arrived_no_earlier_than_expected(ctx):
-    from linli.fulfillment.models import DeliveryWave
+async def test_the_demo_wave_arrives_after_its_expected_time_and_reads_in_local_time(ctx, client):
+    import re
+
+    from linli.accounts import service as accounts
+    from linli.fulfillment.models import DeliveryWave, Parcel
+    from linli.notifications.models import Notification
+    from linli.orders.models import Order
 
     await load_demo(ctx)
+    now = ctx.clock.now()
     async with ctx.db.read() as s:
-        waves = (await s.scalars(select(DeliveryWave))).all()
+        waves = (await s.scalars(select(DeliveryWave).order_by(DeliveryWave.id))).all()
+        parcels = (await s.scalars(select(Parcel))).all()
+        orders = {o.id: o for o in (await s.scalars(select(Order).where(Order.id.in_([p.order_id for p in parcels])))).all()}
+        notes = (await s.scalars(select(Notification).where(Notification.kind == "parcel_arrived"))).all()
+    # Last week's wave and tonight's: each paid, cut, sent and arrived in that order, no earlier than expected
+    # and not in the future.
     assert len(waves) == 2
     for wave in waves:
-        assert wave.status == "arrived"
-        assert wave.arrived_at >= wave.arrive_after
+        assert wave.arrived_at >= wave.arrive_after > wave.cutoff_at
+        assert wave.cutoff_at <= wave.packed_at <= wave.shipped_at <= wave.arrived_at <= now
+    by_id = {w.id: w for w in waves}
+    for parcel in parcels:
+        wave = by_id[parcel.wave_id]
+        assert orders[parcel.order_id].placed_at <= orders[parcel.order_id].paid_at <= wave.cutoff_at
+        assert parcel.arrived_at == wave.arrived_at
+    assert len(notes) == len(parcels)
+    assert all(n.created_at >= by_id[p.wave_id].arrived_at for n, p in zip(sorted(notes, key=lambda n: n.id), sorted(parcels, key=lambda p: p.id)))
+
+    # What a neighbour reads about tonight's delivered order carries no ISO timestamp.
+    tonight = [p for p in parcels if p.wave_id == waves[-1].id]
+    order = orders[tonight[0].order_id]
+    async with ctx.db.transaction() as s:
+        token = (await accounts.issue_token(
+            session=s, settings=ctx.settings, user=await accounts.get_user(session=s, user_id=order.user_id),
+            method="sms", now=now,
+        )).token
+    headers = {"Authorization": f"Bearer {token}"}
+    timeline = (await client.get(f"/api/v1/orders/{order.id}/timeline", headers=headers)).json()
+    inbox = (await client.get("/api/v1/me/notifications", headers=headers)).json()
+    texts = [t for e in timeline["entries"] for t in (e["title"], e["description"]) if t]
+    texts += [t for m in inbox["items"] for t in (m["title"], m["body"])]
+    assert [e["kind"] for e in timeline["entries"]] == ["placed", "paid", "packed", "in_transit", "arrived"]
+    assert texts and not [t for t in texts if re.search(r"\d{4}-\d{2}-\d{2}T", t)]

@@ -43,11 +43,11 @@ async def test_rates_by_leader(ctx, client, stage, figures):
     assert response.status_code == 200, response.text
     by_leader = {row["key"]: row for row in response.json()["items"]}
     assert by_leader[stage.leader.leader_id] == {
-        "key": stage.leader.leader_id, "delivered_orders": 2, "paid_fen": 13600, "claims": 2, "refunded_claims": 1,
+        "key": stage.leader.leader_id, "name": "小李", "delivered_orders": 2, "paid_fen": 13600, "claims": 2, "refunded_claims": 1,
         "refunded_fen": 2000, "claim_rate_bp": 10000, "refund_rate_bp": 1471,  # 2000 / 13600 = 14.71%
     }
     assert by_leader[stage.other_leader.leader_id] == {
-        "key": stage.other_leader.leader_id, "delivered_orders": 1, "paid_fen": 8800, "claims": 0, "refunded_claims": 0,
+        "key": stage.other_leader.leader_id, "name": "王姐", "delivered_orders": 1, "paid_fen": 8800, "claims": 0, "refunded_claims": 0,
         "refunded_fen": 0, "claim_rate_bp": 0, "refund_rate_bp": 0,
     }
     own = await client.get(f"/api/v1/brands/{stage.brand_id}/leader/claim-rate", params=TODAY,
@@ -64,6 +64,23 @@ async def test_rates_by_wave_and_product(ctx, stage, figures):
     [product] = products  # one product on the stage
     assert (product.delivered_orders, product.paid_fen, product.claims, product.claim_rate_bp, product.refund_rate_bp) == (
         3, 22400, 2, 6667, 893)  # 2/3 and 2000/22400 rounded half up
+
+
+async def test_rates_name_what_they_count(ctx, client, stage, figures):
+    """Each row names its product, its wave's community or its leader, so staff need not look ids up."""
+    url = f"/api/v1/brands/{stage.brand_id}/claim-rates"
+
+    async def names(by: str) -> list[tuple[int | None, str | None, int]]:
+        response = await client.get(url, params={**TODAY, "by": by}, headers=stage.owner.headers)
+        assert response.status_code == 200, response.text
+        return [(row["key"], row["name"], row["claims"]) for row in response.json()["items"]]
+
+    [(product_id, product_name, claims)] = await names("product")
+    assert (product_name, claims) == ("黄金奶油草莓", 2) and product_id is not None
+    assert await names("wave") == [(figures["wave_one"], "云顶华府", 2), (figures["wave_two"], "翠湖花园", 0)]
+    assert sorted(await names("leader")) == sorted(
+        [(stage.leader.leader_id, "小李", 2), (stage.other_leader.leader_id, "王姐", 0)]
+    )
 
 
 async def test_a_period_without_the_days_is_empty_and_bad_ranges_are_refused(ctx, client, stage, figures):

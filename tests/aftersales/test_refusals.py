@@ -26,6 +26,9 @@ async def test_after_the_window_is_refused(ctx, client, bought):
     late = await file_claim(client, bought.member, bought.order_id)
     await _refused(ctx, late, 409, "claim_window_closed", before)
     assert late.json()["error"]["details"]["window_hours"] == 48
+    # Picked up at 10:00 on 20 Nov in Shanghai: the message gives the end of the window in that time.
+    assert late.json()["error"]["message"] == "已超过售后期限（提货后 48 小时内，截至 2026年11月22日 10:00）"
+    assert late.json()["error"]["details"]["deadline"] == "2026-11-22T02:00:00+00:00"
 
 
 async def test_at_the_edge_of_the_window_is_accepted(ctx, client, bought):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from linli.attribution import service as attribution
+from linli.attribution.models import AttributionEvent
 from tests.attribution.conftest import binding_of, enter, events_of, set_policy
 
 
@@ -16,6 +19,14 @@ async def renew(ctx, member_id):
 async def expire(ctx, brand_id=None):
     async with ctx.db.transaction() as s:
         return await attribution.expire_bindings(session=s, now=ctx.clock.now(), brand_id=brand_id)
+
+
+async def notes_of(ctx, member_id):
+    async with ctx.db.read() as s:
+        rows = await s.scalars(
+            select(AttributionEvent.note).where(AttributionEvent.member_id == member_id).order_by(AttributionEvent.id)
+        )
+        return list(rows)
 
 
 async def counts(ctx, scene):
@@ -33,6 +44,9 @@ async def test_purchase_renews_a_validity_binding(ctx, world, scene):
     renewed = await renew(ctx, bound.member_id)
     assert renewed is not None and renewed.leader_id == scene.li.leader_id
     assert renewed.expires_at == ctx.clock.now() + timedelta(days=30)
+
+    # The trail's note gives the new end in the brand's time (Asia/Shanghai), as people read it.
+    assert await notes_of(ctx, bound.member_id) == [None, "有效期至 2027年1月9日 10:00"]
 
     ctx.clock.advance(timedelta(days=25))  # 45 days after binding, still inside the renewed validity
     assert (await enter(ctx, member, scene.wang.code)).reason == "already_bound"

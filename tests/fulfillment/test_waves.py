@@ -171,7 +171,7 @@ async def test_pick_list_csv_and_printable_page(ctx, client, world):
     assert (await client.get(f"{base}/pick-list.csv?kind=nope", headers=stage.owner.headers)).status_code == 422
     page = await client.get(f"{base}/pick-list.html", headers=stage.owner.headers)
     assert page.status_code == 200 and "拣货单" in page.text and "第 2 袋" in page.text and "window.print" in page.text
-    assert "截单 2026-11-20 23:00 · 预计 2026-11-21 16:00 后到达" in page.text  # the brand's local time
+    assert "截单 2026年11月20日 23:00 · 预计 2026年11月21日 16:00 后到达" in page.text  # the brand's local time
     # The pickup codes are the members' to show: never on the pick list.
     for order_parcel in (await client.get(f"/api/v1/brands/{stage.brand_id}/parcels", headers=stage.owner.headers)).json()["items"]:
         assert "pickup_code" not in order_parcel and "code" not in order_parcel

@@ -8,11 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from linli import qrcodes
 from linli.errors import InvalidInput
 from linli.leaders import invite_codes
 from tests.factories import World
 from tests.leaders.conftest import Scene
 from tests.leaders.helpers import error_code, png_size, snapshot
+from tests.qr import scan
 
 LOOK_ALIKES = set("0O1IL")
 
@@ -257,9 +259,11 @@ async def test_qr_png_for_the_leader(client, scene: Scene, ctx):
     width, height = png_size(response.content)
     assert width == height and width >= 200
     assert len(response.content) > 300
-    # It encodes exactly the invite link (segno is deterministic).
+    # A phone scans exactly the invite link from it: a regular QR code, never Micro QR.
     link = invite_codes.invite_link(base_url=ctx.settings.public_base_url, code=scene.leader.code)
-    assert response.content == invite_codes.qr_png(link=link)
+    assert scan(response.content) == link
+    assert response.content == qrcodes.qr_png(link)
+    assert not qrcodes.qr_symbol(link).is_micro
 
     # The same picture from the public address given in the profile (usable in an <img> tag).
     profile = (await client.get(f"{base(scene)}/leader", headers=scene.leader.actor.headers)).json()

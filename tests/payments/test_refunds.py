@@ -136,3 +136,25 @@ async def test_an_unconfigured_provider_keeps_the_refund_waiting(ctx, world, sho
     [event] = await rows(ctx, OutboxEvent, OutboxEvent.topic == "refund.requested")
     assert event.processed_at is None and "not configured" in event.last_error
     assert [r.status for r in await rows(ctx, Refund)] == ["pending"]
+
+
+async def test_a_payments_status_says_how_much_of_it_was_refunded(ctx, world, shop, client):
+    buyer = await member(ctx, world, shop)
+    order = await place(ctx, shop, buyer, quantity=2)
+    await pay(client, buyer, order.id)
+    [payment] = await rows(ctx, Payment, Payment.order_id == order.id)
+
+    async def shown() -> tuple[str, int]:
+        [listed] = (await client.get(f"/api/v1/orders/{order.id}/payments", headers=buyer.headers)).json()
+        return listed["status"], listed["refunded_fen"]
+
+    assert await shown() == ("succeeded", 0)
+    await _refund(ctx, payment, 1000, "claim:1")
+    assert await shown() == ("succeeded", 0)  # asked for, not yet back on the member's account
+    await run_until_idle(ctx)
+    assert await shown() == ("partially_refunded", 1000)
+    await _refund(ctx, payment, 2 * PRICE_FEN - 1000, "claim:2")
+    await run_until_idle(ctx)
+    assert await shown() == ("refunded", 2 * PRICE_FEN)
+    async with ctx.db.read() as s:
+        assert (await s.get(Payment, payment.id)).status == "succeeded"  # the stored state is the provider's

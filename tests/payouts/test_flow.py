@@ -58,7 +58,11 @@ async def test_request_approve_and_instant_payout_with_a_fee(ctx, world, stage, 
     await assert_audit_ok(ctx)
 
     mine = await client.get(f"/api/v1/brands/{stage.brand_id}/leader/withdrawals", headers=stage.leader.actor.headers)
-    assert [(i["id"], i["status_text"]) for i in mine.json()["items"]] == [(w["id"], "已到账")]
+    assert [(i["id"], i["status_text"], i["leader_name"]) for i in mine.json()["items"]] == [(w["id"], "已到账", "小李")]
+    # The leader's own withdrawal names them, from the request on, as the staff's list does.
+    assert w["leader_name"] == "小李"
+    one = await client.get(f"/api/v1/brands/{stage.brand_id}/leader/withdrawals/{w['id']}", headers=stage.leader.actor.headers)
+    assert one.status_code == 200 and one.json()["leader_name"] == "小李"
 
 
 async def test_a_pending_transfer_is_settled_by_the_signed_notification(ctx, world, stage, client, payout_sim):

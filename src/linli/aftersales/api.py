@@ -26,7 +26,9 @@ from linli.aftersales.schemas import (
 )
 from linli.brands import service as brands
 from linli.brands.schemas import IdPath
+from linli.catalog import service as catalog
 from linli.errors import InvalidInput
+from linli.fulfillment import service as fulfillment
 from linli.leaders import service as leaders
 from linli.pagination import Page, PageParams, page_params
 from linli.security import mask_name, mask_phone
@@ -255,9 +257,20 @@ async def policy_versions(brand_id: IdPath, user: AuthUser, session: ReadSession
     return [_policy_out(service.policy_of(r), r) for r in rows]
 
 
-def _rate_out(rate: service.ClaimRate) -> ClaimRateOut:
+async def _rate_names(session: AsyncSession, *, by: str, keys: set[int]) -> dict[int, str]:
+    """What each row counts, by name: the product, the wave's community or the leader."""
+    if by == "product":
+        return {k: p.name for k, p in (await catalog.products_by_ids(session=session, product_ids=keys)).items()}
+    if by == "wave":
+        communities = await fulfillment.wave_communities(session=session, wave_ids=keys)
+        found = await brands.communities_by_ids(session=session, community_ids=set(communities.values()))
+        return {k: found[c].name for k, c in communities.items() if c in found}
+    return {k: leader.real_name for k, leader in (await leaders.leaders_by_ids(session=session, leader_ids=keys)).items()}
+
+
+def _rate_out(rate: service.ClaimRate, name: str | None) -> ClaimRateOut:
     return ClaimRateOut(
-        key=rate.key, delivered_orders=rate.delivered_orders, paid_fen=rate.paid_fen, claims=rate.claims,
+        key=rate.key, name=name, delivered_orders=rate.delivered_orders, paid_fen=rate.paid_fen, claims=rate.claims,
         refunded_claims=rate.refunded_claims, refunded_fen=rate.refunded_fen, claim_rate_bp=rate.claim_rate_bp,
         refund_rate_bp=rate.refund_rate_bp,
     )
@@ -277,7 +290,8 @@ async def claim_rates(
 ) -> ClaimRatesOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     rows = await service.claim_rates(session=session, brand_id=brand_id, by=by, start=start, end=end)
-    return ClaimRatesOut(by=by, start=start, end=end, items=[_rate_out(r) for r in rows])
+    names = await _rate_names(session, by=by, keys={r.key for r in rows if r.key is not None})
+    return ClaimRatesOut(by=by, start=start, end=end, items=[_rate_out(r, names.get(r.key)) for r in rows])
 
 
 @router.get("/brands/{brand_id}/leader/claim-rate", response_model=ClaimRateOut, summary="我的售后率（团长）")
@@ -289,4 +303,7 @@ async def leader_claim_rate(
         session=session, brand_id=brand_id, by="leader", start=start, end=end, leader_id=leader.id
     )
     mine = next((r for r in rows if r.key == leader.id), None)
-    return _rate_out(mine or service.ClaimRate(key=leader.id, delivered_orders=0, paid_fen=0, claims=0, refunded_claims=0, refunded_fen=0))
+    return _rate_out(
+        mine or service.ClaimRate(key=leader.id, delivered_orders=0, paid_fen=0, claims=0, refunded_claims=0, refunded_fen=0),
+        leader.real_name,
+    )

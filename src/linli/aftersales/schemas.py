@@ -102,6 +102,7 @@ class DecisionIn(BaseModel):
 
 class ClaimRateOut(BaseModel):
     key: int | None = Field(description="商品、配送批次或团长的 id；为空表示无批次或无团长的订单")
+    name: str | None = Field(description="商品名称、配送批次的小区名称或团长姓名；key 为空时为空")
     delivered_orders: int
     paid_fen: int
     claims: int

@@ -67,6 +67,7 @@ from linli.outbox.service import emit
 from linli.pagination import PageParams, fetch_page
 from linli.payments import service as payments
 from linli.storage import FileStorage
+from linli.timefmt import format_local
 
 REASON_TEXT = {"bad": "坏果/破损", "missing": "少件/漏发", "wrong": "发错货", "other": "其他"}
 STATUS_TEXT = {
@@ -312,8 +313,10 @@ async def file_claim(
     policy = await current_policy(session=session, brand_id=order.brand_id)
     deadline = received_at + timedelta(hours=policy.window_hours)
     if now > deadline:
+        timezone = (await brands.get_brand(session=session, brand_id=order.brand_id)).timezone
         raise Conflict(
-            f"已超过售后期限（提货后 {policy.window_hours} 小时内）", code="claim_window_closed",
+            f"已超过售后期限（提货后 {policy.window_hours} 小时内，截至 {format_local(deadline, timezone)}）",
+            code="claim_window_closed",
             details={"deadline": deadline.isoformat(), "window_hours": policy.window_hours},
         )
     open_claim = await session.scalar(

@@ -30,6 +30,7 @@ from linli.leaders import invite_codes
 from linli.leaders import service as leaders
 from linli.members import service as members
 from linli.pagination import PageParams, fetch_page
+from linli.timefmt import format_local
 
 if TYPE_CHECKING:
     from linli.accounts.models import User
@@ -334,10 +335,11 @@ async def renew_on_purchase(*, session: AsyncSession, member_id: int, now: datet
     renewed_until = now + timedelta(days=policy.validity_days)
     if renewed_until > binding.expires_at:
         binding.expires_at = renewed_until
+        timezone = (await brands.get_brand(session=session, brand_id=binding.brand_id)).timezone
         _record(
             session, brand_id=binding.brand_id, member_id=member_id, kind="renewed", reason="purchase",
             leader_id=binding.leader_id, previous_leader_id=None, occurred_at=now,
-            note=f"有效期至 {renewed_until.isoformat()}",
+            note=f"有效期至 {format_local(renewed_until, timezone)}",
         )
     return binding
 

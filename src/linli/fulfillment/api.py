@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
 from html import escape
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from linli import qrcodes
 from linli.brands import service as brands
 from linli.brands.models import PickupPoint
 from linli.brands.schemas import IdPath, PickupPointOut
@@ -38,9 +37,9 @@ from linli.fulfillment.schemas import (
     WaveOut,
     WaveStatusIn,
 )
-from linli.leaders import invite_codes
 from linli.leaders import service as leaders
 from linli.pagination import Page, PageParams, page_params
+from linli.timefmt import format_local
 from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1", tags=["fulfillment"])
@@ -263,16 +262,11 @@ async def pick_list_csv(
 )
 async def pick_list_html(brand_id: IdPath, wave_id: IdPath, user: AuthUser, session: ReadSession) -> HTMLResponse:
     picks = await _pick_list(session, brand_id, wave_id, user.user_id)
-    zone = ZoneInfo((await brands.get_brand(session=session, brand_id=brand_id)).timezone)
-    return HTMLResponse(_render_pick_list(picks, zone), headers={"Cache-Control": "private, no-store"})
+    timezone = (await brands.get_brand(session=session, brand_id=brand_id)).timezone
+    return HTMLResponse(_render_pick_list(picks, timezone), headers={"Cache-Control": "private, no-store"})
 
 
-def _local(moment: datetime, zone: ZoneInfo) -> str:
-    """A packer reads the brand's local time, to the minute."""
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-
-def _render_pick_list(picks: PickListOut, zone: ZoneInfo) -> str:
+def _render_pick_list(picks: PickListOut, timezone: str) -> str:
     wave = picks.wave
     products = "".join(
         f"<tr><td>{escape(t.product_name)}</td><td>{escape(t.sku_name)}</td><td class=n>{t.quantity}</td>"
@@ -296,7 +290,7 @@ def _render_pick_list(picks: PickListOut, zone: ZoneInfo) -> str:
         "@media print{button{display:none}}</style></head><body>"
         f"<button onclick='window.print()'>打印</button><h1>拣货单 · 批次 {wave.id}</h1>"
         f"<p>{escape(wave.community_name)} · {escape(wave.pickup_point.name)}（{escape(wave.pickup_point.address)}）<br>"
-        f"截单 {_local(wave.cutoff_at, zone)} · 预计 {_local(wave.arrive_after, zone)} 后到达 · 状态 {escape(wave.status_name)}</p>"
+        f"截单 {format_local(wave.cutoff_at, timezone)} · 预计 {format_local(wave.arrive_after, timezone)} 后到达 · 状态 {escape(wave.status_name)}</p>"
         f"<h2>商品汇总</h2><table><tr><th>商品</th><th>规格</th><th>件数</th><th>订单数</th></tr>{products}</table>"
         f"{cancelled}<h2>按用户分袋（{len(picks.bags)} 袋）</h2>{bags}</body></html>"
     )
@@ -409,7 +403,7 @@ async def my_pickup_code(order_id: IdPath, user: AuthUser, ctx: Ctx, session: Re
 @router.get("/orders/{order_id}/pickup-code/qr.png", response_class=Response, responses=PNG, summary="我的提货码二维码（本人）")
 async def my_pickup_qr(order_id: IdPath, user: AuthUser, session: ReadSession) -> Response:
     code = await service.member_open_code(session=session, user_id=user.user_id, order_id=order_id)
-    return Response(content=invite_codes.qr_png(link=code), media_type="image/png", headers={"Cache-Control": "private, no-store"})
+    return Response(content=qrcodes.qr_png(code), media_type="image/png", headers={"Cache-Control": "private, no-store"})
 
 
 @router.get("/orders/{order_id}/timeline", response_model=TimelineOut, summary="订单进度（本人）：下单、支付、配送、到达自提点、提货、售后")

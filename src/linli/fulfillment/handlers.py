@@ -5,7 +5,7 @@
 | `order.paid` | the order's parcel is made (waiting, with its pickup code) |
 | `order.refunded` | a parcel not yet collected is cancelled |
 | `parcel.arrived` | the member's inbox: arrived, where, when open, the pickup code |
-| `parcel.pickup_reminder` | the member's inbox: still waiting at the pickup point |
+| `parcel.pickup_reminder` | the member's inbox: still waiting at the pickup point (and, if unclaimed parcels go back, by when, in the brand's time) |
 | `parcel.returned` | the member's inbox: returned and refunded |
 | `parcel.cancelled` | the member's inbox: refunded by the brand before it left, with the brand's reason |
 | `parcel.picked_up` | the member's inbox: collected (so a pickup they did not make is noticed) |
@@ -27,6 +27,7 @@ from linli.notifications import service as notifications
 from linli.orders import service as orders
 from linli.outbox.models import OutboxEvent
 from linli.outbox.service import HandlerRegistry
+from linli.timefmt import format_local
 
 
 def _goods(order) -> str:  # noqa: ANN001
@@ -66,7 +67,10 @@ def register(registry: HandlerRegistry, ctx: AppContext) -> None:  # noqa: ARG00
         parcel_id = int(event.payload["parcel_id"])
         number = int(event.payload["reminder_no"])
         return_at = event.payload.get("return_at")
-        tail = "，逾期将退货退款" if return_at else ""
+        tail = ""
+        if return_at:
+            brand = await brands.get_brand(session=session, brand_id=int(event.payload["brand_id"]))
+            tail = f"，{format_local(datetime.fromisoformat(str(return_at)), brand.timezone)} 前未提货将退货退款"
         await _tell(
             session, parcel_id=parcel_id, kind="pickup_reminder", key=f"parcel:{parcel_id}:reminder:{number}",
             title="提货提醒",

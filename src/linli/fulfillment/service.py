@@ -31,6 +31,7 @@ from linli.fulfillment.models import (
     PARCEL_RETURNED,
     PARCEL_STATUSES,
     PARCEL_WAITING,
+    DeliveryWave,
     Parcel,
 )
 from linli.members import service as members
@@ -67,6 +68,14 @@ async def find_parcel(*, session: AsyncSession, order_id: int) -> Parcel | None:
 async def picked_up_at(*, session: AsyncSession, order_id: int) -> datetime | None:
     """When the member collected the order (the after-sales window counts from here); None if not yet."""
     return await session.scalar(select(Parcel.picked_up_at).where(Parcel.order_id == order_id))
+
+
+async def wave_communities(*, session: AsyncSession, wave_ids: set[int]) -> dict[int, int]:
+    """Each wave's community id, by wave id (a wave is known to people by its pickup point's community)."""
+    if not wave_ids:
+        return {}
+    rows = await session.execute(select(DeliveryWave.id, DeliveryWave.community_id).where(DeliveryWave.id.in_(wave_ids)))
+    return {wave_id: community_id for wave_id, community_id in rows.all()}
 
 
 # --- parcels follow the order (outbox handlers) -------------------------------------------------

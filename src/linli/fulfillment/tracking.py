@@ -19,6 +19,7 @@ from linli.fulfillment import service, waves
 from linli.fulfillment.models import DeliveryWave, Parcel
 from linli.orders import service as orders
 from linli.orders.models import Order
+from linli.timefmt import format_local
 
 
 @dataclass(frozen=True)
@@ -84,19 +85,20 @@ async def order_timeline(*, session: AsyncSession, user_id: int, order_id: int) 
         point = await brands.get_pickup_point(session=session, community_id=parcel.community_id)
         if parcel.wave_id is not None:
             wave = await waves.get_wave(session=session, brand_id=order.brand_id, wave_id=parcel.wave_id)
-        entries.extend(_parcel_entries(parcel, wave, point))
+        timezone = (await brands.get_brand(session=session, brand_id=order.brand_id)).timezone
+        entries.extend(_parcel_entries(parcel, wave, point, timezone=timezone))
     for source in _SOURCES:
         entries.extend(await source(session=session, order=order))
     entries.sort(key=lambda e: e.at)  # stable: same-instant entries keep their natural order
     return Timeline(order=order, parcel=parcel, wave=wave, pickup_point=point, entries=entries)
 
 
-def _parcel_entries(parcel: Parcel, wave: DeliveryWave | None, point: PickupPoint) -> list[TimelineEntry]:
+def _parcel_entries(parcel: Parcel, wave: DeliveryWave | None, point: PickupPoint, *, timezone: str) -> list[TimelineEntry]:
     entries = []
     if parcel.packed_at:
         entries.append(TimelineEntry(kind="packed", at=parcel.packed_at, title="已打包"))
     if parcel.shipped_at:
-        expected = f"，预计 {wave.arrive_after.isoformat()} 后到达" if wave is not None else ""
+        expected = f"，预计 {format_local(wave.arrive_after, timezone)} 后到达" if wave is not None else ""
         entries.append(TimelineEntry(kind="in_transit", at=parcel.shipped_at, title="配送中", description=f"发往{point.name}{expected}"))
     if parcel.arrived_at:
         entries.append(

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from linli import qrcodes
 from linli.brands import service as brands
 from linli.brands.models import Community
 from linli.brands.schemas import IdPath
@@ -386,7 +387,7 @@ async def my_qr(brand_id: IdPath, user: AuthUser, ctx: Ctx, session: ReadSession
 
 def _qr_response(settings: Settings, code: str, *, cache: str) -> Response:
     link = invite_codes.invite_link(base_url=settings.public_base_url, code=code)
-    return Response(content=invite_codes.qr_png(link=link), media_type="image/png", headers={"Cache-Control": cache})
+    return Response(content=qrcodes.qr_png(link), media_type="image/png", headers={"Cache-Control": cache})
 
 
 @router.get("/invite-codes/{code}", response_model=InviteResolutionOut, summary="查询邀请码对应的团长（公开）")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import segno
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -121,9 +119,3 @@ async def resolve(*, session: AsyncSession, raw_code: str, now: datetime) -> Res
 
 def invite_link(*, base_url: str, code: str) -> str:
     return f"{base_url}/i/{code}"
-
-
-def qr_png(*, link: str, scale: int = 8) -> bytes:
-    buffer = io.BytesIO()
-    segno.make(link, error="m").save(buffer, kind="png", scale=scale, border=2)
-    return buffer.getvalue()

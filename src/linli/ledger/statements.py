@@ -60,6 +60,7 @@ from linli.ledger.tier_bonus import month_bounds
 from linli.live import service as live
 from linli.money import yuan
 from linli.pagination import PageParams
+from linli.timefmt import format_cell
 
 PERIOD_DAY = "day"
 PERIOD_MONTH = "month"
@@ -534,17 +535,13 @@ def _money(b: LeaderBalances | None) -> list[str]:
     return [c for fen in _as_tuple(b) for c in (str(fen), yuan(fen))]
 
 
-def _local(at: datetime, timezone: str) -> str:
-    return at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _csv_row(line: StatementLine, timezone: str) -> list[str]:
     order_cells = (
         _order_cells(line.order) if line.order is not None
         else [str(line.order_id or ""), "", "", "", "", "", "", "", "", "", "", ""]
     )
     return [
-        _local(line.posted_at, timezone), text_cell(line.kind_text), *order_cells, *_money(line.moved),
+        format_cell(line.posted_at, timezone), text_cell(line.kind_text), *order_cells, *_money(line.moved),
         *_money(line.balance_after), text_cell(line.memo), str(line.transaction_id),
     ]
 
@@ -565,7 +562,7 @@ def _settled_order_row(part: SettledOrder) -> list[str]:
 
 def _summary_row(title: str, at: datetime | None, timezone: str, moved: LeaderBalances | None,
                  balance: LeaderBalances | None) -> list[str]:
-    return [_local(at, timezone) if at else "", title, *[""] * 12, *_money(moved), *_money(balance), "", ""]
+    return [format_cell(at, timezone) if at else "", title, *[""] * 12, *_money(moved), *_money(balance), "", ""]
 
 
 async def statement_csv(*, session: AsyncSession, statement: Statement, batch_size: int = STREAM_BATCH) -> AsyncIterator[bytes]:

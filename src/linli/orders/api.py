@@ -4,6 +4,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.accounts import service as accounts
 from linli.brands import service as brands
@@ -11,7 +12,7 @@ from linli.leaders import service as leaders
 from linli.members import service as members
 from linli.orders import service
 from linli.orders.models import Order
-from linli.orders.schemas import LeaderOrderOut, OrderCreate, OrderDetail, OrderOut, StatusChangeOut
+from linli.orders.schemas import BrandOrderOut, LeaderOrderOut, OrderCreate, OrderDetail, OrderOut, StatusChangeOut
 from linli.pagination import Page, PageParams, page_params
 from linli.security import mask_name, mask_phone
 from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
@@ -19,6 +20,7 @@ from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 Paging = Annotated[PageParams, Depends(page_params)]
 StatusFilter = Annotated[str | None, Query(max_length=24, description="按订单状态筛选")]
+MAX_ID = 2**63 - 1  # ids are 64-bit: a larger one is a 422, not a driver error
 
 
 def order_out(order: Order) -> OrderOut:
@@ -73,7 +75,18 @@ async def my_orders(brand_id: int, user: AuthUser, session: ReadSession, paging:
     return Page(items=[order_out(o) for o in rows], total=total, page=paging.page, page_size=paging.page_size)
 
 
-@router.get("/brands/{brand_id}/orders", response_model=Page[OrderOut], summary="品牌订单（员工）")
+async def _buyers(session: AsyncSession, rows: list[Order]) -> dict[int, tuple[str, str]]:
+    """Each order's buyer as (masked name, masked phone), by order id."""
+    member_rows = await members.members_by_ids(session=session, member_ids={o.member_id for o in rows})
+    users = await accounts.users_by_ids(session=session, user_ids={m.user_id for m in member_rows.values()})
+    buyers = {}
+    for order in rows:
+        person = users.get(member_rows[order.member_id].user_id)
+        buyers[order.id] = (mask_name(person.display_name if person else None), mask_phone(person.phone if person else None))
+    return buyers
+
+
+@router.get("/brands/{brand_id}/orders", response_model=Page[BrandOrderOut], summary="品牌订单（员工）")
 async def brand_orders(
     brand_id: int,
     user: AuthUser,
@@ -81,12 +94,19 @@ async def brand_orders(
     paging: Paging,
     status: StatusFilter = None,
     session_id: Annotated[int | None, Query(ge=1)] = None,
-) -> Page[OrderOut]:
+    offer_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="只看这个专享价的订单")] = None,
+    listing_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="只看这个直播商品的订单（含其专享价订单）")] = None,
+) -> Page[BrandOrderOut]:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     rows, total = await service.list_brand_orders(
-        session=session, brand_id=brand_id, status=status, session_id=session_id, params=paging
+        session=session, brand_id=brand_id, status=status, session_id=session_id, offer_id=offer_id,
+        listing_id=listing_id, params=paging,
     )
-    return Page(items=[order_out(o) for o in rows], total=total, page=paging.page, page_size=paging.page_size)
+    buyers = await _buyers(session, rows)
+    items = [
+        BrandOrderOut(**order_out(o).model_dump(), member_name=buyers[o.id][0], member_phone=buyers[o.id][1]) for o in rows
+    ]
+    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
 
 
 @router.get("/brands/{brand_id}/leader/orders", response_model=Page[LeaderOrderOut], summary="归属于我的订单（团长）")
@@ -95,17 +115,13 @@ async def leader_orders(
 ) -> Page[LeaderOrderOut]:
     leader = await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user.user_id)
     rows, total = await service.list_leader_orders(session=session, leader_id=leader.id, status=status, params=paging)
-    member_rows = await members.members_by_ids(session=session, member_ids={o.member_id for o in rows})
-    users = await accounts.users_by_ids(session=session, user_ids={m.user_id for m in member_rows.values()})
-    items = []
-    for order in rows:
-        person = users.get(member_rows[order.member_id].user_id)
-        items.append(
-            LeaderOrderOut(
-                id=order.id, status=order.status, member_phone=mask_phone(person.phone if person else None),
-                member_name=mask_name(person.display_name if person else None), product_name=order.product_name,
-                sku_name=order.sku_name, quantity=order.quantity, total_fen=order.total_fen,
-                session_id=order.session_id, placed_at=order.placed_at, paid_at=order.paid_at,
-            )
+    buyers = await _buyers(session, rows)
+    items = [
+        LeaderOrderOut(
+            id=order.id, status=order.status, member_name=buyers[order.id][0], member_phone=buyers[order.id][1],
+            product_name=order.product_name, sku_name=order.sku_name, quantity=order.quantity, total_fen=order.total_fen,
+            session_id=order.session_id, placed_at=order.placed_at, paid_at=order.paid_at,
         )
+        for order in rows
+    ]
     return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)

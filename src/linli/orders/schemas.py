@@ -44,6 +44,13 @@ class OrderDetail(OrderOut):
     history: list[StatusChangeOut]
 
 
+class BrandOrderOut(OrderOut):
+    """An order in the brand's list: the buyer named, masked as on pick lists."""
+
+    member_name: str = Field(description="下单用户昵称（脱敏，如 张**）")
+    member_phone: str = Field(description="下单用户手机号（脱敏，如 138****1234）")
+
+
 class LeaderOrderOut(BaseModel):
     """An attributed order as its leader sees it: the neighbour masked, the money exact."""
 

@@ -401,13 +401,25 @@ def _status_filter(status: str | None) -> str | None:
 
 
 async def list_brand_orders(
-    *, session: AsyncSession, brand_id: int, status: str | None, session_id: int | None, params: PageParams
+    *,
+    session: AsyncSession,
+    brand_id: int,
+    status: str | None,
+    session_id: int | None,
+    params: PageParams,
+    offer_id: int | None = None,
+    listing_id: int | None = None,
 ) -> tuple[list[Order], int]:
+    """The brand's orders, newest first; every filter is within the brand (another brand's ids find nothing)."""
     query = select(Order).where(Order.brand_id == brand_id).order_by(Order.id.desc())
     if _status_filter(status) is not None:
         query = query.where(Order.status == status)
     if session_id is not None:
         query = query.where(Order.session_id == session_id)
+    if offer_id is not None:
+        query = query.where(Order.offer_id == offer_id)
+    if listing_id is not None:
+        query = query.where(Order.listing_id == listing_id)
     return await fetch_page(session, query, params)
 
 

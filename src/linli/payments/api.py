@@ -27,10 +27,20 @@ log = logging.getLogger("linli.payments.api")
 router = APIRouter(tags=["payments"])
 
 
+def shown_status(payment: Payment, refunded_fen: int) -> str:
+    """A succeeded payment whose money went back says so: refunded in full, or in part."""
+    if payment.status != "succeeded" or refunded_fen <= 0:
+        return payment.status
+    return "refunded" if refunded_fen >= payment.amount_fen else "partially_refunded"
+
+
 def payment_out(payment: Payment, refunds: list[Refund] | None = None) -> PaymentOut:
+    # Only refunds the provider confirmed count: a pending one has not reached the member yet.
+    refunded_fen = sum(r.amount_fen for r in refunds or [] if r.status == "succeeded")
     return PaymentOut(
         id=payment.id, order_id=payment.order_id, provider=payment.provider, out_trade_no=payment.out_trade_no,
-        amount_fen=payment.amount_fen, status=payment.status, prepay=payment.prepay or {},
+        amount_fen=payment.amount_fen, status=shown_status(payment, refunded_fen), refunded_fen=refunded_fen,
+        prepay=payment.prepay or {},
         created_at=payment.created_at, succeeded_at=payment.succeeded_at,
         refunds=[RefundOut.model_validate(r, from_attributes=True) for r in refunds or []],
     )

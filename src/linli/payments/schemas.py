@@ -26,7 +26,10 @@ class PaymentOut(BaseModel):
     provider: str
     out_trade_no: str
     amount_fen: int
-    status: str
+    status: str = Field(
+        description="pending 待支付，succeeded 已支付，failed 支付失败；已支付的款项退回后为 partially_refunded 部分退款、refunded 已全额退款"
+    )
+    refunded_fen: int = Field(description="已退回的金额（分）：渠道确认成功的退款之和，处理中的不算")
     prepay: dict[str, Any] = Field(description="客户端发起支付所需参数：模拟器为 pay_url，微信支付为 wx.requestPayment 参数")
     created_at: datetime
     succeeded_at: datetime | None

@@ -47,7 +47,7 @@ def policy_out(policy: service.Policy) -> PolicyOut:
     )
 
 
-def withdrawal_out(w: Withdrawal, leader_name: str | None = None) -> WithdrawalOut:
+def withdrawal_out(w: Withdrawal, leader_name: str | None) -> WithdrawalOut:
     return WithdrawalOut(
         id=w.id, leader_id=w.leader_id, leader_name=leader_name, amount_fen=w.amount_fen, fee_bp=w.fee_bp,
         fee_fen=w.fee_fen, net_fen=w.net_fen, status=w.status, status_text=STATUS_TEXT.get(w.status, w.status),
@@ -94,7 +94,7 @@ async def request_withdrawal(
     )
     if not requested.created:
         response.status_code = 200
-    return withdrawal_out(requested.withdrawal)
+    return withdrawal_out(requested.withdrawal, leader.real_name)
 
 
 @router.get("/brands/{brand_id}/leader/withdrawals", response_model=WithdrawalPage, summary="我的提现（团长）")
@@ -105,14 +105,16 @@ async def my_withdrawals(
     rows, total = await service.list_withdrawals(
         session=session, brand_id=brand_id, leader_id=leader.id, status=status, params=paging
     )
-    return WithdrawalPage(items=[withdrawal_out(w) for w in rows], total=total, page=paging.page, page_size=paging.page_size)
+    return WithdrawalPage(
+        items=[withdrawal_out(w, leader.real_name) for w in rows], total=total, page=paging.page, page_size=paging.page_size
+    )
 
 
 @router.get("/brands/{brand_id}/leader/withdrawals/{withdrawal_id}", response_model=WithdrawalOut, summary="提现详情（团长本人）")
 async def my_withdrawal(brand_id: int, withdrawal_id: int, user: AuthUser, session: ReadSession) -> WithdrawalOut:
     leader = await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user.user_id)
     row = await service.get_withdrawal(session=session, brand_id=brand_id, withdrawal_id=withdrawal_id, leader_id=leader.id)
-    return withdrawal_out(row)
+    return withdrawal_out(row, leader.real_name)
 
 
 # --- brand staff ----------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ class RejectIn(BaseModel):
 class WithdrawalOut(BaseModel):
     id: int
     leader_id: int
-    leader_name: str | None = Field(default=None, description="团长姓名（仅品牌员工可见）")
+    leader_name: str | None = Field(default=None, description="团长姓名（团长本人与品牌员工都能看到）")
     amount_fen: int
     fee_bp: int
     fee_fen: int
