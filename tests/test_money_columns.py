@@ -1,0 +1,47 @@
+"""Every amount of money is a 64-bit integer in every database (an order may reach 99 × 1,000,000 元)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import Integer
+from sqlalchemy.dialects import postgresql, sqlite
+
+from linli.models import metadata
+
+# Words that name money; a rate in basis points (`*_bp`) is not money.
+MONEY_WORDS = re.compile(r"amount|price|total|fee|cost|gmv|balance|bonus|commission|paid|cash|income|payout|cap")
+
+
+def _integer_columns():
+    for table in metadata.sorted_tables:
+        for column in table.columns:
+            if isinstance(column.type.dialect_impl(postgresql.dialect()), Integer):
+                yield table.name, column
+
+
+def _pg_type(column) -> str:
+    return column.type.compile(dialect=postgresql.dialect())
+
+
+def test_every_fen_column_is_64_bit_on_postgresql():
+    fen = [(table, column) for table, column in _integer_columns() if column.name.endswith("_fen")]
+    assert len(fen) >= 30  # the walk really sees the money columns
+    narrow = [f"{table}.{column.name} is {_pg_type(column)}" for table, column in fen if _pg_type(column) != "BIGINT"]
+    assert narrow == []
+
+
+def test_every_column_that_looks_like_money_is_a_64_bit_fen_column():
+    suspects = [
+        f"{table}.{column.name} is {_pg_type(column)}"
+        for table, column in _integer_columns()
+        if MONEY_WORDS.search(column.name) and not column.name.endswith(("_bp", "_id")) and not column.primary_key
+        and not (column.name.endswith("_fen") and _pg_type(column) == "BIGINT")
+    ]
+    assert suspects == []
+
+
+def test_sqlite_keeps_its_integer_which_is_already_64_bit():
+    # SQLite's INTEGER holds 8 bytes; declaring it INTEGER keeps the migrated schema equal to the models.
+    fen = [column for _, column in _integer_columns() if column.name.endswith("_fen")]
+    assert {column.type.compile(dialect=sqlite.dialect()) for column in fen} == {"INTEGER"}
