@@ -73,7 +73,10 @@ async def _execute(url: str, sql: str, **params: object) -> list:
 
 def test_money_becomes_64_bit_keeping_the_rows_and_a_too_large_amount_blocks_the_downgrade(empty_database):
     migrate.upgrade(empty_database, "0001")
-    entry = "INSERT INTO ledger_entries (transaction_id, account_id, amount_fen, posted_at) VALUES (1, 1, :fen, CURRENT_TIMESTAMP)"
+    entry = (
+        "INSERT INTO ledger_entries (transaction_id, account_id, amount_fen, posted_at)"
+        " VALUES (1, 1, :fen, CURRENT_TIMESTAMP)"
+    )
     asyncio.run(_execute(empty_database, entry, fen=-2_147_483_648))
     migrate.upgrade(empty_database, "0002")
     asyncio.run(_execute(empty_database, entry, fen=2_200_000_000))

@@ -61,7 +61,7 @@ class Money(TypeDecorator[int]):
     impl = BigInteger
     cache_ok = True
 
-    class comparator_factory(TypeDecorator.Comparator[int], BigInteger.Comparator[int]):  # noqa: N801 (SQLAlchemy's name)
+    class comparator_factory(TypeDecorator.Comparator[int], BigInteger.Comparator[int]):  # noqa: N801 (SQLAlchemy's)
         """Arithmetic on money stays money (paid − refunded, price × quantity), so its sums come back as int too."""
 
         def _adapt_expression(self, op: Any, other_comparator: Any) -> tuple[Any, Any]:

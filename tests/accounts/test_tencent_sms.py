@@ -92,7 +92,9 @@ def tencent() -> Iterator[TencentStandIn]:
 
 @pytest.fixture
 async def sms_client(ctx: AppContext, tencent: TencentStandIn) -> AsyncIterator[tuple[AppContext, httpx.AsyncClient]]:
-    settings = ctx.settings.with_overrides(**TENCENT, sms_tencent_endpoint=tencent.endpoint, sms_tencent_timeout_seconds=0.5)
+    settings = ctx.settings.with_overrides(
+        **TENCENT, sms_tencent_endpoint=tencent.endpoint, sms_tencent_timeout_seconds=0.5
+    )
     changed = dataclasses.replace(ctx, settings=settings, sms_sender=sms_sender_for(settings))
     assert isinstance(changed.sms_sender, TencentSmsSender)
     app = create_app(changed, dispose_on_shutdown=False)
@@ -117,7 +119,8 @@ async def test_a_login_code_is_sent_through_the_sdk_and_logs_in(sms_client, tenc
 
     [request] = tencent.requests
     headers = {k.lower(): v for k, v in request["headers"].items()}
-    assert (headers["x-tc-action"], headers["x-tc-version"], headers["x-tc-region"]) == ("SendSms", "2021-01-11", "ap-guangzhou")
+    action = (headers["x-tc-action"], headers["x-tc-version"], headers["x-tc-region"])
+    assert action == ("SendSms", "2021-01-11", "ap-guangzhou")
     assert headers["authorization"].startswith(f"TC3-HMAC-SHA256 Credential={SECRET_ID}/")
     assert SECRET_KEY.encode() not in request["body"] and SECRET_KEY not in json.dumps(request["headers"])
     body = json.loads(request["body"])
@@ -134,7 +137,9 @@ async def test_a_login_code_is_sent_through_the_sdk_and_logs_in(sms_client, tenc
 async def test_a_template_with_only_the_code(ctx, tencent):
     settings = Settings(**TENCENT, sms_tencent_endpoint=tencent.endpoint, sms_tencent_template_params="code")
     async with ctx.db.transaction() as s:
-        await sms_sender_for(settings).send_login_code(session=s, phone=PHONE, code="012345", valid_minutes=5, now=ctx.clock.now())
+        await sms_sender_for(settings).send_login_code(
+            session=s, phone=PHONE, code="012345", valid_minutes=5, now=ctx.clock.now()
+        )
     assert json.loads(tencent.requests[0]["body"])["TemplateParamSet"] == ["012345"]
 
 
@@ -207,7 +212,10 @@ def test_the_provider_is_chosen_by_configuration():
 @pytest.mark.parametrize(
     ("changes", "named"),
     [
-        (dict(sms_tencent_secret_key="", sms_tencent_template_id=""), "LINLI_SMS_TENCENT_SECRET_KEY、LINLI_SMS_TENCENT_TEMPLATE_ID"),
+        (
+            dict(sms_tencent_secret_key="", sms_tencent_template_id=""),
+            "LINLI_SMS_TENCENT_SECRET_KEY、LINLI_SMS_TENCENT_TEMPLATE_ID",
+        ),
         (dict(sms_provider="aliyun"), "LINLI_SMS_PROVIDER"),
         (dict(sms_tencent_template_params="minutes"), "LINLI_SMS_TENCENT_TEMPLATE_PARAMS"),
         (dict(sms_tencent_timeout_seconds=0), "LINLI_SMS_TENCENT_TIMEOUT_SECONDS"),

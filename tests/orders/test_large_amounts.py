@@ -44,7 +44,8 @@ async def test_an_order_above_32_bits_is_placed_paid_settled_refunded_and_audite
     started = await client.post(f"/api/v1/orders/{order['id']}/payments", json={}, headers=buyer.headers)
     assert started.status_code == 201, started.text
     assert started.json()["amount_fen"] == TOTAL_FEN
-    done = await client.post(f"/api/v1/payments/simulator/{started.json()['out_trade_no']}/complete", json={"outcome": "success"})
+    out_trade_no = started.json()["out_trade_no"]
+    done = await client.post(f"/api/v1/payments/simulator/{out_trade_no}/complete", json={"outcome": "success"})
     assert done.status_code == 200, done.text
     assert done.json()["outcomes"] == ["paid"]
     paid = await client.get(f"/api/v1/orders/{order['id']}", headers=buyer.headers)

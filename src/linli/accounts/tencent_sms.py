@@ -119,5 +119,7 @@ class TencentSmsSender:
         status = statuses[0] if len(statuses) == 1 else None
         if status is None or status.Code != SENT:
             provider_code = status.Code if status is not None and status.Code else "EmptySendStatusSet"
-            log.warning("Tencent SMS to %s refused: %s (request %s)", mask_phone(phone), provider_code, response.RequestId)
+            log.warning(
+                "Tencent SMS to %s refused: %s (request %s)", mask_phone(phone), provider_code, response.RequestId
+            )
             raise refusal(provider_code)
