@@ -60,3 +60,35 @@ def test_migrations_match_models_and_downgrade_cleanly(empty_database):
     assert asyncio.run(_tables(empty_database)) == set()
     migrate.upgrade(empty_database)  # and up again, as `linli demo --reset` does
     assert asyncio.run(_schema_diff(empty_database)) == []
+
+
+async def _execute(url: str, sql: str, **params: object) -> list:
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        result = await conn.execute(text(sql), params)
+        rows = list(result) if result.returns_rows else []
+    await engine.dispose()
+    return rows
+
+
+def test_money_becomes_64_bit_keeping_the_rows_and_a_too_large_amount_blocks_the_downgrade(empty_database):
+    migrate.upgrade(empty_database, "0001")
+    entry = (
+        "INSERT INTO ledger_entries (transaction_id, account_id, amount_fen, posted_at)"
+        " VALUES (1, 1, :fen, CURRENT_TIMESTAMP)"
+    )
+    asyncio.run(_execute(empty_database, entry, fen=-2_147_483_648))
+    migrate.upgrade(empty_database, "0002")
+    asyncio.run(_execute(empty_database, entry, fen=2_200_000_000))
+    amounts = asyncio.run(_execute(empty_database, "SELECT amount_fen FROM ledger_entries ORDER BY id"))
+    assert [row[0] for row in amounts] == [-2_147_483_648, 2_200_000_000]
+    if empty_database.startswith("sqlite"):
+        return  # SQLite's INTEGER was 64-bit all along: nothing to narrow
+    # Narrowing would lose money: PostgreSQL refuses, and the schema stays 64-bit.
+    with pytest.raises(Exception, match="out of range"):
+        migrate.downgrade(empty_database, "0001")
+    asyncio.run(_execute(empty_database, "DELETE FROM ledger_entries WHERE amount_fen > 2147483647"))
+    migrate.downgrade(empty_database, "0001")
+    amounts = asyncio.run(_execute(empty_database, "SELECT amount_fen FROM ledger_entries"))
+    assert [row[0] for row in amounts] == [-2_147_483_648]
+    assert asyncio.run(_schema_diff(empty_database)) != []  # back to 0001's INTEGER, which the models no longer are

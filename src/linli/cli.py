@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from linli.clock import FixedClock, parse_as_of
-from linli.config import Settings
+from linli.config import Settings, SettingsError
 from linli.context import AppContext
 from linli.logs import configure_logging
 
@@ -19,7 +19,11 @@ AsOf = Annotated[str | None, typer.Option("--as-of", help="ISO timestamp to run 
 
 
 def _settings() -> Settings:
-    return Settings.from_env()
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:  # a configuration that cannot work: say which variables, in one line
+        typer.echo(f"配置错误：{exc}", err=True)
+        raise typer.Exit(code=2) from exc
 
 
 @app.command()

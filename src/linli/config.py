@@ -8,6 +8,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/linli.db"
+SMS_PROVIDERS = ("inbox", "tencent")
+SMS_TEMPLATE_VALUES = ("code", "minutes")  # what a Tencent template's {1}, {2} … may be filled with
+
+
+class SettingsError(ValueError):
+    """The configuration cannot work; the message names the variables to fix, on one line."""
 
 
 def _env_int(name: str, default: int) -> int:
@@ -71,6 +77,22 @@ class Settings:
     wechatpay_transfer_scene_id: str = ""  # 转账场景 id, when the merchant account has one
     # Uploaded files (claim photos): a local folder by default; None means {data_dir}/media.
     media_dir: Path | None = None
+    # SMS (docs/accounts.md): the local inbox by default, or Tencent Cloud SMS with an approved template.
+    sms_provider: str = "inbox"
+    sms_tencent_secret_id: str = ""
+    sms_tencent_secret_key: str = field(default="", repr=False)
+    sms_tencent_sdk_app_id: str = ""
+    sms_tencent_sign_name: str = ""
+    sms_tencent_template_id: str = ""
+    sms_tencent_region: str = "ap-guangzhou"
+    sms_tencent_template_params: str = "code,minutes"  # the template's {1}, {2}: the code, its lifetime in minutes
+    sms_tencent_endpoint: str = ""  # empty: the SDK's sms.tencentcloudapi.com
+    sms_tencent_timeout_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        problem = _sms_problem(self)
+        if problem:
+            raise SettingsError(problem)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -115,6 +137,16 @@ class Settings:
             wechatpay_transfer_notify_url=os.environ.get("LINLI_WECHATPAY_TRANSFER_NOTIFY_URL", ""),
             wechatpay_transfer_scene_id=os.environ.get("LINLI_WECHATPAY_TRANSFER_SCENE_ID", ""),
             media_dir=Path(os.environ["LINLI_MEDIA_DIR"]) if os.environ.get("LINLI_MEDIA_DIR") else None,
+            sms_provider=os.environ.get("LINLI_SMS_PROVIDER", "inbox").strip().lower(),
+            sms_tencent_secret_id=os.environ.get("LINLI_SMS_TENCENT_SECRET_ID", ""),
+            sms_tencent_secret_key=os.environ.get("LINLI_SMS_TENCENT_SECRET_KEY", ""),
+            sms_tencent_sdk_app_id=os.environ.get("LINLI_SMS_TENCENT_SDK_APP_ID", ""),
+            sms_tencent_sign_name=os.environ.get("LINLI_SMS_TENCENT_SIGN_NAME", ""),
+            sms_tencent_template_id=os.environ.get("LINLI_SMS_TENCENT_TEMPLATE_ID", ""),
+            sms_tencent_region=os.environ.get("LINLI_SMS_TENCENT_REGION", "ap-guangzhou"),
+            sms_tencent_template_params=os.environ.get("LINLI_SMS_TENCENT_TEMPLATE_PARAMS", "code,minutes"),
+            sms_tencent_endpoint=os.environ.get("LINLI_SMS_TENCENT_ENDPOINT", ""),
+            sms_tencent_timeout_seconds=float(os.environ.get("LINLI_SMS_TENCENT_TIMEOUT_SECONDS", "5")),
         )
 
     @property
@@ -123,3 +155,32 @@ class Settings:
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def sms_tencent_template_values(self) -> tuple[str, ...]:
+        return tuple(part.strip() for part in self.sms_tencent_template_params.split(","))
+
+
+def _sms_problem(settings: Settings) -> str | None:
+    """Why the SMS settings cannot send a login code, in one line; None when they can."""
+    if settings.sms_provider not in SMS_PROVIDERS:
+        return f"LINLI_SMS_PROVIDER={settings.sms_provider!r} 无效，可选：{'、'.join(SMS_PROVIDERS)}"
+    if settings.sms_provider != "tencent":
+        return None
+    required = {
+        "LINLI_SMS_TENCENT_SECRET_ID": settings.sms_tencent_secret_id,
+        "LINLI_SMS_TENCENT_SECRET_KEY": settings.sms_tencent_secret_key,
+        "LINLI_SMS_TENCENT_SDK_APP_ID": settings.sms_tencent_sdk_app_id,
+        "LINLI_SMS_TENCENT_SIGN_NAME": settings.sms_tencent_sign_name,
+        "LINLI_SMS_TENCENT_TEMPLATE_ID": settings.sms_tencent_template_id,
+        "LINLI_SMS_TENCENT_REGION": settings.sms_tencent_region,
+    }
+    missing = [name for name, value in required.items() if not value.strip()]
+    if missing:
+        return f"LINLI_SMS_PROVIDER=tencent 还需要设置 {'、'.join(missing)}（见 docs/operations.md）"
+    values = settings.sms_tencent_template_values
+    if "code" not in values or any(v not in SMS_TEMPLATE_VALUES for v in values) or len(set(values)) != len(values):
+        return "LINLI_SMS_TENCENT_TEMPLATE_PARAMS 须为模板变量 {1}、{2} … 依次填入的值，如 code 或 code,minutes"
+    if not 0 < settings.sms_tencent_timeout_seconds <= 60:
+        return "LINLI_SMS_TENCENT_TIMEOUT_SECONDS 须在 0 到 60 秒之间（不含 0）"
+    return None

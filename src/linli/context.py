@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from linli.accounts.sms import InboxSmsSender, SmsSender
+from linli.accounts.sms import SmsSender, sms_sender_for
 from linli.accounts.wechat import WeChatClient, wechat_client_for
 from linli.clock import Clock, SystemClock
 from linli.config import Settings
@@ -35,7 +35,7 @@ class AppContext:
             settings=settings,
             db=Database(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow),
             clock=clock or SystemClock(),
-            sms_sender=InboxSmsSender(),
+            sms_sender=sms_sender_for(settings),
             wechat=wechat_client_for(settings),
             payments=build_providers(settings),
             payouts=build_payout_providers(settings),

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
 from sqlalchemy.engine import Dialect
@@ -52,9 +52,36 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class Money(TypeDecorator[int]):
+    """Integer fen, 64-bit in every database: BIGINT on PostgreSQL, INTEGER on SQLite (8 bytes there already).
+
+    Values always come back as int: PostgreSQL sums BIGINT into NUMERIC, which the driver hands over as Decimal.
+    """
+
+    impl = BigInteger
+    cache_ok = True
+
+    class comparator_factory(TypeDecorator.Comparator[int], BigInteger.Comparator[int]):  # noqa: N801 (SQLAlchemy's)
+        """Arithmetic on money stays money (paid − refunded, price × quantity), so its sums come back as int too."""
+
+        def _adapt_expression(self, op: Any, other_comparator: Any) -> tuple[Any, Any]:
+            op, result = super()._adapt_expression(op, other_comparator)
+            return op, Money() if result._type_affinity is Integer else result
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        return dialect.type_descriptor(Integer() if dialect.name == "sqlite" else BigInteger())
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
+        return None if value is None else int(value)
+
+
+# Declare every amount of money as `Mapped[Fen]` (or `Mapped[Fen | None]`); tests/test_money_columns.py checks it.
+Fen = Annotated[int, "fen"]
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime()}
+    type_annotation_map = {datetime: UTCDateTime(), Fen: Money()}
 
 
 class IdMixin:

@@ -118,6 +118,8 @@ def test_available_from(completed, window, expected):
         (dict(referral_months=121), "referral_months_invalid"),
         (dict(tier_bonuses=(rules.Tier(100, 10), rules.Tier(100, 20))), "tier_bonus_invalid"),
         (dict(tier_bonuses=(rules.Tier(100, 0),)), "tier_bonus_invalid"),
+        (dict(tier_bonuses=(rules.Tier(rules.MAX_TIER_THRESHOLD_FEN + 1, 10),)), "tier_bonus_invalid"),
+        (dict(tier_bonuses=(rules.Tier(100, rules.MAX_TIER_BONUS_FEN + 1),)), "tier_bonus_invalid"),
     ],
 )
 def test_invalid_rules_are_refused(changes, code):
@@ -203,6 +205,8 @@ async def test_bad_rule_changes_are_refused_and_change_nothing(ctx, client, stag
         (dict(session_overrides=[{"session_id": 999_999, "rate_bp": 100}]), "commission_override_unknown_session"),
         (dict(tier_bonuses=[{"threshold_fen": 5, "bonus_fen": 1}, {"threshold_fen": 4, "bonus_fen": 2}]), "tier_bonus_invalid"),
         (dict(settlement_window_days=-1), "settlement_window_invalid"),
+        (dict(tier_bonuses=[{"threshold_fen": 2**63, "bonus_fen": 1}]), "tier_bonus_invalid"),  # beyond 64 bits
+        (dict(tier_bonuses=[{"threshold_fen": 100, "bonus_fen": 10**19}]), "tier_bonus_invalid"),
     ]
     for changes, code in cases:
         response = await put_rules(client, stage, **changes)

@@ -165,7 +165,7 @@ async def request_sms_code(
         )
     )
     minutes = max(1, settings.sms_code_ttl_seconds // 60)
-    await sender.send(session=session, phone=phone, body=f"【邻里】您的登录验证码是 {code}，{minutes} 分钟内有效。", now=now)
+    await sender.send_login_code(session=session, phone=phone, code=code, valid_minutes=minutes, now=now)
 
 
 async def _lockout(*, session: AsyncSession, settings: Settings, identifier: str, now: datetime) -> RateLimited | None:

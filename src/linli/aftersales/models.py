@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from linli.db import Base, IdMixin, IdType
+from linli.db import Base, Fen, IdMixin, IdType
 
 REASONS = ("bad", "missing", "wrong", "other")  # 坏果/破损, 少件/漏发, 发错货, 其他
 
@@ -40,7 +40,7 @@ class AfterSalesPolicy(IdMixin, Base):
     version: Mapped[int]
     window_hours: Mapped[int]  # claims are accepted this long after pickup
     instant_enabled: Mapped[bool]
-    instant_max_fen: Mapped[int]  # claims up to this amount may be refunded at once …
+    instant_max_fen: Mapped[Fen]  # claims up to this amount may be refunded at once …
     instant_lookback_days: Mapped[int]  # … if, over this many days before the claim, the member filed
     instant_max_recent_claims: Mapped[int]  # fewer claims than this
     instant_max_claim_rate_bp: Mapped[int]  # and claims ÷ delivered orders ≤ this (basis points)
@@ -85,11 +85,11 @@ class Claim(IdMixin, Base):
     sku_name: Mapped[str] = mapped_column(String(64))
     wave_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("delivery_waves.id"))
     ordered_quantity: Mapped[int]
-    paid_fen: Mapped[int]
+    paid_fen: Mapped[Fen]
     received_at: Mapped[datetime]  # picked up (or, for `missing`, arrived at the point): the window starts here
     reason: Mapped[str] = mapped_column(String(16))
     quantity: Mapped[int]
-    amount_asked_fen: Mapped[int]
+    amount_asked_fen: Mapped[Fen]
     description: Mapped[str] = mapped_column(String(500), default="")
     filed_by_user_id: Mapped[int] = mapped_column(IdType, ForeignKey("users.id"))
     filed_by_role: Mapped[str] = mapped_column(String(16))  # member, leader
@@ -101,10 +101,10 @@ class Claim(IdMixin, Base):
     decision_reason: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[datetime | None]
     decided_by_user_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("users.id"))
-    approved_fen: Mapped[int] = mapped_column(default=0)
+    approved_fen: Mapped[Fen] = mapped_column(default=0)
     refund_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("refunds.id"), index=True)  # the latest attempt
     refund_attempts: Mapped[int] = mapped_column(default=0)
-    refunded_fen: Mapped[int] = mapped_column(default=0)
+    refunded_fen: Mapped[Fen] = mapped_column(default=0)
     refunded_at: Mapped[datetime | None]
 
 
@@ -148,5 +148,5 @@ class DeliveredOrder(IdMixin, Base):
     leader_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("leaders.id"))
     product_id: Mapped[int] = mapped_column(IdType, ForeignKey("products.id"))
     wave_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("delivery_waves.id"))
-    paid_fen: Mapped[int]
+    paid_fen: Mapped[Fen]
     delivered_at: Mapped[datetime]

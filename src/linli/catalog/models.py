@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from linli.db import Base, IdMixin, IdType
+from linli.db import Base, Fen, IdMixin, IdType
 
 
 class Category(IdMixin, Base):
@@ -43,7 +43,7 @@ class Sku(IdMixin, Base):
     brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"), index=True)
     product_id: Mapped[int] = mapped_column(IdType, ForeignKey("products.id"), index=True)
     name: Mapped[str] = mapped_column(String(64))
-    list_price_fen: Mapped[int]
+    list_price_fen: Mapped[Fen]
     stock_quantity: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]
 

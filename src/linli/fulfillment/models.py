@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from linli.db import Base, IdMixin, IdType
+from linli.db import Base, Fen, IdMixin, IdType
 
 PARCEL_WAITING = "waiting"
 PARCEL_PACKED = "packed"
@@ -128,7 +128,7 @@ class StaffRefund(IdMixin, Base):
     order_id: Mapped[int] = mapped_column(IdType, ForeignKey("orders.id"), unique=True)
     parcel_id: Mapped[int] = mapped_column(IdType, ForeignKey("parcels.id"))
     refund_id: Mapped[int] = mapped_column(IdType, ForeignKey("refunds.id"))
-    amount_fen: Mapped[int]
+    amount_fen: Mapped[Fen]
     reason: Mapped[str] = mapped_column(String(200))
     # Where the parcel was when it was stopped (waiting or packed): the warehouse knows whether to unpack a bag.
     parcel_status: Mapped[str] = mapped_column(String(16))

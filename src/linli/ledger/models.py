@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from linli.db import Base, IdMixin, IdType
+from linli.db import Base, Fen, IdMixin, IdType
 
 # Account kinds. Per leader: pending (accrued, not yet withdrawable), available (withdrawable; may go
 # negative after a clawback of withdrawn money), withdrawing (asked for, not yet paid out).
@@ -102,7 +102,7 @@ class LedgerEntry(IdMixin, Base):
 
     transaction_id: Mapped[int] = mapped_column(IdType)
     account_id: Mapped[int] = mapped_column(IdType)
-    amount_fen: Mapped[int]
+    amount_fen: Mapped[Fen]
     posted_at: Mapped[datetime]  # a copy of the transaction's, so statements range over one index
 
 
@@ -161,15 +161,15 @@ class CommissionLine(IdMixin, Base):
     product_id: Mapped[int] = mapped_column(IdType, ForeignKey("products.id"))
     product_name: Mapped[str] = mapped_column(String(64))
     quantity: Mapped[int]
-    paid_fen: Mapped[int]
+    paid_fen: Mapped[Fen]
     rule_version_id: Mapped[int] = mapped_column(IdType, ForeignKey("commission_rule_versions.id"))
     rule: Mapped[str] = mapped_column(String(32))  # see rules.RULE_TEXT
     rate_bp: Mapped[int]
     referral_bp: Mapped[int]
-    commission_fen: Mapped[int]
-    refunded_fen: Mapped[int] = mapped_column(default=0)
-    clawed_back_fen: Mapped[int] = mapped_column(default=0)
-    settled_fen: Mapped[int] = mapped_column(default=0)
+    commission_fen: Mapped[Fen]
+    refunded_fen: Mapped[Fen] = mapped_column(default=0)
+    clawed_back_fen: Mapped[Fen] = mapped_column(default=0)
+    settled_fen: Mapped[Fen] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(16))
     placed_at: Mapped[datetime]
     paid_at: Mapped[datetime]
@@ -195,9 +195,9 @@ class CommissionRefund(IdMixin, Base):
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
     line_id: Mapped[int] = mapped_column(IdType, ForeignKey("commission_lines.id"), index=True)
     refund_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("refunds.id"))
-    requested_fen: Mapped[int]
-    applied_fen: Mapped[int]
-    clawback_fen: Mapped[int]
+    requested_fen: Mapped[Fen]
+    applied_fen: Mapped[Fen]
+    clawback_fen: Mapped[Fen]
     from_account_kind: Mapped[str | None] = mapped_column(String(32))  # leader_pending or leader_available
     transaction_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("ledger_transactions.id"))
     created_at: Mapped[datetime]
@@ -216,10 +216,10 @@ class TierBonus(IdMixin, Base):
     leader_id: Mapped[int] = mapped_column(IdType, ForeignKey("leaders.id"))
     month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
     rule_version_id: Mapped[int] = mapped_column(IdType, ForeignKey("commission_rule_versions.id"))
-    gmv_fen: Mapped[int]
-    threshold_fen: Mapped[int | None]  # the tier reached, None below the first
+    gmv_fen: Mapped[Fen]
+    threshold_fen: Mapped[Fen | None]  # the tier reached, None below the first
     reward: Mapped[str] = mapped_column(String(100), default="")  # in-kind reward of that tier, if any
-    awarded_fen: Mapped[int]
+    awarded_fen: Mapped[Fen]
     revision: Mapped[int]
     computed_at: Mapped[datetime]
 

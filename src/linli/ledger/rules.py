@@ -40,6 +40,8 @@ MAX_OVERRIDES = 500
 MAX_TIERS = 10
 MAX_WINDOW_DAYS = 30
 MAX_REFERRAL_MONTHS = 120
+MAX_TIER_THRESHOLD_FEN = 10**12  # 100 亿元 of monthly sales: far beyond any leader, far within 64 bits
+MAX_TIER_BONUS_FEN = 100_000_000  # 1,000,000 元, the same ceiling as a price or a withdrawal
 
 RULE_SELF_PURCHASE_EXCLUDED = "self_purchase_excluded"
 RULE_SESSION_PRODUCT = "session_product_override"
@@ -314,6 +316,10 @@ def validate(rules: RuleSet) -> RuleSet:
     for tier in rules.tier_bonuses:
         if tier.threshold_fen <= previous:
             raise InvalidInput("阶梯门槛须大于 0 且逐档递增", code="tier_bonus_invalid")
+        if tier.threshold_fen > MAX_TIER_THRESHOLD_FEN or tier.bonus_fen > MAX_TIER_BONUS_FEN:
+            raise InvalidInput(
+                f"阶梯门槛最高 {MAX_TIER_THRESHOLD_FEN} 分，现金奖励最高 {MAX_TIER_BONUS_FEN} 分", code="tier_bonus_invalid"
+            )
         if tier.bonus_fen < 0 or len(tier.reward) > 100 or (tier.bonus_fen == 0 and not tier.reward.strip()):
             raise InvalidInput("每档须有现金奖励（分，≥0）或实物奖励说明（≤100 字）", code="tier_bonus_invalid")
         previous = tier.threshold_fen

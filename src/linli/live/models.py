@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from linli.db import Base, IdMixin, IdType
+from linli.db import Base, Fen, IdMixin, IdType
 
 
 class LiveSession(IdMixin, Base):
@@ -43,7 +43,7 @@ class Listing(IdMixin, Base):
     brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
     session_id: Mapped[int] = mapped_column(IdType, ForeignKey("live_sessions.id"))
     sku_id: Mapped[int] = mapped_column(IdType, ForeignKey("skus.id"))
-    live_price_fen: Mapped[int]
+    live_price_fen: Mapped[Fen]
     allocation: Mapped[int]
     sold: Mapped[int] = mapped_column(default=0)
     per_member_limit: Mapped[int | None]
@@ -68,7 +68,7 @@ class CommunityOffer(IdMixin, Base):
     community_id: Mapped[int] = mapped_column(IdType, ForeignKey("communities.id"))
     leader_id: Mapped[int] = mapped_column(IdType, ForeignKey("leaders.id"))
     title: Mapped[str] = mapped_column(String(100), default="")
-    price_fen: Mapped[int]
+    price_fen: Mapped[Fen]
     quota: Mapped[int]
     sold: Mapped[int] = mapped_column(default=0)
     per_member_limit: Mapped[int]

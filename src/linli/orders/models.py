@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from linli.db import Base, IdMixin, IdType
+from linli.db import Base, Fen, IdMixin, IdType
 
 
 class Order(IdMixin, Base):
@@ -37,8 +37,8 @@ class Order(IdMixin, Base):
     product_name: Mapped[str] = mapped_column(String(64))
     sku_name: Mapped[str] = mapped_column(String(64))
     quantity: Mapped[int]
-    unit_price_fen: Mapped[int]
-    total_fen: Mapped[int]
+    unit_price_fen: Mapped[Fen]
+    total_fen: Mapped[Fen]
     leader_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("leaders.id"))
     community_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("communities.id"))
     pickup_point_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("pickup_points.id"))

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from linli.db import Base, IdMixin, IdType
+from linli.db import Base, Fen, IdMixin, IdType
 
 
 class Payment(IdMixin, Base):
@@ -19,7 +19,7 @@ class Payment(IdMixin, Base):
     brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
     provider: Mapped[str] = mapped_column(String(16))  # simulator, wechatpay
     out_trade_no: Mapped[str] = mapped_column(String(32), unique=True)
-    amount_fen: Mapped[int]
+    amount_fen: Mapped[Fen]
     status: Mapped[str] = mapped_column(String(16))  # pending, succeeded, failed
     provider_transaction_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     prepay: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # what the client needs to pay
@@ -36,7 +36,7 @@ class Refund(IdMixin, Base):
     payment_id: Mapped[int] = mapped_column(IdType, ForeignKey("payments.id"), index=True)
     order_id: Mapped[int] = mapped_column(IdType, ForeignKey("orders.id"), index=True)
     out_refund_no: Mapped[str] = mapped_column(String(64), unique=True)
-    amount_fen: Mapped[int]
+    amount_fen: Mapped[Fen]
     reason: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16))  # pending, succeeded, failed
     created_at: Mapped[datetime]

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from linli.db import Base, IdMixin, IdType
+from linli.db import Base, Fen, IdMixin, IdType
 
 REQUESTED = "requested"  # asked for; the amount waits in "withdrawing" for staff approval
 APPROVED = "approved"  # approved; the payout provider is being asked / is transferring
@@ -60,9 +60,9 @@ class PayoutPolicy(Base):
     )
 
     brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"), primary_key=True)
-    min_amount_fen: Mapped[int]
+    min_amount_fen: Mapped[Fen]
     fee_bp: Mapped[int]
-    daily_cap_fen: Mapped[int]
+    daily_cap_fen: Mapped[Fen]
     updated_at: Mapped[datetime]
     updated_by_user_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("users.id"))
 
@@ -80,10 +80,10 @@ class Withdrawal(IdMixin, Base):
     brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
     leader_id: Mapped[int] = mapped_column(IdType, ForeignKey("leaders.id"))
     idempotency_key: Mapped[str] = mapped_column(String(64))
-    amount_fen: Mapped[int]  # what leaves the leader's available balance
+    amount_fen: Mapped[Fen]  # what leaves the leader's available balance
     fee_bp: Mapped[int]  # the policy's fee rate at request time
-    fee_fen: Mapped[int]
-    net_fen: Mapped[int]  # what the provider transfers
+    fee_fen: Mapped[Fen]
+    net_fen: Mapped[Fen]  # what the provider transfers
     status: Mapped[str] = mapped_column(String(16))
     business_date: Mapped[date]  # the request's day in the brand's time zone (daily cap)
     provider: Mapped[str | None] = mapped_column(String(16))  # chosen at approval

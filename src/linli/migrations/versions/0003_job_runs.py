@@ -1,7 +1,7 @@
 """the scheduler: job runs (one per job, scope and period), brands' schedules, worker heartbeats
 
 Revision ID: 0003
-Revises: 0001 (re-chained to 0002 when merged after the money-column migration)
+Revises: 0002
 Create Date: 2026-12-01 10:01:23.895634
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import linli.db
 
 revision = '0003'
-down_revision = '0001'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
