@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -56,13 +57,18 @@ class CurrentUser:
     auth_session_id: int
 
 
-async def _current_user(request: Request) -> CurrentUser:
+# auto_error=False: a missing or malformed header is our own 401 with a Chinese message, not FastAPI's 403.
+bearer_scheme = HTTPBearer(
+    auto_error=False, scheme_name="bearer", description="登录接口返回的 token，请求头 Authorization: Bearer <token>"
+)
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+
+
+async def _authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> CurrentUser:
     from linli.accounts import service as accounts
 
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    token = credentials.credentials.strip() if credentials is not None else ""
+    if not token:
         raise Unauthorized()
     ctx = app_context(request)
     async with ctx.db.lookup() as session:
@@ -72,17 +78,21 @@ async def _current_user(request: Request) -> CurrentUser:
     return CurrentUser(user_id=auth.user_id, auth_session_id=auth.id)
 
 
-AuthUser = Annotated[CurrentUser, Depends(_current_user)]
+async def current_user(request: Request, credentials: BearerCredentials) -> CurrentUser:
+    return await _authenticate(request, credentials)
 
 
-async def _optional_user(request: Request) -> CurrentUser | None:
+AuthUser = Annotated[CurrentUser, Depends(current_user)]
+
+
+async def optional_user(request: Request, credentials: BearerCredentials) -> CurrentUser | None:
     """The caller when a bearer token is sent (a bad token is still a 401), else None (anonymous)."""
     if not request.headers.get("authorization"):
         return None
-    return await _current_user(request)
+    return await _authenticate(request, credentials)
 
 
-MaybeUser = Annotated[CurrentUser | None, Depends(_optional_user)]
+MaybeUser = Annotated[CurrentUser | None, Depends(optional_user)]
 
 
 def _error_body(code: str, message: str, details: object = None) -> dict:

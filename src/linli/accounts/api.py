@@ -18,6 +18,7 @@ from linli.accounts.schemas import (
     WeChatLoginRequest,
 )
 from linli.errors import InvalidInput, NotFound
+from linli.openapi import errors
 from linli.security import is_valid_phone
 from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
 
@@ -38,7 +39,9 @@ def _token_out(issued: service.IssuedToken) -> TokenOut:
     return TokenOut(token=issued.token, expires_at=issued.auth_session.expires_at, user=user_out(issued.user))
 
 
-@router.post("/auth/sms-codes", status_code=202, response_model=SmsCodeSent, summary="发送登录验证码")
+@router.post(
+    "/auth/sms-codes", status_code=202, response_model=SmsCodeSent, summary="发送登录验证码", responses=errors(429)
+)
 async def send_sms_code(body: SmsCodeRequest, ctx: Ctx, session: WriteSession, now: Now) -> SmsCodeSent:
     await service.request_sms_code(session=session, settings=ctx.settings, sender=ctx.sms_sender, phone=body.phone, now=now)
     return SmsCodeSent(
@@ -48,7 +51,9 @@ async def send_sms_code(body: SmsCodeRequest, ctx: Ctx, session: WriteSession, n
     )
 
 
-@router.post("/auth/sms-login", response_model=TokenOut, summary="手机号验证码登录（用户、团长）")
+@router.post(
+    "/auth/sms-login", response_model=TokenOut, summary="手机号验证码登录（用户、团长）", responses=errors(401, 429)
+)
 async def sms_login(body: SmsLoginRequest, ctx: Ctx, now: Now) -> TokenOut:
     # Own transaction: a failed attempt must be committed (it counts towards the lock-out) and then refused.
     async with ctx.db.transaction() as session:
@@ -61,7 +66,7 @@ async def sms_login(body: SmsLoginRequest, ctx: Ctx, now: Now) -> TokenOut:
     return _token_out(outcome.issued)
 
 
-@router.post("/auth/password-login", response_model=TokenOut, summary="品牌员工密码登录")
+@router.post("/auth/password-login", response_model=TokenOut, summary="品牌员工密码登录", responses=errors(401, 429))
 async def password_login(body: PasswordLoginRequest, ctx: Ctx, now: Now) -> TokenOut:
     async with ctx.db.transaction() as session:
         outcome = await service.login_with_password(
@@ -73,7 +78,9 @@ async def password_login(body: PasswordLoginRequest, ctx: Ctx, now: Now) -> Toke
     return _token_out(outcome.issued)
 
 
-@router.post("/auth/wechat-login", response_model=TokenOut, summary="微信小程序登录（code2session）")
+@router.post(
+    "/auth/wechat-login", response_model=TokenOut, summary="微信小程序登录（code2session）", responses=errors(403, 502)
+)
 async def wechat_login(body: WeChatLoginRequest, ctx: Ctx, now: Now) -> TokenOut:
     # Ask WeChat first, outside any transaction: a slow WeChat must not hold a database connection
     # (or, on SQLite, the single write lock) for up to the client timeout.

@@ -28,11 +28,12 @@ from linli.brands import service as brands
 from linli.brands.schemas import IdPath
 from linli.errors import InvalidInput
 from linli.leaders import service as leaders
+from linli.openapi import errors
 from linli.pagination import Page, PageParams, page_params
 from linli.security import mask_name, mask_phone
 from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
 
-router = APIRouter(prefix="/api/v1", tags=["aftersales"])
+router = APIRouter(prefix="/api/v1", tags=["aftersales"], responses=errors(409))
 Paging = Annotated[PageParams, Depends(page_params)]
 StatusFilter = Annotated[str | None, Query(max_length=16, description="reviewing / refunding / refunded / refund_failed / rejected")]
 StartDate = Annotated[date, Query(description="开始日期（品牌所在时区，含）")]
@@ -98,6 +99,7 @@ async def _read_uploads(files: list[UploadFile]) -> list[photo_rules.Photo]:
     summary="申请售后（用户本人，或自提点团长代用户提交；multipart 表单，可附图片）",
     description="字段 reason、quantity、amount_fen、description 与 photos（JPG/PNG/WebP，单张 ≤ 5 MB，最多 6 张）。"
     "小额且售后记录良好的申请立即退款。同一幂等键重复提交返回同一申请（200）。",
+    responses=errors(413),
 )
 async def file_claim(
     order_id: IdPath,

@@ -33,11 +33,12 @@ from linli.attribution.schemas import (
 )
 from linli.brands import service as brands
 from linli.leaders import service as leaders
+from linli.openapi import errors
 from linli.pagination import Page, PageParams, page_params
 from linli.security import mask_name, mask_phone
 from linli.web import AuthUser, Now, ReadSession, WriteSession
 
-router = APIRouter(prefix="/api/v1", tags=["attribution"])
+router = APIRouter(prefix="/api/v1", tags=["attribution"], responses=errors(404, 409))
 Paging = Annotated[PageParams, Depends(page_params)]
 
 ENTRY_MESSAGES = {
@@ -173,7 +174,7 @@ async def put_policy(brand_id: int, body: PolicyIn, user: AuthUser, session: Wri
 # --- member ----------------------------------------------------------------------------------
 
 
-@router.post("/entries", response_model=EntryOut, summary="通过邀请码进入（绑定团长）")
+@router.post("/entries", response_model=EntryOut, summary="通过邀请码进入（绑定团长）", responses=errors(410))
 async def enter(body: EntryIn, user: AuthUser, session: WriteSession, now: Now) -> EntryOut:
     # A refusal is a 200: the member can still shop, and the trail has recorded the attempt.
     outcome = await service.enter_with_code(session=session, user_id=user.user_id, raw_code=body.invite_code, now=now)

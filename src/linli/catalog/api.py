@@ -25,10 +25,11 @@ from linli.catalog.schemas import (
     StockAdjustmentOut,
 )
 from linli.errors import Unauthorized
+from linli.openapi import errors
 from linli.pagination import Page, PageParams, page_params
 from linli.web import AuthUser, CurrentUser, MaybeUser, Now, ReadSession, WriteSession
 
-router = APIRouter(prefix="/api/v1", tags=["catalog"])
+router = APIRouter(prefix="/api/v1", tags=["catalog"], responses=errors(409))
 Paging = Annotated[PageParams, Depends(page_params)]
 
 

@@ -36,10 +36,11 @@ from linli.ledger.schemas import (
     TierOut,
 )
 from linli.ledger.service import LeaderBalances
+from linli.openapi import errors
 from linli.pagination import PageParams, page_params
 from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
 
-router = APIRouter(prefix="/api/v1", tags=["commission"])
+router = APIRouter(prefix="/api/v1", tags=["commission"], responses=errors(409))
 Paging = Annotated[PageParams, Depends(page_params)]
 StatusFilter = Annotated[str | None, Query(max_length=16, description="pending / settled / reversed / excluded")]
 

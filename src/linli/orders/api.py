@@ -9,6 +9,7 @@ from linli.accounts import service as accounts
 from linli.brands import service as brands
 from linli.leaders import service as leaders
 from linli.members import service as members
+from linli.openapi import errors
 from linli.orders import service
 from linli.orders.models import Order
 from linli.orders.schemas import LeaderOrderOut, OrderCreate, OrderDetail, OrderOut, StatusChangeOut
@@ -16,7 +17,7 @@ from linli.pagination import Page, PageParams, page_params
 from linli.security import mask_name, mask_phone
 from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
 
-router = APIRouter(prefix="/api/v1", tags=["orders"])
+router = APIRouter(prefix="/api/v1", tags=["orders"], responses=errors(404, 409))
 Paging = Annotated[PageParams, Depends(page_params)]
 StatusFilter = Annotated[str | None, Query(max_length=24, description="按订单状态筛选")]
 

@@ -13,6 +13,7 @@ from linli.brands import service as brands
 from linli.callbacks import apply_notification
 from linli.errors import NotFound
 from linli.leaders import service as leaders
+from linli.openapi import errors, wechat_notify_responses
 from linli.pagination import PageParams, page_params
 from linli.payouts import service, simulator
 from linli.payouts.models import STATUS_TEXT, Withdrawal
@@ -33,7 +34,7 @@ from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession, wechatpay_n
 
 log = logging.getLogger("linli.payouts.api")
 
-router = APIRouter(prefix="/api/v1", tags=["withdrawals"])
+router = APIRouter(prefix="/api/v1", tags=["withdrawals"], responses=errors(409))
 Paging = Annotated[PageParams, Depends(page_params)]
 StatusFilter = Annotated[
     str | None, Query(max_length=16, description="requested / approved / paid / failed / rejected / returned")
@@ -187,6 +188,7 @@ async def reject(
     response_model=NotifyResult,
     summary="打款模拟器回调（验签、幂等）",
     description="请求头 X-Linli-Payout-Timestamp / -Nonce / -Signature；签名无效或超过 5 分钟返回 401。",
+    responses=errors(401, 404, 422),
 )
 async def simulator_notify(request: Request, ctx: Ctx) -> NotifyResult:
     provider = simulator.simulator_of(ctx)
@@ -221,6 +223,7 @@ async def simulator_complete(out_detail_no: str, body: SimulatorComplete, ctx: C
     "/payouts/wechatpay/notify",
     summary="微信支付商家转账回调（批次完成）",
     description='成功返回 200 {"code": "SUCCESS"}；验签失败返回 401 {"code": "FAIL"}，微信支付会重试。',
+    responses=wechat_notify_responses(),
 )
 async def wechatpay_notify(request: Request, ctx: Ctx) -> JSONResponse:
     return await wechatpay_notify_reply(
