@@ -109,11 +109,32 @@ def _validation_details(exc: RequestValidationError) -> list[dict]:
     ]
 
 
+def _sends_json(request: Request) -> bool:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 with the fields at fault; a body that is not JSON at all (broken, or sent as another content type to a
+    JSON route, which FastAPI then sees as raw bytes) says so rather than listing fields."""
+    errors = exc.errors()
+    whole_body = [e for e in errors if tuple(e.get("loc", ())) == ("body",) and e["type"] == "model_attributes_type"]
+    if any(e.get("type") == "json_invalid" for e in errors):
+        code, message = "body_not_json", "请求体不是有效的 JSON"
+    elif whole_body and not _sends_json(request):
+        code, message = "body_not_json", "请求体须为 JSON（Content-Type: application/json）"
+    else:
+        names = list(dict.fromkeys(str(e["loc"][-1]) for e in errors if len(e.get("loc", ())) > 1))
+        code, message = "invalid_request", "请求参数无效" + (f"：{'、'.join(names[:3])}" if names else "")
+    return JSONResponse(_error_body(code, message, _validation_details(exc)), status_code=422)
+
+
 HTTP_ERROR_CODES = {
     401: ("unauthorized", "请先登录"),
     403: ("forbidden", "无权执行此操作"),
     404: ("not_found", "接口不存在"),
     405: ("method_not_allowed", "不支持该请求方法"),
+    413: ("payload_too_large", "请求体过大"),
 }
 
 
@@ -127,10 +148,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(_error_body(exc.code, exc.message, exc.details), status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(
-            _error_body("invalid_request", "请求参数无效", _validation_details(exc)), status_code=422
-        )
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _validation_error(request, exc)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_request: Request, _exc: IntegrityError) -> JSONResponse:
@@ -161,6 +180,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI and Starlette answer a body they cannot read (not UTF-8, a broken multipart form) with a bare
+            # 400; nothing else here raises one.
+            if isinstance(exc.__cause__, UnicodeDecodeError):
+                return JSONResponse(_error_body("body_not_utf8", "请求体不是有效的 UTF-8 文本"), status_code=422)
+            return JSONResponse(_error_body("body_malformed", "无法解析请求体", {"reason": str(exc.detail)}), status_code=422)
         code, message = HTTP_ERROR_CODES.get(exc.status_code, ("http_error", "请求失败"))
         return JSONResponse(_error_body(code, message), status_code=exc.status_code, headers=exc.headers)
 

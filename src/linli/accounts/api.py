@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from linli.accounts import service
 from linli.accounts.models import User
@@ -19,10 +19,12 @@ from linli.accounts.schemas import (
 )
 from linli.errors import InvalidInput, NotFound
 from linli.openapi import errors
+from linli.pagination import Page, PageParams, fetch_page, page_params
 from linli.security import is_valid_phone
 from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
+Paging = Annotated[PageParams, Depends(page_params)]
 
 
 def user_out(user: User) -> UserOut:
@@ -114,13 +116,16 @@ async def update_me(body: ProfileUpdate, user: AuthUser, session: WriteSession) 
     return user_out(await service.update_display_name(session=session, user_id=user.user_id, display_name=body.display_name))
 
 
-@router.get("/dev/sms-inbox", response_model=list[DevSmsOut], summary="开发模式：本地短信收件箱")
+@router.get(
+    "/dev/sms-inbox", response_model=Page[DevSmsOut], summary="开发模式：本地短信收件箱", responses=errors(404)
+)
 async def sms_inbox(
-    ctx: Ctx, session: ReadSession, phone: Annotated[str | None, Query(max_length=20)] = None
-) -> list[DevSmsOut]:
+    ctx: Ctx, session: ReadSession, paging: Paging, phone: Annotated[str | None, Query(max_length=20)] = None
+) -> Page[DevSmsOut]:
     if not ctx.settings.dev_mode:
         raise NotFound("接口不存在")
     if phone is not None and phone.strip() and not is_valid_phone(phone.strip()):
         raise InvalidInput("手机号格式不正确", code="phone_invalid")
-    messages = await service.dev_inbox(session=session, phone=phone)
-    return [DevSmsOut(phone=m.phone, body=m.body, created_at=m.created_at) for m in messages]
+    messages, total = await fetch_page(session, service.dev_inbox_query(phone=phone), paging)
+    items = [DevSmsOut(phone=m.phone, body=m.body, created_at=m.created_at) for m in messages]
+    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)

@@ -29,7 +29,7 @@ from linli.brands.schemas import IdPath
 from linli.errors import InvalidInput
 from linli.leaders import service as leaders
 from linli.openapi import errors
-from linli.pagination import Page, PageParams, page_params
+from linli.pagination import Page, PageParams, page_of, page_params
 from linli.security import mask_name, mask_phone
 from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
 
@@ -134,13 +134,13 @@ async def file_claim(
 
 
 @router.get(
-    "/orders/{order_id}/claims", response_model=list[ClaimSummaryOut],
+    "/orders/{order_id}/claims", response_model=Page[ClaimSummaryOut],
     summary="订单的售后记录（用户本人、自提点团长、品牌员工）",
 )
-async def order_claims(order_id: IdPath, user: AuthUser, session: ReadSession) -> list[ClaimSummaryOut]:
+async def order_claims(order_id: IdPath, user: AuthUser, session: ReadSession, paging: Paging) -> Page[ClaimSummaryOut]:
     await service.visible_order(session=session, order_id=order_id, user_id=user.user_id)
     rows = await service.claims_for_order(session=session, order_id=order_id)
-    return [ClaimSummaryOut(**vars(r)) for r in rows]
+    return page_of([ClaimSummaryOut(**vars(r)) for r in rows], paging)
 
 
 @router.get("/claims/{claim_id}", response_model=ClaimDetail, summary="售后详情（用户本人、自提点团长、品牌员工）")
@@ -249,12 +249,12 @@ async def put_policy(brand_id: IdPath, body: PolicyIn, user: AuthUser, session: 
 
 
 @router.get(
-    "/brands/{brand_id}/aftersales-policy/versions", response_model=list[PolicyOut], summary="售后规则历史版本（员工）"
+    "/brands/{brand_id}/aftersales-policy/versions", response_model=Page[PolicyOut], summary="售后规则历史版本（员工）"
 )
-async def policy_versions(brand_id: IdPath, user: AuthUser, session: ReadSession) -> list[PolicyOut]:
+async def policy_versions(brand_id: IdPath, user: AuthUser, session: ReadSession, paging: Paging) -> Page[PolicyOut]:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     rows = await service.policy_versions(session=session, brand_id=brand_id)
-    return [_policy_out(service.policy_of(r), r) for r in rows]
+    return page_of([_policy_out(service.policy_of(r), r) for r in rows], paging)
 
 
 def _rate_out(rate: service.ClaimRate) -> ClaimRateOut:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from linli.brands.schemas import IdPath
 from linli.callbacks import apply_notification
 from linli.openapi import errors, wechat_notify_responses
+from linli.pagination import Page, PageParams, page_of, page_params
 from linli.payments import service, simulator
 from linli.payments.models import Payment, Refund
 from linli.payments.schemas import (
@@ -23,6 +27,7 @@ from linli.payments.schemas import (
 from linli.web import AuthUser, Ctx, ReadSession, wechatpay_notify_reply
 
 log = logging.getLogger("linli.payments.api")
+Paging = Annotated[PageParams, Depends(page_params)]
 
 # No prefix: the simulator's pay page lives outside /api/v1.
 router = APIRouter(tags=["payments"], responses=errors(409, 502))
@@ -46,7 +51,7 @@ def payment_out(payment: Payment, refunds: list[Refund] | None = None) -> Paymen
     responses={200: {"model": PaymentOut, "description": "该订单已有未完成的支付：返回同一笔"}},
 )
 async def create_payment(
-    order_id: int, ctx: Ctx, user: AuthUser, response: Response, body: PaymentCreate | None = None
+    order_id: IdPath, ctx: Ctx, user: AuthUser, response: Response, body: PaymentCreate | None = None
 ) -> PaymentOut:
     provider_name = (body.provider if body else None) or ctx.settings.payment_default_provider
     provider = service.provider_for(ctx.payments, provider_name)
@@ -69,10 +74,10 @@ async def create_payment(
     return payment_out(payment)
 
 
-@router.get("/api/v1/orders/{order_id}/payments", response_model=list[PaymentOut], summary="订单的支付与退款（本人）")
-async def list_payments(order_id: int, user: AuthUser, session: ReadSession) -> list[PaymentOut]:
+@router.get("/api/v1/orders/{order_id}/payments", response_model=Page[PaymentOut], summary="订单的支付与退款（本人）")
+async def list_payments(order_id: IdPath, user: AuthUser, session: ReadSession, paging: Paging) -> Page[PaymentOut]:
     rows = await service.list_order_payments(session=session, user_id=user.user_id, order_id=order_id)
-    return [payment_out(p, refunds) for p, refunds in rows]
+    return page_of([payment_out(p, refunds) for p, refunds in rows], paging)
 
 
 @router.post(
