@@ -181,6 +181,8 @@ async def test_docs_page_loads_only_assets_served_by_linli(client):
         kind = expected_types[Path(httpx.URL(url).path).suffix]
         assert kind in asset.headers["content-type"], (url, asset.headers["content-type"])
     assert (await client.get("/redoc")).status_code == 404  # redoc would need a CDN: it is off
+    served = (await client.get("/openapi.json")).json()  # the document the page loads is the completed one
+    assert _bearer_scheme_names(served) and "ErrorResponse" in served["components"]["schemas"]
 
 
 def test_vendored_assets_are_package_data_with_their_licence():

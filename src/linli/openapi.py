@@ -15,7 +15,7 @@ from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -113,9 +113,11 @@ def _describe_operation(operation: dict, route: RouteContext) -> None:
     for status, response in responses.items():
         if int(status) < 400:
             continue
-        if "content" not in response or _is_validation_error(response):
-            response["description"] = ERROR_DESCRIPTIONS.get(int(status), response.get("description", ""))
-            response["content"] = {"application/json": {"schema": {"$ref": ERROR_REF}}}
+        if _is_validation_error(response):
+            response["description"] = ERROR_DESCRIPTIONS[422]
+        elif "content" in response:
+            continue  # a body of its own (WeChat Pay's reply shape)
+        response["content"] = {"application/json": {"schema": {"$ref": ERROR_REF}}}
     headers = {p["name"].lower() for p in parameters if p["in"] == "header"}
     if route.status_code == 201 and "idempotency-key" in headers:
         responses["200"] = {"description": REPLAY_DESCRIPTION, "content": deepcopy(responses["201"]["content"])}
@@ -133,7 +135,7 @@ def describe(schema: dict, routes: Sequence[BaseRoute]) -> None:
         if isinstance(route.original_route, APIRoute) and route.include_in_schema:
             for method in route.methods:
                 _describe_operation(schema["paths"][route.path_format][method.lower()], route)
-    # FastAPI's own validation body is never what linli answers: drop it once nothing points at it.
+    # FastAPI's own validation body is never what linli answers, and no 422 above points at it any more.
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
 
@@ -151,13 +153,15 @@ def install_api_docs(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)
-    async def swagger_ui() -> HTMLResponse:
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")  # behind a proxy that serves linli under a prefix
+        assets = root + SWAGGER_UI
         return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
+            openapi_url=root + (app.openapi_url or "/openapi.json"),
             title=f"{app.title} · API",
-            swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
-            swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
-            swagger_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png",
+            swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{assets}/swagger-ui.css",
+            swagger_favicon_url=f"{assets}/favicon-32x32.png",
             # No online validator badge (it calls validator.swagger.io); keep the token across reloads.
             swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
         )
