@@ -24,6 +24,7 @@ from linli.leaders.api import router as leaders_router
 from linli.ledger.api import router as ledger_router  # wire-up: commission ledger (issue 4)
 from linli.live.api import router as live_router
 from linli.notifications.api import router as notifications_router  # wire-up: in-app inbox (issue 5)
+from linli.openapi import install_api_docs
 from linli.orders.api import router as orders_router
 from linli.payments.api import router as payments_router
 from linli.payouts.api import router as payouts_router  # wire-up: withdrawals (issue 4)
@@ -58,6 +59,8 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
         version=__version__,
         description="私域直播 + 社区分销：品牌、团长（社区主理人）与邻居用户的一体化系统。",
         lifespan=lifespan,
+        docs_url=None,  # /docs is served by install_api_docs from vendored assets
+        redoc_url=None,  # ReDoc would load its script from a CDN
     )
     app.state.ctx = ctx
     install_error_handlers(app)
@@ -85,4 +88,5 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
     register_timeline_source(aftersales_timeline.timeline_entries)
     register_timeline_source(payment_timeline.timeline_entries)
 
+    install_api_docs(app)
     return app

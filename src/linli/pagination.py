@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Query
@@ -33,6 +34,16 @@ class Page(BaseModel, Generic[T]):
     total: int
     page: int
     page_size: int
+
+
+def page_of(items: Sequence[T], params: PageParams) -> Page[T]:
+    """One page of a short list already read whole (an order's payments, a brand's categories)."""
+    return Page(
+        items=list(items[params.offset : params.offset + params.page_size]),
+        total=len(items),
+        page=params.page,
+        page_size=params.page_size,
+    )
 
 
 async def fetch_page(session: AsyncSession, query: Select, params: PageParams) -> tuple[list, int]:

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -56,13 +57,18 @@ class CurrentUser:
     auth_session_id: int
 
 
-async def _current_user(request: Request) -> CurrentUser:
+# auto_error=False: a missing or malformed header is our own 401 with a Chinese message, not FastAPI's 403.
+bearer_scheme = HTTPBearer(
+    auto_error=False, scheme_name="bearer", description="登录接口返回的 token，请求头 Authorization: Bearer <token>"
+)
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+
+
+async def _authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> CurrentUser:
     from linli.accounts import service as accounts
 
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    token = credentials.credentials.strip() if credentials is not None else ""
+    if not token:
         raise Unauthorized()
     ctx = app_context(request)
     async with ctx.db.lookup() as session:
@@ -72,17 +78,21 @@ async def _current_user(request: Request) -> CurrentUser:
     return CurrentUser(user_id=auth.user_id, auth_session_id=auth.id)
 
 
-AuthUser = Annotated[CurrentUser, Depends(_current_user)]
+async def current_user(request: Request, credentials: BearerCredentials) -> CurrentUser:
+    return await _authenticate(request, credentials)
 
 
-async def _optional_user(request: Request) -> CurrentUser | None:
+AuthUser = Annotated[CurrentUser, Depends(current_user)]
+
+
+async def optional_user(request: Request, credentials: BearerCredentials) -> CurrentUser | None:
     """The caller when a bearer token is sent (a bad token is still a 401), else None (anonymous)."""
     if not request.headers.get("authorization"):
         return None
-    return await _current_user(request)
+    return await _authenticate(request, credentials)
 
 
-MaybeUser = Annotated[CurrentUser | None, Depends(_optional_user)]
+MaybeUser = Annotated[CurrentUser | None, Depends(optional_user)]
 
 
 def _error_body(code: str, message: str, details: object = None) -> dict:
@@ -99,11 +109,32 @@ def _validation_details(exc: RequestValidationError) -> list[dict]:
     ]
 
 
+def _sends_json(request: Request) -> bool:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 with the fields at fault; a body that is not JSON at all (broken, or sent as another content type to a
+    JSON route, which FastAPI then sees as raw bytes) says so rather than listing fields."""
+    errors = exc.errors()
+    whole_body = [e for e in errors if tuple(e.get("loc", ())) == ("body",) and e["type"] == "model_attributes_type"]
+    if any(e.get("type") == "json_invalid" for e in errors):
+        code, message = "body_not_json", "请求体不是有效的 JSON"
+    elif whole_body and not _sends_json(request):
+        code, message = "body_not_json", "请求体须为 JSON（Content-Type: application/json）"
+    else:
+        names = list(dict.fromkeys(str(e["loc"][-1]) for e in errors if len(e.get("loc", ())) > 1))
+        code, message = "invalid_request", "请求参数无效" + (f"：{'、'.join(names[:3])}" if names else "")
+    return JSONResponse(_error_body(code, message, _validation_details(exc)), status_code=422)
+
+
 HTTP_ERROR_CODES = {
     401: ("unauthorized", "请先登录"),
     403: ("forbidden", "无权执行此操作"),
     404: ("not_found", "接口不存在"),
     405: ("method_not_allowed", "不支持该请求方法"),
+    413: ("payload_too_large", "请求体过大"),
 }
 
 
@@ -117,10 +148,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(_error_body(exc.code, exc.message, exc.details), status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(
-            _error_body("invalid_request", "请求参数无效", _validation_details(exc)), status_code=422
-        )
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _validation_error(request, exc)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_request: Request, _exc: IntegrityError) -> JSONResponse:
@@ -151,6 +180,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI and Starlette answer a body they cannot read (not UTF-8, a broken multipart form) with a bare
+            # 400; nothing else here raises one.
+            if isinstance(exc.__cause__, UnicodeDecodeError):
+                return JSONResponse(_error_body("body_not_utf8", "请求体不是有效的 UTF-8 文本"), status_code=422)
+            return JSONResponse(_error_body("body_malformed", "无法解析请求体", {"reason": str(exc.detail)}), status_code=422)
         code, message = HTTP_ERROR_CODES.get(exc.status_code, ("http_error", "请求失败"))
         return JSONResponse(_error_body(code, message), status_code=exc.status_code, headers=exc.headers)
 

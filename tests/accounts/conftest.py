@@ -59,7 +59,7 @@ async def send_code(http: httpx.AsyncClient, phone: str) -> str:
     assert sent.status_code == 202, sent.text
     inbox = await http.get("/api/v1/dev/sms-inbox", params={"phone": phone})
     assert inbox.status_code == 200, inbox.text
-    return code_from_body(inbox.json()[0]["body"])
+    return code_from_body(inbox.json()["items"][0]["body"])
 
 
 async def inbox_code(ctx: AppContext, phone: str) -> str:

@@ -22,7 +22,7 @@ async def test_sms_login_end_to_end(client, ctx, clock):
 
     inbox = await client.get("/api/v1/dev/sms-inbox", params={"phone": PHONE})
     assert inbox.status_code == 200
-    [message] = inbox.json()
+    [message] = inbox.json()["items"]
     assert message["phone"] == PHONE
     assert "【邻里】" in message["body"] and "5 分钟内有效" in message["body"]
     code = await inbox_code(ctx, PHONE)
@@ -107,7 +107,7 @@ async def test_malformed_json_is_422(client):
         "/api/v1/auth/sms-codes", content=b"{not json", headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 422
-    assert error_code(response) == "invalid_request"
+    assert error_code(response) == "body_not_json"
 
 
 async def test_wrong_code_is_refused_and_counted(client, ctx):
@@ -208,7 +208,7 @@ async def test_resend_within_the_interval_is_refused(client, ctx, clock):
     clock.advance(timedelta(seconds=15))
     assert (await client.post("/api/v1/auth/sms-codes", json={"phone": PHONE})).status_code == 202
     inbox = await client.get("/api/v1/dev/sms-inbox", params={"phone": PHONE})
-    assert len(inbox.json()) == 2
+    assert inbox.json()["total"] == 2
 
 
 async def test_daily_limit(make_client, clock):
@@ -287,8 +287,11 @@ async def test_dev_inbox_lists_newest_first_and_filters_by_phone(client, ctx, cl
     await send_code(client, PHONE)
     await send_code(client, "13900001111")
     everything = (await client.get("/api/v1/dev/sms-inbox")).json()
-    assert [m["phone"] for m in everything] == ["13900001111", PHONE, PHONE]
-    mine = (await client.get("/api/v1/dev/sms-inbox", params={"phone": PHONE})).json()
+    assert [m["phone"] for m in everything["items"]] == ["13900001111", PHONE, PHONE]
+    assert (everything["total"], everything["page"], everything["page_size"]) == (3, 1, 20)
+    second = (await client.get("/api/v1/dev/sms-inbox", params={"page": 2, "page_size": 2})).json()
+    assert ([m["phone"] for m in second["items"]], second["total"]) == ([PHONE], 3)
+    mine = (await client.get("/api/v1/dev/sms-inbox", params={"phone": PHONE})).json()["items"]
     assert len(mine) == 2 and mine[0]["created_at"] > mine[1]["created_at"]
     assert (await client.get("/api/v1/dev/sms-inbox", params={"phone": "1" * 21})).status_code == 422
     for bad in ("abc", "1381234\x00123", "13８12341234"):

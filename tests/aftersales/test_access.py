@@ -62,7 +62,7 @@ async def test_reading_a_claim_its_order_claims_and_photos(client, cast, who, st
         phone = detail.json()["member_phone"]
         expected = {"member": None, "leader": cast.member.phone[:3] + "****" + cast.member.phone[-4:], "staff": cast.member.phone}
         assert phone == expected[who]
-        assert [c["claim_id"] for c in timeline.json()] == [cast.claim_id]
+        assert [c["claim_id"] for c in timeline.json()["items"]] == [cast.claim_id] and timeline.json()["total"] == 1
         assert photo.content.startswith(b"\xff\xd8\xff")
     else:
         assert error_code(detail) == "claim_not_found" and error_code(timeline) == "order_not_found"

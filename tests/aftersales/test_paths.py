@@ -218,7 +218,7 @@ async def test_staff_change_the_policy_with_who_and_when(ctx, client, bought):
     changed = await client.put(url, json=policy, headers=bought.stage.owner.headers)
     assert changed.status_code == 200 and changed.json()["version"] == 1
     versions = await client.get(f"{url}/versions", headers=bought.stage.owner.headers)
-    [row] = versions.json()
+    [row] = versions.json()["items"]
     assert (row["created_by_user_id"], row["note"], row["instant_enabled"]) == (bought.stage.owner.user_id, "旺季收紧", False)
 
     await mark_picked_up(ctx, bought.order_id)

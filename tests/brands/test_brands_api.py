@@ -170,7 +170,7 @@ async def test_not_json_at_all(client, bscene: BrandScene, ctx):
         f"{b(bscene)}/communities", content=b"{not json", headers={**bscene.owner.headers, "content-type": "application/json"}
     )
     assert response.status_code == 422
-    assert error_code(response) == "invalid_request"
+    assert error_code(response) == "body_not_json"
     assert await snapshot(ctx) == before
 
 

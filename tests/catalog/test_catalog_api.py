@@ -61,7 +61,10 @@ async def test_categories_are_created_listed_and_renamed(client, scene: Scene, c
     assert await counts(ctx) == before
 
     listed = await client.get(f"{scene.base}/categories")  # public
-    assert [c["name"] for c in listed.json()] == ["时令鲜果", "乳制品"]
+    assert [c["name"] for c in listed.json()["items"]] == ["时令鲜果", "乳制品"]
+    assert listed.json()["total"] == 2
+    paged = await client.get(f"{scene.base}/categories", params={"page": 2, "page_size": 1})
+    assert ([c["name"] for c in paged.json()["items"]], paged.json()["total"]) == (["乳制品"], 2)
 
     renamed = await client.patch(
         f"{scene.base}/categories/{fruit['id']}", json={"name": "应季水果"}, headers=scene.owner.headers

@@ -149,6 +149,15 @@ async def put_rules(client, stage, **changes):  # noqa: ANN001, ANN003, ANN201
     return await client.put(f"/api/v1/brands/{stage.brand_id}/commission-rules", json=body(**changes), headers=stage.owner.headers)
 
 
+async def test_rules_never_changed_list_the_defaults_as_the_one_version(client, world):
+    brand = await world.brand()
+    owner = await world.staff(brand)
+    versions = (await client.get(f"/api/v1/brands/{brand}/commission-rules/versions", headers=owner.headers)).json()
+    assert (versions["total"], versions["page"], versions["page_size"]) == (1, 1, 20)
+    [only] = versions["items"]
+    assert only["is_default"] and only["note"] == "默认规则" and only["live_rate_bp"] == 1500
+
+
 async def test_a_change_applies_to_orders_placed_after_it(ctx, world, client, clock, stage):
     buyer = await bound_member(world, stage.leader)
     async with ctx.db.transaction() as s:  # placed under version 1 …
@@ -172,8 +181,8 @@ async def test_a_change_applies_to_orders_placed_after_it(ctx, world, client, cl
     assert (old.rate_bp, old.commission_fen) == (1500, 1_020)
     assert (new.rate_bp, new.commission_fen, new.rule_version_id) == (2000, 1_360, v2["id"])
     versions = await client.get(f"/api/v1/brands/{stage.brand_id}/commission-rules/versions", headers=stage.owner.headers)
-    assert [v["version"] for v in versions.json()] == [2, 1]
-    assert versions.json()[1]["is_default"] and versions.json()[1]["created_by_user_id"] is None
+    assert [v["version"] for v in versions.json()["items"]] == [2, 1] and versions.json()["total"] == 2
+    assert versions.json()["items"][1]["is_default"] and versions.json()["items"][1]["created_by_user_id"] is None
     current = await client.get(f"/api/v1/brands/{stage.brand_id}/commission-rules", headers=stage.leader.actor.headers)
     assert current.json()["version"] == 2 and current.json()["note"] == "草莓季加码"
     [accrual_new] = [t for t in await transactions(ctx) if t.order_id == later]

@@ -50,7 +50,7 @@ async def test_an_order_above_32_bits_is_placed_paid_settled_refunded_and_audite
     assert done.json()["outcomes"] == ["paid"]
     paid = await client.get(f"/api/v1/orders/{order['id']}", headers=buyer.headers)
     assert (paid.json()["status"], paid.json()["total_fen"]) == ("paid", TOTAL_FEN)
-    [payment] = (await client.get(f"/api/v1/orders/{order['id']}/payments", headers=buyer.headers)).json()
+    [payment] = (await client.get(f"/api/v1/orders/{order['id']}/payments", headers=buyer.headers)).json()["items"]
     assert (payment["status"], payment["amount_fen"]) == ("succeeded", TOTAL_FEN)
 
     from linli.worker import run_until_idle

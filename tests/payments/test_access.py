@@ -32,7 +32,9 @@ async def test_only_the_owner_may_pay_or_see_payments(ctx, world, shop, client):
 
     assert (await client.get(f"/api/v1/orders/{order.id}/payments")).status_code == 401
     assert (await client.get(f"/api/v1/orders/{order.id}/payments", headers=shop.stranger.headers)).status_code == 404
-    assert (await client.get(f"/api/v1/orders/{order.id}/payments", headers=buyer.headers)).json() == []
+    assert (await client.get(f"/api/v1/orders/{order.id}/payments", headers=buyer.headers)).json() == {
+        "items": [], "total": 0, "page": 1, "page_size": 20,
+    }
 
 
 async def test_orders_that_cannot_be_paid_get_a_clear_409(ctx, world, shop, client):

@@ -145,7 +145,7 @@ async def test_a_payments_status_says_how_much_of_it_was_refunded(ctx, world, sh
     [payment] = await rows(ctx, Payment, Payment.order_id == order.id)
 
     async def shown() -> tuple[str, int]:
-        [listed] = (await client.get(f"/api/v1/orders/{order.id}/payments", headers=buyer.headers)).json()
+        [listed] = (await client.get(f"/api/v1/orders/{order.id}/payments", headers=buyer.headers)).json()["items"]
         return listed["status"], listed["refunded_fen"]
 
     assert await shown() == ("succeeded", 0)

@@ -36,7 +36,7 @@ async def test_pay_with_the_simulator(ctx, world, shop, client):
     assert paid.status == "paid" and paid.paid_at == ctx.clock.now()
     listed = await client.get(f"/api/v1/orders/{order.id}/payments", headers=buyer.headers)
     assert listed.status_code == 200
-    [only] = listed.json()
+    [only] = listed.json()["items"]
     assert only["status"] == "succeeded" and only["succeeded_at"] is not None and only["refunds"] == []
     assert len(await topics(ctx, "order.paid")) == 1
     assert "已支付" in (await client.get(f"/pay/sim/{payment['out_trade_no']}")).text
@@ -66,7 +66,8 @@ async def test_a_failed_payment_can_be_retried(ctx, world, shop, client):
     assert again.status_code == 409 and error_code(again) == "payment_not_pending"
     done = await client.post(f"/api/v1/payments/simulator/{second.json()['out_trade_no']}/complete", json={})
     assert done.json()["outcomes"] == ["paid"]
-    statuses = [p["status"] for p in (await client.get(f"/api/v1/orders/{order.id}/payments", headers=buyer.headers)).json()]
+    listed = (await client.get(f"/api/v1/orders/{order.id}/payments", headers=buyer.headers)).json()
+    statuses = [p["status"] for p in listed["items"]]
     assert statuses == ["succeeded", "failed"]
 
 
@@ -167,14 +168,14 @@ async def test_a_wrong_amount_is_refunded_and_the_order_stays_unpaid(ctx, world,
     result = await client.post("/api/v1/payments/simulator/notify", content=notification.body, headers=notification.headers)
     assert result.json() == {"outcome": "amount_mismatch"}
     assert (await order_of(ctx, order.id)).status == "pending_payment"
-    [payment] = (await client.get(f"/api/v1/orders/{order.id}/payments", headers=buyer.headers)).json()
+    [payment] = (await client.get(f"/api/v1/orders/{order.id}/payments", headers=buyer.headers)).json()["items"]
     assert payment["status"] == "succeeded" and payment["amount_fen"] == PRICE_FEN - 1
     assert payment["prepay"]["expected_amount_fen"] == PRICE_FEN
     [refund] = payment["refunds"]
     assert refund["status"] == "pending" and refund["amount_fen"] == PRICE_FEN - 1
 
     await run_until_idle(ctx)
-    [payment] = (await client.get(f"/api/v1/orders/{order.id}/payments", headers=buyer.headers)).json()
+    [payment] = (await client.get(f"/api/v1/orders/{order.id}/payments", headers=buyer.headers)).json()["items"]
     assert payment["refunds"][0]["status"] == "succeeded"
     [refunded] = await topics(ctx, "payment.refunded")
     assert refunded.payload["amount_fen"] == PRICE_FEN - 1 and refunded.payload["order_id"] == order.id
@@ -199,7 +200,7 @@ async def test_a_second_payment_for_a_paid_order_is_refunded(ctx, world, shop, c
     assert result.json() == {"outcome": "refunding_double_payment"}
     await run_until_idle(ctx)
     assert (await order_of(ctx, order.id)).status == "paid"
-    payments = (await client.get(f"/api/v1/orders/{order.id}/payments", headers=buyer.headers)).json()
+    payments = (await client.get(f"/api/v1/orders/{order.id}/payments", headers=buyer.headers)).json()["items"]
     assert [p["status"] for p in payments] == ["succeeded", "refunded"]  # the first attempt's money went back in full
     assert payments[1]["refunds"][0]["status"] == "succeeded" and payments[0]["refunds"] == []
 

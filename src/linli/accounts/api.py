@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from linli.accounts import service
 from linli.accounts.models import User
@@ -18,10 +18,13 @@ from linli.accounts.schemas import (
     WeChatLoginRequest,
 )
 from linli.errors import InvalidInput, NotFound
+from linli.openapi import errors
+from linli.pagination import Page, PageParams, fetch_page, page_params
 from linli.security import is_valid_phone
 from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
+Paging = Annotated[PageParams, Depends(page_params)]
 
 
 def user_out(user: User) -> UserOut:
@@ -38,7 +41,9 @@ def _token_out(issued: service.IssuedToken) -> TokenOut:
     return TokenOut(token=issued.token, expires_at=issued.auth_session.expires_at, user=user_out(issued.user))
 
 
-@router.post("/auth/sms-codes", status_code=202, response_model=SmsCodeSent, summary="发送登录验证码")
+@router.post(
+    "/auth/sms-codes", status_code=202, response_model=SmsCodeSent, summary="发送登录验证码", responses=errors(429)
+)
 async def send_sms_code(body: SmsCodeRequest, ctx: Ctx, session: WriteSession, now: Now) -> SmsCodeSent:
     await service.request_sms_code(session=session, settings=ctx.settings, sender=ctx.sms_sender, phone=body.phone, now=now)
     return SmsCodeSent(
@@ -48,7 +53,9 @@ async def send_sms_code(body: SmsCodeRequest, ctx: Ctx, session: WriteSession, n
     )
 
 
-@router.post("/auth/sms-login", response_model=TokenOut, summary="手机号验证码登录（用户、团长）")
+@router.post(
+    "/auth/sms-login", response_model=TokenOut, summary="手机号验证码登录（用户、团长）", responses=errors(401, 429)
+)
 async def sms_login(body: SmsLoginRequest, ctx: Ctx, now: Now) -> TokenOut:
     # Own transaction: a failed attempt must be committed (it counts towards the lock-out) and then refused.
     async with ctx.db.transaction() as session:
@@ -61,7 +68,7 @@ async def sms_login(body: SmsLoginRequest, ctx: Ctx, now: Now) -> TokenOut:
     return _token_out(outcome.issued)
 
 
-@router.post("/auth/password-login", response_model=TokenOut, summary="品牌员工密码登录")
+@router.post("/auth/password-login", response_model=TokenOut, summary="品牌员工密码登录", responses=errors(401, 429))
 async def password_login(body: PasswordLoginRequest, ctx: Ctx, now: Now) -> TokenOut:
     async with ctx.db.transaction() as session:
         outcome = await service.login_with_password(
@@ -73,7 +80,9 @@ async def password_login(body: PasswordLoginRequest, ctx: Ctx, now: Now) -> Toke
     return _token_out(outcome.issued)
 
 
-@router.post("/auth/wechat-login", response_model=TokenOut, summary="微信小程序登录（code2session）")
+@router.post(
+    "/auth/wechat-login", response_model=TokenOut, summary="微信小程序登录（code2session）", responses=errors(403, 502)
+)
 async def wechat_login(body: WeChatLoginRequest, ctx: Ctx, now: Now) -> TokenOut:
     # Ask WeChat first, outside any transaction: a slow WeChat must not hold a database connection
     # (or, on SQLite, the single write lock) for up to the client timeout.
@@ -107,13 +116,16 @@ async def update_me(body: ProfileUpdate, user: AuthUser, session: WriteSession) 
     return user_out(await service.update_display_name(session=session, user_id=user.user_id, display_name=body.display_name))
 
 
-@router.get("/dev/sms-inbox", response_model=list[DevSmsOut], summary="开发模式：本地短信收件箱")
+@router.get(
+    "/dev/sms-inbox", response_model=Page[DevSmsOut], summary="开发模式：本地短信收件箱", responses=errors(404)
+)
 async def sms_inbox(
-    ctx: Ctx, session: ReadSession, phone: Annotated[str | None, Query(max_length=20)] = None
-) -> list[DevSmsOut]:
+    ctx: Ctx, session: ReadSession, paging: Paging, phone: Annotated[str | None, Query(max_length=20)] = None
+) -> Page[DevSmsOut]:
     if not ctx.settings.dev_mode:
         raise NotFound("接口不存在")
     if phone is not None and phone.strip() and not is_valid_phone(phone.strip()):
         raise InvalidInput("手机号格式不正确", code="phone_invalid")
-    messages = await service.dev_inbox(session=session, phone=phone)
-    return [DevSmsOut(phone=m.phone, body=m.body, created_at=m.created_at) for m in messages]
+    messages, total = await fetch_page(session, service.dev_inbox_query(phone=phone), paging)
+    items = [DevSmsOut(phone=m.phone, body=m.body, created_at=m.created_at) for m in messages]
+    return Page(items=items, total=total, page=paging.page, page_size=paging.page_size)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import Select, false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.accounts.models import AuthSession, DevSmsMessage, LoginAttempt, SmsCode, User
@@ -353,11 +353,15 @@ async def update_display_name(*, session: AsyncSession, user_id: int, display_na
     return user
 
 
-async def dev_inbox(*, session: AsyncSession, phone: str | None = None, limit: int = 20) -> list[DevSmsMessage]:
-    query = select(DevSmsMessage).order_by(DevSmsMessage.id.desc()).limit(max(1, min(limit, 200)))
+def dev_inbox_query(*, phone: str | None = None) -> Select[tuple[DevSmsMessage]]:
+    """Newest first, optionally one phone's; a phone that is not valid matches nothing (nothing was sent to it)."""
+    query = select(DevSmsMessage).order_by(DevSmsMessage.id.desc())
     if phone:
         phone = phone.strip()
-        if not is_valid_phone(phone):
-            return []  # nothing was ever sent to it
-        query = query.where(DevSmsMessage.phone == phone)
+        query = query.where(DevSmsMessage.phone == phone if is_valid_phone(phone) else false())
+    return query
+
+
+async def dev_inbox(*, session: AsyncSession, phone: str | None = None, limit: int = 20) -> list[DevSmsMessage]:
+    query = dev_inbox_query(phone=phone).limit(max(1, min(limit, 200)))
     return list((await session.scalars(query)).all())

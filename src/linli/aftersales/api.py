@@ -30,11 +30,12 @@ from linli.catalog import service as catalog
 from linli.errors import InvalidInput
 from linli.fulfillment import service as fulfillment
 from linli.leaders import service as leaders
-from linli.pagination import Page, PageParams, page_params
+from linli.openapi import errors
+from linli.pagination import Page, PageParams, page_of, page_params
 from linli.security import mask_name, mask_phone
 from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
 
-router = APIRouter(prefix="/api/v1", tags=["aftersales"])
+router = APIRouter(prefix="/api/v1", tags=["aftersales"], responses=errors(409))
 Paging = Annotated[PageParams, Depends(page_params)]
 StatusFilter = Annotated[str | None, Query(max_length=16, description="reviewing / refunding / refunded / refund_failed / rejected")]
 StartDate = Annotated[date, Query(description="开始日期（品牌所在时区，含）")]
@@ -100,6 +101,7 @@ async def _read_uploads(files: list[UploadFile]) -> list[photo_rules.Photo]:
     summary="申请售后（用户本人，或自提点团长代用户提交；multipart 表单，可附图片）",
     description="字段 reason、quantity、amount_fen、description 与 photos（JPG/PNG/WebP，单张 ≤ 5 MB，最多 6 张）。"
     "小额且售后记录良好的申请立即退款。同一幂等键重复提交返回同一申请（200）。",
+    responses=errors(413),
 )
 async def file_claim(
     order_id: IdPath,
@@ -134,13 +136,13 @@ async def file_claim(
 
 
 @router.get(
-    "/orders/{order_id}/claims", response_model=list[ClaimSummaryOut],
+    "/orders/{order_id}/claims", response_model=Page[ClaimSummaryOut],
     summary="订单的售后记录（用户本人、自提点团长、品牌员工）",
 )
-async def order_claims(order_id: IdPath, user: AuthUser, session: ReadSession) -> list[ClaimSummaryOut]:
+async def order_claims(order_id: IdPath, user: AuthUser, session: ReadSession, paging: Paging) -> Page[ClaimSummaryOut]:
     await service.visible_order(session=session, order_id=order_id, user_id=user.user_id)
     rows = await service.claims_for_order(session=session, order_id=order_id)
-    return [ClaimSummaryOut(**vars(r)) for r in rows]
+    return page_of([ClaimSummaryOut(**vars(r)) for r in rows], paging)
 
 
 @router.get("/claims/{claim_id}", response_model=ClaimDetail, summary="售后详情（用户本人、自提点团长、品牌员工）")
@@ -249,12 +251,12 @@ async def put_policy(brand_id: IdPath, body: PolicyIn, user: AuthUser, session: 
 
 
 @router.get(
-    "/brands/{brand_id}/aftersales-policy/versions", response_model=list[PolicyOut], summary="售后规则历史版本（员工）"
+    "/brands/{brand_id}/aftersales-policy/versions", response_model=Page[PolicyOut], summary="售后规则历史版本（员工）"
 )
-async def policy_versions(brand_id: IdPath, user: AuthUser, session: ReadSession) -> list[PolicyOut]:
+async def policy_versions(brand_id: IdPath, user: AuthUser, session: ReadSession, paging: Paging) -> Page[PolicyOut]:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     rows = await service.policy_versions(session=session, brand_id=brand_id)
-    return [_policy_out(service.policy_of(r), r) for r in rows]
+    return page_of([_policy_out(service.policy_of(r), r) for r in rows], paging)
 
 
 async def _rate_names(session: AsyncSession, *, by: str, keys: set[int]) -> dict[int, str]:

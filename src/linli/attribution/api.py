@@ -32,12 +32,14 @@ from linli.attribution.schemas import (
     TransferOut,
 )
 from linli.brands import service as brands
+from linli.brands.schemas import IdPath
 from linli.leaders import service as leaders
+from linli.openapi import errors
 from linli.pagination import Page, PageParams, page_params
 from linli.security import mask_name, mask_phone
 from linli.web import AuthUser, Now, ReadSession, WriteSession
 
-router = APIRouter(prefix="/api/v1", tags=["attribution"])
+router = APIRouter(prefix="/api/v1", tags=["attribution"], responses=errors(404, 409))
 Paging = Annotated[PageParams, Depends(page_params)]
 
 ENTRY_MESSAGES = {
@@ -153,14 +155,14 @@ async def _dispute_page(
 
 
 @router.get("/brands/{brand_id}/binding-policy", response_model=PolicyOut, summary="绑定规则（品牌员工、本品牌团长）")
-async def get_policy(brand_id: int, user: AuthUser, session: ReadSession) -> PolicyOut:
+async def get_policy(brand_id: IdPath, user: AuthUser, session: ReadSession) -> PolicyOut:
     if await brands.staff_role(session=session, brand_id=brand_id, user_id=user.user_id) is None:
         await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user.user_id)
     return _policy_out(await service.get_policy(session=session, brand_id=brand_id))
 
 
 @router.put("/brands/{brand_id}/binding-policy", response_model=PolicyOut, summary="修改绑定规则（品牌员工）")
-async def put_policy(brand_id: int, body: PolicyIn, user: AuthUser, session: WriteSession, now: Now) -> PolicyOut:
+async def put_policy(brand_id: IdPath, body: PolicyIn, user: AuthUser, session: WriteSession, now: Now) -> PolicyOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     policy = await service.update_policy(
         session=session, brand_id=brand_id, mode=body.mode, validity_days=body.validity_days,
@@ -173,7 +175,7 @@ async def put_policy(brand_id: int, body: PolicyIn, user: AuthUser, session: Wri
 # --- member ----------------------------------------------------------------------------------
 
 
-@router.post("/entries", response_model=EntryOut, summary="通过邀请码进入（绑定团长）")
+@router.post("/entries", response_model=EntryOut, summary="通过邀请码进入（绑定团长）", responses=errors(410))
 async def enter(body: EntryIn, user: AuthUser, session: WriteSession, now: Now) -> EntryOut:
     # A refusal is a 200: the member can still shop, and the trail has recorded the attempt.
     outcome = await service.enter_with_code(session=session, user_id=user.user_id, raw_code=body.invite_code, now=now)
@@ -188,7 +190,7 @@ async def enter(body: EntryIn, user: AuthUser, session: WriteSession, now: Now) 
 
 
 @router.get("/brands/{brand_id}/binding", response_model=BindingOut, summary="我在该品牌的绑定团长")
-async def my_binding(brand_id: int, user: AuthUser, session: ReadSession, now: Now) -> BindingOut:
+async def my_binding(brand_id: IdPath, user: AuthUser, session: ReadSession, now: Now) -> BindingOut:
     binding = await service.member_binding(session=session, brand_id=brand_id, user_id=user.user_id, now=now)
     return await _binding_out(session, brand_id, binding)
 
@@ -198,7 +200,7 @@ async def my_binding(brand_id: int, user: AuthUser, session: ReadSession, now: N
 
 @router.get("/brands/{brand_id}/leader/members", response_model=Page[BoundMemberOut], summary="我的绑定用户（团长）")
 async def leader_members(
-    brand_id: int, user: AuthUser, session: ReadSession, now: Now, params: Paging
+    brand_id: IdPath, user: AuthUser, session: ReadSession, now: Now, params: Paging
 ) -> Page[BoundMemberOut]:
     leader = await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user.user_id)
     bindings, total = await service.leader_members(
@@ -218,7 +220,7 @@ async def leader_members(
 
 
 @router.get("/brands/{brand_id}/leader/trail", response_model=Page[TrailEventOut], summary="我的归属记录（团长）")
-async def leader_trail(brand_id: int, user: AuthUser, session: ReadSession, params: Paging) -> Page[TrailEventOut]:
+async def leader_trail(brand_id: IdPath, user: AuthUser, session: ReadSession, params: Paging) -> Page[TrailEventOut]:
     leader = await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user.user_id)
     events, total = await service.leader_trail(session=session, brand_id=brand_id, leader_id=leader.id, params=params)
     return await _trail_page(session, brand_id, events, total, params, viewer_leader_id=leader.id)
@@ -227,7 +229,7 @@ async def leader_trail(brand_id: int, user: AuthUser, session: ReadSession, para
 @router.post(
     "/brands/{brand_id}/leader/disputes", status_code=201, response_model=DisputeOut, summary="发起归属申诉（团长）"
 )
-async def open_dispute(brand_id: int, body: DisputeIn, user: AuthUser, session: WriteSession, now: Now) -> DisputeOut:
+async def open_dispute(brand_id: IdPath, body: DisputeIn, user: AuthUser, session: WriteSession, now: Now) -> DisputeOut:
     leader = await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user.user_id)
     dispute = await service.open_dispute(
         session=session, brand_id=brand_id, leader_id=leader.id, member_id=body.member_id, reason=body.reason, now=now
@@ -237,7 +239,7 @@ async def open_dispute(brand_id: int, body: DisputeIn, user: AuthUser, session: 
 
 @router.get("/brands/{brand_id}/leader/disputes", response_model=Page[DisputeOut], summary="我发起的申诉（团长）")
 async def leader_disputes(
-    brand_id: int, user: AuthUser, session: ReadSession, params: Paging,
+    brand_id: IdPath, user: AuthUser, session: ReadSession, params: Paging,
     status: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Page[DisputeOut]:
     leader = await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user.user_id)
@@ -255,7 +257,7 @@ async def leader_disputes(
     "/brands/{brand_id}/members/{member_id}/trail", response_model=Page[TrailEventOut], summary="用户归属记录（品牌员工）"
 )
 async def member_trail(
-    brand_id: int, member_id: int, user: AuthUser, session: ReadSession, params: Paging
+    brand_id: IdPath, member_id: IdPath, user: AuthUser, session: ReadSession, params: Paging
 ) -> Page[TrailEventOut]:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     events, total = await service.member_trail(session=session, brand_id=brand_id, member_id=member_id, params=params)
@@ -267,7 +269,7 @@ async def member_trail(
     summary="把退出团长的用户转给同小区继任团长（品牌员工）",
 )
 async def transfer_members(
-    brand_id: int, leader_id: int, body: TransferIn, user: AuthUser, session: WriteSession, now: Now
+    brand_id: IdPath, leader_id: IdPath, body: TransferIn, user: AuthUser, session: WriteSession, now: Now
 ) -> TransferOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     moved = await service.transfer_members(
@@ -279,7 +281,7 @@ async def transfer_members(
 
 @router.get("/brands/{brand_id}/disputes", response_model=Page[DisputeOut], summary="归属申诉列表（品牌员工）")
 async def list_disputes(
-    brand_id: int, user: AuthUser, session: ReadSession, params: Paging,
+    brand_id: IdPath, user: AuthUser, session: ReadSession, params: Paging,
     status: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Page[DisputeOut]:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
@@ -290,7 +292,7 @@ async def list_disputes(
 
 @router.post("/brands/{brand_id}/disputes/{dispute_id}/resolve", response_model=DisputeOut, summary="处理申诉（品牌员工）")
 async def resolve_dispute(
-    brand_id: int, dispute_id: int, body: ResolveIn, user: AuthUser, session: WriteSession, now: Now
+    brand_id: IdPath, dispute_id: IdPath, body: ResolveIn, user: AuthUser, session: WriteSession, now: Now
 ) -> DisputeOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     dispute = await service.resolve_dispute(

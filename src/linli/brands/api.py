@@ -17,10 +17,11 @@ from linli.brands.schemas import (
     StaffIn,
     StaffOut,
 )
+from linli.openapi import errors
 from linli.pagination import Page, PageParams, page_params
 from linli.web import AuthUser, Now, ReadSession, WriteSession
 
-router = APIRouter(prefix="/api/v1", tags=["brands"])
+router = APIRouter(prefix="/api/v1", tags=["brands"], responses=errors(409))
 
 Paging = Annotated[PageParams, Depends(page_params)]
 

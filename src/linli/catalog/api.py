@@ -25,10 +25,11 @@ from linli.catalog.schemas import (
     StockAdjustmentOut,
 )
 from linli.errors import Unauthorized
-from linli.pagination import Page, PageParams, page_params
+from linli.openapi import errors
+from linli.pagination import Page, PageParams, page_of, page_params
 from linli.web import AuthUser, CurrentUser, MaybeUser, Now, ReadSession, WriteSession
 
-router = APIRouter(prefix="/api/v1", tags=["catalog"])
+router = APIRouter(prefix="/api/v1", tags=["catalog"], responses=errors(409))
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
@@ -79,10 +80,10 @@ async def _is_staff(session: AsyncSession, brand_id: int, user: CurrentUser | No
 # --- categories ------------------------------------------------------------------------------
 
 
-@router.get("/brands/{brand_id}/categories", response_model=list[CategoryOut], summary="商品分类（公开）")
-async def list_categories(brand_id: IdPath, session: ReadSession) -> list[CategoryOut]:
+@router.get("/brands/{brand_id}/categories", response_model=Page[CategoryOut], summary="商品分类（公开）")
+async def list_categories(brand_id: IdPath, session: ReadSession, paging: Paging) -> Page[CategoryOut]:
     await brands.get_brand(session=session, brand_id=brand_id)
-    return [category_out(c) for c in await service.list_categories(session=session, brand_id=brand_id)]
+    return page_of([category_out(c) for c in await service.list_categories(session=session, brand_id=brand_id)], paging)
 
 
 @router.post("/brands/{brand_id}/categories", status_code=201, response_model=CategoryOut, summary="新建商品分类（员工）")

@@ -38,11 +38,12 @@ from linli.fulfillment.schemas import (
     WaveStatusIn,
 )
 from linli.leaders import service as leaders
+from linli.openapi import errors
 from linli.pagination import Page, PageParams, page_params
 from linli.timefmt import format_local
 from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
 
-router = APIRouter(prefix="/api/v1", tags=["fulfillment"])
+router = APIRouter(prefix="/api/v1", tags=["fulfillment"], responses=errors(409))
 Paging = Annotated[PageParams, Depends(page_params)]
 WaveStatusFilter = Annotated[str | None, Query(max_length=16, description="open / packed / in_transit / arrived")]
 ParcelStatusFilter = Annotated[

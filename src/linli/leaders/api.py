@@ -37,11 +37,12 @@ from linli.leaders.schemas import (
     RotatedOut,
     StatusChangeOut,
 )
+from linli.openapi import errors
 from linli.pagination import Page, PageParams, page_params
 from linli.security import mask_name, mask_phone
 from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
 
-router = APIRouter(prefix="/api/v1", tags=["leaders"])
+router = APIRouter(prefix="/api/v1", tags=["leaders"], responses=errors(409))
 
 Paging = Annotated[PageParams, Depends(page_params)]
 # Long enough for a code with stray spaces; the exact format is checked by invite_codes.normalize (422).
@@ -390,7 +391,9 @@ def _qr_response(settings: Settings, code: str, *, cache: str) -> Response:
     return Response(content=qrcodes.qr_png(link), media_type="image/png", headers={"Cache-Control": cache})
 
 
-@router.get("/invite-codes/{code}", response_model=InviteResolutionOut, summary="查询邀请码对应的团长（公开）")
+@router.get(
+    "/invite-codes/{code}", response_model=InviteResolutionOut, summary="查询邀请码对应的团长（公开）", responses=errors(410)
+)
 async def resolve_code(code: CodePath, session: ReadSession, now: Now) -> InviteResolutionOut:
     found = await service.resolve_invite(session=session, raw_code=code, now=now)
     return InviteResolutionOut(
@@ -406,7 +409,10 @@ async def resolve_code(code: CodePath, session: ReadSession, now: Now) -> Invite
 
 
 @router.get(
-    "/invite-codes/{code}/qr.png", response_class=Response, responses=PNG, summary="邀请码二维码（公开，仅限可用的码）"
+    "/invite-codes/{code}/qr.png",
+    response_class=Response,
+    responses={**PNG, **errors(410)},
+    summary="邀请码二维码（公开，仅限可用的码）",
 )
 async def code_qr(code: CodePath, ctx: Ctx, session: ReadSession, now: Now) -> Response:
     found = await service.resolve_invite(session=session, raw_code=code, now=now)

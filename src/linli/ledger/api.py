@@ -15,6 +15,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.brands import service as brands
+from linli.brands.schemas import IdPath
 from linli.context import AppContext
 from linli.leaders import service as leaders
 from linli.ledger import rules, statements, views
@@ -36,10 +37,11 @@ from linli.ledger.schemas import (
     TierOut,
 )
 from linli.ledger.service import LeaderBalances
-from linli.pagination import PageParams, page_params
+from linli.openapi import errors
+from linli.pagination import Page, PageParams, fetch_page, page_of, page_params
 from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
 
-router = APIRouter(prefix="/api/v1", tags=["commission"])
+router = APIRouter(prefix="/api/v1", tags=["commission"], responses=errors(409))
 Paging = Annotated[PageParams, Depends(page_params)]
 StatusFilter = Annotated[str | None, Query(max_length=16, description="pending / settled / reversed / excluded")]
 
@@ -74,7 +76,7 @@ async def _require_staff_or_leader(session: AsyncSession, brand_id: int, user_id
 
 
 @router.get("/brands/{brand_id}/commission-rules", response_model=RulesOut, summary="佣金规则（品牌员工、本品牌团长）")
-async def get_rules(brand_id: int, user: AuthUser, session: ReadSession) -> RulesOut:
+async def get_rules(brand_id: IdPath, user: AuthUser, session: ReadSession) -> RulesOut:
     await _require_staff_or_leader(session, brand_id, user.user_id)
     row = await rules.find_current_version(session=session, brand_id=brand_id)
     if row is not None:
@@ -84,7 +86,7 @@ async def get_rules(brand_id: int, user: AuthUser, session: ReadSession) -> Rule
 
 
 @router.put("/brands/{brand_id}/commission-rules", response_model=RulesOut, summary="修改佣金规则（品牌员工；只影响之后的订单）")
-async def put_rules(brand_id: int, body: RulesIn, user: AuthUser, session: WriteSession, now: Now) -> RulesOut:
+async def put_rules(brand_id: IdPath, body: RulesIn, user: AuthUser, session: WriteSession, now: Now) -> RulesOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     ruleset = rules.RuleSet(
         live_rate_bp=body.live_rate_bp,
@@ -104,15 +106,15 @@ async def put_rules(brand_id: int, body: RulesIn, user: AuthUser, session: Write
 
 
 @router.get(
-    "/brands/{brand_id}/commission-rules/versions", response_model=list[RulesOut], summary="佣金规则历史版本（品牌员工）"
+    "/brands/{brand_id}/commission-rules/versions", response_model=Page[RulesOut], summary="佣金规则历史版本（品牌员工）"
 )
-async def rule_versions(brand_id: int, user: AuthUser, session: ReadSession) -> list[RulesOut]:
+async def rule_versions(brand_id: IdPath, user: AuthUser, session: ReadSession, paging: Paging) -> Page[RulesOut]:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
-    rows = await rules.list_versions(session=session, brand_id=brand_id)
-    if not rows:
+    rows, total = await fetch_page(session, rules.versions_query(brand_id=brand_id), paging)
+    if not total:  # never changed: the defaults are the one version
         brand = await brands.get_brand(session=session, brand_id=brand_id)
-        return [_rules_out(rules.DEFAULT_RULES, None, created_at=brand.created_at, note="默认规则")]
-    return [_version_out(row) for row in rows]
+        return page_of([_rules_out(rules.DEFAULT_RULES, None, created_at=brand.created_at, note="默认规则")], paging)
+    return Page(items=[_version_out(row) for row in rows], total=total, page=paging.page, page_size=paging.page_size)
 
 
 async def _commission_out(
@@ -143,7 +145,7 @@ async def _commission_out(
 
 @router.get("/brands/{brand_id}/leader/commission", response_model=CommissionOut, summary="我的佣金（团长）")
 async def my_commission(
-    brand_id: int, user: AuthUser, session: ReadSession, paging: Paging, status: StatusFilter = None
+    brand_id: IdPath, user: AuthUser, session: ReadSession, paging: Paging, status: StatusFilter = None
 ) -> CommissionOut:
     leader = await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user.user_id)
     return await _commission_out(session, brand_id, leader.id, status, paging)
@@ -153,7 +155,7 @@ async def my_commission(
     "/brands/{brand_id}/leaders/{leader_id}/commission", response_model=CommissionOut, summary="团长佣金（品牌员工）"
 )
 async def leader_commission(
-    brand_id: int, leader_id: int, user: AuthUser, session: ReadSession, paging: Paging, status: StatusFilter = None
+    brand_id: IdPath, leader_id: IdPath, user: AuthUser, session: ReadSession, paging: Paging, status: StatusFilter = None
 ) -> CommissionOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     await leaders.get_leader(session=session, brand_id=brand_id, leader_id=leader_id)
@@ -260,7 +262,7 @@ async def _statement_csv(
 
 @router.get("/brands/{brand_id}/leader/statement", response_model=StatementOut, summary="我的对账单（团长；按日或按月）")
 async def my_statement(
-    brand_id: int, user: AuthUser, ctx: Ctx, now: Now, paging: Paging, period: PeriodQuery = "month", on: OnQuery = None
+    brand_id: IdPath, user: AuthUser, ctx: Ctx, now: Now, paging: Paging, period: PeriodQuery = "month", on: OnQuery = None
 ) -> StatementOut:
     return await _statement_json(ctx, brand_id, None, user.user_id, period, on, now, paging)
 
@@ -270,7 +272,7 @@ async def my_statement(
     summary="导出我的对账单 CSV（团长）",
 )
 async def my_statement_csv(
-    brand_id: int, user: AuthUser, ctx: Ctx, session: ReadSession, now: Now, period: PeriodQuery = "month",
+    brand_id: IdPath, user: AuthUser, ctx: Ctx, session: ReadSession, now: Now, period: PeriodQuery = "month",
     on: OnQuery = None,
 ) -> StreamingResponse:
     return await _statement_csv(ctx, session, brand_id, None, user.user_id, period, on, now)
@@ -280,7 +282,7 @@ async def my_statement_csv(
     "/brands/{brand_id}/leaders/{leader_id}/statement", response_model=StatementOut, summary="团长对账单（品牌员工）"
 )
 async def leader_statement(
-    brand_id: int, leader_id: int, user: AuthUser, ctx: Ctx, now: Now, paging: Paging, period: PeriodQuery = "month",
+    brand_id: IdPath, leader_id: IdPath, user: AuthUser, ctx: Ctx, now: Now, paging: Paging, period: PeriodQuery = "month",
     on: OnQuery = None,
 ) -> StatementOut:
     return await _statement_json(ctx, brand_id, leader_id, user.user_id, period, on, now, paging)
@@ -291,7 +293,7 @@ async def leader_statement(
     summary="导出团长对账单 CSV（品牌员工）",
 )
 async def leader_statement_csv(
-    brand_id: int, leader_id: int, user: AuthUser, ctx: Ctx, session: ReadSession, now: Now,
+    brand_id: IdPath, leader_id: IdPath, user: AuthUser, ctx: Ctx, session: ReadSession, now: Now,
     period: PeriodQuery = "month", on: OnQuery = None,
 ) -> StreamingResponse:
     return await _statement_csv(ctx, session, brand_id, leader_id, user.user_id, period, on, now)
@@ -318,7 +320,7 @@ async def _report(session: AsyncSession, brand_id: int, user_id: int, date_from:
     summary="佣金报表：按社区、按直播场次（品牌员工）",
 )
 async def commission_report(
-    brand_id: int, user: AuthUser, session: ReadSession, date_from: FromQuery, date_to: ToQuery
+    brand_id: IdPath, user: AuthUser, session: ReadSession, date_from: FromQuery, date_to: ToQuery
 ) -> CommissionReportOut:
     report = await _report(session, brand_id, user.user_id, date_from, date_to)
     return CommissionReportOut(
@@ -333,7 +335,7 @@ async def commission_report(
     summary="导出佣金报表 CSV（品牌员工）",
 )
 async def commission_report_csv(
-    brand_id: int, user: AuthUser, session: ReadSession, date_from: FromQuery, date_to: ToQuery,
+    brand_id: IdPath, user: AuthUser, session: ReadSession, date_from: FromQuery, date_to: ToQuery,
     group_by: GroupQuery = "community",
 ) -> Response:
     report = await _report(session, brand_id, user.user_id, date_from, date_to)

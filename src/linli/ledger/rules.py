@@ -26,7 +26,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.brands import service as brands
@@ -271,15 +271,13 @@ async def get_version(*, session: AsyncSession, version_id: int) -> CommissionRu
     return row
 
 
-async def list_versions(*, session: AsyncSession, brand_id: int, limit: int = 100) -> list[CommissionRuleVersion]:
-    """Newest first."""
-    rows = await session.scalars(
+def versions_query(*, brand_id: int) -> Select[tuple[CommissionRuleVersion]]:
+    """A brand's rule versions, newest first."""
+    return (
         select(CommissionRuleVersion)
         .where(CommissionRuleVersion.brand_id == brand_id)
         .order_by(CommissionRuleVersion.version.desc())
-        .limit(limit)
     )
-    return list(rows)
 
 
 def _rate(value: int, label: str) -> int:

@@ -38,10 +38,11 @@ from linli.live.schemas import (
     VisitLeaderOut,
     VisitOut,
 )
+from linli.openapi import errors
 from linli.pagination import Page, PageParams, page_params
 from linli.web import AuthUser, Ctx, MaybeUser, Now, ReadSession, WriteSession
 
-router = APIRouter(prefix="/api/v1", tags=["live"])
+router = APIRouter(prefix="/api/v1", tags=["live"], responses=errors(409))
 Paging = Annotated[PageParams, Depends(page_params)]
 SESSIONS = "/brands/{brand_id}/live-sessions"
 ROOM = "/live-sessions/{session_id}"
@@ -319,13 +320,19 @@ async def room_events(
     )
 
 
-@router.post(ROOM + "/comments", status_code=201, response_model=CommentOut, summary="发表评论（登录用户，直播中）")
+@router.post(
+    ROOM + "/comments", status_code=201, response_model=CommentOut, summary="发表评论（登录用户，直播中）",
+    responses=errors(429),
+)
 async def post_comment(session_id: IdPath, body: CommentIn, user: AuthUser, session: WriteSession, now: Now) -> CommentOut:
     posted = await service.post_comment(session=session, session_id=session_id, user_id=user.user_id, body=body.body, now=now)
     return CommentOut(**posted.card)
 
 
-@router.post(ROOM + "/visits", status_code=201, response_model=VisitOut, summary="进入直播间（可匿名；带邀请码时计入团长漏斗并绑定）")
+@router.post(
+    ROOM + "/visits", status_code=201, response_model=VisitOut, summary="进入直播间（可匿名；带邀请码时计入团长漏斗并绑定）",
+    responses=errors(410),
+)
 async def record_visit(session_id: IdPath, body: VisitIn, user: MaybeUser, session: WriteSession, now: Now) -> VisitOut:
     outcome = await service.record_visit(
         session=session, session_id=session_id, user_id=user.user_id if user else None, invite_code=body.invite_code,

@@ -8,8 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.accounts import service as accounts
 from linli.brands import service as brands
+from linli.brands.schemas import MAX_ID, IdPath
 from linli.leaders import service as leaders
 from linli.members import service as members
+from linli.openapi import errors
 from linli.orders import service
 from linli.orders.models import Order
 from linli.orders.schemas import BrandOrderOut, LeaderOrderOut, OrderCreate, OrderDetail, OrderOut, StatusChangeOut
@@ -17,10 +19,9 @@ from linli.pagination import Page, PageParams, page_params
 from linli.security import mask_name, mask_phone
 from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
 
-router = APIRouter(prefix="/api/v1", tags=["orders"])
+router = APIRouter(prefix="/api/v1", tags=["orders"], responses=errors(404, 409))
 Paging = Annotated[PageParams, Depends(page_params)]
 StatusFilter = Annotated[str | None, Query(max_length=24, description="按订单状态筛选")]
-MAX_ID = 2**63 - 1  # ids are 64-bit: a larger one is a 422, not a driver error
 
 
 def order_out(order: Order) -> OrderOut:
@@ -54,7 +55,7 @@ async def place_order(
 
 
 @router.get("/orders/{order_id}", response_model=OrderDetail, summary="订单详情（本人）")
-async def get_order(order_id: int, user: AuthUser, session: ReadSession) -> OrderDetail:
+async def get_order(order_id: IdPath, user: AuthUser, session: ReadSession) -> OrderDetail:
     order = await service.get_own_order(session=session, user_id=user.user_id, order_id=order_id)
     history = await service.status_history(session=session, order_id=order.id)
     return OrderDetail(
@@ -64,12 +65,12 @@ async def get_order(order_id: int, user: AuthUser, session: ReadSession) -> Orde
 
 
 @router.post("/orders/{order_id}/cancel", response_model=OrderOut, summary="取消待支付订单（本人）")
-async def cancel_order(order_id: int, user: AuthUser, session: WriteSession, now: Now) -> OrderOut:
+async def cancel_order(order_id: IdPath, user: AuthUser, session: WriteSession, now: Now) -> OrderOut:
     return order_out(await service.cancel_order(session=session, user_id=user.user_id, order_id=order_id, now=now))
 
 
 @router.get("/brands/{brand_id}/orders/mine", response_model=Page[OrderOut], summary="我的订单")
-async def my_orders(brand_id: int, user: AuthUser, session: ReadSession, paging: Paging) -> Page[OrderOut]:
+async def my_orders(brand_id: IdPath, user: AuthUser, session: ReadSession, paging: Paging) -> Page[OrderOut]:
     await brands.get_brand(session=session, brand_id=brand_id)
     rows, total = await service.list_member_orders(session=session, user_id=user.user_id, brand_id=brand_id, params=paging)
     return Page(items=[order_out(o) for o in rows], total=total, page=paging.page, page_size=paging.page_size)
@@ -88,12 +89,12 @@ async def _buyers(session: AsyncSession, rows: list[Order]) -> dict[int, tuple[s
 
 @router.get("/brands/{brand_id}/orders", response_model=Page[BrandOrderOut], summary="品牌订单（员工）")
 async def brand_orders(
-    brand_id: int,
+    brand_id: IdPath,
     user: AuthUser,
     session: ReadSession,
     paging: Paging,
     status: StatusFilter = None,
-    session_id: Annotated[int | None, Query(ge=1)] = None,
+    session_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     offer_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="只看这个专享价的订单")] = None,
     listing_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="只看这个直播商品的订单（含其专享价订单）")] = None,
 ) -> Page[BrandOrderOut]:
@@ -111,7 +112,7 @@ async def brand_orders(
 
 @router.get("/brands/{brand_id}/leader/orders", response_model=Page[LeaderOrderOut], summary="归属于我的订单（团长）")
 async def leader_orders(
-    brand_id: int, user: AuthUser, session: ReadSession, paging: Paging, status: StatusFilter = None
+    brand_id: IdPath, user: AuthUser, session: ReadSession, paging: Paging, status: StatusFilter = None
 ) -> Page[LeaderOrderOut]:
     leader = await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user.user_id)
     rows, total = await service.list_leader_orders(session=session, leader_id=leader.id, status=status, params=paging)

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from linli.brands.schemas import IdPath
 from linli.callbacks import apply_notification
+from linli.openapi import errors, wechat_notify_responses
+from linli.pagination import Page, PageParams, page_of, page_params
 from linli.payments import service, simulator
 from linli.payments.models import Payment, Refund
 from linli.payments.schemas import (
@@ -22,9 +27,10 @@ from linli.payments.schemas import (
 from linli.web import AuthUser, Ctx, ReadSession, wechatpay_notify_reply
 
 log = logging.getLogger("linli.payments.api")
+Paging = Annotated[PageParams, Depends(page_params)]
 
 # No prefix: the simulator's pay page lives outside /api/v1.
-router = APIRouter(tags=["payments"])
+router = APIRouter(tags=["payments"], responses=errors(409, 502))
 
 
 def shown_status(payment: Payment, refunded_fen: int) -> str:
@@ -52,9 +58,10 @@ def payment_out(payment: Payment, refunds: list[Refund] | None = None) -> Paymen
     status_code=201,
     summary="发起支付（本人的待支付订单）",
     description="返回客户端支付所需参数。再次请求返回同一笔未完成的支付（200）。",
+    responses={200: {"model": PaymentOut, "description": "该订单已有未完成的支付：返回同一笔"}},
 )
 async def create_payment(
-    order_id: int, ctx: Ctx, user: AuthUser, response: Response, body: PaymentCreate | None = None
+    order_id: IdPath, ctx: Ctx, user: AuthUser, response: Response, body: PaymentCreate | None = None
 ) -> PaymentOut:
     provider_name = (body.provider if body else None) or ctx.settings.payment_default_provider
     provider = service.provider_for(ctx.payments, provider_name)
@@ -77,10 +84,10 @@ async def create_payment(
     return payment_out(payment)
 
 
-@router.get("/api/v1/orders/{order_id}/payments", response_model=list[PaymentOut], summary="订单的支付与退款（本人）")
-async def list_payments(order_id: int, user: AuthUser, session: ReadSession) -> list[PaymentOut]:
+@router.get("/api/v1/orders/{order_id}/payments", response_model=Page[PaymentOut], summary="订单的支付与退款（本人）")
+async def list_payments(order_id: IdPath, user: AuthUser, session: ReadSession, paging: Paging) -> Page[PaymentOut]:
     rows = await service.list_order_payments(session=session, user_id=user.user_id, order_id=order_id)
-    return [payment_out(p, refunds) for p, refunds in rows]
+    return page_of([payment_out(p, refunds) for p, refunds in rows], paging)
 
 
 @router.post(
@@ -88,6 +95,7 @@ async def list_payments(order_id: int, user: AuthUser, session: ReadSession) -> 
     response_model=NotifyResult,
     summary="支付模拟器回调（验签、幂等）",
     description="请求头 X-Linli-Sim-Timestamp / X-Linli-Sim-Nonce / X-Linli-Sim-Signature；签名无效或超过 5 分钟返回 401。",
+    responses=errors(401, 404, 422),
 )
 async def simulator_notify(request: Request, ctx: Ctx) -> NotifyResult:
     provider = simulator.simulator_of(ctx)
@@ -101,6 +109,7 @@ async def simulator_notify(request: Request, ctx: Ctx) -> NotifyResult:
     "/api/v1/payments/wechatpay/notify",
     summary="微信支付回调（支付成功、退款结果）",
     description='成功返回 200 {"code": "SUCCESS"}；验签失败返回 401 {"code": "FAIL"}，微信支付会重试。',
+    responses=wechat_notify_responses(),
 )
 async def wechatpay_notify(request: Request, ctx: Ctx) -> JSONResponse:
     return await wechatpay_notify_reply(

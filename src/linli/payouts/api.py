@@ -10,9 +10,11 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from linli.brands import service as brands
+from linli.brands.schemas import IdPath
 from linli.callbacks import apply_notification
 from linli.errors import NotFound
 from linli.leaders import service as leaders
+from linli.openapi import errors, wechat_notify_responses
 from linli.pagination import PageParams, page_params
 from linli.payouts import service, simulator
 from linli.payouts.models import STATUS_TEXT, Withdrawal
@@ -33,7 +35,7 @@ from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession, wechatpay_n
 
 log = logging.getLogger("linli.payouts.api")
 
-router = APIRouter(prefix="/api/v1", tags=["withdrawals"])
+router = APIRouter(prefix="/api/v1", tags=["withdrawals"], responses=errors(409))
 Paging = Annotated[PageParams, Depends(page_params)]
 StatusFilter = Annotated[
     str | None, Query(max_length=16, description="requested / approved / paid / failed / rejected / returned")
@@ -61,7 +63,7 @@ def withdrawal_out(w: Withdrawal, leader_name: str | None) -> WithdrawalOut:
 
 
 @router.get("/brands/{brand_id}/leader/withdrawal-policy", response_model=LeaderPolicyOut, summary="提现规则与我的额度（团长）")
-async def my_policy(brand_id: int, user: AuthUser, session: ReadSession, now: Now) -> LeaderPolicyOut:
+async def my_policy(brand_id: IdPath, user: AuthUser, session: ReadSession, now: Now) -> LeaderPolicyOut:
     leader = await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user.user_id)
     figures = await service.leader_figures(session=session, brand_id=brand_id, leader_id=leader.id, now=now)
     return LeaderPolicyOut(
@@ -79,7 +81,7 @@ async def my_policy(brand_id: int, user: AuthUser, session: ReadSession, now: No
     description="同一 Idempotency-Key 再次提交同样的金额返回同一笔提现（200）；金额不同返回 409。",
 )
 async def request_withdrawal(
-    brand_id: int,
+    brand_id: IdPath,
     body: WithdrawalIn,
     response: Response,
     user: AuthUser,
@@ -99,7 +101,7 @@ async def request_withdrawal(
 
 @router.get("/brands/{brand_id}/leader/withdrawals", response_model=WithdrawalPage, summary="我的提现（团长）")
 async def my_withdrawals(
-    brand_id: int, user: AuthUser, session: ReadSession, paging: Paging, status: StatusFilter = None
+    brand_id: IdPath, user: AuthUser, session: ReadSession, paging: Paging, status: StatusFilter = None
 ) -> WithdrawalPage:
     leader = await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user.user_id)
     rows, total = await service.list_withdrawals(
@@ -111,7 +113,7 @@ async def my_withdrawals(
 
 
 @router.get("/brands/{brand_id}/leader/withdrawals/{withdrawal_id}", response_model=WithdrawalOut, summary="提现详情（团长本人）")
-async def my_withdrawal(brand_id: int, withdrawal_id: int, user: AuthUser, session: ReadSession) -> WithdrawalOut:
+async def my_withdrawal(brand_id: IdPath, withdrawal_id: IdPath, user: AuthUser, session: ReadSession) -> WithdrawalOut:
     leader = await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user.user_id)
     row = await service.get_withdrawal(session=session, brand_id=brand_id, withdrawal_id=withdrawal_id, leader_id=leader.id)
     return withdrawal_out(row, leader.real_name)
@@ -121,13 +123,13 @@ async def my_withdrawal(brand_id: int, withdrawal_id: int, user: AuthUser, sessi
 
 
 @router.get("/brands/{brand_id}/withdrawal-policy", response_model=PolicyOut, summary="提现规则（品牌员工）")
-async def get_policy(brand_id: int, user: AuthUser, session: ReadSession) -> PolicyOut:
+async def get_policy(brand_id: IdPath, user: AuthUser, session: ReadSession) -> PolicyOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     return policy_out(await service.get_policy(session=session, brand_id=brand_id))
 
 
 @router.put("/brands/{brand_id}/withdrawal-policy", response_model=PolicyOut, summary="修改提现规则（品牌员工；只影响之后的申请）")
-async def put_policy(brand_id: int, body: PolicyIn, user: AuthUser, session: WriteSession, now: Now) -> PolicyOut:
+async def put_policy(brand_id: IdPath, body: PolicyIn, user: AuthUser, session: WriteSession, now: Now) -> PolicyOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     policy = await service.update_policy(
         session=session, brand_id=brand_id, min_amount_fen=body.min_amount_fen, fee_bp=body.fee_bp,
@@ -143,7 +145,7 @@ async def _names(session, rows: list[Withdrawal]) -> dict[int, str]:  # noqa: AN
 
 @router.get("/brands/{brand_id}/withdrawals", response_model=WithdrawalPage, summary="团长提现列表（品牌员工）")
 async def brand_withdrawals(
-    brand_id: int, user: AuthUser, session: ReadSession, paging: Paging, status: StatusFilter = None
+    brand_id: IdPath, user: AuthUser, session: ReadSession, paging: Paging, status: StatusFilter = None
 ) -> WithdrawalPage:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     rows, total = await service.list_withdrawals(session=session, brand_id=brand_id, leader_id=None, status=status, params=paging)
@@ -160,7 +162,7 @@ async def brand_withdrawals(
     summary="批准提现并打款（品牌员工）",
     description="打款由后台任务通过打款渠道完成；重复批准不会重复打款。",
 )
-async def approve(brand_id: int, withdrawal_id: int, ctx: Ctx, user: AuthUser, session: WriteSession, now: Now) -> WithdrawalOut:
+async def approve(brand_id: IdPath, withdrawal_id: IdPath, ctx: Ctx, user: AuthUser, session: WriteSession, now: Now) -> WithdrawalOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     row = await service.approve(
         session=session, providers=ctx.payouts, provider_name=ctx.settings.payout_default_provider, brand_id=brand_id,
@@ -171,7 +173,7 @@ async def approve(brand_id: int, withdrawal_id: int, ctx: Ctx, user: AuthUser, s
 
 @router.post("/brands/{brand_id}/withdrawals/{withdrawal_id}/reject", response_model=WithdrawalOut, summary="驳回提现（品牌员工，须填原因）")
 async def reject(
-    brand_id: int, withdrawal_id: int, body: RejectIn, user: AuthUser, session: WriteSession, now: Now
+    brand_id: IdPath, withdrawal_id: IdPath, body: RejectIn, user: AuthUser, session: WriteSession, now: Now
 ) -> WithdrawalOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     row = await service.reject(
@@ -189,6 +191,7 @@ async def reject(
     response_model=NotifyResult,
     summary="打款模拟器回调（验签、幂等）",
     description="请求头 X-Linli-Payout-Timestamp / -Nonce / -Signature；签名无效或超过 5 分钟返回 401。",
+    responses=errors(401, 404, 422),
 )
 async def simulator_notify(request: Request, ctx: Ctx) -> NotifyResult:
     provider = simulator.simulator_of(ctx)
@@ -223,6 +226,7 @@ async def simulator_complete(out_detail_no: str, body: SimulatorComplete, ctx: C
     "/payouts/wechatpay/notify",
     summary="微信支付商家转账回调（批次完成）",
     description='成功返回 200 {"code": "SUCCESS"}；验签失败返回 401 {"code": "FAIL"}，微信支付会重试。',
+    responses=wechat_notify_responses(),
 )
 async def wechatpay_notify(request: Request, ctx: Ctx) -> JSONResponse:
     return await wechatpay_notify_reply(
