@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.brands import service as brands
 from linli.errors import NotFound, Unauthorized
+from linli.openapi import errors
 from linli.outbox import service as outbox
 from linli.scheduler import service as scheduler
 from linli.scheduler.models import GLOBAL_SCOPE, JobRun, WorkerHeartbeat, brand_scope
@@ -183,7 +184,10 @@ async def healthz(ctx: Ctx, user: MaybeUser) -> JSONResponse:
     return JSONResponse(jsonable_encoder(view))
 
 
-@router.get("/metrics", summary="Prometheus 指标（需 LINLI_METRICS_TOKEN）", response_class=PlainTextResponse)
+@router.get(
+    "/metrics", summary="Prometheus 指标（需 LINLI_METRICS_TOKEN）", response_class=PlainTextResponse,
+    responses=errors(401, 404),
+)
 async def metrics(ctx: Ctx, request: Request) -> PlainTextResponse:
     expected = ctx.settings.metrics_token
     if not expected:

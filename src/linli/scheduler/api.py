@@ -5,11 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from linli.brands import service as brands
+from linli.brands.schemas import IdPath
+from linli.openapi import errors
 from linli.scheduler import service
 from linli.scheduler.schemas import SchedulePolicyIn, SchedulePolicyOut
 from linli.web import AuthUser, Now, ReadSession, WriteSession
 
-router = APIRouter(prefix="/api/v1", tags=["schedule"])
+router = APIRouter(prefix="/api/v1", tags=["schedule"], responses=errors(404))
 
 
 def policy_out(policy: service.Policy) -> SchedulePolicyOut:
@@ -20,7 +22,7 @@ def policy_out(policy: service.Policy) -> SchedulePolicyOut:
 
 
 @router.get("/brands/{brand_id}/schedule-policy", response_model=SchedulePolicyOut, summary="定时任务时间（品牌员工）")
-async def get_policy(brand_id: int, user: AuthUser, session: ReadSession) -> SchedulePolicyOut:
+async def get_policy(brand_id: IdPath, user: AuthUser, session: ReadSession) -> SchedulePolicyOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     return policy_out(await service.get_policy(session=session, brand_id=brand_id))
 
@@ -30,7 +32,7 @@ async def get_policy(brand_id: int, user: AuthUser, session: ReadSession) -> Sch
     summary="修改每日结算时间（品牌员工；从尚未结算的下一个自然日起生效）",
 )
 async def put_policy(
-    brand_id: int, body: SchedulePolicyIn, user: AuthUser, session: WriteSession, now: Now
+    brand_id: IdPath, body: SchedulePolicyIn, user: AuthUser, session: WriteSession, now: Now
 ) -> SchedulePolicyOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     policy = await service.update_policy(
