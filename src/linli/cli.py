@@ -3,31 +3,67 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+import os
+from typing import Annotated, NoReturn
 
 import typer
 
-from linli.clock import FixedClock, parse_as_of
-from linli.config import Settings
+from linli import preflight
+from linli.clock import AsOfRefused, FixedClock, SystemClock, replay_moment
+from linli.config import DEFAULT_DATABASE_URL, MissingSecret, Settings, dev_mode_from_env
 from linli.context import AppContext
 
 app = typer.Typer(help="linli 邻里: private-domain live commerce with community group-buying.", no_args_is_help=True)
 
-AsOf = Annotated[str | None, typer.Option("--as-of", help="ISO timestamp to run as (default: now); naive = UTC")]
+AsOf = Annotated[
+    str | None, typer.Option("--as-of", help="ISO timestamp to run as (default: now; not later than now); naive = UTC")
+]
+AllowFuture = Annotated[
+    bool, typer.Option("--allow-future", help="accept an --as-of later than now: rehearsals on a copy of the data only")
+]
 
 
-def _settings() -> Settings:
-    return Settings.from_env()
+def _fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(code=code)
+
+
+def _settings(*, prepare: bool = False) -> Settings:
+    """The settings of a command, after checking its database (see linli.preflight).
+
+    Only commands that prepare a database (migrate, demo, serve) may create the embedded SQLite file and its
+    generated secret; every other command needs them to exist already and says so in one line otherwise.
+    """
+    url = os.environ.get("LINLI_DATABASE_URL", DEFAULT_DATABASE_URL)
+    problem = preflight.database_problem(url, require_schema=not prepare)
+    if problem:
+        _fail(problem)
+    try:
+        return Settings.from_env(create_secret=prepare)
+    except MissingSecret as exc:
+        _fail(
+            f"密钥文件 {exc.path} 不存在：请设置 LINLI_SECRET_KEY（每个进程相同），"
+            "或让 LINLI_DATA_DIR 指向 linli migrate 生成它的目录"
+        )
+
+
+def _upgrade(url: str) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from linli import migrate as migrations
+
+    try:
+        migrations.upgrade(url)
+    except (OSError, DBAPIError) as exc:
+        _fail(f"无法升级数据库（{preflight.describe(url)}）：{str(exc).strip().splitlines()[0]}")
 
 
 @app.command()
 def migrate() -> None:
-    """Upgrade the configured database to the latest schema."""
-    from linli import migrate as migrations
-
-    settings = _settings()
-    migrations.upgrade(settings.database_url)
-    typer.echo(f"migrated {_redact(settings.database_url)}")
+    """Upgrade the configured database to the latest schema (and create the embedded SQLite file)."""
+    settings = _settings(prepare=True)
+    _upgrade(settings.database_url)
+    typer.echo(f"migrated {preflight.describe(settings.database_url)}")
 
 
 @app.command()
@@ -37,21 +73,29 @@ def serve(
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
     migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate", help="migrate before serving")] = True,
     access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="log every request")] = True,
+    allow_dev_mode_on_network: Annotated[
+        bool, typer.Option("--allow-dev-mode-on-network", help="serve development mode on a non-loopback --host")
+    ] = False,
 ) -> None:
     """Serve the HTTP API (and, on the embedded default, migrate first)."""
     import uvicorn
 
-    from linli import migrate as migrations
-
-    settings = _settings()
+    exposure = preflight.dev_mode_exposure(
+        host=host, dev_mode=dev_mode_from_env(), allowed=allow_dev_mode_on_network
+    )
+    if exposure:
+        _fail(exposure)
+    settings = _settings(prepare=migrate_first)
     if migrate_first:
-        migrations.upgrade(settings.database_url)
+        _upgrade(settings.database_url)
+    ctx = _context(settings)  # a configuration error is one line here, not a traceback in every worker
     if workers > 1:
+        asyncio.run(ctx.db.dispose())
         uvicorn.run("linli.asgi:app", host=host, port=port, workers=workers, log_level="info", access_log=access_log)
     else:
         from linli.app import create_app
 
-        uvicorn.run(create_app(AppContext.build(settings)), host=host, port=port, log_level="info", access_log=access_log)
+        uvicorn.run(create_app(ctx), host=host, port=port, log_level="info", access_log=access_log)
 
 
 @app.command()
@@ -60,10 +104,10 @@ def demo(reset: Annotated[bool, typer.Option("--reset", help="drop every table f
     from linli import migrate as migrations
     from linli.demo import load_demo
 
-    settings = _settings()
+    settings = _settings(prepare=True)
     if reset:
         migrations.downgrade(settings.database_url)
-    migrations.upgrade(settings.database_url)
+    _upgrade(settings.database_url)
     summary = asyncio.run(_with_ctx(settings, None, load_demo))
     typer.echo(summary)
 
@@ -86,7 +130,7 @@ def sms_inbox(
 
 
 @app.command("expire-bindings")
-def expire_bindings(as_of: AsOf = None) -> None:
+def expire_bindings(as_of: AsOf = None, allow_future: AllowFuture = False) -> None:
     """Expire validity-mode bindings whose time is up (idempotent; replay a day with --as-of)."""
     from linli.attribution import service as attribution
 
@@ -94,12 +138,12 @@ def expire_bindings(as_of: AsOf = None) -> None:
         async with ctx.db.transaction() as session:
             return await attribution.expire_bindings(session=session, now=ctx.clock.now())
 
-    count = asyncio.run(_with_ctx(_settings(), as_of, run))
+    count = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future))
     typer.echo(f"expired {count} binding(s)")
 
 
 @app.command("expire-orders")
-def expire_orders(as_of: AsOf = None) -> None:
+def expire_orders(as_of: AsOf = None, allow_future: AllowFuture = False) -> None:
     """Expire unpaid orders past their payment time and give their reservations back (idempotent)."""
     from linli.orders import service as orders
 
@@ -107,7 +151,7 @@ def expire_orders(as_of: AsOf = None) -> None:
         async with ctx.db.transaction() as session:
             return await orders.expire_due_orders(session=session, now=ctx.clock.now(), limit=100_000)
 
-    count = asyncio.run(_with_ctx(_settings(), as_of, run))
+    count = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future))
     typer.echo(f"expired {count} order(s)")
 
 
@@ -115,6 +159,7 @@ def expire_orders(as_of: AsOf = None) -> None:
 def prune_outbox(
     days: Annotated[int, typer.Option(min=1, help="keep processed events this many days")] = 7,
     as_of: AsOf = None,
+    allow_future: AllowFuture = False,
 ) -> None:
     """Delete outbox events processed more than --days ago (the live rooms only replay recent ones)."""
     from datetime import timedelta
@@ -125,7 +170,7 @@ def prune_outbox(
         async with ctx.db.transaction() as session:
             return await outbox.prune_processed(session=session, older_than=ctx.clock.now() - timedelta(days=days))
 
-    count = asyncio.run(_with_ctx(_settings(), as_of, run))
+    count = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future))
     typer.echo(f"pruned {count} event(s)")
 
 
@@ -133,6 +178,7 @@ def prune_outbox(
 def worker(
     once: Annotated[bool, typer.Option("--once", help="work until idle, then exit")] = False,
     as_of: AsOf = None,
+    allow_future: AllowFuture = False,
 ) -> None:
     """Deliver outbox events and run the periodic jobs (any number of workers on PostgreSQL)."""
     import signal
@@ -149,7 +195,7 @@ def worker(
         await worker_module.run_forever(ctx, stop)
         return 0
 
-    done = asyncio.run(_with_ctx(_settings(), as_of, run))
+    done = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future))
     if once:
         typer.echo(f"processed {done} item(s)")
 
@@ -161,6 +207,7 @@ def worker(
 @app.command()
 def settle(
     as_of: AsOf = None,
+    allow_future: AllowFuture = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=100_000, help="lines per transaction")] = 1000,
     settlers: Annotated[int, typer.Option("--settlers", min=1, max=16, help="batches settled at once (PostgreSQL)")] = 1,
 ) -> None:
@@ -171,7 +218,7 @@ def settle(
         now = ctx.clock.now()
         return await settlement.settle_due(db=ctx.db, as_of=now, now=now, batch_size=batch_size, settlers=settlers)
 
-    report = asyncio.run(_with_ctx(_settings(), as_of, run))
+    report = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future))
     typer.echo(f"settled {report.lines} line(s), {report.transactions} transaction(s), {report.amount_fen} fen")
 
 
@@ -195,6 +242,7 @@ def tier_bonus(
     month: Annotated[str, typer.Option("--month", help="YYYY-MM, a month that is over in the brand's time zone")],
     brand: Annotated[int | None, typer.Option("--brand", help="only this brand id")] = None,
     as_of: AsOf = None,
+    allow_future: AllowFuture = False,
 ) -> None:
     """Compute (or re-compute and adjust) the monthly tier bonuses; running it again posts only changes."""
     from linli.errors import DomainError
@@ -204,7 +252,7 @@ def tier_bonus(
         return await bonuses.compute_all(db=ctx.db, month=month, now=ctx.clock.now(), brand_id=brand)
 
     try:
-        reports = asyncio.run(_with_ctx(_settings(), as_of, run))
+        reports = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future))
     except DomainError as exc:
         typer.echo(exc.message, err=True)
         raise typer.Exit(code=2) from exc
@@ -221,6 +269,7 @@ def tier_bonus(
 @app.command("payouts-sync")
 def payouts_sync(
     as_of: AsOf = None,
+    allow_future: AllowFuture = False,
     older_than_minutes: Annotated[int, typer.Option("--older-than-minutes", min=0, help="only approved at least this long ago")] = 10,
 ) -> None:
     """Ask the payout provider about approved withdrawals still in transfer (lost notifications); idempotent."""
@@ -234,7 +283,7 @@ def payouts_sync(
             db=ctx.db, providers=ctx.payouts, as_of=now - timedelta(minutes=older_than_minutes), now=now
         )
 
-    report = asyncio.run(_with_ctx(_settings(), as_of, run))
+    report = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future))
     outcomes = ", ".join(f"{k}={v}" for k, v in sorted((report.outcomes or {}).items())) or "nothing to do"
     typer.echo(f"checked {report.checked} withdrawal(s): {outcomes}")
 
@@ -243,7 +292,7 @@ def payouts_sync(
 
 
 @app.command("remind-unclaimed")
-def remind_unclaimed(as_of: AsOf = None) -> None:
+def remind_unclaimed(as_of: AsOf = None, allow_future: AllowFuture = False) -> None:
     """Remind members of parcels waiting at the pickup point; apply the brand's policy to overdue ones (idempotent)."""
     from linli.fulfillment import unclaimed
 
@@ -257,7 +306,7 @@ def remind_unclaimed(as_of: AsOf = None) -> None:
             if report.reminded + report.returned + report.failed == 0:
                 return total
 
-    total = asyncio.run(_with_ctx(_settings(), as_of, run))
+    total = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future))
     typer.echo(f"reminded {total.reminded} parcel(s), returned {total.returned} parcel(s), failed {total.failed}")
     if total.failed:
         raise typer.Exit(code=1)
@@ -318,22 +367,32 @@ def bench_settle(
         raise typer.Exit(code=1)
 
 
-async def _with_ctx(settings: Settings, as_of: str | None, job):  # noqa: ANN001, ANN202 - small runner
-    ctx = AppContext.build(settings, clock=FixedClock(parse_as_of(as_of)) if as_of else None)
+def _context(settings: Settings, *, clock: FixedClock | None = None) -> AppContext:
+    if not settings.payment_simulator_enabled and not settings.wechatpay_mchid:
+        _fail(
+            "未配置支付渠道：生产请配置微信支付（LINLI_WECHATPAY_MCHID 等，见 docs/payments.md）；"
+            "开发与演示请设置 LINLI_DEV_MODE=1（或 LINLI_PAYMENT_SIMULATOR=1）"
+        )
+    try:
+        return AppContext.build(settings, clock=clock)
+    except ValueError as exc:  # a provider named as default but not configured (linli.payments.providers, …)
+        _fail(f"配置有误：{exc}（见 docs/operations.md）")
+
+
+async def _with_ctx(settings: Settings, as_of: str | None, job, *, allow_future: bool = False):  # noqa: ANN001, ANN202
+    """Runs `job` with a context whose clock is `--as-of` (see linli.clock.replay_moment: never a future moment
+    unless allow_future) or the system clock."""
+    clock = None
+    if as_of:
+        try:
+            clock = FixedClock(replay_moment(as_of, now=SystemClock().now(), allow_future=allow_future))
+        except AsOfRefused as exc:
+            _fail(str(exc), code=2)
+    ctx = _context(settings, clock=clock)
     try:
         return await job(ctx)
     finally:
         await ctx.db.dispose()
-
-
-def _redact(url: str) -> str:
-    """Hide a password in a database URL before printing it."""
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    credentials, host = rest.rsplit("@", 1)
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
 
 
 if __name__ == "__main__":
