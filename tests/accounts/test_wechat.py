@@ -127,8 +127,8 @@ async def test_network_errors_are_unavailable(exc):
 
 
 def test_the_real_client_is_used_only_when_configured():
-    assert isinstance(wechat_client_for(Settings()), SimulatedWeChatClient)
-    assert isinstance(wechat_client_for(Settings(wechat_appid=APPID)), SimulatedWeChatClient)
+    assert isinstance(wechat_client_for(Settings(dev_mode=True)), SimulatedWeChatClient)
+    assert isinstance(wechat_client_for(Settings(dev_mode=True, wechat_appid=APPID)), SimulatedWeChatClient)
     assert isinstance(wechat_client_for(Settings(wechat_appid=APPID, wechat_secret=SECRET)), HttpWeChatClient)
 
 
