@@ -311,6 +311,51 @@ def remind_unclaimed(as_of: AsOf = None, allow_future: AllowFuture = False) -> N
     if total.failed:
         raise typer.Exit(code=1)
 
+
+# --- brands: the first step of a new deployment (docs/operations.md, "From zero to a first live session") ------
+
+brand_app = typer.Typer(help="Brands: create one with its first owner.", no_args_is_help=True)
+app.add_typer(brand_app, name="brand")
+
+
+@brand_app.command("create")
+def brand_create(
+    name: Annotated[str, typer.Option("--name", prompt="品牌名称", help="the brand's name, shown to everyone")],
+    slug: Annotated[str, typer.Option("--slug", prompt="品牌标识（小写字母、数字、连字符）", help="unique, e.g. youlin")],
+    owner_login: Annotated[str, typer.Option("--owner-login", prompt="负责人登录名", help="the first owner's login")],
+    owner_password: Annotated[
+        str,
+        typer.Option(
+            "--owner-password", prompt="负责人密码", hide_input=True, confirmation_prompt=True,
+            envvar="LINLI_OWNER_PASSWORD", help="prompted (hidden, twice) when absent; or LINLI_OWNER_PASSWORD",
+        ),
+    ],
+    timezone: Annotated[str, typer.Option("--timezone", help="IANA time zone of the brand's texts")] = "Asia/Shanghai",
+    owner_name: Annotated[str, typer.Option("--owner-name", help="the owner's display name")] = "",
+) -> None:
+    """Create a brand and its first owner (a staff login with a password); prints the brand id."""
+    from linli.brands import service as brands
+    from linli.errors import DomainError
+
+    async def run(ctx: AppContext) -> tuple[int, str]:
+        async with ctx.db.transaction() as session:
+            brand, owner = await brands.create_brand_with_owner(
+                session=session, name=name, slug=slug.strip(), timezone=timezone.strip(), owner_login=owner_login,
+                owner_password=owner_password, owner_display_name=owner_name or f"{name.strip()}·负责人",
+                now=ctx.clock.now(),
+            )
+            return brand.id, owner.login_name or ""
+
+    try:
+        brand_id, login = asyncio.run(_with_ctx(_settings(), None, run))
+    except DomainError as exc:
+        _fail(exc.message)
+    typer.echo(
+        f"品牌已创建：{name.strip()}（品牌 id {brand_id}，标识 {slug.strip()}，时区 {timezone.strip()}）；"
+        f"负责人 {login} 用 POST /api/v1/auth/password-login 登录"
+    )
+
+
 bench_app = typer.Typer(help="Benchmarks: each creates and drops its own database and reports its own ceiling.")
 app.add_typer(bench_app, name="bench")
 
