@@ -115,7 +115,8 @@ def clock() -> FixedClock:
 def settings(tmp_path) -> Settings:
     # Development mode and the simulators are off by default (secure by default); the suite drives them.
     return Settings(
-        database_url="(test)", secret_key="test-secret", data_dir=tmp_path, dev_mode=True, payment_simulator_enabled=True
+        database_url="(test)", secret_key="test-secret", data_dir=tmp_path,
+        dev_mode=True, payment_simulator_enabled=True,
     )
 
 

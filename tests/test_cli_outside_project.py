@@ -141,3 +141,13 @@ def test_a_postgresql_database_without_the_schema_asks_for_migrate(elsewhere, mo
     assert elsewhere("migrate").exit_code == 0
     assert elsewhere("sms-inbox").exit_code == 0
     assert _files(tmp_path) == []  # PostgreSQL with an explicit secret: nothing on disk
+
+
+def test_without_dev_mode_jobs_that_never_pay_run_and_those_that_do_need_a_provider(elsewhere, monkeypatch):
+    assert elsewhere("migrate").exit_code == 0
+    monkeypatch.delenv("LINLI_DEV_MODE")
+    for command in (["sms-inbox"], ["audit"], ["settle"], ["expire-orders"], ["tier-bonus", "--month", "2026-10"]):
+        assert elsewhere(*command).exit_code == 0, command
+    for command in (["worker", "--once"], ["payouts-sync"], ["demo"]):
+        result = elsewhere(*command)
+        assert result.exit_code == 1 and "未配置支付渠道" in result.output, (command, result.output)

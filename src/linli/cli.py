@@ -80,15 +80,13 @@ def serve(
     """Serve the HTTP API (and, on the embedded default, migrate first)."""
     import uvicorn
 
-    exposure = preflight.dev_mode_exposure(
-        host=host, dev_mode=dev_mode_from_env(), allowed=allow_dev_mode_on_network
-    )
+    exposure = preflight.dev_mode_exposure(host=host, dev_mode=dev_mode_from_env(), allowed=allow_dev_mode_on_network)
     if exposure:
         _fail(exposure)
     settings = _settings(prepare=migrate_first)
+    ctx = _context(settings)  # a configuration error is one line here, not a traceback in every worker
     if migrate_first:
         _upgrade(settings.database_url)
-    ctx = _context(settings)  # a configuration error is one line here, not a traceback in every worker
     if workers > 1:
         asyncio.run(ctx.db.dispose())
         uvicorn.run("linli.asgi:app", host=host, port=port, workers=workers, log_level="info", access_log=access_log)
@@ -125,7 +123,7 @@ def sms_inbox(
             messages = await accounts.dev_inbox(session=session, phone=phone, limit=limit)
         return [f"{m.created_at:%Y-%m-%d %H:%M:%S}Z  {m.phone}  {m.body}" for m in messages]
 
-    lines = asyncio.run(_with_ctx(_settings(), None, run))
+    lines = asyncio.run(_with_ctx(_settings(), None, run, payments=False))
     typer.echo("\n".join(lines) if lines else "(inbox is empty)")
 
 
@@ -138,7 +136,7 @@ def expire_bindings(as_of: AsOf = None, allow_future: AllowFuture = False) -> No
         async with ctx.db.transaction() as session:
             return await attribution.expire_bindings(session=session, now=ctx.clock.now())
 
-    count = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future))
+    count = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future, payments=False))
     typer.echo(f"expired {count} binding(s)")
 
 
@@ -151,7 +149,7 @@ def expire_orders(as_of: AsOf = None, allow_future: AllowFuture = False) -> None
         async with ctx.db.transaction() as session:
             return await orders.expire_due_orders(session=session, now=ctx.clock.now(), limit=100_000)
 
-    count = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future))
+    count = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future, payments=False))
     typer.echo(f"expired {count} order(s)")
 
 
@@ -170,7 +168,7 @@ def prune_outbox(
         async with ctx.db.transaction() as session:
             return await outbox.prune_processed(session=session, older_than=ctx.clock.now() - timedelta(days=days))
 
-    count = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future))
+    count = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future, payments=False))
     typer.echo(f"pruned {count} event(s)")
 
 
@@ -218,7 +216,7 @@ def settle(
         now = ctx.clock.now()
         return await settlement.settle_due(db=ctx.db, as_of=now, now=now, batch_size=batch_size, settlers=settlers)
 
-    report = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future))
+    report = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future, payments=False))
     typer.echo(f"settled {report.lines} line(s), {report.transactions} transaction(s), {report.amount_fen} fen")
 
 
@@ -231,7 +229,7 @@ def audit(as_json: Annotated[bool, typer.Option("--json", help="print one JSON o
         async with ctx.db.read() as session:
             return await run_audit(session=session, now=ctx.clock.now())
 
-    report = asyncio.run(_with_ctx(_settings(), None, run))
+    report = asyncio.run(_with_ctx(_settings(), None, run, payments=False))
     typer.echo(report.to_json() if as_json else report.to_text())
     if not report.ok:
         raise typer.Exit(code=1)
@@ -252,7 +250,7 @@ def tier_bonus(
         return await bonuses.compute_all(db=ctx.db, month=month, now=ctx.clock.now(), brand_id=brand)
 
     try:
-        reports = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future))
+        reports = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future, payments=False))
     except DomainError as exc:
         typer.echo(exc.message, err=True)
         raise typer.Exit(code=2) from exc
@@ -347,7 +345,7 @@ def brand_create(
             return brand.id, owner.login_name or ""
 
     try:
-        brand_id, login = asyncio.run(_with_ctx(_settings(), None, run))
+        brand_id, login = asyncio.run(_with_ctx(_settings(), None, run, payments=False))
     except DomainError as exc:
         _fail(exc.message)
     typer.echo(
@@ -412,7 +410,10 @@ def bench_settle(
         raise typer.Exit(code=1)
 
 
-def _context(settings: Settings, *, clock: FixedClock | None = None) -> AppContext:
+def _context(settings: Settings, *, clock: FixedClock | None = None, payments: bool = True) -> AppContext:
+    """The application context; payments=False for a command that never pays nor pays out."""
+    if not payments:
+        return AppContext.build(settings, clock=clock, providers=False)
     if not settings.payment_simulator_enabled and not settings.wechatpay_mchid:
         _fail(
             "未配置支付渠道：生产请配置微信支付（LINLI_WECHATPAY_MCHID 等，见 docs/payments.md）；"
@@ -424,16 +425,18 @@ def _context(settings: Settings, *, clock: FixedClock | None = None) -> AppConte
         _fail(f"配置有误：{exc}（见 docs/operations.md）")
 
 
-async def _with_ctx(settings: Settings, as_of: str | None, job, *, allow_future: bool = False):  # noqa: ANN001, ANN202
+async def _with_ctx(  # noqa: ANN202
+    settings: Settings, as_of: str | None, job, *, allow_future: bool = False, payments: bool = True  # noqa: ANN001
+):
     """Runs `job` with a context whose clock is `--as-of` (see linli.clock.replay_moment: never a future moment
-    unless allow_future) or the system clock."""
+    unless allow_future) or the system clock; payments=False when the job never pays nor pays out."""
     clock = None
     if as_of:
         try:
             clock = FixedClock(replay_moment(as_of, now=SystemClock().now(), allow_future=allow_future))
         except AsOfRefused as exc:
             _fail(str(exc), code=2)
-    ctx = _context(settings, clock=clock)
+    ctx = _context(settings, clock=clock, payments=payments)
     try:
         return await job(ctx)
     finally:

@@ -29,13 +29,19 @@ class BrandRoles:
 
 
 async def roles_of_user(*, session: AsyncSession, user_id: int) -> list[BrandRoles]:
-    staff = dict((await session.execute(select(StaffMember.brand_id, StaffMember.role).where(StaffMember.user_id == user_id))).all())
-    members = dict((await session.execute(select(Member.brand_id, Member.id).where(Member.user_id == user_id))).all())
+    staff_rows = await session.execute(
+        select(StaffMember.brand_id, StaffMember.role).where(StaffMember.user_id == user_id)
+    )
+    staff: dict[int, str] = {brand_id: role for brand_id, role in staff_rows.all()}
+    member_rows = await session.execute(select(Member.brand_id, Member.id).where(Member.user_id == user_id))
+    members: dict[int, int] = {brand_id: member_id for brand_id, member_id in member_rows.all()}
     leaders: dict[int, Leadership] = {}
     if members:
         rows = await session.scalars(select(Leader).where(Leader.member_id.in_(members.values())).order_by(Leader.id))
         for leader in rows:  # ascending ids: the latest wins
-            leaders[leader.brand_id] = Leadership(leader_id=leader.id, status=leader.status, community_id=leader.community_id)
+            leaders[leader.brand_id] = Leadership(
+                leader_id=leader.id, status=leader.status, community_id=leader.community_id
+            )
     brand_ids = set(staff) | set(members)
     if not brand_ids:
         return []
