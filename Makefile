@@ -3,6 +3,8 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
 EMBEDDED_DB = sqlite+aiosqlite:///var/linli.db
+# The demo runs in development mode (login codes over HTTP, the payment simulator), on loopback only.
+RUN_ENV = LINLI_DATABASE_URL=$(EMBEDDED_DB) LINLI_DEV_MODE=1
 
 .PHONY: run test install clean
 
@@ -15,9 +17,9 @@ $(BIN)/linli: pyproject.toml
 install: $(BIN)/linli
 
 run: install
-	LINLI_DATABASE_URL=$(EMBEDDED_DB) $(BIN)/linli migrate
-	LINLI_DATABASE_URL=$(EMBEDDED_DB) $(BIN)/linli demo
-	LINLI_DATABASE_URL=$(EMBEDDED_DB) $(BIN)/linli serve --host 127.0.0.1 --port 8000
+	$(RUN_ENV) $(BIN)/linli migrate
+	$(RUN_ENV) $(BIN)/linli demo
+	$(RUN_ENV) $(BIN)/linli serve --host 127.0.0.1 --port 8000
 
 test: install
 	$(BIN)/pytest

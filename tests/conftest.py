@@ -113,7 +113,11 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(database_url="(test)", secret_key="test-secret", data_dir=tmp_path)
+    # Development mode and the simulators are off by default (secure by default); the suite drives them.
+    return Settings(
+        database_url="(test)", secret_key="test-secret", data_dir=tmp_path,
+        dev_mode=True, payment_simulator_enabled=True,
+    )
 
 
 @pytest.fixture

@@ -3,37 +3,71 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
-from linli.clock import FixedClock, parse_as_of
-from linli.config import Settings, SettingsError
+from linli import preflight
+from linli.clock import AsOfRefused, FixedClock, SystemClock, replay_moment
+from linli.config import DEFAULT_DATABASE_URL, MissingSecret, Settings, SettingsError, dev_mode_from_env
 from linli.context import AppContext
 from linli.logs import configure_logging
 
 app = typer.Typer(help="linli 邻里: private-domain live commerce with community group-buying.", no_args_is_help=True)
 
-AsOf = Annotated[str | None, typer.Option("--as-of", help="ISO timestamp to run as (default: now); naive = UTC")]
+AsOf = Annotated[
+    str | None, typer.Option("--as-of", help="ISO timestamp to run as (default: now; not later than now); naive = UTC")
+]
+AllowFuture = Annotated[
+    bool, typer.Option("--allow-future", help="accept an --as-of later than now: rehearsals on a copy of the data only")
+]
 
 
-def _settings() -> Settings:
+def _fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(code=code)
+
+
+def _settings(*, prepare: bool = False) -> Settings:
+    """The settings of a command, after checking its database (see linli.preflight).
+
+    Only commands that prepare a database (migrate, demo, serve) may create the embedded SQLite file and its
+    generated secret; every other command needs them to exist already and says so in one line otherwise.
+    """
+    url = os.environ.get("LINLI_DATABASE_URL", DEFAULT_DATABASE_URL)
+    problem = preflight.database_problem(url, require_schema=not prepare)
+    if problem:
+        _fail(problem)
     try:
-        return Settings.from_env()
+        return Settings.from_env(create_secret=prepare)
+    except MissingSecret as exc:
+        _fail(
+            f"密钥文件 {exc.path} 不存在：请设置 LINLI_SECRET_KEY（每个进程相同），"
+            "或让 LINLI_DATA_DIR 指向 linli migrate 生成它的目录"
+        )
     except SettingsError as exc:  # a configuration that cannot work: say which variables, in one line
-        typer.echo(f"配置错误：{exc}", err=True)
-        raise typer.Exit(code=2) from exc
+        _fail(f"配置错误：{exc}", code=2)
+
+
+def _upgrade(url: str) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from linli import migrate as migrations
+
+    try:
+        migrations.upgrade(url)
+    except (OSError, DBAPIError) as exc:
+        _fail(f"无法升级数据库（{preflight.describe(url)}）：{str(exc).strip().splitlines()[0]}")
 
 
 @app.command()
 def migrate() -> None:
-    """Upgrade the configured database to the latest schema."""
-    from linli import migrate as migrations
-
-    settings = _settings()
-    migrations.upgrade(settings.database_url)
-    typer.echo(f"migrated {_redact(settings.database_url)}")
+    """Upgrade the configured database to the latest schema (and create the embedded SQLite file)."""
+    settings = _settings(prepare=True)
+    _upgrade(settings.database_url)
+    typer.echo(f"migrated {preflight.describe(settings.database_url)}")
 
 
 @app.command()
@@ -43,25 +77,30 @@ def serve(
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
     migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate", help="migrate before serving")] = True,
     access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="log every request")] = True,
+    allow_dev_mode_on_network: Annotated[
+        bool, typer.Option("--allow-dev-mode-on-network", help="serve development mode on a non-loopback --host")
+    ] = False,
 ) -> None:
     """Serve the HTTP API (and, on the embedded default, migrate first)."""
     import uvicorn
 
-    from linli import migrate as migrations
-
-    settings = _settings()
+    exposure = preflight.dev_mode_exposure(host=host, dev_mode=dev_mode_from_env(), allowed=allow_dev_mode_on_network)
+    if exposure:
+        _fail(exposure)
+    settings = _settings(prepare=migrate_first)
     _configure_logging(settings)
+    ctx = _context(settings)  # a configuration error is one line here, not a traceback in every worker
     if migrate_first:
-        migrations.upgrade(settings.database_url)
+        _upgrade(settings.database_url)
     # log_config=None: uvicorn's records go through linli's handler (linli.logs), in the same format.
     if workers > 1:
+        asyncio.run(ctx.db.dispose())
         uvicorn.run("linli.asgi:app", host=host, port=port, workers=workers, log_level="info", access_log=access_log,
                     log_config=None)
     else:
         from linli.app import create_app
 
-        uvicorn.run(create_app(AppContext.build(settings)), host=host, port=port, log_level="info", access_log=access_log,
-                    log_config=None)
+        uvicorn.run(create_app(ctx), host=host, port=port, log_level="info", access_log=access_log, log_config=None)
 
 
 @app.command()
@@ -70,10 +109,10 @@ def demo(reset: Annotated[bool, typer.Option("--reset", help="drop every table f
     from linli import migrate as migrations
     from linli.demo import load_demo
 
-    settings = _settings()
+    settings = _settings(prepare=True)
     if reset:
         migrations.downgrade(settings.database_url)
-    migrations.upgrade(settings.database_url)
+    _upgrade(settings.database_url)
     summary = asyncio.run(_with_ctx(settings, None, load_demo))
     typer.echo(summary)
 
@@ -91,12 +130,12 @@ def sms_inbox(
             messages = await accounts.dev_inbox(session=session, phone=phone, limit=limit)
         return [f"{m.created_at:%Y-%m-%d %H:%M:%S}Z  {m.phone}  {m.body}" for m in messages]
 
-    lines = asyncio.run(_with_ctx(_settings(), None, run))
+    lines = asyncio.run(_with_ctx(_settings(), None, run, payments=False))
     typer.echo("\n".join(lines) if lines else "(inbox is empty)")
 
 
 @app.command("expire-bindings")
-def expire_bindings(as_of: AsOf = None) -> None:
+def expire_bindings(as_of: AsOf = None, allow_future: AllowFuture = False) -> None:
     """Expire validity-mode bindings whose time is up (idempotent; replay a day with --as-of)."""
     from linli.attribution import service as attribution
 
@@ -104,12 +143,12 @@ def expire_bindings(as_of: AsOf = None) -> None:
         async with ctx.db.transaction() as session:
             return await attribution.expire_bindings(session=session, now=ctx.clock.now())
 
-    count = asyncio.run(_with_ctx(_settings(), as_of, run))
+    count = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future, payments=False))
     typer.echo(f"expired {count} binding(s)")
 
 
 @app.command("expire-orders")
-def expire_orders(as_of: AsOf = None) -> None:
+def expire_orders(as_of: AsOf = None, allow_future: AllowFuture = False) -> None:
     """Expire unpaid orders past their payment time and give their reservations back (idempotent)."""
     from linli.orders import service as orders
 
@@ -117,7 +156,7 @@ def expire_orders(as_of: AsOf = None) -> None:
         async with ctx.db.transaction() as session:
             return await orders.expire_due_orders(session=session, now=ctx.clock.now(), limit=100_000)
 
-    count = asyncio.run(_with_ctx(_settings(), as_of, run))
+    count = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future, payments=False))
     typer.echo(f"expired {count} order(s)")
 
 
@@ -125,6 +164,7 @@ def expire_orders(as_of: AsOf = None) -> None:
 def prune_outbox(
     days: Annotated[int, typer.Option(min=1, help="keep processed events this many days")] = 7,
     as_of: AsOf = None,
+    allow_future: AllowFuture = False,
 ) -> None:
     """Delete outbox events processed more than --days ago (the live rooms only replay recent ones)."""
     from datetime import timedelta
@@ -135,7 +175,7 @@ def prune_outbox(
         async with ctx.db.transaction() as session:
             return await outbox.prune_processed(session=session, older_than=ctx.clock.now() - timedelta(days=days))
 
-    count = asyncio.run(_with_ctx(_settings(), as_of, run))
+    count = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future, payments=False))
     typer.echo(f"pruned {count} event(s)")
 
 
@@ -143,6 +183,7 @@ def prune_outbox(
 def worker(
     once: Annotated[bool, typer.Option("--once", help="work until idle, then exit")] = False,
     as_of: AsOf = None,
+    allow_future: AllowFuture = False,
 ) -> None:
     """Deliver outbox events and run the scheduled jobs (any number of workers on PostgreSQL); logs one line per
     batch and per job run (LINLI_LOG_FORMAT=json for JSON lines)."""
@@ -163,7 +204,7 @@ def worker(
 
     settings = _settings()
     _configure_logging(settings)
-    done = asyncio.run(_with_ctx(settings, as_of, run))
+    done = asyncio.run(_with_ctx(settings, as_of, run, allow_future=allow_future))
     if once:
         typer.echo(f"processed {done} item(s)")
 
@@ -175,6 +216,7 @@ def worker(
 @app.command()
 def settle(
     as_of: AsOf = None,
+    allow_future: AllowFuture = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=100_000, help="lines per transaction")] = 1000,
     settlers: Annotated[int, typer.Option("--settlers", min=1, max=16, help="batches settled at once (PostgreSQL)")] = 1,
 ) -> None:
@@ -185,7 +227,7 @@ def settle(
         now = ctx.clock.now()
         return await settlement.settle_due(db=ctx.db, as_of=now, now=now, batch_size=batch_size, settlers=settlers)
 
-    report = asyncio.run(_with_ctx(_settings(), as_of, run))
+    report = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future, payments=False))
     typer.echo(f"settled {report.lines} line(s), {report.transactions} transaction(s), {report.amount_fen} fen")
 
 
@@ -198,7 +240,7 @@ def audit(as_json: Annotated[bool, typer.Option("--json", help="print one JSON o
         async with ctx.db.read() as session:
             return await run_audit(session=session, now=ctx.clock.now())
 
-    report = asyncio.run(_with_ctx(_settings(), None, run))
+    report = asyncio.run(_with_ctx(_settings(), None, run, payments=False))
     typer.echo(report.to_json() if as_json else report.to_text())
     if not report.ok:
         raise typer.Exit(code=1)
@@ -209,6 +251,7 @@ def tier_bonus(
     month: Annotated[str, typer.Option("--month", help="YYYY-MM, a month that is over in the brand's time zone")],
     brand: Annotated[int | None, typer.Option("--brand", help="only this brand id")] = None,
     as_of: AsOf = None,
+    allow_future: AllowFuture = False,
 ) -> None:
     """Compute (or re-compute and adjust) the monthly tier bonuses; running it again posts only changes."""
     from linli.errors import DomainError
@@ -218,7 +261,7 @@ def tier_bonus(
         return await bonuses.compute_all(db=ctx.db, month=month, now=ctx.clock.now(), brand_id=brand)
 
     try:
-        reports = asyncio.run(_with_ctx(_settings(), as_of, run))
+        reports = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future, payments=False))
     except DomainError as exc:
         typer.echo(exc.message, err=True)
         raise typer.Exit(code=2) from exc
@@ -235,6 +278,7 @@ def tier_bonus(
 @app.command("payouts-sync")
 def payouts_sync(
     as_of: AsOf = None,
+    allow_future: AllowFuture = False,
     older_than_minutes: Annotated[int, typer.Option("--older-than-minutes", min=0, help="only approved at least this long ago")] = 10,
 ) -> None:
     """Ask the payout provider about approved withdrawals still in transfer (lost notifications); idempotent."""
@@ -248,7 +292,7 @@ def payouts_sync(
             db=ctx.db, providers=ctx.payouts, as_of=now - timedelta(minutes=older_than_minutes), now=now
         )
 
-    report = asyncio.run(_with_ctx(_settings(), as_of, run))
+    report = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future))
     outcomes = ", ".join(f"{k}={v}" for k, v in sorted((report.outcomes or {}).items())) or "nothing to do"
     typer.echo(f"checked {report.checked} withdrawal(s): {outcomes}")
 
@@ -257,7 +301,7 @@ def payouts_sync(
 
 
 @app.command("remind-unclaimed")
-def remind_unclaimed(as_of: AsOf = None) -> None:
+def remind_unclaimed(as_of: AsOf = None, allow_future: AllowFuture = False) -> None:
     """Remind members of parcels waiting at the pickup point; apply the brand's policy to overdue ones (idempotent)."""
     from linli.fulfillment import unclaimed
 
@@ -271,7 +315,7 @@ def remind_unclaimed(as_of: AsOf = None) -> None:
             if report.reminded + report.returned + report.failed == 0:
                 return total
 
-    total = asyncio.run(_with_ctx(_settings(), as_of, run))
+    total = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future))
     typer.echo(f"reminded {total.reminded} parcel(s), returned {total.returned} parcel(s), failed {total.failed}")
     if total.failed:
         raise typer.Exit(code=1)
@@ -295,7 +339,7 @@ def outbox_status(
         async with ctx.db.read() as session:
             return await health.snapshot(session=session, now=now, failing_limit=limit), now
 
-    snap, now = asyncio.run(_with_ctx(settings, None, run))
+    snap, now = asyncio.run(_with_ctx(settings, None, run, payments=False))
     if as_json:
         import json
 
@@ -305,6 +349,49 @@ def outbox_status(
         typer.echo(json.dumps(jsonable_encoder(view), ensure_ascii=False))
     else:
         typer.echo("\n".join(health.status_lines(snap, now=now, check_seconds=settings.scheduler_check_seconds)))
+
+# --- brands: the first step of a new deployment (docs/operations.md, "From zero to a first live session") ------
+
+brand_app = typer.Typer(help="Brands: create one with its first owner.", no_args_is_help=True)
+app.add_typer(brand_app, name="brand")
+
+
+@brand_app.command("create")
+def brand_create(
+    name: Annotated[str, typer.Option("--name", prompt="品牌名称", help="the brand's name, shown to everyone")],
+    slug: Annotated[str, typer.Option("--slug", prompt="品牌标识（小写字母、数字、连字符）", help="unique, e.g. youlin")],
+    owner_login: Annotated[str, typer.Option("--owner-login", prompt="负责人登录名", help="the first owner's login")],
+    owner_password: Annotated[
+        str,
+        typer.Option(
+            "--owner-password", prompt="负责人密码", hide_input=True, confirmation_prompt=True,
+            envvar="LINLI_OWNER_PASSWORD", help="prompted (hidden, twice) when absent; or LINLI_OWNER_PASSWORD",
+        ),
+    ],
+    timezone: Annotated[str, typer.Option("--timezone", help="IANA time zone of the brand's texts")] = "Asia/Shanghai",
+    owner_name: Annotated[str, typer.Option("--owner-name", help="the owner's display name")] = "",
+) -> None:
+    """Create a brand and its first owner (a staff login with a password); prints the brand id."""
+    from linli.brands import service as brands
+    from linli.errors import DomainError
+
+    async def run(ctx: AppContext) -> tuple[int, str]:
+        async with ctx.db.transaction() as session:
+            brand, owner = await brands.create_brand_with_owner(
+                session=session, name=name, slug=slug.strip(), timezone=timezone.strip(), owner_login=owner_login,
+                owner_password=owner_password, owner_display_name=owner_name or f"{name.strip()}·负责人",
+                now=ctx.clock.now(),
+            )
+            return brand.id, owner.login_name or ""
+
+    try:
+        brand_id, login = asyncio.run(_with_ctx(_settings(), None, run, payments=False))
+    except DomainError as exc:
+        _fail(exc.message)
+    typer.echo(
+        f"品牌已创建：{name.strip()}（品牌 id {brand_id}，标识 {slug.strip()}，时区 {timezone.strip()}）；"
+        f"负责人 {login} 用 POST /api/v1/auth/password-login 登录"
+    )
 
 
 bench_app = typer.Typer(help="Benchmarks: each creates and drops its own database and reports its own ceiling.")
@@ -363,8 +450,33 @@ def bench_settle(
         raise typer.Exit(code=1)
 
 
-async def _with_ctx(settings: Settings, as_of: str | None, job):  # noqa: ANN001, ANN202 - small runner
-    ctx = AppContext.build(settings, clock=FixedClock(parse_as_of(as_of)) if as_of else None)
+def _context(settings: Settings, *, clock: FixedClock | None = None, payments: bool = True) -> AppContext:
+    """The application context; payments=False for a command that never pays nor pays out."""
+    if not payments:
+        return AppContext.build(settings, clock=clock, providers=False)
+    if not settings.payment_simulator_enabled and not settings.wechatpay_mchid:
+        _fail(
+            "未配置支付渠道：生产请配置微信支付（LINLI_WECHATPAY_MCHID 等，见 docs/payments.md）；"
+            "开发与演示请设置 LINLI_DEV_MODE=1（或 LINLI_PAYMENT_SIMULATOR=1）"
+        )
+    try:
+        return AppContext.build(settings, clock=clock)
+    except ValueError as exc:  # a provider named as default but not configured (linli.payments.providers, …)
+        _fail(f"配置有误：{exc}（见 docs/operations.md）")
+
+
+async def _with_ctx(  # noqa: ANN202
+    settings: Settings, as_of: str | None, job, *, allow_future: bool = False, payments: bool = True  # noqa: ANN001
+):
+    """Runs `job` with a context whose clock is `--as-of` (see linli.clock.replay_moment: never a future moment
+    unless allow_future) or the system clock; payments=False when the job never pays nor pays out."""
+    clock = None
+    if as_of:
+        try:
+            clock = FixedClock(replay_moment(as_of, now=SystemClock().now(), allow_future=allow_future))
+        except AsOfRefused as exc:
+            _fail(str(exc), code=2)
+    ctx = _context(settings, clock=clock, payments=payments)
     try:
         return await job(ctx)
     finally:
@@ -377,16 +489,6 @@ def _configure_logging(settings: Settings) -> None:
     except ValueError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=2) from exc
-
-
-def _redact(url: str) -> str:
-    """Hide a password in a database URL before printing it."""
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    credentials, host = rest.rsplit("@", 1)
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
 
 
 if __name__ == "__main__":

@@ -21,11 +21,31 @@ def _env_int(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
-def _secret_from_file(data_dir: Path) -> str:
+class MissingSecret(Exception):
+    """No LINLI_SECRET_KEY and no generated secret file, for a command that must not create one."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(str(path))
+        self.path = path
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    return default if raw is None or raw == "" else raw not in ("0", "false", "no")
+
+
+def dev_mode_from_env() -> bool:
+    """LINLI_DEV_MODE, off unless set (read alone by `linli serve` before it creates anything)."""
+    return _env_flag("LINLI_DEV_MODE", False)
+
+
+def _secret_from_file(data_dir: Path, *, create: bool) -> str:
     """The embedded default keeps a generated secret beside its database so restarts keep tokens valid."""
     path = data_dir / "secret.key"
     if path.exists():
         return path.read_text().strip()
+    if not create:
+        raise MissingSecret(path.resolve())
     data_dir.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(48)
     path.write_text(value)
@@ -46,7 +66,7 @@ class Settings:
     login_failure_window_seconds: int = 900
     wechat_appid: str = ""
     wechat_secret: str = field(default="", repr=False)
-    dev_mode: bool = True
+    dev_mode: bool = False  # development conveniences (the SMS inbox over HTTP, simulators): never on by default
     data_dir: Path = Path("var")
     order_payment_minutes: int = 10
     db_pool_size: int = 20
@@ -59,7 +79,7 @@ class Settings:
     metrics_token: str = field(default="", repr=False)  # empty: GET /metrics is off
     # Payments (docs/payments.md). The signed local simulator is the default provider.
     payment_default_provider: str = "simulator"
-    payment_simulator_enabled: bool = True
+    payment_simulator_enabled: bool = False  # from_env: follows LINLI_DEV_MODE unless LINLI_PAYMENT_SIMULATOR says
     wechatpay_mchid: str = ""  # WeChat Pay is enabled when this is set
     wechatpay_appid: str = ""  # defaults to wechat_appid
     wechatpay_cert_serial_no: str = ""
@@ -95,9 +115,11 @@ class Settings:
             raise SettingsError(problem)
 
     @classmethod
-    def from_env(cls) -> Settings:
+    def from_env(cls, *, create_secret: bool = True) -> Settings:
+        """create_secret=False: a missing generated secret raises MissingSecret instead of being made."""
         data_dir = Path(os.environ.get("LINLI_DATA_DIR", "var"))
-        secret = os.environ.get("LINLI_SECRET_KEY") or _secret_from_file(data_dir)
+        secret = os.environ.get("LINLI_SECRET_KEY") or _secret_from_file(data_dir, create=create_secret)
+        dev_mode = dev_mode_from_env()
         return cls(
             database_url=os.environ.get("LINLI_DATABASE_URL", DEFAULT_DATABASE_URL),
             secret_key=secret,
@@ -110,7 +132,7 @@ class Settings:
             login_failure_window_seconds=_env_int("LINLI_LOGIN_FAILURE_WINDOW_SECONDS", 900),
             wechat_appid=os.environ.get("LINLI_WECHAT_APPID", ""),
             wechat_secret=os.environ.get("LINLI_WECHAT_SECRET", ""),
-            dev_mode=os.environ.get("LINLI_DEV_MODE", "1") not in ("0", "false", "no"),
+            dev_mode=dev_mode,
             data_dir=data_dir,
             order_payment_minutes=_env_int("LINLI_ORDER_PAYMENT_MINUTES", 10),
             db_pool_size=_env_int("LINLI_DB_POOL_SIZE", 20),
@@ -121,7 +143,7 @@ class Settings:
             log_format=os.environ.get("LINLI_LOG_FORMAT", "text").strip().lower() or "text",
             metrics_token=os.environ.get("LINLI_METRICS_TOKEN", ""),
             payment_default_provider=os.environ.get("LINLI_PAYMENT_DEFAULT_PROVIDER", "simulator"),
-            payment_simulator_enabled=os.environ.get("LINLI_PAYMENT_SIMULATOR", "1") not in ("0", "false", "no"),
+            payment_simulator_enabled=_env_flag("LINLI_PAYMENT_SIMULATOR", dev_mode),
             wechatpay_mchid=os.environ.get("LINLI_WECHATPAY_MCHID", ""),
             wechatpay_appid=os.environ.get("LINLI_WECHATPAY_APPID", ""),
             wechatpay_cert_serial_no=os.environ.get("LINLI_WECHATPAY_CERT_SERIAL_NO", ""),

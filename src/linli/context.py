@@ -30,13 +30,14 @@ class AppContext:
             self.storage = build_storage(self.settings)
 
     @classmethod
-    def build(cls, settings: Settings, *, clock: Clock | None = None) -> AppContext:
+    def build(cls, settings: Settings, *, clock: Clock | None = None, providers: bool = True) -> AppContext:
+        """providers=False: for a command that never pays nor pays out, so no payment provider need be configured."""
         return cls(
             settings=settings,
             db=Database(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow),
             clock=clock or SystemClock(),
             sms_sender=sms_sender_for(settings),
             wechat=wechat_client_for(settings),
-            payments=build_providers(settings),
-            payouts=build_payout_providers(settings),
+            payments=build_providers(settings) if providers else {},
+            payouts=build_payout_providers(settings) if providers else {},
         )

@@ -38,7 +38,7 @@ async def test_sms_login_end_to_end(client, ctx, clock):
 
     me = await client.get("/api/v1/me", headers=bearer(body["token"]))
     assert me.status_code == 200
-    assert me.json() == body["user"]
+    assert me.json() == {**body["user"], "brands": []}  # the user, and no brand role yet
 
     # Only a keyed hash of the code is stored.
     async with ctx.db.read() as s:

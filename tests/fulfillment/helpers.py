@@ -98,4 +98,5 @@ def run_cli(database_url: str, tmp_path, monkeypatch, *args: str):  # noqa: ANN0
     monkeypatch.setenv("LINLI_DATABASE_URL", database_url)
     monkeypatch.setenv("LINLI_SECRET_KEY", "test-secret")
     monkeypatch.setenv("LINLI_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LINLI_PAYMENT_SIMULATOR", "1")
     return asyncio.to_thread(CliRunner().invoke, cli_app, list(args))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from linli.ledger.models import LINE_PENDING, LINE_SETTLED
 from linli.worker import run_until_idle
@@ -89,6 +89,7 @@ async def test_pay_wave_arrive_pickup_settle(ctx, client, world, database_url, t
     assert before.exit_code == 0 and "settled 0 line(s)" in before.output, before.output
     settled = await run_cli(database_url, tmp_path, monkeypatch, "settle", "--as-of", "2026-11-22T00:00:00+08:00")
     assert settled.exit_code == 0 and "settled 1 line(s)" in settled.output, settled.output
+    ctx.clock.set(datetime.fromisoformat("2026-11-22T00:00:00+08:00"))  # the audit runs after the settlement
     await assert_audit_ok(ctx)
     assert (await line_of(ctx, first)).status == LINE_SETTLED
     assert (await line_of(ctx, second)).status == LINE_PENDING  # not picked up: stays pending

@@ -86,6 +86,8 @@ async def complete(ctx: AppContext, order_id: int, at: datetime | None = None) -
 
 async def settle(ctx: AppContext, as_of: datetime | None = None, *, batch_size: int = 1000) -> settlement.SettleReport:
     as_of = as_of or ctx.clock.now()
+    if as_of > ctx.clock.now():  # settling at a moment means it has come: the audit flags money dated after now
+        ctx.clock.set(as_of)
     return await settlement.settle_due(db=ctx.db, as_of=as_of, now=as_of, batch_size=batch_size)
 
 

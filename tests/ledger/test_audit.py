@@ -32,7 +32,7 @@ def failed(report) -> set[str]:
 
 async def test_a_healthy_ledger_passes_every_check(ctx, healthy):
     report = await audit(ctx)
-    assert report.ok and len(report.checks) == 25  # 21 of the ledger, 4 of withdrawals (linli.payouts.audit)
+    assert report.ok and len(report.checks) == 26  # 21 of the ledger, 4 of withdrawals, 1 of the clock (audit_future)
     data = json.loads(report.to_json())
     assert data["ok"] is True and data["counts"]["commission_lines"] == 1
     assert "ledger audit: OK" in report.to_text()

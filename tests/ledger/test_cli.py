@@ -34,7 +34,7 @@ async def _prepare(url: str, tmp_path) -> None:  # noqa: ANN001
         else:
             for table in reversed(metadata.sorted_tables):
                 await conn.execute(table.delete())
-    settings = Settings(database_url=url, secret_key="test-secret", data_dir=tmp_path)
+    settings = Settings(database_url=url, secret_key="test-secret", data_dir=tmp_path, payment_simulator_enabled=True)
     ctx = AppContext(settings=settings, db=db, clock=FixedClock(START), sms_sender=InboxSmsSender(),
                      wechat=SimulatedWeChatClient(), payments=build_providers(settings))
     try:
@@ -65,6 +65,7 @@ def cli(database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("LINLI_DATABASE_URL", database_url)
     monkeypatch.setenv("LINLI_SECRET_KEY", "test-secret")
     monkeypatch.setenv("LINLI_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LINLI_PAYMENT_SIMULATOR", "1")
     runner = CliRunner()
     return lambda *args: runner.invoke(app, list(args))
 
@@ -84,9 +85,9 @@ def test_settle_audit_and_tier_bonus_from_the_command_line(cli, database_url):
 
     early = cli("tier-bonus", "--month", "2026-11", "--as-of", "2026-11-25T00:00:00+08:00")
     assert early.exit_code == 2
-    bad = cli("tier-bonus", "--month", "2026-13", "--as-of", "2026-12-02T00:00:00+08:00")
+    bad = cli("tier-bonus", "--month", "2026-13", "--as-of", "2026-12-01T00:10:00+08:00")
     assert bad.exit_code == 2
-    done = cli("tier-bonus", "--month", "2026-11", "--as-of", "2026-12-02T00:00:00+08:00")
+    done = cli("tier-bonus", "--month", "2026-11", "--as-of", "2026-12-01T00:10:00+08:00")
     assert done.exit_code == 0 and "1 leader(s), 0 changed" in done.output  # 136 yuan is below the first tier
 
     asyncio.run(_break(database_url))

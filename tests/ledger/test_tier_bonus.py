@@ -35,6 +35,8 @@ async def stage(world, client):
 
 
 async def compute(ctx, stage, now):  # noqa: ANN001, ANN201
+    if now > ctx.clock.now():  # computing at a moment means it has come: the audit flags money dated after now
+        ctx.clock.set(now)
     async with ctx.db.transaction() as s:
         return await tier_bonus.compute_month(session=s, brand_id=stage.brand_id, month="2026-11", now=now)
 
@@ -77,6 +79,7 @@ async def test_monthly_tiers_are_awarded_once_and_taken_back_when_refunds_drop_t
 
 async def test_compute_all_runs_every_brand_and_refuses_a_bad_month(ctx, world, clock, stage):
     await buy(ctx, stage, await bound_member(world, stage.leader), quantity=3)
+    clock.set(DEC_1)
     reports = await tier_bonus.compute_all(db=ctx.db, month="2026-11", now=DEC_1)
     assert [r.brand_id for r in reports] == [stage.brand_id]
     assert reports[0].rows[0].gmv_fen == 20_400 and reports[0].awarded_fen == 1_000

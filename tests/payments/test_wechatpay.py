@@ -347,7 +347,7 @@ def test_config_from_settings_reads_key_files(keys, api, tmp_path):
         secret_key="s", wechat_appid=wx.APPID, wechatpay_mchid=wx.MCHID, wechatpay_cert_serial_no=wx.MERCHANT_SERIAL,
         wechatpay_private_key_path=str(tmp_path / "apiclient_key.pem"), wechatpay_apiv3_key=keys.apiv3_key,
         wechatpay_public_key_path=str(tmp_path / "pub_key.pem"), wechatpay_public_key_id=wx.PUBLIC_KEY_ID,
-        public_base_url="https://linli.example.com",
+        public_base_url="https://linli.example.com", payment_simulator_enabled=True,
     )
     providers = build_providers(settings)
     assert sorted(providers) == ["simulator", "wechatpay"]

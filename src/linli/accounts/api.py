@@ -8,6 +8,9 @@ from linli.accounts import service
 from linli.accounts.models import User
 from linli.accounts.schemas import (
     DevSmsOut,
+    MeOut,
+    MyBrandOut,
+    MyLeaderOut,
     PasswordLoginRequest,
     ProfileUpdate,
     SmsCodeRequest,
@@ -18,6 +21,7 @@ from linli.accounts.schemas import (
     WeChatLoginRequest,
 )
 from linli.errors import InvalidInput, NotFound
+from linli.leaders.roles import roles_of_user
 from linli.openapi import errors
 from linli.pagination import Page, PageParams, fetch_page, page_params
 from linli.security import is_valid_phone
@@ -106,9 +110,19 @@ async def logout_all(user: AuthUser, session: WriteSession, now: Now) -> Respons
     return Response(status_code=204)
 
 
-@router.get("/me", response_model=UserOut, summary="当前登录用户")
-async def me(user: AuthUser, session: ReadSession) -> UserOut:
-    return user_out(await service.get_user(session=session, user_id=user.user_id))
+@router.get("/me", response_model=MeOut, summary="当前登录用户及其所在品牌与角色")
+async def me(user: AuthUser, session: ReadSession) -> MeOut:
+    brands = [
+        MyBrandOut(
+            brand_id=r.brand.id, name=r.brand.name, slug=r.brand.slug, timezone=r.brand.timezone,
+            staff_role=r.staff_role, member_id=r.member_id,
+            leader=MyLeaderOut(leader_id=r.leader.leader_id, status=r.leader.status, community_id=r.leader.community_id)
+            if r.leader else None,
+        )
+        for r in await roles_of_user(session=session, user_id=user.user_id)
+    ]
+    found = user_out(await service.get_user(session=session, user_id=user.user_id))
+    return MeOut(**found.model_dump(), brands=brands)
 
 
 @router.patch("/me", response_model=UserOut, summary="修改昵称")

@@ -37,6 +37,26 @@ class UserOut(BaseModel):
     has_wechat: bool
 
 
+class MyLeaderOut(BaseModel):
+    leader_id: int
+    status: str = Field(description="applied, rejected, active, suspended or exited: the latest application")
+    community_id: int
+
+
+class MyBrandOut(BaseModel):
+    brand_id: int
+    name: str
+    slug: str
+    timezone: str
+    staff_role: str | None = Field(description="owner or operator; null when not staff of this brand")
+    member_id: int | None = Field(description="the caller as a member of this brand; null when not a member")
+    leader: MyLeaderOut | None
+
+
+class MeOut(UserOut):
+    brands: list[MyBrandOut] = Field(description="every brand the caller has a role in, by brand id")
+
+
 class TokenOut(BaseModel):
     token: str
     token_type: str = "bearer"

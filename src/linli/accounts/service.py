@@ -120,6 +120,24 @@ async def get_or_create_user_by_phone(
     return found
 
 
+COMMON_PASSWORDS = frozenset({"password", "password1", "qwertyui", "qwerty123", "abcd1234", "a1234567", "iloveyou"})
+
+
+def require_strong_password(*, password: str, login_name: str) -> None:
+    """A brand's first owner password (it can do everything): the staff length rule plus no obvious guess."""
+    weak = (
+        not 8 <= len(password) <= 256
+        or password.isdigit()
+        or len(set(password)) < 4
+        or password.lower() in COMMON_PASSWORDS
+        or password.lower() == login_name.strip().lower()
+    )
+    if weak:
+        raise InvalidInput(
+            "密码太弱：8 到 256 位，不能全是数字、不能是常见密码或登录名，至少 4 个不同字符", code="password_weak"
+        )
+
+
 async def create_staff_user(
     *, session: AsyncSession, login_name: str, password: str, display_name: str, now: datetime
 ) -> User:

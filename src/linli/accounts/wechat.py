@@ -1,8 +1,10 @@
 """WeChat mini-program login (`code2session`) behind a small interface.
 
-The real client calls the WeChat API with the configured appid and secret. Without them the
-local simulator stands in: it turns a code into a stable openid so that the login flow can be
-exercised end to end on a laptop. Codes starting with "invalid" are refused as WeChat would.
+The real client calls the WeChat API with the configured appid and secret. Without them, in
+development mode only, the local simulator stands in: it turns a code into a stable openid so that
+the login flow can be exercised end to end on a laptop. Codes starting with "invalid" are refused as
+WeChat would. Outside development mode an unconfigured WeChat login is refused (anyone could mint
+accounts through the simulator).
 """
 
 from __future__ import annotations
@@ -101,7 +103,18 @@ class SimulatedWeChatClient:
         return WeChatIdentity(openid="sim-" + hashlib.sha256(code.encode()).hexdigest()[:24], unionid=None)
 
 
+class WeChatNotConfigured(DomainError):
+    status_code = 404
+    default_code = "wechat_login_not_configured"
+    default_message = "未开通微信小程序登录"
+
+
+class UnconfiguredWeChatClient:
+    async def code2session(self, code: str) -> WeChatIdentity:
+        raise WeChatNotConfigured()
+
+
 def wechat_client_for(settings: Settings) -> WeChatClient:
     if settings.wechat_appid and settings.wechat_secret:
         return HttpWeChatClient(appid=settings.wechat_appid, secret=settings.wechat_secret)
-    return SimulatedWeChatClient()
+    return SimulatedWeChatClient() if settings.dev_mode else UnconfiguredWeChatClient()

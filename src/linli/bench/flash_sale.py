@@ -241,7 +241,7 @@ async def run_flash_sale(*, db: str, members: int, concurrency: int, quota: int,
     async with scratch_database(db) as url:
         await asyncio.to_thread(migrate.upgrade, url)
         secret = secrets.token_urlsafe(32)
-        settings = Settings(database_url=url, secret_key=secret, inprocess_worker=False)
+        settings = Settings(database_url=url, secret_key=secret, inprocess_worker=False, payment_simulator_enabled=True)
         ctx = AppContext.build(settings, clock=SystemClock())
         try:
             seed = await _seed(ctx, members=members, quota=quota)

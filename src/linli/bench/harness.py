@@ -68,6 +68,7 @@ async def server_process(
         "LINLI_DATABASE_URL": database_url,
         "LINLI_SECRET_KEY": secret_key,
         "LINLI_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "LINLI_PAYMENT_SIMULATOR": "1",  # buyers pay through the simulator (off by default outside dev mode)
         **(extra_env or {}),
     }
     log = tempfile.NamedTemporaryFile(prefix="linli-bench-server-", suffix=".log", delete=False)  # noqa: SIM115

@@ -62,6 +62,31 @@ async def create_brand(*, session: AsyncSession, name: str, slug: str, timezone:
     return brand
 
 
+async def create_brand_with_owner(
+    *,
+    session: AsyncSession,
+    name: str,
+    slug: str,
+    timezone: str,
+    owner_login: str,
+    owner_password: str,
+    owner_display_name: str,
+    now: datetime,
+) -> tuple[Brand, User]:
+    """A new brand and its first owner (`linli brand create`): every later staff member, community and leader is
+    added through the API by this owner. Either both are created or neither."""
+    name = _required_text(name, label="品牌名称", code="brand_name_invalid")
+    if len(name) > 64:
+        raise InvalidInput("品牌名称不能超过 64 个字", code="brand_name_invalid")
+    accounts.require_strong_password(password=owner_password, login_name=owner_login)
+    brand = await create_brand(session=session, name=name, slug=slug, timezone=timezone, now=now)
+    _, owner = await create_staff_account(
+        session=session, brand_id=brand.id, login_name=owner_login, password=owner_password,
+        display_name=owner_display_name, role="owner", now=now,
+    )
+    return brand, owner
+
+
 async def get_brand(*, session: AsyncSession, brand_id: int) -> Brand:
     brand = await session.get(Brand, brand_id)
     if brand is None:

@@ -66,7 +66,7 @@ class Check:
 class AuditReport:
     checks: list[Check]
     counts: dict[str, int]
-    ran_at: datetime | None = None
+    ran_at: datetime
 
     @property
     def ok(self) -> bool:
@@ -79,7 +79,7 @@ class AuditReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
-            "ran_at": self.ran_at.isoformat() if self.ran_at else None,
+            "ran_at": self.ran_at.isoformat(),
             "counts": self.counts,
             "checks": [
                 {
@@ -666,13 +666,17 @@ async def run_checks(*, session: AsyncSession, names: tuple[str, ...]) -> list[C
             if name in names]
 
 
-async def run_audit(*, session: AsyncSession, now: datetime | None = None) -> AuditReport:
+async def run_audit(*, session: AsyncSession, now: datetime) -> AuditReport:
+    """Every check; `now` is when the audit runs (money dated after it was moved under a future --as-of)."""
     checks = [await _query_check(session, name, description, build()) for name, description, build in QUERY_CHECKS]
     checks.append(await _rules_check(session))
     checks.append(await _tier_rule_check(session))
-    from linli.payouts.audit import withdrawal_checks  # wire-up: withdrawals (issue 4); lazy, it imports this module
+    # Lazy: both modules import this one.
+    from linli.ledger.audit_future import future_dated_check
+    from linli.payouts.audit import withdrawal_checks  # wire-up: withdrawals (issue 4)
 
     checks.extend(await withdrawal_checks(session))
+    checks.append(await future_dated_check(session=session, now=now))
     counts = {
         "transactions": int(await session.scalar(select(func.count()).select_from(LedgerTransaction)) or 0),
         "entries": int(await session.scalar(select(func.count()).select_from(LedgerEntry)) or 0),
