@@ -139,7 +139,8 @@ async def _prepared(url: str, tmp_path) -> None:  # noqa: ANN001
         else:
             for table in reversed(metadata.sorted_tables):
                 await conn.execute(table.delete())
-    settings = Settings(database_url=url, secret_key="test-secret", data_dir=tmp_path)
+    settings = Settings(database_url=url, secret_key="test-secret", data_dir=tmp_path, dev_mode=True,
+                        payment_simulator_enabled=True)
     ctx = AppContext(settings=settings, db=db, clock=FixedClock(datetime.now(UTC)), sms_sender=InboxSmsSender(),
                      wechat=SimulatedWeChatClient(), payments=build_providers(settings))
     try:
@@ -154,6 +155,7 @@ def cli(database_url, tmp_path, monkeypatch, restore_logging):
     monkeypatch.setenv("LINLI_DATABASE_URL", database_url)
     monkeypatch.setenv("LINLI_SECRET_KEY", "test-secret")
     monkeypatch.setenv("LINLI_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LINLI_DEV_MODE", "1")  # the worker pays out through the simulator
     runner = CliRunner()
     return lambda *args: runner.invoke(cli_app, list(args))
 
