@@ -74,6 +74,7 @@ async def test_an_order_above_32_bits_is_placed_paid_settled_refunded_and_audite
     assert (line["refunded_fen"], line["clawed_back_fen"]) == (TOTAL_FEN // 2, COMMISSION_FEN // 2)
     assert refunded["balances"]["available_fen"] == COMMISSION_FEN // 2
 
+    clock.set(DEC_1)  # the month has closed: nothing may be dated after the clock (the audit checks it)
     async with ctx.db.transaction() as s:
         report = await tier_bonus.compute_month(session=s, brand_id=stage.brand_id, month="2026-11", now=DEC_1)
     [row] = [r for r in report.rows if r.leader_id == stage.leader.leader_id]
