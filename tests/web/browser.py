@@ -64,6 +64,7 @@ class Phone:
     base_url: str
     shot_prefix: str
     requests: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)  # script errors, refused loads, CSP violations
 
     async def open(self, path: str) -> None:
         await self.page.goto(self.base_url + path)
@@ -87,6 +88,8 @@ async def open_phone(browser: Browser, base_url: str, shot_prefix: str) -> Phone
     page = await context.new_page()
     phone = Phone(page=page, base_url=base_url, shot_prefix=shot_prefix)
     context.on("request", lambda request: phone.requests.append(request.url))
+    page.on("console", lambda message: phone.console_errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: phone.console_errors.append(str(error)))
     return phone
 
 
