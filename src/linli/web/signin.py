@@ -21,6 +21,7 @@ from linli.web.templating import render
 from linli.web.visitor import (
     CheckedVisitor,
     PageVisitor,
+    Visitor,
     clear_session_cookie,
     safe_next,
     set_session_cookie,
@@ -86,7 +87,7 @@ def signed_in_redirect(ctx: AppContext, issued: accounts.IssuedToken, next_path:
     return response
 
 
-def _sms_page(request: Request, visitor, state: FormState, next_path: str) -> Response:
+def _sms_page(request: Request, visitor: Visitor, state: FormState, next_path: str) -> Response:
     return render(
         request, visitor, "signin.html", status_code=state.status_code, form=state, next=safe_next(next_path)
     )
@@ -117,7 +118,7 @@ async def signin_sms(
     return signed_in_redirect(ctx, issued, next)
 
 
-def _staff_page(request: Request, visitor, state: FormState, next_path: str) -> Response:
+def _staff_page(request: Request, visitor: Visitor, state: FormState, next_path: str) -> Response:
     return render(
         request, visitor, "signin_staff.html", status_code=state.status_code, form=state, next=safe_next(next_path)
     )
