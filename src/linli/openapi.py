@@ -24,7 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.routing import BaseRoute
 
-from linli.web import current_user, optional_user
+from linli.http import current_user, optional_user
 
 STATIC_DIR = Path(__file__).parent / "static"
 SWAGGER_UI = "/static/vendor/swagger-ui"

@@ -78,9 +78,6 @@ SPECS = {
         "GET", lambda s: f"/api/v1/invite-codes/{s.leader.code}/qr.png", {}, "anonymous", brand_scoped=False,
         extra_allowed=["member", "other_owner"],
     ),
-    "short-link": Spec(
-        "GET", lambda s: f"/i/{s.leader.code}", {}, "anonymous", ok=307, brand_scoped=False, extra_allowed=["member"]
-    ),
 }
 
 

@@ -2,11 +2,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from fastapi.responses import RedirectResponse
-from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli import qrcodes
@@ -40,7 +37,7 @@ from linli.leaders.schemas import (
 from linli.openapi import errors
 from linli.pagination import Page, PageParams, page_params
 from linli.security import mask_name, mask_phone
-from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
+from linli.http import AuthUser, Ctx, Now, ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1", tags=["leaders"], responses=errors(409))
 
@@ -418,25 +415,3 @@ async def code_qr(code: CodePath, ctx: Ctx, session: ReadSession, now: Now) -> R
     found = await service.resolve_invite(session=session, raw_code=code, now=now)
     # Short cache: a revoked code must stop rendering soon.
     return _qr_response(ctx.settings, found.invite.code, cache="public, max-age=300")
-
-
-async def short_link(code: CodePath) -> RedirectResponse:
-    """The invite link printed on posters and QR codes. For now it leads to the code's resolution;
-    the member-facing H5 landing page will take this path over in a later issue."""
-    return RedirectResponse(f"/api/v1/invite-codes/{quote(code.strip(), safe='')}", status_code=307)
-
-
-# /i/{code} lives outside /api/v1: an APIRoute appended directly is not given the router's prefix,
-# so the short link is served (and documented in OpenAPI) without a second router in linli.app.
-router.routes.append(
-    APIRoute(
-        "/i/{code}",
-        short_link,
-        methods=["GET"],
-        tags=["leaders"],
-        status_code=307,
-        response_class=RedirectResponse,
-        summary="邀请短链：跳转到邀请码查询",
-        responses={307: {"description": "跳转到 /api/v1/invite-codes/{code}"}},
-    )
-)

@@ -40,7 +40,7 @@ from linli.live.schemas import (
 )
 from linli.openapi import errors
 from linli.pagination import Page, PageParams, page_params
-from linli.web import AuthUser, Ctx, MaybeUser, Now, ReadSession, WriteSession
+from linli.http import AuthUser, Ctx, MaybeUser, Now, ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1", tags=["live"], responses=errors(409))
 Paging = Annotated[PageParams, Depends(page_params)]
