@@ -4,14 +4,15 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from linli import qrcodes
+from linli import posters, qrcodes
 from linli.brands import service as brands
 from linli.brands.models import Community
 from linli.brands.schemas import IdPath
 from linli.config import Settings
-from linli.leaders import invite_codes, service
+from linli.leaders import invite_codes, service, share_image
 from linli.leaders.models import InviteCode, Leader
 from linli.leaders.schemas import (
     ApplicationIn,
@@ -45,6 +46,7 @@ Paging = Annotated[PageParams, Depends(page_params)]
 # Long enough for a code with stray spaces; the exact format is checked by invite_codes.normalize (422).
 CodePath = Annotated[str, Path(min_length=1, max_length=64, description="邀请码（不区分大小写）")]
 PNG = {200: {"content": {"image/png": {}}, "description": "二维码 PNG 图片"}}
+POSTER_PNG = {200: {"content": {"image/png": {}}, "description": "邀请海报 PNG 图片（750×1334）"}, **errors(503)}
 OWNER = ("owner",)
 
 
@@ -378,6 +380,27 @@ async def my_qr(brand_id: IdPath, user: AuthUser, ctx: Ctx, session: ReadSession
     leader = await service.require_active_leader(session=session, brand_id=brand_id, user_id=user.user_id)
     invite = await service.current_invite_code(session=session, leader_id=leader.id)
     return _qr_response(ctx.settings, invite.code, cache="private, no-store")
+
+
+@router.get(
+    "/brands/{brand_id}/leader/share-image.png",
+    response_class=Response,
+    responses=POSTER_PNG,
+    summary="我的邀请海报：徽章、邀请码和二维码（团长本人，可下载分享）",
+)
+async def my_share_image(brand_id: IdPath, user: AuthUser, ctx: Ctx, session: ReadSession) -> Response:
+    poster = await share_image.invite_poster_for(
+        session=session, brand_id=brand_id, user_id=user.user_id, base_url=ctx.settings.public_base_url
+    )
+    font = posters.find_cjk_font(setting=ctx.settings.cjk_font)
+    png = await run_in_threadpool(posters.invite_poster_png, poster, font_path=font)  # drawing is CPU work
+    return Response(
+        content=png, media_type="image/png",
+        headers={
+            "Cache-Control": "private, no-store",
+            "Content-Disposition": f'attachment; filename="invite-{poster.invite_code}.png"',
+        },
+    )
 
 
 # --- Public: what a code stands for -------------------------------------------------------------
