@@ -120,16 +120,16 @@ async def make_product(
 async def make_live_session(world: World, brand_id: int, *, title: str = "黄金奶油草莓源头直播", start: bool = False) -> int:
     from datetime import timedelta
 
-    from linli.live import service as live
+    from linli.live import sessions as live_sessions
 
     now = world.ctx.clock.now()
     async with world.ctx.db.transaction() as s:
-        row = await live.create_session(
+        row = await live_sessions.create_session(
             session=s, brand_id=brand_id,
-            data=live.SessionInput(title=title, scheduled_start_at=now + timedelta(hours=1)), now=now,
+            data=live_sessions.SessionInput(title=title, scheduled_start_at=now + timedelta(hours=1)), now=now,
         )
         if start:
-            await live.start_session(session=s, brand_id=brand_id, session_id=row.id, now=now)
+            await live_sessions.start_session(session=s, brand_id=brand_id, session_id=row.id, now=now)
     return row.id
 
 
@@ -137,10 +137,10 @@ async def make_listing(
     world: World, brand_id: int, session_id: int, sku_id: int, *, live_price_fen: int = 7800, allocation: int = 500,
     per_member_limit: int | None = None,
 ) -> int:
-    from linli.live import service as live
+    from linli.live import listings as live_listings
 
     async with world.ctx.db.transaction() as s:
-        view = await live.add_listing(
+        view = await live_listings.add_listing(
             session=s, brand_id=brand_id, session_id=session_id, sku_id=sku_id, live_price_fen=live_price_fen,
             allocation=allocation, per_member_limit=per_member_limit, now=world.ctx.clock.now(),
         )
@@ -154,20 +154,20 @@ async def make_offer(
     """A community offer whose window runs from now for `minutes`; opened at once if asked (session must be live)."""
     from datetime import timedelta
 
-    from linli.live import service as live
+    from linli.live import offers as live_offers
 
     now = world.ctx.clock.now()
     async with world.ctx.db.transaction() as s:
-        view = await live.create_offer(
+        view = await live_offers.create_offer(
             session=s, brand_id=brand_id, session_id=session_id,
-            data=live.OfferInput(
+            data=live_offers.OfferInput(
                 listing_id=listing_id, community_id=community_id, price_fen=price_fen, quota=quota,
                 per_member_limit=per_member_limit, starts_at=now, ends_at=now + timedelta(minutes=minutes),
             ),
             now=now,
         )
         if open_now:
-            await live.open_offer(session=s, brand_id=brand_id, session_id=session_id, offer_id=view.offer.id, now=now)
+            await live_offers.open_offer(session=s, brand_id=brand_id, session_id=session_id, offer_id=view.offer.id, now=now)
     return view.offer.id
 
 

@@ -1,4 +1,4 @@
-"""The FastAPI application: every context's routes under /api/v1, errors as JSON."""
+"""The FastAPI application: every context's routes under /api/v1 (errors as JSON) and the web pages."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ from linli.orders.api import router as orders_router
 from linli.payments.api import router as payments_router
 from linli.payouts.api import router as payouts_router  # wire-up: withdrawals (issue 4)
 from linli.scheduler.api import router as scheduler_router  # wire-up: the brand's schedule (issue 13)
-from linli.web import install_error_handlers
+from linli.http import install_error_handlers
+from linli.web.errors import install_error_pages
+from linli.web.routes import router as web_router  # wire-up: the pages (issue 14)
 
 
 def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
@@ -64,6 +66,7 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
     )
     app.state.ctx = ctx
     install_error_handlers(app)
+    install_error_pages(app)
     # Routes are matched in order: the live-room rush (orders, payments, the room) comes first.
     for router in (
         orders_router,
@@ -81,6 +84,7 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
         aftersales_router,  # wire-up: after-sales claims (issue 5)
         scheduler_router,  # wire-up: the brand's schedule (issue 13)
         health_router,  # wire-up: /healthz and /metrics (issue 13)
+        web_router,  # wire-up: the pages (issue 14)
     ):
         app.include_router(router)
     # The order timeline (fulfillment) shows the claims of after-sales and the refunded payments an order

@@ -77,6 +77,7 @@ class Settings:
     scheduler_check_seconds: float = 30.0
     log_format: str = "text"  # text (key=value) or json
     metrics_token: str = field(default="", repr=False)  # empty: GET /metrics is off
+    cjk_font: str = ""  # a CJK font file for posters; empty: found at run time (linli.posters)
     # Payments (docs/payments.md). The signed local simulator is the default provider.
     payment_default_provider: str = "simulator"
     payment_simulator_enabled: bool = False  # from_env: follows LINLI_DEV_MODE unless LINLI_PAYMENT_SIMULATOR says
@@ -142,6 +143,7 @@ class Settings:
             scheduler_check_seconds=float(os.environ.get("LINLI_SCHEDULER_CHECK_SECONDS", "30")),
             log_format=os.environ.get("LINLI_LOG_FORMAT", "text").strip().lower() or "text",
             metrics_token=os.environ.get("LINLI_METRICS_TOKEN", ""),
+            cjk_font=os.environ.get("LINLI_CJK_FONT", "").strip(),
             payment_default_provider=os.environ.get("LINLI_PAYMENT_DEFAULT_PROVIDER", "simulator"),
             payment_simulator_enabled=_env_flag("LINLI_PAYMENT_SIMULATOR", dev_mode),
             wechatpay_mchid=os.environ.get("LINLI_WECHATPAY_MCHID", ""),

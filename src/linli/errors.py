@@ -51,3 +51,11 @@ class RateLimited(DomainError):
     status_code = 429
     default_code = "rate_limited"
     default_message = "操作过于频繁，请稍后再试"
+
+
+class Unavailable(DomainError):
+    """Something the server itself lacks (a font, a tool); retrying will not help until it is installed."""
+
+    status_code = 503
+    default_code = "unavailable"
+    default_message = "服务暂时不可用"

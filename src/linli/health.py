@@ -25,7 +25,7 @@ from linli.openapi import errors
 from linli.outbox import service as outbox
 from linli.scheduler import service as scheduler
 from linli.scheduler.models import GLOBAL_SCOPE, JobRun, WorkerHeartbeat, brand_scope
-from linli.web import Ctx, MaybeUser
+from linli.http import Ctx, MaybeUser
 
 router = APIRouter(tags=["ops"])
 ALIVE_CHECKS = 3  # a worker not seen for this many scheduler checks is reported as not alive

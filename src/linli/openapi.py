@@ -24,7 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.routing import BaseRoute
 
-from linli.web import current_user, optional_user
+from linli.http import current_user, optional_user
 
 STATIC_DIR = Path(__file__).parent / "static"
 SWAGGER_UI = "/static/vendor/swagger-ui"
@@ -42,6 +42,7 @@ ERROR_DESCRIPTIONS = {
     422: "请求参数无效（details 指出字段）",
     429: "操作过于频繁，请稍后再试",
     502: "外部服务（微信支付、微信登录等）暂时不可用，请稍后重试",
+    503: "服务器缺少所需的组件（如生成图片用的中文字体），请联系管理员",
 }
 REPLAY_DESCRIPTION = "同一 Idempotency-Key、同样内容的重放：返回第一次的结果"
 

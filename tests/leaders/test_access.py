@@ -70,6 +70,7 @@ SPECS = {
     "rotate": Spec("POST", lambda s: f"{b(s)}/leader/invite-code/rotate", LEADER_ONLY, "leader"),
     "revoke": Spec("POST", lambda s: f"{b(s)}/leader/invite-code/revoke", LEADER_ONLY, "leader"),
     "qr": Spec("GET", lambda s: f"{b(s)}/leader/invite-code/qr.png", LEADER_ONLY, "leader"),
+    "share-image": Spec("GET", lambda s: f"{b(s)}/leader/share-image.png", LEADER_ONLY, "leader"),
     "resolve": Spec(
         "GET", lambda s: f"/api/v1/invite-codes/{s.leader.code}", {}, "anonymous", brand_scoped=False,
         extra_allowed=["member", "leader", "owner", "other_owner"],
@@ -77,9 +78,6 @@ SPECS = {
     "public-qr": Spec(
         "GET", lambda s: f"/api/v1/invite-codes/{s.leader.code}/qr.png", {}, "anonymous", brand_scoped=False,
         extra_allowed=["member", "other_owner"],
-    ),
-    "short-link": Spec(
-        "GET", lambda s: f"/i/{s.leader.code}", {}, "anonymous", ok=307, brand_scoped=False, extra_allowed=["member"]
     ),
 }
 

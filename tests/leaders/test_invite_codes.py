@@ -109,20 +109,6 @@ async def test_unknown_code_is_404(client, scene: Scene):
     assert error_code(response) == "invite_code_unknown"
 
 
-async def test_short_link_redirects_to_the_resolution(client, scene: Scene):
-    response = await client.get(f"/i/{scene.leader.code.lower()}")
-    assert response.status_code == 307
-    assert response.headers["location"] == f"/api/v1/invite-codes/{scene.leader.code.lower()}"
-    followed = await client.get(f"/i/{scene.leader.code}", follow_redirects=True)
-    assert followed.status_code == 200
-    assert followed.json()["code"] == scene.leader.code
-    # Whatever is typed after /i/ stays inside the path it redirects to.
-    odd = await client.get("/i/a%3Fb%23c%0D%0AX-Injected:%201")
-    assert odd.status_code == 307
-    assert odd.headers["location"] == "/api/v1/invite-codes/a%3Fb%23c%0D%0AX-Injected%3A%201"
-    assert "x-injected" not in odd.headers
-
-
 # --- Rotation -------------------------------------------------------------------------------------------
 
 

@@ -314,7 +314,7 @@ async def test_orders_racing_the_host_never_oversell_or_deadlock(scene: Scene, w
     import asyncio
 
     from linli.errors import DomainError
-    from linli.live import service as live
+    from linli.live import listings as live_listings
     from linli.orders import service as orders
 
     session_id = await make_live_session(world, scene.brand, start=True)
@@ -331,7 +331,7 @@ async def test_orders_racing_the_host_never_oversell_or_deadlock(scene: Scene, w
 
     async def withdraw() -> str:
         async with ctx.db.transaction() as s:
-            await live.withdraw_listing(session=s, brand_id=scene.brand, session_id=session_id, listing_id=listing_id, now=ctx.clock.now())
+            await live_listings.withdraw_listing(session=s, brand_id=scene.brand, session_id=session_id, listing_id=listing_id, now=ctx.clock.now())
         return "withdrawn"
 
     results = await asyncio.gather(*[buy(b) for b in buyers[:6]], withdraw(), *[buy(b) for b in buyers[6:]])

@@ -11,7 +11,9 @@ from contextlib import aclosing
 from datetime import timedelta
 
 from linli.live import room
+from linli.live import comments as live_comments
 from linli.live import service as live
+from linli.live import sessions as live_sessions
 from linli.outbox.models import OutboxEvent
 from tests.factories import World, make_bound_member, make_listing, make_live_session, make_offer
 from tests.live.conftest import Scene
@@ -90,7 +92,7 @@ async def test_last_event_id_resumes_after_it(client, scene: Scene, world: World
 async def test_a_finished_session_sends_session_ended_and_closes(client, scene: Scene, world: World, ctx):
     session_id, _, offer_id = await flash_sale(world, scene)
     async with ctx.db.transaction() as s:
-        await live.end_session(session=s, brand_id=scene.brand, session_id=session_id, now=ctx.clock.now())
+        await live_sessions.end_session(session=s, brand_id=scene.brand, session_id=session_id, now=ctx.clock.now())
 
     events = await stream(client, session_id)  # no max_seconds: the stream ends by itself
     assert [e["event"] for e in events] == ["snapshot", "session_ended"]
@@ -106,7 +108,7 @@ async def test_a_finished_session_sends_session_ended_and_closes(client, scene: 
 
     cancelled = await make_live_session(world, scene.brand)
     async with ctx.db.transaction() as s:
-        await live.cancel_session(session=s, brand_id=scene.brand, session_id=cancelled, now=ctx.clock.now())
+        await live_sessions.cancel_session(session=s, brand_id=scene.brand, session_id=cancelled, now=ctx.clock.now())
     events = await stream(client, cancelled)
     assert [e["event"] for e in events] == ["snapshot", "session_ended"]
     assert events[-1]["data"]["status"] == "cancelled"
@@ -127,14 +129,14 @@ async def test_a_connected_viewer_sees_the_show_live(scene: Scene, world: World,
         chunks.append(await anext(body))  # retry
         chunks.append(await anext(body))  # snapshot
         async with ctx.db.transaction() as s:
-            await live.advance_phase(session=s, brand_id=scene.brand, session_id=session_id, now=clock.now())
+            await live_sessions.advance_phase(session=s, brand_id=scene.brand, session_id=session_id, now=clock.now())
         chunks.append(await anext(body))
         async with ctx.db.transaction() as s:
-            await live.post_comment(session=s, session_id=session_id, user_id=neighbour.user_id, body="小李推荐的肯定错不了！", now=clock.now())
+            await live_comments.post_comment(session=s, session_id=session_id, user_id=neighbour.user_id, body="小李推荐的肯定错不了！", now=clock.now())
         chunks.append(await anext(body))
         await place(ctx, neighbour, offer_id=offer_id, quantity=1)
         async with ctx.db.transaction() as s:
-            await live.end_session(session=s, brand_id=scene.brand, session_id=session_id, now=clock.now())
+            await live_sessions.end_session(session=s, brand_id=scene.brand, session_id=session_id, now=clock.now())
         chunks.extend([chunk async for chunk in body])  # ends by itself after session_ended
 
     assert chunks[0].startswith("retry: ")
@@ -203,7 +205,7 @@ async def test_snapshot_has_the_last_comments(client, scene: Scene, world: World
     for name, text in (("张三", "来了来了"), ("李四", "草莓看着好甜")):
         viewer = await world.user(name=name)
         async with ctx.db.transaction() as s:
-            await live.post_comment(session=s, session_id=session_id, user_id=viewer.user_id, body=text, now=clock.now())
+            await live_comments.post_comment(session=s, session_id=session_id, user_id=viewer.user_id, body=text, now=clock.now())
         clock.advance(timedelta(seconds=1))
     [snap] = await stream(client, session_id, max_seconds=0)
     assert [(c["name"], c["body"]) for c in snap["data"]["comments"]] == [("张*", "来了来了"), ("李*", "草莓看着好甜")]

@@ -25,7 +25,7 @@ from linli.leaders.roles import roles_of_user
 from linli.openapi import errors
 from linli.pagination import Page, PageParams, fetch_page, page_params
 from linli.security import is_valid_phone
-from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
+from linli.http import AuthUser, Ctx, Now, ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 Paging = Annotated[PageParams, Depends(page_params)]

@@ -33,7 +33,7 @@ from linli.leaders import service as leaders
 from linli.openapi import errors
 from linli.pagination import Page, PageParams, page_of, page_params
 from linli.security import mask_name, mask_phone
-from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
+from linli.http import AuthUser, Ctx, Now, ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1", tags=["aftersales"], responses=errors(409))
 Paging = Annotated[PageParams, Depends(page_params)]

@@ -33,7 +33,9 @@ from linli.context import AppContext
 from linli.errors import DomainError
 from linli.leaders import invite_codes
 from linli.leaders import service as leaders
-from linli.live import service as live
+from linli.live import listings as live_listings
+from linli.live import offers as live_offers
+from linli.live import sessions as live_sessions
 from linli.live.models import CommunityOffer
 from linli.orders import service as orders
 from linli.orders.models import Order
@@ -97,25 +99,25 @@ async def _seed(ctx: AppContext, *, members: int, quota: int) -> Seed:
             now=now,
         )
         del product
-        live_session = await live.create_session(
-            session=s, brand_id=brand.id, data=live.SessionInput(title="黄金奶油草莓专场", scheduled_start_at=now), now=now
+        live_session = await live_sessions.create_session(
+            session=s, brand_id=brand.id, data=live_sessions.SessionInput(title="黄金奶油草莓专场", scheduled_start_at=now), now=now
         )
-        listing = await live.add_listing(
+        listing = await live_listings.add_listing(
             session=s, brand_id=brand.id, session_id=live_session.id, sku_id=skus[0].id, live_price_fen=8800,
             allocation=10 * quota + 100, per_member_limit=None, now=now,
         )
-        await live.start_session(session=s, brand_id=brand.id, session_id=live_session.id, now=now)
+        await live_sessions.start_session(session=s, brand_id=brand.id, session_id=live_session.id, now=now)
         offer_ids = []
         for _ in range(2):  # one for the HTTP run, one for the ceiling
-            offer = await live.create_offer(
+            offer = await live_offers.create_offer(
                 session=s, brand_id=brand.id, session_id=live_session.id,
-                data=live.OfferInput(
+                data=live_offers.OfferInput(
                     listing_id=listing.listing.id, community_id=community.id, price_fen=6800, quota=quota, per_member_limit=1,
                     starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(hours=6), title="云顶华府邻居专享",
                 ),
                 now=now,
             )
-            await live.open_offer(session=s, brand_id=brand.id, session_id=live_session.id, offer_id=offer.offer.id, now=now)
+            await live_offers.open_offer(session=s, brand_id=brand.id, session_id=live_session.id, offer_id=offer.offer.id, now=now)
             offer_ids.append(offer.offer.id)
     users: list[tuple[int, str]] = []
     batch = 250

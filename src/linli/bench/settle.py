@@ -38,7 +38,8 @@ from linli.catalog import service as catalog
 from linli.db import Database, UTCDateTime
 from linli.ledger import rules, settlement
 from linli.ledger.audit import SETTLEMENT_CHECKS, run_checks
-from linli.live import service as live
+from linli.live import listings as live_listings
+from linli.live import sessions as live_sessions
 from linli.models import metadata
 
 MEMBERS_PER_LEADER = 10
@@ -97,10 +98,10 @@ async def _stage(db: Database, *, at: datetime) -> Stage:
             ),
             now=at,
         )
-        live_session = await live.create_session(
-            session=s, brand_id=brand.id, data=live.SessionInput(title="黄金奶油草莓专场", scheduled_start_at=at), now=at
+        live_session = await live_sessions.create_session(
+            session=s, brand_id=brand.id, data=live_sessions.SessionInput(title="黄金奶油草莓专场", scheduled_start_at=at), now=at
         )
-        listing = await live.add_listing(
+        listing = await live_listings.add_listing(
             session=s, brand_id=brand.id, session_id=live_session.id, sku_id=skus[0].id, live_price_fen=8800,
             allocation=1000, per_member_limit=None, now=at,
         )

@@ -19,7 +19,7 @@ from linli.brands.schemas import (
 )
 from linli.openapi import errors
 from linli.pagination import Page, PageParams, page_params
-from linli.web import AuthUser, Now, ReadSession, WriteSession
+from linli.http import AuthUser, Now, ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1", tags=["brands"], responses=errors(409))
 

@@ -27,7 +27,7 @@ from linli.catalog.schemas import (
 from linli.errors import Unauthorized
 from linli.openapi import errors
 from linli.pagination import Page, PageParams, page_of, page_params
-from linli.web import AuthUser, CurrentUser, MaybeUser, Now, ReadSession, WriteSession
+from linli.http import AuthUser, CurrentUser, MaybeUser, Now, ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"], responses=errors(409))
 Paging = Annotated[PageParams, Depends(page_params)]

@@ -12,7 +12,9 @@ from linli.catalog import service as catalog
 from linli.clock import FixedClock
 from linli.context import AppContext
 from linli.demo.cast import GRAPE_TITLE, STRAWBERRY_TITLE, XIAOLI_PHONE, neighbour
-from linli.live import service as live
+from linli.live import listings as live_listings
+from linli.live import offers as live_offers
+from linli.live import sessions as live_sessions
 
 # Neighbours of 小李 (by index) whose 爱媛果冻橙 has reached the pickup point: (index, quantity) per order.
 # 13900000004 has two orders, to show verifying all of a member's orders at once. The strawberry offer is
@@ -31,32 +33,32 @@ async def strawberry_session(s: AsyncSession, *, brand_id: int, community_id: in
                                     list_price_fen=9800, stock=300, now=now)
     citrus_sku = await _product(s, brand_id=brand_id, category_id=fruit.id, name="爱媛果冻橙",
                                 description="果肉细嫩，一口爆汁。", sku="5 斤装", list_price_fen=5990, stock=200, now=now)
-    session = await live.create_session(
+    session = await live_sessions.create_session(
         session=s, brand_id=brand_id,
-        data=live.SessionInput(
+        data=live_sessions.SessionInput(
             title=STRAWBERRY_TITLE, scheduled_start_at=now, stream_url="https://live.example.com/youlin/strawberry",
         ),
         now=now,
     )
-    strawberry = await live.add_listing(
+    strawberry = await live_listings.add_listing(
         session=s, brand_id=brand_id, session_id=session.id, sku_id=strawberry_sku, live_price_fen=8800,
         allocation=200, per_member_limit=5, now=now,
     )
-    citrus = await live.add_listing(
+    citrus = await live_listings.add_listing(
         session=s, brand_id=brand_id, session_id=session.id, sku_id=citrus_sku, live_price_fen=4990,
         allocation=100, per_member_limit=None, now=now,
     )
-    await live.start_session(session=s, brand_id=brand_id, session_id=session.id, now=now)
-    await live.advance_phase(session=s, brand_id=brand_id, session_id=session.id, now=now)  # on to the group buy
-    offer = await live.create_offer(
+    await live_sessions.start_session(session=s, brand_id=brand_id, session_id=session.id, now=now)
+    await live_sessions.advance_phase(session=s, brand_id=brand_id, session_id=session.id, now=now)  # on to the group buy
+    offer = await live_offers.create_offer(
         session=s, brand_id=brand_id, session_id=session.id,
-        data=live.OfferInput(
+        data=live_offers.OfferInput(
             listing_id=strawberry.listing.id, community_id=community_id, price_fen=6800, quota=100, per_member_limit=2,
             starts_at=now, ends_at=now + timedelta(days=30), title="云顶华府邻居专享·前 100 盒",
         ),
         now=now,
     )
-    await live.open_offer(session=s, brand_id=brand_id, session_id=session.id, offer_id=offer.offer.id, now=now)
+    await live_offers.open_offer(session=s, brand_id=brand_id, session_id=session.id, offer_id=offer.offer.id, now=now)
     return citrus.listing.id
 
 
@@ -75,22 +77,22 @@ async def last_weeks_evening(
         grape_sku = await _product(s, brand_id=brand_id, category_id=fruit.id, name="阳光玫瑰青提",
                                    description="云南建水，颗颗脆甜。", sku="1 斤装", list_price_fen=4990, stock=120,
                                    now=start)
-        session = await live.create_session(
+        session = await live_sessions.create_session(
             session=s, brand_id=brand_id,
-            data=live.SessionInput(title=GRAPE_TITLE, scheduled_start_at=start,
+            data=live_sessions.SessionInput(title=GRAPE_TITLE, scheduled_start_at=start,
                                    stream_url="https://live.example.com/youlin/grapes"),
             now=start,
         )
-        grapes = await live.add_listing(
+        grapes = await live_listings.add_listing(
             session=s, brand_id=brand_id, session_id=session.id, sku_id=grape_sku, live_price_fen=3990,
             allocation=100, per_member_limit=None, now=start,
         )
-        await live.start_session(session=s, brand_id=brand_id, session_id=session.id, now=start)
+        await live_sessions.start_session(session=s, brand_id=brand_id, session_id=session.id, now=start)
     order_ids = await _paid_orders(past, listing_id=grapes.listing.id, orders=SETTLED_ORDERS, key="demo-grapes")
 
     _at(past, start + timedelta(hours=1))
     async with past.db.transaction() as s:
-        await live.end_session(session=s, brand_id=brand_id, session_id=session.id, now=past.clock.now())
+        await live_sessions.end_session(session=s, brand_id=brand_id, session_id=session.id, now=past.clock.now())
     await _arrive(past, brand_id=brand_id, community_id=community_id, staff_user_id=staff_user_id,
                   cutoff=start + timedelta(hours=2), arrival=start + timedelta(hours=18))
 

@@ -41,7 +41,7 @@ from linli.leaders import service as leaders
 from linli.openapi import errors
 from linli.pagination import Page, PageParams, page_params
 from linli.timefmt import format_local
-from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
+from linli.http import AuthUser, Ctx, Now, ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1", tags=["fulfillment"], responses=errors(409))
 Paging = Annotated[PageParams, Depends(page_params)]

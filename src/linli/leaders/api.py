@@ -2,19 +2,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from fastapi.responses import RedirectResponse
-from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from linli import qrcodes
+from linli import posters, qrcodes
 from linli.brands import service as brands
 from linli.brands.models import Community
 from linli.brands.schemas import IdPath
 from linli.config import Settings
-from linli.leaders import invite_codes, service
+from linli.leaders import invite_codes, service, share_image
 from linli.leaders.models import InviteCode, Leader
 from linli.leaders.schemas import (
     ApplicationIn,
@@ -40,7 +38,7 @@ from linli.leaders.schemas import (
 from linli.openapi import errors
 from linli.pagination import Page, PageParams, page_params
 from linli.security import mask_name, mask_phone
-from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
+from linli.http import AuthUser, Ctx, Now, ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1", tags=["leaders"], responses=errors(409))
 
@@ -48,6 +46,7 @@ Paging = Annotated[PageParams, Depends(page_params)]
 # Long enough for a code with stray spaces; the exact format is checked by invite_codes.normalize (422).
 CodePath = Annotated[str, Path(min_length=1, max_length=64, description="邀请码（不区分大小写）")]
 PNG = {200: {"content": {"image/png": {}}, "description": "二维码 PNG 图片"}}
+POSTER_PNG = {200: {"content": {"image/png": {}}, "description": "邀请海报 PNG 图片（750×1334）"}, **errors(503)}
 OWNER = ("owner",)
 
 
@@ -383,6 +382,27 @@ async def my_qr(brand_id: IdPath, user: AuthUser, ctx: Ctx, session: ReadSession
     return _qr_response(ctx.settings, invite.code, cache="private, no-store")
 
 
+@router.get(
+    "/brands/{brand_id}/leader/share-image.png",
+    response_class=Response,
+    responses=POSTER_PNG,
+    summary="我的邀请海报：徽章、邀请码和二维码（团长本人，可下载分享）",
+)
+async def my_share_image(brand_id: IdPath, user: AuthUser, ctx: Ctx, session: ReadSession) -> Response:
+    poster = await share_image.invite_poster_for(
+        session=session, brand_id=brand_id, user_id=user.user_id, base_url=ctx.settings.public_base_url
+    )
+    font = posters.find_cjk_font(setting=ctx.settings.cjk_font)
+    png = await run_in_threadpool(posters.invite_poster_png, poster, font_path=font)  # drawing is CPU work
+    return Response(
+        content=png, media_type="image/png",
+        headers={
+            "Cache-Control": "private, no-store",
+            "Content-Disposition": f'attachment; filename="invite-{poster.invite_code}.png"',
+        },
+    )
+
+
 # --- Public: what a code stands for -------------------------------------------------------------
 
 
@@ -418,25 +438,3 @@ async def code_qr(code: CodePath, ctx: Ctx, session: ReadSession, now: Now) -> R
     found = await service.resolve_invite(session=session, raw_code=code, now=now)
     # Short cache: a revoked code must stop rendering soon.
     return _qr_response(ctx.settings, found.invite.code, cache="public, max-age=300")
-
-
-async def short_link(code: CodePath) -> RedirectResponse:
-    """The invite link printed on posters and QR codes. For now it leads to the code's resolution;
-    the member-facing H5 landing page will take this path over in a later issue."""
-    return RedirectResponse(f"/api/v1/invite-codes/{quote(code.strip(), safe='')}", status_code=307)
-
-
-# /i/{code} lives outside /api/v1: an APIRoute appended directly is not given the router's prefix,
-# so the short link is served (and documented in OpenAPI) without a second router in linli.app.
-router.routes.append(
-    APIRoute(
-        "/i/{code}",
-        short_link,
-        methods=["GET"],
-        tags=["leaders"],
-        status_code=307,
-        response_class=RedirectResponse,
-        summary="邀请短链：跳转到邀请码查询",
-        responses={307: {"description": "跳转到 /api/v1/invite-codes/{code}"}},
-    )
-)

@@ -39,7 +39,7 @@ from linli.ledger.schemas import (
 from linli.ledger.service import LeaderBalances
 from linli.openapi import errors
 from linli.pagination import Page, PageParams, fetch_page, page_of, page_params
-from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
+from linli.http import AuthUser, Ctx, Now, ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1", tags=["commission"], responses=errors(409))
 Paging = Annotated[PageParams, Depends(page_params)]

@@ -15,9 +15,11 @@ from fastapi.responses import StreamingResponse
 from linli.attribution import service as attribution
 from linli.brands import service as brands
 from linli.brands.schemas import IdPath
-from linli.live import room, service
+from linli.live import comments, listings, offers, room, service, sessions, visits
 from linli.live.models import LiveSession
 from linli.live.schemas import (
+    AnnounceIn,
+    AnnouncementOut,
     CommentIn,
     CommentOut,
     FunnelOut,
@@ -40,7 +42,7 @@ from linli.live.schemas import (
 )
 from linli.openapi import errors
 from linli.pagination import Page, PageParams, page_params
-from linli.web import AuthUser, Ctx, MaybeUser, Now, ReadSession, WriteSession
+from linli.http import AuthUser, Ctx, MaybeUser, Now, ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1", tags=["live"], responses=errors(409))
 Paging = Annotated[PageParams, Depends(page_params)]
@@ -78,11 +80,11 @@ def room_out(state: service.RoomState) -> RoomOut:
     )
 
 
-def _phases(phases: list[PhaseIn] | None) -> list[service.PhaseInput] | None:
-    return None if phases is None else [service.PhaseInput(**p.model_dump()) for p in phases]
+def _phases(phases: list[PhaseIn] | None) -> list[sessions.PhaseInput] | None:
+    return None if phases is None else [sessions.PhaseInput(**p.model_dump()) for p in phases]
 
 
-def _entry_out(outcome: service.VisitOutcome) -> VisitEntryOut | None:
+def _entry_out(outcome: visits.VisitOutcome) -> VisitEntryOut | None:
     if outcome.own_code:
         return VisitEntryOut(result="own_code", reason="own_code", message=ENTRY_MESSAGES["own_code"], bound_leader_id=None)
     entry = outcome.entry
@@ -104,10 +106,10 @@ def _entry_out(outcome: service.VisitOutcome) -> VisitEntryOut | None:
 @router.post(SESSIONS, status_code=201, response_model=SessionOut, summary="新建直播场次（员工）")
 async def create_session(brand_id: IdPath, body: SessionIn, user: AuthUser, session: WriteSession, now: Now) -> SessionOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
-    live = await service.create_session(
+    live = await sessions.create_session(
         session=session,
         brand_id=brand_id,
-        data=service.SessionInput(
+        data=sessions.SessionInput(
             title=body.title, scheduled_start_at=body.scheduled_start_at, stream_url=body.stream_url,
             cover_url=body.cover_url, phases=_phases(body.phases),
         ),
@@ -140,11 +142,11 @@ async def update_session(
     brand_id: IdPath, session_id: IdPath, body: SessionPatch, user: AuthUser, session: WriteSession, now: Now
 ) -> SessionOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
-    live = await service.update_session(
+    live = await sessions.update_session(
         session=session,
         brand_id=brand_id,
         session_id=session_id,
-        patch=service.SessionPatch(
+        patch=sessions.SessionPatch(
             title=body.title, scheduled_start_at=body.scheduled_start_at, stream_url=body.stream_url,
             cover_url=body.cover_url, phases=_phases(body.phases),
         ),
@@ -155,10 +157,10 @@ async def update_session(
 
 def _transition(name: str, summary: str):  # noqa: ANN202 - registers one transition route
     action = {
-        "start": service.start_session,
-        "advance": service.advance_phase,
-        "end": service.end_session,
-        "cancel": service.cancel_session,
+        "start": sessions.start_session,
+        "advance": sessions.advance_phase,
+        "end": sessions.end_session,
+        "cancel": sessions.cancel_session,
     }[name]
 
     @router.post(SESSIONS + "/{session_id}/" + name, response_model=SessionOut, summary=summary, name=f"{name}_session")
@@ -183,7 +185,7 @@ async def add_listing(
     brand_id: IdPath, session_id: IdPath, body: ListingIn, user: AuthUser, session: WriteSession, now: Now
 ) -> ListingOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
-    view = await service.add_listing(
+    view = await listings.add_listing(
         session=session, brand_id=brand_id, session_id=session_id, sku_id=body.sku_id,
         live_price_fen=body.live_price_fen, allocation=body.allocation, per_member_limit=body.per_member_limit, now=now,
     )
@@ -196,11 +198,11 @@ async def update_listing(
     session: WriteSession, now: Now,
 ) -> ListingOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
-    patch = service.ListingPatch(
+    patch = listings.ListingPatch(
         live_price_fen=body.live_price_fen, allocation=body.allocation, per_member_limit=body.per_member_limit,
         clear_per_member_limit="per_member_limit" in body.model_fields_set and body.per_member_limit is None,
     )
-    view = await service.update_listing(
+    view = await listings.update_listing(
         session=session, brand_id=brand_id, session_id=session_id, listing_id=listing_id, patch=patch, now=now
     )
     return listing_out(view)
@@ -213,7 +215,7 @@ async def withdraw_listing(
     brand_id: IdPath, session_id: IdPath, listing_id: IdPath, user: AuthUser, session: WriteSession, now: Now
 ) -> ListingOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
-    view = await service.withdraw_listing(
+    view = await listings.withdraw_listing(
         session=session, brand_id=brand_id, session_id=session_id, listing_id=listing_id, now=now
     )
     return listing_out(view)
@@ -229,8 +231,8 @@ async def create_offer(
     brand_id: IdPath, session_id: IdPath, body: OfferIn, user: AuthUser, session: WriteSession, now: Now
 ) -> OfferOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
-    view = await service.create_offer(
-        session=session, brand_id=brand_id, session_id=session_id, data=service.OfferInput(**body.model_dump()), now=now
+    view = await offers.create_offer(
+        session=session, brand_id=brand_id, session_id=session_id, data=offers.OfferInput(**body.model_dump()), now=now
     )
     return offer_out(view)
 
@@ -241,9 +243,9 @@ async def update_offer(
     now: Now,
 ) -> OfferOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
-    view = await service.update_offer(
+    view = await offers.update_offer(
         session=session, brand_id=brand_id, session_id=session_id, offer_id=offer_id,
-        patch=service.OfferPatch(**body.model_dump()), now=now,
+        patch=offers.OfferPatch(**body.model_dump()), now=now,
     )
     return offer_out(view)
 
@@ -253,7 +255,7 @@ async def open_offer(
     brand_id: IdPath, session_id: IdPath, offer_id: IdPath, user: AuthUser, session: WriteSession, now: Now
 ) -> OfferOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
-    view = await service.open_offer(session=session, brand_id=brand_id, session_id=session_id, offer_id=offer_id, now=now)
+    view = await offers.open_offer(session=session, brand_id=brand_id, session_id=session_id, offer_id=offer_id, now=now)
     return offer_out(view)
 
 
@@ -262,14 +264,31 @@ async def close_offer(
     brand_id: IdPath, session_id: IdPath, offer_id: IdPath, user: AuthUser, session: WriteSession, now: Now
 ) -> OfferOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
-    view = await service.close_offer(session=session, brand_id=brand_id, session_id=session_id, offer_id=offer_id, now=now)
+    view = await offers.close_offer(session=session, brand_id=brand_id, session_id=session_id, offer_id=offer_id, now=now)
     return offer_out(view)
+
+
+@router.post(
+    SESSIONS + "/{session_id}/offers/{offer_id}/announce", status_code=201, response_model=AnnouncementOut,
+    summary="向小区播报专享价（带团长名字的横幅，员工）", responses=errors(429),
+)
+async def announce_offer(
+    brand_id: IdPath, session_id: IdPath, offer_id: IdPath, user: AuthUser, session: WriteSession, now: Now,
+    body: AnnounceIn | None = None,
+) -> AnnouncementOut:
+    """Writes `live.offer_announced` on the room's stream; at most once per offer every 30 seconds."""
+    await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
+    payload = await offers.announce_offer(
+        session=session, brand_id=brand_id, session_id=session_id, offer_id=offer_id,
+        note=body.note if body else None, now=now,
+    )
+    return AnnouncementOut(**payload)
 
 
 @router.get(SESSIONS + "/{session_id}/funnel", response_model=FunnelOut, summary="邀请漏斗：浏览 → 进入 → 下单（员工）")
 async def session_funnel(brand_id: IdPath, session_id: IdPath, user: AuthUser, session: ReadSession) -> FunnelOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
-    result = await service.funnel(session=session, brand_id=brand_id, session_id=session_id)
+    result = await visits.funnel(session=session, brand_id=brand_id, session_id=session_id)
     return FunnelOut(
         session_id=result.session_id,
         totals=FunnelRowOut(**vars(result.totals)),
@@ -325,7 +344,7 @@ async def room_events(
     responses=errors(429),
 )
 async def post_comment(session_id: IdPath, body: CommentIn, user: AuthUser, session: WriteSession, now: Now) -> CommentOut:
-    posted = await service.post_comment(session=session, session_id=session_id, user_id=user.user_id, body=body.body, now=now)
+    posted = await comments.post_comment(session=session, session_id=session_id, user_id=user.user_id, body=body.body, now=now)
     return CommentOut(**posted.card)
 
 
@@ -334,7 +353,7 @@ async def post_comment(session_id: IdPath, body: CommentIn, user: AuthUser, sess
     responses=errors(410),
 )
 async def record_visit(session_id: IdPath, body: VisitIn, user: MaybeUser, session: WriteSession, now: Now) -> VisitOut:
-    outcome = await service.record_visit(
+    outcome = await visits.record_visit(
         session=session, session_id=session_id, user_id=user.user_id if user else None, invite_code=body.invite_code,
         now=now,
     )

@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.context import AppContext
-from linli.live import service
+from linli.live import comments, service
 from linli.live.models import LiveSession
 from linli.live.schemas import ListingOut, OfferOut, SessionOut
 from linli.outbox.models import OutboxEvent
@@ -74,7 +74,7 @@ async def snapshot(*, session: AsyncSession, session_id: int, now: datetime) -> 
         "session": SessionOut(**service.session_card(state.live)).model_dump(mode="json"),
         "listings": [ListingOut(**v.card()).model_dump(mode="json") for v in state.listings],
         "offers": [OfferOut(**v.card()).model_dump(mode="json") for v in state.offers],
-        "comments": to_jsonable_python(await service.recent_comments(session=session, session_id=session_id)),
+        "comments": to_jsonable_python(await comments.recent_comments(session=session, session_id=session_id)),
         "as_of_event_id": int(as_of or 0),
     }
 

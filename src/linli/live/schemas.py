@@ -7,7 +7,9 @@ from pydantic import AwareDatetime, BaseModel, Field
 from linli.brands.schemas import MAX_ID
 from linli.catalog.schemas import HttpUrlText, PriceFen
 from linli.catalog.service import MAX_PRICE_FEN
-from linli.live.service import MAX_ALLOCATION, MAX_LIMIT_PER_MEMBER, MAX_PHASE_MINUTES, MAX_PHASES
+from linli.live.listings import MAX_ALLOCATION, MAX_LIMIT_PER_MEMBER
+from linli.live.offers import ANNOUNCE_NOTE_MAX_LENGTH
+from linli.live.sessions import MAX_PHASE_MINUTES, MAX_PHASES
 
 SessionStatus = Literal["scheduled", "live", "ended", "cancelled"]
 OfferStatus = Literal["draft", "open", "closed"]
@@ -125,6 +127,35 @@ class OfferPatch(BaseModel):
     per_member_limit: PerMemberLimit | None = None
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
+
+
+class AnnounceIn(BaseModel):
+    note: str | None = Field(
+        default=None, min_length=1, max_length=ANNOUNCE_NOTE_MAX_LENGTH, examples=["今晚现摘，明天到自提点"],
+        description="主播补充的一句话（可选，一行，最多 50 字），加在横幅里",
+    )
+
+
+class AnnouncementOut(BaseModel):
+    """The `live.offer_announced` event as the room receives it: the member page shows `banner`."""
+
+    session_id: int
+    offer_id: int
+    listing_id: int
+    title: str
+    product_name: str
+    sku_name: str
+    price_fen: int
+    quota: int
+    remaining: int
+    community_id: int
+    community_name: str
+    leader_id: int
+    leader_name: str
+    leader_badge: str
+    note: str | None
+    announced_at: AwareDatetime
+    banner: str = Field(examples=["接下来为云顶华府的邻居们带来专享价：黄金奶油草莓 ¥68.00，前 100 份 @小李"])
 
 
 class OfferOut(BaseModel):

@@ -10,7 +10,7 @@ from linli.brands.schemas import IdPath
 from linli.notifications import service
 from linli.notifications.schemas import InboxOut, MarkedOut, NotificationOut, UnreadOut
 from linli.pagination import PageParams, page_params
-from linli.web import AuthUser, Now, ReadSession, WriteSession
+from linli.http import AuthUser, Now, ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
 Paging = Annotated[PageParams, Depends(page_params)]

@@ -17,7 +17,7 @@ from linli.orders.models import Order
 from linli.orders.schemas import BrandOrderOut, LeaderOrderOut, OrderCreate, OrderDetail, OrderOut, StatusChangeOut
 from linli.pagination import Page, PageParams, page_params
 from linli.security import mask_name, mask_phone
-from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession
+from linli.http import AuthUser, Ctx, Now, ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1", tags=["orders"], responses=errors(404, 409))
 Paging = Annotated[PageParams, Depends(page_params)]

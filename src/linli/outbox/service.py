@@ -27,6 +27,18 @@ def emit(session: AsyncSession, *, topic: str, payload: dict[str, Any], now: dat
     session.add(OutboxEvent(topic=topic, stream=stream, payload=payload, created_at=now, available_at=now))
 
 
+async def recent_on_stream(
+    *, session: AsyncSession, stream: str, topic: str, since: datetime
+) -> list[OutboxEvent]:
+    """The events of one topic written to a stream after `since`, newest first (a rate limit's memory)."""
+    rows = await session.scalars(
+        select(OutboxEvent)
+        .where(OutboxEvent.stream == stream, OutboxEvent.topic == topic, OutboxEvent.created_at > since)
+        .order_by(OutboxEvent.id.desc())
+    )
+    return list(rows)
+
+
 class HandlerRegistry:
     def __init__(self) -> None:
         self._handlers: dict[str, list[Handler]] = {}

@@ -24,7 +24,7 @@ from linli.payments.schemas import (
     SimulatorComplete,
     SimulatorCompleted,
 )
-from linli.web import AuthUser, Ctx, ReadSession, wechatpay_notify_reply
+from linli.http import AuthUser, Ctx, ReadSession, wechatpay_notify_reply
 
 log = logging.getLogger("linli.payments.api")
 Paging = Annotated[PageParams, Depends(page_params)]

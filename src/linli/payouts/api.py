@@ -31,7 +31,7 @@ from linli.payouts.schemas import (
     WithdrawalOut,
     WithdrawalPage,
 )
-from linli.web import AuthUser, Ctx, Now, ReadSession, WriteSession, wechatpay_notify_reply
+from linli.http import AuthUser, Ctx, Now, ReadSession, WriteSession, wechatpay_notify_reply
 
 log = logging.getLogger("linli.payouts.api")
 

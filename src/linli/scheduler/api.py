@@ -9,7 +9,7 @@ from linli.brands.schemas import IdPath
 from linli.openapi import errors
 from linli.scheduler import service
 from linli.scheduler.schemas import SchedulePolicyIn, SchedulePolicyOut
-from linli.web import AuthUser, Now, ReadSession, WriteSession
+from linli.http import AuthUser, Now, ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1", tags=["schedule"], responses=errors(404))
 

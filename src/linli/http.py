@@ -1,5 +1,9 @@
-"""FastAPI plumbing shared by every context's routes: sessions, the current user, error responses, and the
-answer WeChat Pay expects from a notify endpoint."""
+"""HTTP plumbing shared by every context's routes: sessions, the current user, error responses, and the
+answer WeChat Pay expects from a notify endpoint.
+
+Errors are JSON (`{"error": {...}}`) except on the web pages (`linli.web`): a request that a page route
+marked with `mark_page` gets the same status with the HTML page `app.state.error_page` renders.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,11 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -95,6 +99,24 @@ async def optional_user(request: Request, credentials: BearerCredentials) -> Cur
 MaybeUser = Annotated[CurrentUser | None, Depends(optional_user)]
 
 
+class ErrorPage(Protocol):
+    """Renders a refusal as an HTML page (installed by the web context as `app.state.error_page`)."""
+
+    def __call__(self, request: Request, *, status_code: int, message: str) -> Response: ...
+
+
+def mark_page(request: Request) -> None:
+    """A router dependency of the web pages: errors of this request are answered as HTML."""
+    request.state.page = True
+
+
+def _page_error(request: Request, status_code: int, message: str) -> Response | None:
+    render: ErrorPage | None = getattr(request.app.state, "error_page", None)
+    if render is None or not getattr(request.state, "page", False):
+        return None
+    return render(request, status_code=status_code, message=message)
+
+
 def _error_body(code: str, message: str, details: object = None) -> dict:
     error: dict = {"code": code, "message": message}
     if details is not None:
@@ -114,7 +136,16 @@ def _sends_json(request: Request) -> bool:
     return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
 
 
-def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+def _answer(
+    request: Request, status_code: int, code: str, message: str, details: object = None, headers: dict | None = None
+) -> Response:
+    page = _page_error(request, status_code, message)
+    if page is not None:
+        return page
+    return JSONResponse(_error_body(code, message, details), status_code=status_code, headers=headers)
+
+
+def _validation_error(request: Request, exc: RequestValidationError) -> Response:
     """422 with the fields at fault; a body that is not JSON at all (broken, or sent as another content type to a
     JSON route, which FastAPI then sees as raw bytes) says so rather than listing fields."""
     errors = exc.errors()
@@ -126,7 +157,7 @@ def _validation_error(request: Request, exc: RequestValidationError) -> JSONResp
     else:
         names = list(dict.fromkeys(str(e["loc"][-1]) for e in errors if len(e.get("loc", ())) > 1))
         code, message = "invalid_request", "请求参数无效" + (f"：{'、'.join(names[:3])}" if names else "")
-    return JSONResponse(_error_body(code, message, _validation_details(exc)), status_code=422)
+    return _answer(request, 422, code, message, _validation_details(exc))
 
 
 HTTP_ERROR_CODES = {
@@ -138,56 +169,56 @@ HTTP_ERROR_CODES = {
 }
 
 
-def _unstorable() -> JSONResponse:
-    return JSONResponse(_error_body("invalid_request", "请求参数包含无法保存的值"), status_code=422)
+def _unstorable(request: Request) -> Response:
+    return _answer(request, 422, "invalid_request", "请求参数包含无法保存的值")
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(_error_body(exc.code, exc.message, exc.details), status_code=exc.status_code)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        return _answer(request, exc.status_code, exc.code, exc.message, exc.details)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         return _validation_error(request, exc)
 
     @app.exception_handler(IntegrityError)
-    async def _integrity(_request: Request, _exc: IntegrityError) -> JSONResponse:
+    async def _integrity(request: Request, _exc: IntegrityError) -> Response:
         # A race that slipped past the checks hit a unique constraint: nothing was written.
         error = Conflict("操作冲突，请刷新后重试", code="concurrent_conflict")
-        return JSONResponse(_error_body(error.code, error.message), status_code=409)
+        return _answer(request, 409, error.code, error.message)
 
     @app.exception_handler(DBAPIError)
-    async def _database(_request: Request, exc: DBAPIError) -> JSONResponse:
+    async def _database(request: Request, exc: DBAPIError) -> Response:
         # SQLSTATE class 22 is "data exception": a value the database cannot hold (a NUL byte in text,
         # a number out of range). That is bad input, and the transaction was rolled back.
         state = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
         if state.startswith("22"):
-            return _unstorable()
+            return _unstorable(request)
         raise exc
 
     @app.exception_handler(StatementError)
-    async def _statement(_request: Request, exc: StatementError) -> JSONResponse:
+    async def _statement(request: Request, exc: StatementError) -> Response:
         # The driver refused to bind a value before the database saw it (SQLite's 64-bit integers, a date
         # that leaves the calendar when converted to UTC): the same bad input as SQLSTATE 22 above.
         if isinstance(exc.orig, OverflowError):
-            return _unstorable()
+            return _unstorable(request)
         raise exc
 
     @app.exception_handler(OverflowError)
-    async def _overflow(_request: Request, _exc: OverflowError) -> JSONResponse:
-        return _unstorable()
+    async def _overflow(request: Request, _exc: OverflowError) -> Response:
+        return _unstorable(request)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400:
             # FastAPI and Starlette answer a body they cannot read (not UTF-8, a broken multipart form) with a bare
             # 400; nothing else here raises one.
             if isinstance(exc.__cause__, UnicodeDecodeError):
-                return JSONResponse(_error_body("body_not_utf8", "请求体不是有效的 UTF-8 文本"), status_code=422)
-            return JSONResponse(_error_body("body_malformed", "无法解析请求体", {"reason": str(exc.detail)}), status_code=422)
+                return _answer(request, 422, "body_not_utf8", "请求体不是有效的 UTF-8 文本")
+            return _answer(request, 422, "body_malformed", "无法解析请求体", {"reason": str(exc.detail)})
         code, message = HTTP_ERROR_CODES.get(exc.status_code, ("http_error", "请求失败"))
-        return JSONResponse(_error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+        return _answer(request, exc.status_code, code, message, headers=exc.headers)
 
 
 async def wechatpay_notify_reply(

@@ -1,0 +1,13 @@
+"""Every page route, in one router the application includes: outside the OpenAPI document (pages are not
+the API) and marked as pages, so that their refusals are HTML (`linli.http.mark_page`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from linli.http import mark_page
+from linli.web import invite, member, signin
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_page)])
+for pages in (signin.router, invite.router, member.router):
+    router.include_router(pages)

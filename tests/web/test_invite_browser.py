@@ -1,0 +1,71 @@
+"""In Chromium at phone width: a neighbour opens 小李's invite link, signs in by SMS and is bound; a second
+visit says already bound; 王姐's member is told where they belong; nothing is loaded from another host."""
+
+from __future__ import annotations
+
+from playwright.async_api import expect
+
+from tests.factories import make_bound_member
+from tests.web.browser import Phone
+from tests.web.conftest import WebScene, latest_sms_code
+
+
+async def join_through_the_link(phone: Phone, ctx, code: str, number: str) -> None:
+    page = phone.page
+    await phone.open(f"/i/{code}")
+    await expect(page.get_by_test_id("badge")).to_have_text("云顶华府·优邻优选社区主理人")
+    await expect(page.get_by_role("link", name="进入直播间")).to_be_visible()
+    # The viewport meta makes a phone lay the page out at its own width (375 px), not a 980 px desktop.
+    assert await page.evaluate("window.innerWidth") == 375
+    await phone.shoot("landing")
+    await page.get_by_role("link", name="登录并加入").click()
+    await page.get_by_label("手机号").fill(number)
+    await page.get_by_role("button", name="获取验证码").click()
+    await expect(page.get_by_role("status")).to_contain_text("验证码已发送")
+    await expect(page.get_by_label("手机号")).to_have_value(number)  # the form kept what was typed
+    await page.get_by_label("验证码").fill(await latest_sms_code(ctx, number))
+    await phone.shoot("code-entered")
+    await page.get_by_role("button", name="登录并加入").click()
+
+
+async def test_a_neighbour_joins_through_the_invite_link(phone: Phone, ctx, web_scene: WebScene):
+    page = phone.page
+    await join_through_the_link(phone, ctx, web_scene.li.code, "13800002001")
+    outcome = page.get_by_test_id("outcome")
+    await expect(outcome).to_contain_text("绑定成功")
+    await expect(outcome).to_contain_text("小李")
+    await expect(page.get_by_test_id("signed-in-as")).to_have_text("邻居2001")
+    await phone.shoot("bound")
+    # Nothing on the page is wider than the phone.
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 375
+
+    await phone.open(f"/i/{web_scene.li.code}")
+    await expect(outcome).to_contain_text("您已是小李的邻居")
+    await expect(page.get_by_role("button", name="加入云顶华府")).to_have_count(0)
+    await phone.shoot("second-visit")
+
+
+async def test_a_member_of_wang_sees_they_are_bound_elsewhere(phone: Phone, ctx, world, web_scene: WebScene):
+    member = await make_bound_member(world, web_scene.wang)
+    await join_through_the_link(phone, ctx, web_scene.li.code, member.phone)
+    outcome = phone.page.get_by_test_id("outcome")
+    await expect(outcome).to_contain_text("已绑定其他团长")
+    await expect(outcome).to_contain_text("王姐（翠湖花园）")
+    await phone.shoot("bound-elsewhere")
+
+
+async def test_no_page_or_asset_comes_from_another_host(phone: Phone, ctx, web_scene: WebScene):
+    await join_through_the_link(phone, ctx, web_scene.li.code, "13800002002")
+    await expect(phone.page.get_by_test_id("outcome")).to_contain_text("绑定成功")
+    await phone.open("/signin/staff")
+    await phone.open("/i/ZZZZZZZZ")
+    await expect(phone.page.get_by_test_id("error-page")).to_contain_text("邀请码不存在")
+    await phone.shoot("unknown-code")
+    # The pages did load their own assets (so the check below saw real traffic) ...
+    assert any(url.endswith("/static/vendor/htmx/htmx.min.js") for url in phone.requests)
+    assert any(url.endswith("/static/web/linli.css") for url in phone.requests)
+    # ... and htmx is running, with linli.js beside it.
+    assert await phone.page.evaluate("typeof window.htmx === 'object' && typeof window.linli.stream === 'function'")
+    assert phone.foreign_requests() == []
+    # The content security policy refused nothing the pages need (a 404 page's own status is not an error).
+    assert [e for e in phone.console_errors if "404" not in e] == []
