@@ -198,3 +198,44 @@ async def test_an_order_is_its_owners_only_and_pays_through_the_simulator(client
     assert other.status_code == 404 and other.headers["content-type"].startswith("text/html")
     page = await client.get("/me")
     assert (await client.post(f"{order_path}/pay", data={"csrf_token": csrf_of(page.text)})).status_code == 404
+
+
+async def _pay_after_expiry(client, ctx, world, room: RoomScene, *, quota_taken_meanwhile: bool) -> str:
+    """A neighbour orders 2, opens the pay page, lets the order expire; the money arrives late."""
+    member = await make_bound_member(world, room.web.li)
+    await sign_in_by_sms(client, ctx, member.phone)
+    page = await client.get(f"/live/{room.web.session_id}")
+    placed = await client.post(
+        f"/live/{room.web.session_id}/buy",
+        data={"csrf_token": csrf_of(page.text), "offer_id": room.offer_id, "quantity": "2",
+              "idempotency_key": key_of(page.text, f"offer-{room.offer_id}")},
+    )
+    order_path = placed.headers["location"]
+    paying = await client.post(f"{order_path}/pay", data={"csrf_token": csrf_of((await client.get(order_path)).text)})
+    trade_no = paying.headers["location"].rsplit("/", 1)[1]
+    ctx.clock.advance(timedelta(minutes=ctx.settings.order_payment_minutes + 1))
+    async with ctx.db.transaction() as s:
+        assert await orders.expire_due_orders(session=s, now=ctx.clock.now()) == 1
+    if quota_taken_meanwhile:
+        for taken in (2, 1):
+            other = await make_bound_member(world, room.web.li)
+            async with ctx.db.transaction() as s:
+                await orders.place_order(
+                    session=s, user_id=other.user_id, listing_id=None, offer_id=room.offer_id, quantity=taken,
+                    idempotency_key=f"late-{other.user_id:08d}", pickup_community_id=None,
+                    payment_ttl=timedelta(minutes=10), now=ctx.clock.now(),
+                )
+    done = await client.post(f"/api/v1/payments/simulator/{trade_no}/complete", json={"outcome": "success"})
+    assert done.status_code == 200, done.text
+    return text_of((await client.get(order_path)).text)
+
+
+async def test_a_late_payment_that_found_its_units_reads_paid_and_restored(client, ctx, world, room: RoomScene):
+    shown = await _pay_after_expiry(client, ctx, world, room, quota_taken_meanwhile=False)
+    assert "已支付 付款晚于订单时限，名额仍在，订单已为您恢复" in shown
+
+
+async def test_a_late_payment_after_the_quota_went_reads_refunded_never_paid(client, ctx, world, room: RoomScene):
+    shown = await _pay_after_expiry(client, ctx, world, room, quota_taken_meanwhile=True)
+    assert "未能保留订单 支付超时，名额已售罄，正在原路退款 ¥136.00" in shown
+    assert "支付成功" not in shown and "去支付" not in shown
