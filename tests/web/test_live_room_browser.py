@@ -66,8 +66,8 @@ async def test_a_neighbour_watches_the_quota_fall_then_buys_and_pays(phone: Phon
     await page.get_by_role("button", name="支付", exact=True).click()
     await expect(page.locator("#status")).to_have_text("支付成功")
     await phone.shoot("paid-on-simulator")
-    order_path = "/orders/" + await orders_of(ctx, neighbour.user_id)
-    await phone.open(order_path)
+    await page.get_by_role("link", name="查看订单").click()  # back from the cashier to the order
+    await expect(page).to_have_url(f"{phone.base_url}/orders/" + await orders_of(ctx, neighbour.user_id))
     await expect(page.get_by_test_id("result")).to_contain_text("已支付")
     await phone.shoot("paid")
     assert phone.foreign_requests() == []
