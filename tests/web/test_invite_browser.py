@@ -57,6 +57,10 @@ async def test_a_member_of_wang_sees_they_are_bound_elsewhere(phone: Phone, ctx,
 async def test_no_page_or_asset_comes_from_another_host(phone: Phone, ctx, web_scene: WebScene):
     await join_through_the_link(phone, ctx, web_scene.li.code, "13800002002")
     await expect(phone.page.get_by_test_id("outcome")).to_contain_text("绑定成功")
+    await phone.open(f"/live/{web_scene.session_id}")  # the member's live room (with its own script and event stream)
+    await expect(phone.page.get_by_test_id("session")).to_contain_text("黄金奶油草莓源头直播")
+    await phone.open("/orders/999999")  # an order that is not theirs: the 404 page
+    await expect(phone.page.get_by_test_id("error-page")).to_be_visible()
     await phone.open("/signin/staff")
     await phone.open("/i/ZZZZZZZZ")
     await expect(phone.page.get_by_test_id("error-page")).to_contain_text("邀请码不存在")
@@ -64,6 +68,7 @@ async def test_no_page_or_asset_comes_from_another_host(phone: Phone, ctx, web_s
     # The pages did load their own assets (so the check below saw real traffic) ...
     assert any(url.endswith("/static/vendor/htmx/htmx.min.js") for url in phone.requests)
     assert any(url.endswith("/static/web/linli.css") for url in phone.requests)
+    assert any(url.endswith("/static/web/live_room.js") for url in phone.requests)
     # ... and htmx is running, with linli.js beside it.
     assert await phone.page.evaluate("typeof window.htmx === 'object' && typeof window.linli.stream === 'function'")
     assert phone.foreign_requests() == []

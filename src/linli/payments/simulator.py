@@ -197,6 +197,7 @@ button[disabled] {{ opacity: .5; }}
     <div id="status">{escape(status)}</div>
     <button id="pay"{disabled}>支付</button>
     <button id="fail"{disabled}>模拟失败</button>
+    <p><a href="/orders/{payment.order_id}">查看订单</a></p>
   </div>
 </main>
 <script>

@@ -6,8 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from linli.http import mark_page
-from linli.web import invite, member, signin
+from linli.web import invite, live_room, member, order_pages, signin
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_page)])
-for pages in (signin.router, invite.router, member.router):
+for pages in (signin.router, invite.router, member.router, live_room.router, order_pages.router):
     router.include_router(pages)

@@ -1,0 +1,134 @@
+"""The member's live room `/live/{session_id}`: the stream, the run-of-show, the listings and the community
+offers as `live.room_state` gives them, updated live from the room's SSE stream (static/web/live_room.js),
+and buying (`orders.place_order`, with an idempotency key the page makes when it renders its forms)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from linli.attribution import service as attribution
+from linli.brands import service as brands
+from linli.brands.models import Community, PickupPoint
+from linli.brands.schemas import IdPath
+from linli.context import AppContext
+from linli.errors import DomainError, InvalidInput
+from linli.http import Ctx
+from linli.leaders import service as leaders
+from linli.live import service as live
+from linli.orders import service as orders
+from linli.pagination import PageParams
+from linli.web.signin import FormState, FormText
+from linli.web.templating import render
+from linli.web.visitor import CheckedVisitor, PageVisitor, SignInRequired, Visitor
+
+router = APIRouter()
+OptionalId = Annotated[int | None, Form(ge=1, le=2**63 - 1)]
+PLAYABLE = (".m3u8", ".mp4")  # what a <video> element plays by itself (HLS natively on phones)
+STATUS_TEXT = {"scheduled": "未开播", "live": "直播中", "ended": "已结束", "cancelled": "已取消"}
+
+
+@dataclass(frozen=True)
+class Pickup:
+    """Where a buyer collects: a bound member's is their leader's community; anyone else picks one."""
+
+    fixed: tuple[Community, PickupPoint] | None  # the member's own community
+    choices: list[tuple[Community, PickupPoint]]  # for a member bound to nobody
+
+
+@dataclass(frozen=True)
+class Buyer:
+    leader_id: int | None
+    community_id: int | None
+    pickup: Pickup
+
+
+def new_idempotency_key() -> str:
+    """One per form per rendering: a double click sends the same key, so it places one order."""
+    return secrets.token_hex(16)
+
+
+def playable(url: str | None) -> bool:
+    return bool(url) and url.split("?", 1)[0].lower().endswith(PLAYABLE)  # type: ignore[union-attr]
+
+
+async def _buyer(ctx: AppContext, visitor: Visitor, brand_id: int) -> Buyer | None:
+    if visitor.user is None:
+        return None
+    async with ctx.db.read() as session:
+        binding = await attribution.member_binding(session=session, brand_id=brand_id, user_id=visitor.user.id, now=ctx.clock.now())
+        if binding is not None:
+            leader = await leaders.get_leader(session=session, brand_id=brand_id, leader_id=binding.leader_id)
+            community = await brands.get_community(session=session, brand_id=brand_id, community_id=leader.community_id)
+            point = await brands.get_pickup_point(session=session, community_id=community.id)
+            return Buyer(leader.id, community.id, Pickup(fixed=(community, point), choices=[]))
+        choices, _ = await brands.list_communities(session=session, brand_id=brand_id, params=PageParams(page=1, page_size=100))
+    return Buyer(None, None, Pickup(fixed=None, choices=choices))
+
+
+async def _room_page(
+    request: Request, ctx: Ctx, visitor: Visitor, session_id: int, *, form: FormState | None = None,
+    form_target: str = "", status_code: int = 200,
+) -> Response:
+    now = ctx.clock.now()
+    async with ctx.db.read() as session:
+        state = await live.room_state(session=session, session_id=session_id, now=now, user_id=visitor.user.id if visitor.user else None)
+        brand = await brands.get_brand(session=session, brand_id=state.live.brand_id)
+    buyer = await _buyer(ctx, visitor, brand.id)
+    keys = {f"offer-{o.offer.id}": new_idempotency_key() for o in state.offers}
+    keys.update({f"listing-{x.listing.id}": new_idempotency_key() for x in state.listings})
+    seconds_left = {o.offer.id: max(0, int((o.offer.ends_at - now).total_seconds())) for o in state.offers}
+    return render(
+        request, visitor, "live_room.html", status_code=status_code, room=state, session_card=live.session_card(state.live),
+        timezone=brand.timezone, status_text=STATUS_TEXT.get(state.live.status, state.live.status),
+        playable=playable(state.live.stream_url), buyer=buyer, keys=keys, seconds_left=seconds_left,
+        form=form or FormState(), form_target=form_target, blank_form=FormState(values={"quantity": "1"}),
+        max_quantity=orders.MAX_QUANTITY,
+        next_path=f"/live/{state.live.id}",
+    )
+
+
+@router.get("/live/{session_id}")
+async def room_page(request: Request, ctx: Ctx, visitor: PageVisitor, session_id: IdPath) -> Response:
+    return await _room_page(request, ctx, visitor, session_id)
+
+
+def _quantity(text: str) -> int:
+    try:
+        quantity = int(text.strip())
+    except ValueError:
+        quantity = 0
+    if not 1 <= quantity <= orders.MAX_QUANTITY:
+        raise InvalidInput(f"购买数量须在 1 到 {orders.MAX_QUANTITY} 之间", code="quantity_invalid")
+    return quantity
+
+
+@router.post("/live/{session_id}/buy")
+async def buy(
+    request: Request, ctx: Ctx, visitor: CheckedVisitor, session_id: IdPath, offer_id: OptionalId = None,
+    listing_id: OptionalId = None, quantity: FormText = "1", pickup_community_id: OptionalId = None,
+    idempotency_key: FormText = "",
+) -> Response:
+    """Places the order (the same key twice: the order it made the first time) and opens it."""
+    if visitor.user is None:
+        raise SignInRequired(f"/live/{session_id}")
+    target = f"offer-{offer_id}" if offer_id is not None else f"listing-{listing_id}"
+    form = FormState(values={"quantity": quantity.strip(), "pickup_community_id": str(pickup_community_id or "")})
+    try:
+        async with ctx.db.transaction() as session:
+            placed = await orders.place_order(
+                session=session, user_id=visitor.user.id, listing_id=listing_id, offer_id=offer_id,
+                quantity=_quantity(quantity), idempotency_key=idempotency_key, pickup_community_id=pickup_community_id,
+                payment_ttl=timedelta(minutes=ctx.settings.order_payment_minutes), now=ctx.clock.now(),
+            )
+            if placed.order.session_id != session_id:  # rolled back: an order only from its own room
+                raise InvalidInput("该商品不在本场直播中", code="order_target_invalid")
+    except DomainError as exc:
+        form.refuse(exc, "pickup_community_id" if exc.code == "pickup_point_required" else "quantity")
+        return await _room_page(request, ctx, visitor, session_id, form=form, form_target=target, status_code=exc.status_code)
+    return RedirectResponse(f"/orders/{placed.order.id}", status_code=303)
