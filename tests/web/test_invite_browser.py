@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 
+from linli.web.visitor import SESSION_COOKIE
 from tests.factories import make_bound_member
 from tests.web.browser import Phone
 from tests.web.conftest import WebScene, latest_sms_code
@@ -65,6 +66,12 @@ async def test_no_page_or_asset_comes_from_another_host(phone: Phone, ctx, web_s
     await phone.open("/i/ZZZZZZZZ")
     await expect(phone.page.get_by_test_id("error-page")).to_contain_text("邀请码不存在")
     await phone.shoot("unknown-code")
+    # The leader's workbench, as 小李 (his app token is the page's cookie too).
+    await phone.page.context.add_cookies([{"name": SESSION_COOKIE, "value": web_scene.li.actor.token, "url": phone.base_url}])
+    for path in ("/leader", f"/brands/{web_scene.brand_id}/leader/parcels", f"/brands/{web_scene.brand_id}/leader/withdrawals"):
+        await phone.open(path)
+        await expect(phone.page.get_by_role("navigation", name="团长工作台")).to_be_visible()
+    assert any(url.endswith(f"/brands/{web_scene.brand_id}/leader/qr.png") for url in phone.requests)
     # The pages did load their own assets (so the check below saw real traffic) ...
     assert any(url.endswith("/static/vendor/htmx/htmx.min.js") for url in phone.requests)
     assert any(url.endswith("/static/web/linli.css") for url in phone.requests)

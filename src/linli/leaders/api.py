@@ -4,10 +4,9 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from linli import posters, qrcodes
+from linli import qrcodes
 from linli.brands import service as brands
 from linli.brands.models import Community
 from linli.brands.schemas import IdPath
@@ -389,17 +388,10 @@ async def my_qr(brand_id: IdPath, user: AuthUser, ctx: Ctx, session: ReadSession
     summary="我的邀请海报：徽章、邀请码和二维码（团长本人，可下载分享）",
 )
 async def my_share_image(brand_id: IdPath, user: AuthUser, ctx: Ctx, session: ReadSession) -> Response:
-    poster = await share_image.invite_poster_for(
-        session=session, brand_id=brand_id, user_id=user.user_id, base_url=ctx.settings.public_base_url
-    )
-    font = posters.find_cjk_font(setting=ctx.settings.cjk_font)
-    png = await run_in_threadpool(posters.invite_poster_png, poster, font_path=font)  # drawing is CPU work
+    poster = await share_image.invite_poster_file(session=session, brand_id=brand_id, user_id=user.user_id, settings=ctx.settings)
     return Response(
-        content=png, media_type="image/png",
-        headers={
-            "Cache-Control": "private, no-store",
-            "Content-Disposition": f'attachment; filename="invite-{poster.invite_code}.png"',
-        },
+        content=poster.png, media_type="image/png",
+        headers={"Cache-Control": "private, no-store", "Content-Disposition": f'attachment; filename="{poster.filename}"'},
     )
 
 

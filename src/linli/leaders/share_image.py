@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.concurrency import run_in_threadpool
 
 from linli import posters
 from linli.accounts import service as accounts
 from linli.brands import service as brands
+from linli.config import Settings
 from linli.leaders import invite_codes, service
 from linli.security import mask_name
 
@@ -28,3 +32,17 @@ async def invite_poster_for(*, session: AsyncSession, brand_id: int, user_id: in
         invite_code=invite.code,
         link=invite_codes.invite_link(base_url=base_url, code=invite.code),
     )
+
+
+@dataclass(frozen=True)
+class PosterFile:
+    filename: str
+    png: bytes
+
+
+async def invite_poster_file(*, session: AsyncSession, brand_id: int, user_id: int, settings: Settings) -> PosterFile:
+    """The caller's poster drawn as a PNG to download (the API and the workbench page answer this one file)."""
+    poster = await invite_poster_for(session=session, brand_id=brand_id, user_id=user_id, base_url=settings.public_base_url)
+    font = posters.find_cjk_font(setting=settings.cjk_font)
+    png = await run_in_threadpool(posters.invite_poster_png, poster, font_path=font)  # drawing is CPU work
+    return PosterFile(filename=f"invite-{poster.invite_code}.png", png=png)

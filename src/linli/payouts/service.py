@@ -151,6 +151,16 @@ async def requested_on(*, session: AsyncSession, leader_id: int, day: date) -> i
     return int(total or 0)
 
 
+async def paid_out_fen(*, session: AsyncSession, leader_id: int) -> int:
+    """What the leader has been paid (withdrawals that reached them and were not returned): 已提现."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(Withdrawal.amount_fen), 0)).where(
+            Withdrawal.leader_id == leader_id, Withdrawal.status == PAID
+        )
+    )
+    return int(total or 0)
+
+
 @dataclass(frozen=True)
 class LeaderFigures:
     policy: Policy
