@@ -1,5 +1,6 @@
 """A user's place in every brand (staff role, membership, leadership): what `GET /api/v1/me` lists, so that a
-client can find its brand ids. Only the user's own rows are read, so another brand's roles never appear."""
+client can find its brand ids, and the brands where the user is an active leader (the workbench). Only the
+user's own rows are read, so another brand's roles never appear."""
 
 from __future__ import annotations
 
@@ -50,3 +51,15 @@ async def roles_of_user(*, session: AsyncSession, user_id: int) -> list[BrandRol
         BrandRoles(brand=b, staff_role=staff.get(b.id), member_id=members.get(b.id), leader=leaders.get(b.id))
         for b in brands
     ]
+
+
+async def active_leaderships(*, session: AsyncSession, user_id: int) -> list[tuple[Leader, Brand]]:
+    """The brands where this user is an active leader, by brand name (the workbench lets them choose)."""
+    rows = await session.execute(
+        select(Leader, Brand)
+        .join(Member, Member.id == Leader.member_id)
+        .join(Brand, Brand.id == Leader.brand_id)
+        .where(Member.user_id == user_id, Leader.status == "active")
+        .order_by(Brand.name, Brand.id)
+    )
+    return [(leader, brand) for leader, brand in rows]

@@ -24,7 +24,6 @@ from linli.leaders.models import (
     LeaderStatusChange,
 )
 from linli.members import service as members
-from linli.members.models import Member
 from linli.pagination import PageParams, fetch_page
 
 LEADER_STATUSES = ("applied", "rejected", "active", "suspended", "exited")
@@ -133,18 +132,6 @@ async def require_active_leader(*, session: AsyncSession, brand_id: int, user_id
     if leader is None or leader.status != "active":
         raise Forbidden("仅限本品牌在任团长操作", code="leader_only")
     return leader
-
-
-async def active_leaderships(*, session: AsyncSession, user_id: int) -> list[tuple[Leader, Brand]]:
-    """The brands where this user is an active leader, by brand name (the workbench lets them choose)."""
-    rows = await session.execute(
-        select(Leader, Brand)
-        .join(Member, Member.id == Leader.member_id)
-        .join(Brand, Brand.id == Leader.brand_id)
-        .where(Member.user_id == user_id, Leader.status == "active")
-        .order_by(Brand.name, Brand.id)
-    )
-    return [(leader, brand) for leader, brand in rows]
 
 
 async def holder_of_community(*, session: AsyncSession, community_id: int) -> Leader | None:

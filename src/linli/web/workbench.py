@@ -19,7 +19,7 @@ from linli import qrcodes
 from linli.brands.schemas import IdPath
 from linli.errors import Forbidden
 from linli.http import Ctx
-from linli.leaders import invite_codes, share_image
+from linli.leaders import invite_codes, roles, share_image
 from linli.leaders import service as leaders
 from linli.ledger import service as ledger
 from linli.ledger import statements
@@ -61,7 +61,7 @@ async def period_figures(session: AsyncSession, *, brand_id: int, leader_id: int
 @router.get("/leader")
 async def choose_brand(request: Request, visitor: SignedIn, ctx: Ctx) -> Response:
     async with ctx.db.read() as session:
-        held = await leaders.active_leaderships(session=session, user_id=user_id_of(visitor))
+        held = await roles.active_leaderships(session=session, user_id=user_id_of(visitor))
     if not held:
         raise Forbidden("您还不是在任团长，申请通过后即可使用团长工作台", code="leader_only")
     if len(held) == 1:
