@@ -9,20 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
-from typer.testing import CliRunner
 
-from linli.accounts.sms import InboxSmsSender
-from linli.accounts.wechat import SimulatedWeChatClient
-from linli.cli import app
-from linli.clock import CLOCK_SKEW_TOLERANCE, AsOfRefused, FixedClock, replay_moment
-from linli.config import Settings
-from linli.context import AppContext
+from linli.clock import CLOCK_SKEW_TOLERANCE, AsOfRefused, replay_moment
 from linli.db import Database
 from linli.ledger.models import LedgerEntry, LedgerTransaction
 from linli.models import metadata
 from linli.orders import service as orders
-from linli.payments.providers import build_providers
-from linli.payouts.providers import build_payout_providers
+from tests.cli_support import cli_invoker, fresh_context
 from tests.conftest import START
 from tests.factories import World
 from tests.ledger.helpers import buy, complete
@@ -31,29 +24,16 @@ from tests.orders.setup import bound_member, build_stage
 
 async def _prepare(url: str, tmp_path) -> None:  # noqa: ANN001
     """A paid, picked-up order (its commission settles the next day) and an unpaid one (due ten minutes after START)."""
-    db = Database(url)
-    async with db.engine.begin() as conn:
-        if db.dialect == "sqlite":
-            await conn.run_sync(metadata.create_all)
-        else:
-            for table in reversed(metadata.sorted_tables):
-                await conn.execute(table.delete())
-    settings = Settings(database_url=url, secret_key="test-secret", data_dir=tmp_path, payment_simulator_enabled=True)
-    ctx = AppContext(settings=settings, db=db, clock=FixedClock(START), sms_sender=InboxSmsSender(),
-                     wechat=SimulatedWeChatClient(), payments=build_providers(settings),
-                     payouts=build_payout_providers(settings))
-    try:
+    async with fresh_context(url, tmp_path) as ctx:
         world = World(ctx)
         stage = await build_stage(world)
         await complete(ctx, await buy(ctx, stage, await bound_member(world, stage.leader), quantity=2))
         buyer = await bound_member(world, stage.leader)
-        async with db.transaction() as s:
+        async with ctx.db.transaction() as s:
             await orders.place_order(
                 session=s, user_id=buyer.user_id, listing_id=None, offer_id=stage.offer_id, quantity=1,
                 idempotency_key=uuid.uuid4().hex, pickup_community_id=None, payment_ttl=timedelta(minutes=10), now=START,
             )
-    finally:
-        await db.dispose()
 
 
 async def _snapshot(url: str) -> dict[str, list[str]]:
@@ -72,12 +52,7 @@ async def _snapshot(url: str) -> dict[str, list[str]]:
 @pytest.fixture
 def cli(database_url, tmp_path, monkeypatch):
     asyncio.run(_prepare(database_url, tmp_path))
-    monkeypatch.setenv("LINLI_DATABASE_URL", database_url)
-    monkeypatch.setenv("LINLI_SECRET_KEY", "test-secret")
-    monkeypatch.setenv("LINLI_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("LINLI_PAYMENT_SIMULATOR", "1")
-    runner = CliRunner()
-    return lambda *args: runner.invoke(app, list(args))
+    return cli_invoker(monkeypatch, database_url, tmp_path)
 
 
 def _tomorrow() -> datetime:

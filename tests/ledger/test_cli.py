@@ -7,18 +7,10 @@ import json
 
 import pytest
 from sqlalchemy import insert, select
-from typer.testing import CliRunner
 
-from linli.accounts.sms import InboxSmsSender
-from linli.accounts.wechat import SimulatedWeChatClient
-from linli.cli import app
-from linli.clock import FixedClock
-from linli.config import Settings
-from linli.context import AppContext
 from linli.db import Database
 from linli.ledger.models import LedgerEntry, LedgerTransaction
-from linli.models import metadata
-from linli.payments.providers import build_providers
+from tests.cli_support import cli_invoker, fresh_context
 from tests.conftest import START
 from tests.factories import World
 from tests.ledger.helpers import buy, complete
@@ -27,23 +19,11 @@ from tests.orders.setup import bound_member, build_stage
 
 async def _prepare(url: str, tmp_path) -> None:  # noqa: ANN001
     """An empty schema, then one paid and picked-up order through 小李."""
-    db = Database(url)
-    async with db.engine.begin() as conn:
-        if db.dialect == "sqlite":
-            await conn.run_sync(metadata.create_all)
-        else:
-            for table in reversed(metadata.sorted_tables):
-                await conn.execute(table.delete())
-    settings = Settings(database_url=url, secret_key="test-secret", data_dir=tmp_path, payment_simulator_enabled=True)
-    ctx = AppContext(settings=settings, db=db, clock=FixedClock(START), sms_sender=InboxSmsSender(),
-                     wechat=SimulatedWeChatClient(), payments=build_providers(settings))
-    try:
+    async with fresh_context(url, tmp_path) as ctx:
         world = World(ctx)
         stage = await build_stage(world)
         order_id = await buy(ctx, stage, await bound_member(world, stage.leader), quantity=2)
         await complete(ctx, order_id)
-    finally:
-        await db.dispose()
 
 
 async def _break(url: str) -> None:
@@ -62,12 +42,7 @@ async def _break(url: str) -> None:
 @pytest.fixture
 def cli(database_url, tmp_path, monkeypatch):
     asyncio.run(_prepare(database_url, tmp_path))
-    monkeypatch.setenv("LINLI_DATABASE_URL", database_url)
-    monkeypatch.setenv("LINLI_SECRET_KEY", "test-secret")
-    monkeypatch.setenv("LINLI_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("LINLI_PAYMENT_SIMULATOR", "1")
-    runner = CliRunner()
-    return lambda *args: runner.invoke(app, list(args))
+    return cli_invoker(monkeypatch, database_url, tmp_path)
 
 
 def test_settle_audit_and_tier_bonus_from_the_command_line(cli, database_url):
