@@ -23,7 +23,9 @@
   }
 
   function yuan(fen) {
-    return "¥" + (fen / 100).toFixed(2);
+    // Integer arithmetic, as linli.money.yuan on the server: no float ever touches an amount.
+    var abs = Math.abs(fen), cents = abs % 100;
+    return (fen < 0 ? "-¥" : "¥") + Math.floor(abs / 100) + "." + (cents < 10 ? "0" : "") + cents;
   }
 
   function el(tag, attributes, text) {
