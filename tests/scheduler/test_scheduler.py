@@ -230,3 +230,22 @@ async def test_tier_bonus_runs_once_after_the_month_closes_in_the_brand_s_zone(c
     assert [(r.scope, r.period, r.status, r.counts["leaders"]) for r in runs] == [
         (brand_scope(stage.brand_id), "2026-11", SUCCEEDED, 1)
     ]
+
+
+async def test_only_the_brand_s_staff_may_read_or_change_its_settle_time(world, client, picked_up):
+    stage, _ = picked_up
+    url = f"/api/v1/brands/{stage.brand_id}/schedule-policy"
+    other_brand = await world.brand(name="别家", slug="other-brand")
+    other_owner = await world.staff(other_brand)
+    member = await world.user()
+    callers = {
+        "anonymous": ({}, 401), "member": (member.headers, 403), "leader": (stage.leader.actor.headers, 403),
+        "another brand's owner": (other_owner.headers, 403),
+    }
+    for who, (headers, status) in callers.items():
+        read = await client.get(url, headers=headers)
+        assert read.status_code == status, (who, read.text)
+        put = await client.put(url, json={"settle_at": "03:00"}, headers=headers)
+        assert put.status_code == status, (who, put.text)
+    unchanged = (await client.get(url, headers=stage.owner.headers)).json()
+    assert (unchanged["settle_at"], unchanged["is_default"]) == ("00:10", True)
