@@ -97,7 +97,7 @@ async def test_staff_sign_in_by_password_and_wrong_password_beside_the_field(cli
         "/signin/staff",
         data={"csrf_token": csrf_of(wrong.text), "login_name": "youlin-owner", "password": "correct-horse-1"},
     )
-    assert right.status_code == 303 and right.headers["location"] == "/me"
+    assert right.status_code == 303 and right.headers["location"] == "/console"
     me = await client.get("/me")
     assert "登录名 youlin-owner" in me.text
 

@@ -118,6 +118,9 @@ async def signin_sms(
     return signed_in_redirect(ctx, issued, next)
 
 
+STAFF_LANDING = "/console"  # where staff sign-in lands unless told otherwise
+
+
 def _staff_page(request: Request, visitor: Visitor, state: FormState, next_path: str) -> Response:
     return render(
         request, visitor, "signin_staff.html", status_code=state.status_code, form=state, next=safe_next(next_path)
@@ -126,6 +129,7 @@ def _staff_page(request: Request, visitor: Visitor, state: FormState, next_path:
 
 @router.get("/signin/staff")
 async def staff_signin_page(request: Request, visitor: PageVisitor, next: str = "") -> Response:
+    next = next or STAFF_LANDING
     if visitor.signed_in:
         return RedirectResponse(safe_next(next), status_code=303)
     return _staff_page(request, visitor, FormState(), next)
@@ -136,6 +140,7 @@ async def staff_signin(
     request: Request, ctx: Ctx, visitor: CheckedVisitor, login_name: FormText = "", password: FormText = "",
     next: OptionalText = "",
 ) -> Response:
+    next = next or STAFF_LANDING
     state = FormState(values={"login_name": login_name.strip()})  # never the password
     async with ctx.db.transaction() as session:
         outcome = await accounts.login_with_password(
