@@ -359,6 +359,28 @@ async def adjust_stock(
     return sku, adjustment
 
 
+async def set_stock(
+    *, session: AsyncSession, brand_id: int, sku_id: int, quantity: int, reason: str, actor_user_id: int | None,
+    now: datetime,
+) -> tuple[Sku, StockAdjustment | None]:
+    """A stock take: the stock becomes `quantity`, recorded as the adjustment from what it was.
+
+    Setting the number it already is changes nothing (no adjustment), so a form sent twice counts once. The
+    SKU row is locked first, so no order takes stock between reading what it was and writing the difference.
+    """
+    quantity = _stock(quantity)
+    reason = _text(reason, label="调整原因", code="reason_required", max_length=200)
+    await get_sku(session=session, brand_id=brand_id, sku_id=sku_id)
+    sku = await session.get(Sku, sku_id, with_for_update=True, populate_existing=True)
+    assert sku is not None  # found just above, in this transaction
+    if quantity == sku.stock_quantity:
+        return sku, None
+    return await adjust_stock(
+        session=session, brand_id=brand_id, sku_id=sku_id, delta=quantity - sku.stock_quantity, reason=reason,
+        actor_user_id=actor_user_id, now=now,
+    )
+
+
 async def list_stock_adjustments(
     *, session: AsyncSession, brand_id: int, sku_id: int, params: PageParams
 ) -> tuple[list[StockAdjustment], int]:
