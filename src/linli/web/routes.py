@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from linli.http import mark_page
+from linli.web import console_products, console_session_setup, console_sessions
 from linli.web import console, invite, live_room, member, order_pages, signin, workbench, workbench_parcels, workbench_withdrawals
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_page)])
@@ -14,4 +15,6 @@ for pages in (signin.router, invite.router, member.router, live_room.router, ord
 for pages in (workbench.router, workbench_parcels.router, workbench_withdrawals.router):
     router.include_router(pages)
 for pages in (console.router,):
+    router.include_router(pages)
+for pages in (console_products.router, console_sessions.router, console_session_setup.router):
     router.include_router(pages)
