@@ -31,12 +31,13 @@ Text = Annotated[str, Form(max_length=200)]
 ChosenId = Annotated[int | None, Form(ge=1, le=MAX_ID)]
 LISTING_FIELDS = {
     "price_invalid": "listing_price", "allocation_invalid": "listing_allocation",
-    "per_member_limit_invalid": "listing_limit",
+    "per_member_limit_invalid": "listing_limit", "session_status_invalid": "transition",
 }
 OFFER_FIELDS = {
     "price_invalid": "offer_price", "per_member_limit_invalid": "offer_limit", "offer_title_invalid": "offer_title",
     "offer_window_invalid": "offer_ends_at", "quota_invalid": "offer_quota", "quota_exceeds_allocation": "offer_quota",
     "community_not_found": "offer_community_id", "community_has_no_leader": "offer_community_id",
+    "session_status_invalid": "transition",
 }
 
 

@@ -43,7 +43,11 @@ DONE = {
     "created": "直播场次已创建", "saved": "场次信息已保存", "phases": "节目单已保存", "start": "已开播", "end": "直播已结束",
     "cancel": "场次已取消", "listing": "直播商品已挂载", "offer": "社区专享价已创建（草稿，开播后由主播开放）",
 }
-SESSION_FIELDS = {"session_title_invalid": "title", "scheduled_start_invalid": "scheduled_start", "phases_invalid": "phases"}
+# A refusal by the session's status (直播直播中，不能修改) goes beside the status: the forms are gone by then.
+SESSION_FIELDS = {
+    "session_title_invalid": "title", "scheduled_start_invalid": "scheduled_start", "phases_invalid": "phases",
+    "session_status_invalid": "transition",
+}
 TRANSITIONS = {"start": sessions.start_session, "end": sessions.end_session, "cancel": sessions.cancel_session}
 
 
@@ -216,7 +220,7 @@ async def update_phases(
     except DomainError as exc:
         if refused_here(exc):
             raise
-        form.refuse(exc, "phases")
+        form.refuse(exc, SESSION_FIELDS.get(exc.code, "phases"))
         typed = [r for r in rows if any(vars(r).values())]
         return await render_session(request, visitor, ctx, brand_id, session_id, form, phase_rows=typed)
     return RedirectResponse(session_path(brand_id, session_id, "phases"), status_code=303)
