@@ -25,6 +25,7 @@ from linli.context import AppContext
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PHONE = {"width": 375, "height": 812}
+DESK = {"width": 1280, "height": 900}  # the brand console is used on a desktop
 
 
 @pytest.fixture
@@ -80,10 +81,11 @@ class Phone:
         return [url for url in self.requests if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).netloc != own]
 
 
-async def open_phone(browser: Browser, base_url: str, shot_prefix: str) -> Phone:
+async def open_phone(browser: Browser, base_url: str, shot_prefix: str, *, desk: bool = False) -> Phone:
+    """A phone (375 × 812, touch) or, with `desk`, a desktop browser window (1280 × 900, mouse)."""
     context = await browser.new_context(
-        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN",
-        timezone_id="Asia/Shanghai",
+        viewport=DESK if desk else PHONE, device_scale_factor=1 if desk else 2, is_mobile=not desk, has_touch=not desk,
+        locale="zh-CN", timezone_id="Asia/Shanghai",
     )
     page = await context.new_page()
     phone = Phone(page=page, base_url=base_url, shot_prefix=shot_prefix)
@@ -96,3 +98,9 @@ async def open_phone(browser: Browser, base_url: str, shot_prefix: str) -> Phone
 @pytest.fixture
 async def phone(browser: Browser, live_server: str, request: pytest.FixtureRequest, backend: str) -> Phone:
     return await open_phone(browser, live_server, f"{request.node.originalname}-{backend}")
+
+
+@pytest.fixture
+async def desk(browser: Browser, live_server: str, request: pytest.FixtureRequest, backend: str) -> Phone:
+    """The same recorder as `phone`, at desktop width, for the brand console."""
+    return await open_phone(browser, live_server, f"{request.node.originalname}-{backend}", desk=True)

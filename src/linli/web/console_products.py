@@ -46,8 +46,12 @@ PRODUCT_FIELDS = {
     "product_name_invalid": "name", "product_description_invalid": "description", "sku_name_invalid": "first_sku_name",
     "price_invalid": "first_price", "stock_invalid": "first_stock",
 }
-SKU_FIELDS = {"sku_name_invalid": "sku_name", "sku_exists": "sku_name", "price_invalid": "sku_price", "stock_invalid": "sku_stock"}
-STOCK_FIELDS = {"reason_required": "stock_reason", "stock_invalid": "stock_quantity", "stock_delta_invalid": "stock_quantity"}
+SKU_FIELDS = {
+    "sku_name_invalid": "sku_name", "sku_exists": "sku_name", "price_invalid": "sku_price", "stock_invalid": "sku_stock",
+}
+STOCK_FIELDS = {
+    "reason_required": "stock_reason", "stock_invalid": "stock_quantity", "stock_delta_invalid": "stock_quantity",
+}
 
 
 def console_path(brand_id: int, page: str) -> str:
@@ -138,7 +142,8 @@ async def add_sku(
 ) -> Response:
     user_id = poster_id(visitor, console_path(brand_id, "products"))
     form = FormState(values={
-        "sku_product_id": str(sku_product_id or ""), "sku_name": sku_name, "sku_price": sku_price, "sku_stock": sku_stock,
+        "sku_product_id": str(sku_product_id or ""), "sku_name": sku_name, "sku_price": sku_price,
+        "sku_stock": sku_stock,
     })
     field = "sku_product_id"
     try:

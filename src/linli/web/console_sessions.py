@@ -80,7 +80,9 @@ def refused_here(exc: DomainError) -> bool:
 # --- the list ------------------------------------------------------------------------------------
 
 
-async def render_sessions(request: Request, visitor: Visitor, ctx: AppContext, brand_id: int, form: FormState) -> Response:
+async def render_sessions(
+    request: Request, visitor: Visitor, ctx: AppContext, brand_id: int, form: FormState
+) -> Response:
     async with ctx.db.read() as session:
         staff = await staff_view(session, brand_id=brand_id, visitor=visitor)
         rows, total = await live.list_sessions(session=session, brand_id=brand_id, status=None, params=SHOWN)
@@ -131,7 +133,9 @@ async def render_session(
     now = ctx.clock.now()
     async with ctx.db.read() as session:
         staff = await staff_view(session, brand_id=brand_id, visitor=visitor)
-        state = await live.room_state(session=session, session_id=session_id, now=now, staff_view=True, brand_id=brand_id)
+        state = await live.room_state(
+            session=session, session_id=session_id, now=now, staff_view=True, brand_id=brand_id
+        )
         products, _ = await catalog.list_products(session=session, brand_id=brand_id, params=SHOWN, status="active")
         skus = await catalog.skus_of(session=session, product_ids={p.id for p in products})
         communities, _ = await brands.list_communities(session=session, brand_id=brand_id, params=SHOWN)
@@ -144,10 +148,13 @@ async def render_session(
     ):
         form.values.setdefault(name, value)
     if phase_rows is None:
-        phase_rows = [PhaseRow(p["code"], p["title"], str(p["minutes"]), str(i + 1)) for i, p in enumerate(current.phases)]
+        phase_rows = [
+            PhaseRow(p["code"], p["title"], str(p["minutes"]), str(i + 1)) for i, p in enumerate(current.phases)
+        ]
     return render(
         request, visitor, "console_session.html", status_code=form.status_code, staff=staff, brand=staff.brand,
-        tab="sessions", form=form, done=DONE.get(done or ""), live=current, listings=state.listings, offers=state.offers,
+        tab="sessions", form=form, done=DONE.get(done or ""), live=current, listings=state.listings,
+        offers=state.offers,
         phase_rows=[*phase_rows, PhaseRow("", "", "", "")], products=products, skus=skus,
         community_options=[(c.id, c.name) for c, _ in communities], status_text=live.STATUS_TEXT,
         offer_status_text=live.OFFER_STATUS_TEXT, editable=current.status == "scheduled",
@@ -168,7 +175,9 @@ async def update_session(
     scheduled_start: Text = "", stream_url: Text = "", cover_url: Text = "",
 ) -> Response:
     user_id = poster_id(visitor, session_path(brand_id, session_id))
-    form = FormState(values={"title": title, "scheduled_start": scheduled_start, "stream_url": stream_url, "cover_url": cover_url})
+    form = FormState(values={
+        "title": title, "scheduled_start": scheduled_start, "stream_url": stream_url, "cover_url": cover_url,
+    })
     try:
         async with ctx.db.transaction() as session:
             await brands.require_staff(session=session, brand_id=brand_id, user_id=user_id)
@@ -176,7 +185,9 @@ async def update_session(
             start = moment_of(scheduled_start, brand.timezone, label="开播时间", code="scheduled_start_invalid")
             await sessions.update_session(
                 session=session, brand_id=brand_id, session_id=session_id, now=ctx.clock.now(),
-                patch=sessions.SessionPatch(title=title, scheduled_start_at=start, stream_url=stream_url, cover_url=cover_url),
+                patch=sessions.SessionPatch(
+                    title=title, scheduled_start_at=start, stream_url=stream_url, cover_url=cover_url
+                ),
             )
     except DomainError as exc:
         if refused_here(exc):
@@ -191,7 +202,11 @@ def typed_phases(rows: list[PhaseRow]) -> list[sessions.PhaseInput]:
     kept = [(i, row) for i, row in enumerate(rows) if row.code.strip() or row.title.strip() or row.minutes.strip()]
     if len(kept) > sessions.MAX_PHASES:
         raise InvalidInput(f"直播环节须为 1 到 {sessions.MAX_PHASES} 个", code="phases_invalid")
-    ordered = sorted(kept, key=lambda item: (count_of(item[1].order, label="顺序") if item[1].order.strip() else item[0] + 1, item[0]))
+    def place(item: tuple[int, PhaseRow]) -> tuple[int, int]:
+        index, row = item
+        return (count_of(row.order, label="顺序") if row.order.strip() else index + 1, index)
+
+    ordered = sorted(kept, key=place)
     return [
         sessions.PhaseInput(code=row.code, title=row.title, minutes=count_of(row.minutes, label="环节时长（分钟）"))
         for _, row in ordered
@@ -201,7 +216,8 @@ def typed_phases(rows: list[PhaseRow]) -> list[sessions.PhaseInput]:
 @router.post("/brands/{brand_id}/console/sessions/{session_id}/phases")
 async def update_phases(
     request: Request, brand_id: IdPath, session_id: IdPath, visitor: CheckedVisitor, ctx: Ctx,
-    phase_code: Rows = [], phase_title: Rows = [], phase_minutes: Rows = [], phase_order: Rows = [],  # noqa: B006 - FastAPI copies defaults
+    # FastAPI copies these defaults per request: the empty lists are never shared.
+    phase_code: Rows = [], phase_title: Rows = [], phase_minutes: Rows = [], phase_order: Rows = [],  # noqa: B006
 ) -> Response:
     """The whole run-of-show at once, as the API's PATCH takes it: edit a row, add one in the empty row, clear
     a row to remove it, renumber 顺序 to reorder."""
@@ -231,7 +247,9 @@ def _transition(action: str) -> None:
     move = TRANSITIONS[action]
 
     @router.post(f"/brands/{{brand_id}}/console/sessions/{{session_id}}/{action}", name=f"console_{action}_session")
-    async def transition(request: Request, brand_id: IdPath, session_id: IdPath, visitor: CheckedVisitor, ctx: Ctx) -> Response:
+    async def transition(
+        request: Request, brand_id: IdPath, session_id: IdPath, visitor: CheckedVisitor, ctx: Ctx
+    ) -> Response:
         user_id = poster_id(visitor, session_path(brand_id, session_id))
         form = FormState()
         try:
