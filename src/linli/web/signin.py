@@ -140,10 +140,9 @@ def _staff_page(request: Request, visitor: Visitor, state: FormState, next_path:
 
 @router.get("/signin/staff")
 async def staff_signin_page(request: Request, visitor: PageVisitor, next: str = "") -> Response:
-    next = next or STAFF_LANDING
-    if visitor.signed_in:
+    if visitor.signed_in:  # whoever they are: where they asked to go, else 我的 (which shows their ways on)
         return RedirectResponse(safe_next(next), status_code=303)
-    return _staff_page(request, visitor, FormState(), next)
+    return _staff_page(request, visitor, FormState(), next or STAFF_LANDING)
 
 
 @router.post("/signin/staff")
