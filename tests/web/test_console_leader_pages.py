@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 
+from linli.attribution.models import BindingPolicy
 from linli.leaders import invite_codes
 from linli.leaders import service as leaders
 from linli.leaders.models import LeaderProgram
@@ -230,6 +231,9 @@ def posts(zhao: int, xiaoli: int) -> list[tuple[str, dict]]:
         (f"/leaders/{xiaoli}/exit", {"reason": "退出"}),
         (f"/leaders/{xiaoli}/invite-code/revoke", {}),
         ("/leaders/levels", {"code": "trainee", "name": "见习", "min_bound_members": "0", "rights": "", "invite_grace_hours": "1"}),
+        ("/transfers", {"from_leader_id": str(xiaoli), "successor_leader_id": str(xiaoli + 1)}),
+        ("/disputes/999999/resolve", {"decision": "upheld", "reason": "成立"}),  # the staff check before the lookup
+        ("/binding-policy", {"mode": "last_touch", "validity_days": "30", "protection_days": "0"}),
     ]
 
 
@@ -257,6 +261,7 @@ async def test_who_may_not_post_and_nothing_changes(client, ctx, world):
     assert await code_count(ctx, demo.xiaoli_leader_id) == 1
     async with ctx.db.read() as s:
         assert await s.get(LeaderProgram, demo.brand_id) is None
+        assert await s.get(BindingPolicy, demo.brand_id) is None
 
 
 async def test_unknown_ids_are_the_404_page(client, ctx):
@@ -267,5 +272,7 @@ async def test_unknown_ids_are_the_404_page(client, ctx):
         await client.post(console(demo.brand_id, "/leaders/999999/approve"), data={"csrf_token": token}),
         await client.post(console(demo.brand_id, "/leaders/999999/suspend"), data={"csrf_token": token, "reason": "x"}),
         await client.get(console(999999, "/leaders")),
+        await client.post(console(demo.brand_id, "/disputes/999999/resolve"), data={"csrf_token": token, "decision": "upheld", "reason": "x"}),
+        await client.post(console(demo.brand_id, "/transfers"), data={"csrf_token": token, "from_leader_id": "999999", "successor_leader_id": "999998"}),
     ):
         assert response.status_code == 404 and response.headers["content-type"].startswith("text/html")
