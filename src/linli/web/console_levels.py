@@ -1,6 +1,6 @@
 """The brand console, 等级与权益: the brand's leader levels (threshold of bound members, rights) and the invite
 grace hours, as `GET /api/v1/brands/{b}/leader-program` shows them to any staff; the brand's owner changes them
-as `PUT …/leader-program` does (owner only), through the API's own schema (`ProgramIn`) and then the service.
+as `PUT …/leader-program` does (owner only), each level checked by the API's own schema (`LevelIn`), then the service.
 
 The form is one row per level (code, name, threshold, rights separated by 、 or commas) and one blank row to
 add a level; a row left blank is dropped.
@@ -22,7 +22,7 @@ from linli.errors import DomainError
 from linli.http import Ctx
 from linli.leaders import service as leaders
 from linli.leaders.api import OWNER
-from linli.leaders.schemas import LevelIn, ProgramIn
+from linli.leaders.schemas import LevelIn
 from linli.web.console import staff_view
 from linli.web.console_leaders import require_signed_in
 from linli.web.signin import FormState
@@ -32,7 +32,7 @@ from linli.web.workbench import user_id_of
 
 router = APIRouter()
 
-MAX_LEVELS = 10  # ProgramIn's limit
+MAX_LEVELS = 10  # the API's ProgramIn allows as many
 FIELDS = ("code", "name", "min_bound_members", "rights")
 RIGHTS_SPLIT = re.compile(r"[、,，;；\n]+")
 # What the API's schema refuses, said for the field a person typed it in.
@@ -82,8 +82,8 @@ async def levels_page(
 
 def _parse(
     code: list[str], name: list[str], threshold: list[str], rights: list[str], grace: str
-) -> tuple[ProgramIn | None, list[FormState], FormState]:
-    """The typed rows as the API's `ProgramIn`, or None with each problem beside its field."""
+) -> tuple[list[LevelIn] | None, list[FormState], FormState]:
+    """The typed rows as the API's `LevelIn`s, or None with each problem beside its field."""
     form = FormState(values={"invite_grace_hours": grace.strip()})
     rows: list[FormState] = []
     levels: list[LevelIn] = []
@@ -110,8 +110,8 @@ def _parse(
         form.status_code = 422
     if form.errors or any(r.errors for r in rows):
         return None, rows, form
-    # Ranges beyond the schema's (at least one level, thresholds, grace hours) are the service's to refuse.
-    return ProgramIn.model_construct(levels=levels, invite_grace_hours=int(form.values["invite_grace_hours"])), rows, form
+    # What the schema leaves to the service (at least one level, thresholds, the grace hours' range) it refuses.
+    return levels, rows, form
 
 
 @router.post("/brands/{brand_id}/console/leaders/levels")
@@ -124,21 +124,22 @@ async def save_levels(
 ) -> Response:
     path = f"/brands/{brand_id}/console/leaders/levels"
     require_signed_in(visitor, path)
-    body, rows, form = _parse(code, name, min_bound_members, rights, invite_grace_hours)
+    levels, rows, form = _parse(code, name, min_bound_members, rights, invite_grace_hours)
     try:
         async with ctx.db.transaction() as session:
             # The owner check comes first: an operator is refused whatever was typed.
             await brands.require_staff(session=session, brand_id=brand_id, user_id=user_id_of(visitor), roles=OWNER)
-            if body is not None:
+            if levels is not None:
                 await leaders.update_program(
-                    session=session, brand_id=brand_id, levels=[lv.model_dump() for lv in body.levels],
-                    invite_grace_hours=body.invite_grace_hours, actor_user_id=user_id_of(visitor), now=ctx.clock.now(),
+                    session=session, brand_id=brand_id, levels=[lv.model_dump() for lv in levels],
+                    invite_grace_hours=int(form.values["invite_grace_hours"]), actor_user_id=user_id_of(visitor),
+                    now=ctx.clock.now(),
                 )
     except DomainError as exc:
         if exc.status_code in (403, 404):
             raise
         form.refuse(exc, "invite_grace_hours" if exc.code == "grace_invalid" else "levels")
         return await render_levels(request, visitor, ctx, brand_id, rows=rows, form=form)
-    if body is None:
+    if levels is None:
         return await render_levels(request, visitor, ctx, brand_id, rows=rows, form=form)
     return RedirectResponse(f"{path}?saved=1", status_code=303)
