@@ -25,6 +25,7 @@ from linli.context import AppContext
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PHONE = {"width": 375, "height": 812}
+DESK = {"width": 1280, "height": 900}  # the brand console is for staff at a desk
 
 
 @pytest.fixture
@@ -80,11 +81,13 @@ class Phone:
         return [url for url in self.requests if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).netloc != own]
 
 
-async def open_phone(browser: Browser, base_url: str, shot_prefix: str) -> Phone:
-    context = await browser.new_context(
-        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN",
-        timezone_id="Asia/Shanghai",
+async def open_phone(browser: Browser, base_url: str, shot_prefix: str, *, desk: bool = False) -> Phone:
+    device = (
+        {"viewport": DESK, "device_scale_factor": 1}
+        if desk
+        else {"viewport": PHONE, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
     )
+    context = await browser.new_context(**device, locale="zh-CN", timezone_id="Asia/Shanghai")
     page = await context.new_page()
     phone = Phone(page=page, base_url=base_url, shot_prefix=shot_prefix)
     context.on("request", lambda request: phone.requests.append(request.url))
@@ -96,3 +99,9 @@ async def open_phone(browser: Browser, base_url: str, shot_prefix: str) -> Phone
 @pytest.fixture
 async def phone(browser: Browser, live_server: str, request: pytest.FixtureRequest, backend: str) -> Phone:
     return await open_phone(browser, live_server, f"{request.node.originalname}-{backend}")
+
+
+@pytest.fixture
+async def desk(browser: Browser, live_server: str, request: pytest.FixtureRequest, backend: str) -> Phone:
+    """The same recorder at a desktop's width, for the brand console."""
+    return await open_phone(browser, live_server, f"{request.node.originalname}-{backend}", desk=True)
