@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from linli.http import mark_page
+from linli.web import console_pick_list, console_wave, console_waves
 from linli.web import console, invite, live_room, member, order_pages, signin, workbench, workbench_parcels, workbench_withdrawals
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_page)])
@@ -13,5 +14,5 @@ for pages in (signin.router, invite.router, member.router, live_room.router, ord
     router.include_router(pages)
 for pages in (workbench.router, workbench_parcels.router, workbench_withdrawals.router):
     router.include_router(pages)
-for pages in (console.router,):
+for pages in (console.router, console_waves.router, console_wave.router, console_pick_list.router):
     router.include_router(pages)
