@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from linli.demo.cast import neighbour
+from linli.accounts.models import User
+from linli.demo.cast import OWNER_LOGIN, neighbour
 from linli.fulfillment.models import DeliveryWave
 from linli.outbox.models import OutboxEvent
 from linli.security import mask_name
@@ -20,7 +21,15 @@ from linli.timefmt import format_local
 from linli.web.visitor import SESSION_COOKIE
 from tests.web.conftest import csrf_of
 from tests.web.test_workbench_pages import other_brand_leader, text_of
-from tests.web.wave_scene import ORANGE, STRAWBERRY, buy_tonight, community_named, parcels_of, waves_of
+from tests.web.wave_scene import (
+    ORANGE,
+    STRAWBERRY,
+    buy_tonight,
+    community_named,
+    cut_by_service,
+    parcels_of,
+    waves_of,
+)
 from tests.web.workbench_scene import NEIGHBOUR_PHONE, XIAOLI_PHONE, load, sign_in_as
 
 PAGES = ["", "/{w}", "/{w}/pick-list", "/{w}/pick-list.csv"]
@@ -69,7 +78,8 @@ async def test_staff_see_the_demo_waves_in_the_brands_time(client, ctx):
     for wave, parcels in ((grapes, "4 件 已提货 4"), (oranges, "6 件 待提货 6")):
         row = text_of(page.text.split(f'data-testid="wave-{wave.id}"')[1].split("</tr>")[0])
         assert "云顶华府" in row and "已到自提点" in row and parcels in row, row
-        assert format_local(wave.cutoff_at, "Asia/Shanghai") in row and format_local(wave.arrive_after, "Asia/Shanghai") in row
+        for moment in (wave.cutoff_at, wave.arrive_after):
+            assert format_local(moment, "Asia/Shanghai") in row
     assert "截单生成波次" in text and 'aria-current="page">配送波次' in page.text
     # The cut-off offered is this very minute, in the brand's time (10:00 in Shanghai is 02:00 UTC).
     assert 'name="cutoff_at" type="datetime-local" value="2026-11-20T10:00"' in page.text
@@ -83,7 +93,10 @@ async def test_staff_see_the_demo_waves_in_the_brands_time(client, ctx):
 @pytest.mark.parametrize("who", ["anonymous", "member", "leader", "other-brand-staff"])
 async def test_who_may_not_open_or_post(client, ctx, world, who):
     demo = await load(ctx)
-    [_, oranges] = await waves_of(ctx, demo.brand_id)
+    order_ids = await buy_tonight(ctx, demo.brand_id)
+    async with ctx.db.read() as s:
+        owner = await s.scalar(select(User).where(User.login_name == OWNER_LOGIN))
+    tonight = await cut_by_service(ctx, demo.brand_id, demo.xiaoli_community_id, owner.id)
     if who == "member":
         await sign_in_as(client, ctx, phone=NEIGHBOUR_PHONE)
     elif who == "leader":
@@ -92,7 +105,7 @@ async def test_who_may_not_open_or_post(client, ctx, world, who):
         other, _ = await other_brand_leader(world)
         client.cookies.set(SESSION_COOKIE, (await world.staff(other)).token)
     for page in PAGES:
-        path = waves_path(demo.brand_id, page, oranges.id)
+        path = waves_path(demo.brand_id, page, tonight.id)
         response = await client.get(path)
         if who == "anonymous":
             assert response.status_code == 303 and response.headers["location"] == f"/signin?next={path}"
@@ -100,14 +113,17 @@ async def test_who_may_not_open_or_post(client, ctx, world, who):
             assert response.status_code == 403 and response.headers["content-type"].startswith("text/html"), page
             assert "仅限本品牌员工操作" in text_of(response.text)
     token = csrf_of((await client.get("/signin" if who == "anonymous" else "/me")).text)
-    made = await cut(client, demo.brand_id, demo.xiaoli_community_id, token=token)
-    moved = await client.post(waves_path(demo.brand_id, "/{w}/status", oranges.id), data={"csrf_token": token, "status": "packed"})
+    made = await cut(client, demo.brand_id, await community_named(ctx, demo.brand_id, "翠湖花园"), token=token)
+    status_path = waves_path(demo.brand_id, "/{w}/status", tonight.id)
+    moved = await client.post(status_path, data={"csrf_token": token, "status": "packed"})
     for response in (made, moved):
         if who == "anonymous":
             assert response.status_code == 303 and response.headers["location"].startswith("/signin?next=")
         else:
             assert response.status_code == 403 and "仅限本品牌员工操作" in text_of(response.text)
-    assert len(await waves_of(ctx, demo.brand_id)) == 2
+    assert len(await waves_of(ctx, demo.brand_id)) == 3 and (await waves_of(ctx, demo.brand_id))[-1].status == "open"
+    assert [p.status for p in await parcels_of(ctx, order_ids)] == ["waiting"] * 4
+    assert (await parcels_of(ctx, order_ids))[-1].wave_id is None  # 翠湖花园's parcel was not cut
 
 
 async def test_unknown_or_another_brands_wave_is_the_404_page(client, ctx, world):
@@ -128,19 +144,18 @@ async def test_unknown_or_another_brands_wave_is_the_404_page(client, ctx, world
 
 
 async def test_posts_need_the_csrf_token(client, ctx):
-    demo = await load(ctx)
-    await buy_tonight(ctx, demo.brand_id)
-    await sign_in_as(client, ctx, login="youlin-owner")
-    [_, oranges] = await waves_of(ctx, demo.brand_id)
+    demo, order_ids, wave = await staff_with_tonights_wave(client, ctx)  # 翠湖花园's parcel still waits for a cut
+    cuihu = await community_named(ctx, demo.brand_id, "翠湖花园")
     for token in (None, "forged"):
         extra = {"csrf_token": token} if token else {}
-        made = await client.post(waves_path(demo.brand_id), data={
-            **extra, "community_id": str(demo.xiaoli_community_id), "cutoff_at": TYPED_CUTOFF, "arrive_after": TYPED_ARRIVAL,
-        })
-        moved = await client.post(waves_path(demo.brand_id, "/{w}/status", oranges.id), data={**extra, "status": "packed"})
+        typed = {"community_id": str(cuihu), "cutoff_at": TYPED_CUTOFF, "arrive_after": TYPED_ARRIVAL}
+        made = await client.post(waves_path(demo.brand_id), data={**extra, **typed})
+        moved = await client.post(waves_path(demo.brand_id, "/{w}/status", wave.id), data={**extra, "status": "packed"})
         for response in (made, moved):
             assert response.status_code == 403 and "页面已过期或来源不明" in text_of(response.text)
-    assert len(await waves_of(ctx, demo.brand_id)) == 2
+    assert len(await waves_of(ctx, demo.brand_id)) == 3 and (await waves_of(ctx, demo.brand_id))[-1].status == "open"
+    assert [p.status for p in await parcels_of(ctx, order_ids)] == ["waiting"] * 4
+    assert (await parcels_of(ctx, order_ids))[-1].wave_id is None
 
 
 async def test_a_cut_takes_the_points_paid_parcels_once(client, ctx):

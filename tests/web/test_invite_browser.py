@@ -72,6 +72,10 @@ async def test_no_page_or_asset_comes_from_another_host(phone: Phone, ctx, web_s
         await phone.open(path)
         await expect(phone.page.get_by_role("navigation", name="团长工作台")).to_be_visible()
     assert any(url.endswith(f"/brands/{web_scene.brand_id}/leader/qr.png") for url in phone.requests)
+    # The console's delivery waves, as the brand's owner.
+    await phone.page.context.add_cookies([{"name": SESSION_COOKIE, "value": web_scene.owner.token, "url": phone.base_url}])
+    await phone.open(f"/brands/{web_scene.brand_id}/console/waves")
+    await expect(phone.page.get_by_test_id("cut-form")).to_be_visible()
     # The pages did load their own assets (so the check below saw real traffic) ...
     assert any(url.endswith("/static/vendor/htmx/htmx.min.js") for url in phone.requests)
     assert any(url.endswith("/static/web/linli.css") for url in phone.requests)

@@ -12,6 +12,7 @@ from linli.brands import service as brands
 from linli.catalog.models import Product, Sku
 from linli.context import AppContext
 from linli.demo.cast import neighbour
+from linli.fulfillment import waves
 from linli.fulfillment.models import DeliveryWave, Parcel
 from linli.live.models import Listing
 from linli.orders import service as orders
@@ -72,9 +73,20 @@ async def community_named(ctx: AppContext, brand_id: int, name: str) -> int:
 
 async def waves_of(ctx: AppContext, brand_id: int) -> list[DeliveryWave]:
     async with ctx.db.read() as s:
-        return list(await s.scalars(select(DeliveryWave).where(DeliveryWave.brand_id == brand_id).order_by(DeliveryWave.id)))
+        rows = await s.scalars(select(DeliveryWave).where(DeliveryWave.brand_id == brand_id).order_by(DeliveryWave.id))
+        return list(rows)
 
 
 async def parcels_of(ctx: AppContext, order_ids: list[int]) -> list[Parcel]:
     async with ctx.db.read() as s:
         return list(await s.scalars(select(Parcel).where(Parcel.order_id.in_(order_ids)).order_by(Parcel.order_id)))
+
+
+async def cut_by_service(ctx: AppContext, brand_id: int, community_id: int, staff_user_id: int) -> DeliveryWave:
+    """Tonight's wave for one pickup point, cut as the API cuts it (for tests about who may move it)."""
+    now = ctx.clock.now()
+    async with ctx.db.transaction() as s:
+        return await waves.create_wave(
+            session=s, brand_id=brand_id, community_id=community_id, cutoff_at=now, arrive_after=now + timedelta(hours=12),
+            actor_user_id=staff_user_id, now=now,
+        )

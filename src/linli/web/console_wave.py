@@ -99,7 +99,9 @@ async def advance(
     try:
         async with ctx.db.transaction() as session:
             await brands.require_staff(session=session, brand_id=brand_id, user_id=user_id_of(visitor))
-            await waves.advance_wave(session=session, brand_id=brand_id, wave_id=wave_id, to=status, now=ctx.clock.now())
+            await waves.advance_wave(
+                session=session, brand_id=brand_id, wave_id=wave_id, to=status, now=ctx.clock.now()
+            )
     except DomainError as exc:
         if exc.code not in ("wave_status_conflict", "wave_status_invalid"):
             raise  # not staff (403), an unknown brand or wave (404): the error page

@@ -68,7 +68,9 @@ async def wave_rows(session: AsyncSession, *, brand_id: int, rows: list[Delivery
     out = []
     for wave in rows:
         if wave.community_id not in places:
-            places[wave.community_id] = await waves.point_of(session=session, brand_id=brand_id, community_id=wave.community_id)
+            places[wave.community_id] = await waves.point_of(
+                session=session, brand_id=brand_id, community_id=wave.community_id
+            )
         out.append(WaveRow(wave=wave, where=places[wave.community_id], parcels=counts.get(wave.id, {})))
     return out
 
@@ -113,7 +115,8 @@ async def render_waves(
         request, visitor, "console_waves.html", status_code=form.status_code, staff=staff, brand=staff.brand,
         tab="waves", form=form, waves=listed, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)),
         communities=[c for c, _ in communities], chosen_community=community_id, chosen_status=status,
-        wave_statuses=WAVE_STATUSES, wave_status_names=waves.WAVE_STATUS_NAMES, parcel_status_names=fulfillment.PARCEL_STATUS_NAMES,
+        wave_statuses=WAVE_STATUSES, wave_status_names=waves.WAVE_STATUS_NAMES,
+        parcel_status_names=fulfillment.PARCEL_STATUS_NAMES,
     )
 
 
