@@ -10,6 +10,7 @@ service refuses it (该自提点在截单时间前没有待配送的订单), sho
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -38,7 +39,7 @@ router = APIRouter()
 
 PAGE_SIZE = 20
 DEFAULT_ARRIVAL = timedelta(days=1)
-ALL_COMMUNITIES = PageParams(page=1, page_size=500)  # the choice of pickup points in the form and the filter
+ALL_COMMUNITIES = PageParams(page=1, page_size=500)  # the choice in the form and the filter (a brand has a few dozen)
 FormText = Annotated[str, Form(max_length=32)]
 # Which field a refusal of `create_wave` belongs beside (the rest are beside the community).
 FIELD_OF = {
@@ -90,7 +91,8 @@ def moment_of(text: str, *, timezone: str, label: str, code: str) -> datetime:
 
 
 def community_of(text: str) -> int:
-    if not text.strip().isdigit() or not 1 <= int(text) <= 2**63 - 1:
+    """The community chosen in the form (an id, as the API's `community_id`); anything else is refused."""
+    if re.fullmatch(r"[0-9]{1,19}", text.strip()) is None or not 1 <= int(text) <= 2**63 - 1:
         raise InvalidInput("请选择自提点所在小区", code="community_invalid")
     return int(text)
 
