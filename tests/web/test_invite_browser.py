@@ -77,6 +77,9 @@ async def test_no_page_or_asset_comes_from_another_host(phone: Phone, ctx, web_s
     for rest in ("/leaders", f"/leaders/{web_scene.li.leader_id}", "/leaders/levels", "/transfers", "/disputes", "/binding-policy"):
         await phone.open(f"/brands/{web_scene.brand_id}/console{rest}")
         await expect(phone.page.get_by_role("navigation", name="团长管理")).to_be_visible()
+    # The console's delivery waves.
+    await phone.open(f"/brands/{web_scene.brand_id}/console/waves")
+    await expect(phone.page.get_by_test_id("cut-form")).to_be_visible()
     # The pages did load their own assets (so the check below saw real traffic) ...
     assert any(url.endswith("/static/vendor/htmx/htmx.min.js") for url in phone.requests)
     assert any(url.endswith("/static/web/linli.css") for url in phone.requests)

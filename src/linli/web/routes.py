@@ -8,13 +8,14 @@ from fastapi import APIRouter, Depends
 from linli.http import mark_page
 from linli.web import console, home, invite, live_room, member, order_pages, signin, workbench, workbench_parcels, workbench_withdrawals
 from linli.web import console_attribution, console_binding_policy, console_leader_detail, console_leaders, console_levels
+from linli.web import console_pick_list, console_wave, console_waves
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_page)])
 for pages in (home.router, signin.router, invite.router, member.router, live_room.router, order_pages.router):
     router.include_router(pages)
 for pages in (workbench.router, workbench_parcels.router, workbench_withdrawals.router):
     router.include_router(pages)
-for pages in (console.router,):
+for pages in (console.router, console_waves.router, console_wave.router, console_pick_list.router):
     router.include_router(pages)
 # The console's 团长 area; levels before the leader's own page, since /console/leaders/levels is not a leader id.
 for pages in (console_leaders.router, console_levels.router, console_leader_detail.router):
