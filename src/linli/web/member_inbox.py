@@ -65,7 +65,9 @@ async def mark_read(
 ) -> Response:
     user_id = _user_id(visitor)
     async with ctx.db.transaction() as session:
-        await notifications.mark_read(session=session, user_id=user_id, notification_id=notification_id, now=ctx.clock.now())
+        await notifications.mark_read(
+            session=session, user_id=user_id, notification_id=notification_id, now=ctx.clock.now()
+        )
     return RedirectResponse(_back(page, unread), status_code=303)
 
 

@@ -40,7 +40,9 @@ async def my_leader(request: Request, ctx: Ctx, visitor: SignedIn) -> Response:
     async with ctx.db.read() as session:
         for brand_id in await members.brand_ids_of_user(session=session, user_id=visitor.user.id):
             brand = await brands.get_brand(session=session, brand_id=brand_id)
-            binding = await attribution.member_binding(session=session, brand_id=brand_id, user_id=visitor.user.id, now=now)
+            binding = await attribution.member_binding(
+                session=session, brand_id=brand_id, user_id=visitor.user.id, now=now
+            )
             if binding is None:
                 cards.append(LeaderCard(brand, None, None, None, None))
                 continue

@@ -49,4 +49,6 @@ async def pickup_qr(visitor: SignedIn, ctx: Ctx, order_id: IdPath) -> Response:
     assert visitor.user is not None
     async with ctx.db.read() as session:
         code = await fulfillment.member_open_code(session=session, user_id=visitor.user.id, order_id=order_id)
-    return Response(content=qrcodes.qr_png(code), media_type="image/png", headers={"Cache-Control": "private, no-store"})
+    return Response(
+        content=qrcodes.qr_png(code), media_type="image/png", headers={"Cache-Control": "private, no-store"}
+    )
