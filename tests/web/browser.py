@@ -25,6 +25,7 @@ from linli.context import AppContext
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PHONE = {"width": 375, "height": 812}
+DESK = {"width": 1280, "height": 800}  # brand staff work the console on a desktop
 
 
 @pytest.fixture
@@ -58,7 +59,8 @@ async def browser() -> AsyncIterator[Browser]:
 
 @dataclass
 class Phone:
-    """One browser context at phone width, with the requests it made and a screenshot helper."""
+    """One browser context (phone width, or desk width for the console), with the requests it made and a
+    screenshot helper."""
 
     page: Page
     base_url: str
@@ -80,10 +82,10 @@ class Phone:
         return [url for url in self.requests if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).netloc != own]
 
 
-async def open_phone(browser: Browser, base_url: str, shot_prefix: str) -> Phone:
+async def open_phone(browser: Browser, base_url: str, shot_prefix: str, *, desk: bool = False) -> Phone:
     context = await browser.new_context(
-        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN",
-        timezone_id="Asia/Shanghai",
+        viewport=DESK if desk else PHONE, device_scale_factor=1 if desk else 2, is_mobile=not desk, has_touch=not desk,
+        locale="zh-CN", timezone_id="Asia/Shanghai",
     )
     page = await context.new_page()
     phone = Phone(page=page, base_url=base_url, shot_prefix=shot_prefix)
@@ -96,3 +98,9 @@ async def open_phone(browser: Browser, base_url: str, shot_prefix: str) -> Phone
 @pytest.fixture
 async def phone(browser: Browser, live_server: str, request: pytest.FixtureRequest, backend: str) -> Phone:
     return await open_phone(browser, live_server, f"{request.node.originalname}-{backend}")
+
+
+@pytest.fixture
+async def desk(browser: Browser, live_server: str, request: pytest.FixtureRequest, backend: str) -> Phone:
+    """A second browser context at desktop width (1280 × 800), e.g. brand staff beside a member's phone."""
+    return await open_phone(browser, live_server, f"{request.node.originalname}-{backend}-desk", desk=True)
