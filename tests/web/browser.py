@@ -109,4 +109,4 @@ async def phone(browser: Browser, live_server: str, request: pytest.FixtureReque
 @pytest.fixture
 async def desk(browser: Browser, live_server: str, request: pytest.FixtureRequest, backend: str) -> Phone:
     """The console's browser: a desktop window (1280 × 900), otherwise the same as `phone`."""
-    return await open_desk(browser, live_server, f"{request.node.originalname}-{backend}")
+    return await open_desk(browser, live_server, f"{request.node.originalname}-{backend}-desk")
