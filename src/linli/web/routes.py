@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from linli.http import mark_page
+from linli.web import console_host
 from linli.web import console, invite, live_room, member, order_pages, signin, workbench, workbench_parcels, workbench_withdrawals
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_page)])
@@ -15,3 +16,4 @@ for pages in (workbench.router, workbench_parcels.router, workbench_withdrawals.
     router.include_router(pages)
 for pages in (console.router,):
     router.include_router(pages)
+router.include_router(console_host.router)  # the host's control panel of a live session
