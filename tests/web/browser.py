@@ -25,6 +25,7 @@ from linli.context import AppContext
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PHONE = {"width": 375, "height": 812}
+DESK = {"width": 1280, "height": 900}  # the brand console and the host panel are desktop pages
 
 
 @pytest.fixture
@@ -58,7 +59,7 @@ async def browser() -> AsyncIterator[Browser]:
 
 @dataclass
 class Phone:
-    """One browser context at phone width, with the requests it made and a screenshot helper."""
+    """One browser context (phone width, or desk width from `open_desk`), with its requests and a screenshot helper."""
 
     page: Page
     base_url: str
@@ -80,11 +81,8 @@ class Phone:
         return [url for url in self.requests if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).netloc != own]
 
 
-async def open_phone(browser: Browser, base_url: str, shot_prefix: str) -> Phone:
-    context = await browser.new_context(
-        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-    )
+async def _open(browser: Browser, base_url: str, shot_prefix: str, **options: object) -> Phone:
+    context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", **options)  # type: ignore[arg-type]
     page = await context.new_page()
     phone = Phone(page=page, base_url=base_url, shot_prefix=shot_prefix)
     context.on("request", lambda request: phone.requests.append(request.url))
@@ -93,6 +91,20 @@ async def open_phone(browser: Browser, base_url: str, shot_prefix: str) -> Phone
     return phone
 
 
+async def open_phone(browser: Browser, base_url: str, shot_prefix: str) -> Phone:
+    return await _open(browser, base_url, shot_prefix, viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+
+
+async def open_desk(browser: Browser, base_url: str, shot_prefix: str) -> Phone:
+    """A browser context at desktop width (staff at a computer), recorded and shot as a phone's is."""
+    return await _open(browser, base_url, shot_prefix, viewport=DESK, device_scale_factor=1)
+
+
 @pytest.fixture
 async def phone(browser: Browser, live_server: str, request: pytest.FixtureRequest, backend: str) -> Phone:
     return await open_phone(browser, live_server, f"{request.node.originalname}-{backend}")
+
+
+@pytest.fixture
+async def desk(browser: Browser, live_server: str, request: pytest.FixtureRequest, backend: str) -> Phone:
+    return await open_desk(browser, live_server, f"{request.node.originalname}-{backend}-desk")
