@@ -63,7 +63,9 @@ async def _panel(
     now = ctx.clock.now()
     async with ctx.db.read() as session:
         staff = await staff_view(session, brand_id=brand_id, visitor=visitor)
-        state = await live.room_state(session=session, session_id=session_id, now=now, staff_view=True, brand_id=brand_id)
+        state = await live.room_state(
+            session=session, session_id=session_id, now=now, staff_view=True, brand_id=brand_id
+        )
         funnel = await visits.funnel(session=session, brand_id=brand_id, session_id=session_id)
         recent = await comments.recent_comments(session=session, session_id=session_id)
     return render(
@@ -150,7 +152,9 @@ async def open_offer(
     request: Request, brand_id: IdPath, session_id: IdPath, offer_id: IdPath, visitor: CheckedVisitor, ctx: Ctx
 ) -> Response:
     async def action(session: AsyncSession, now: datetime) -> Any:
-        return await offers.open_offer(session=session, brand_id=brand_id, session_id=session_id, offer_id=offer_id, now=now)
+        return await offers.open_offer(
+            session=session, brand_id=brand_id, session_id=session_id, offer_id=offer_id, now=now
+        )
 
     return await _act(
         request, ctx, visitor, brand_id, session_id, field=offer_field(offer_id), action=action, done="opened",
@@ -163,7 +167,9 @@ async def close_offer(
     request: Request, brand_id: IdPath, session_id: IdPath, offer_id: IdPath, visitor: CheckedVisitor, ctx: Ctx
 ) -> Response:
     async def action(session: AsyncSession, now: datetime) -> Any:
-        return await offers.close_offer(session=session, brand_id=brand_id, session_id=session_id, offer_id=offer_id, now=now)
+        return await offers.close_offer(
+            session=session, brand_id=brand_id, session_id=session_id, offer_id=offer_id, now=now
+        )
 
     return await _act(
         request, ctx, visitor, brand_id, session_id, field=offer_field(offer_id), action=action, done="closed",

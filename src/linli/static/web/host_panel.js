@@ -54,7 +54,10 @@
       return;  // an offer this page has not rendered: the next swap or reload shows it
     }
     row.setAttribute("data-offer-status", status);
-    setText("[data-host-offer='" + offerId + "'] [data-offer-status-text]", OFFER_STATUS[status] || status);
+    all("[data-offer-status-text]", row).forEach(function (node) {
+      node.textContent = OFFER_STATUS[status] || status;
+      node.className = "status status-offer-" + status;
+    });
     showForms(row, status);
   }
 
