@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from linli.accounts import service as accounts
 from linli.brands.models import Community
 from linli.context import AppContext
 from linli.demo.cast import STRAWBERRY_TITLE
@@ -77,3 +78,11 @@ async def seen(ctx: AppContext, session_id: int) -> Seen:
         announced = await s.scalar(select(func.count()).where(stream, OutboxEvent.topic == live_offers.ANNOUNCED_TOPIC))
         events = await s.scalar(select(func.count()).where(stream))
         return Seen(live.status, live.current_phase, offers, int(announced or 0), int(events or 0))
+
+
+async def member_token(ctx: AppContext, phone: str) -> str:
+    """The token an SMS sign-in would set as the page cookie (the sign-in pages have their own tests)."""
+    async with ctx.db.transaction() as s:
+        user = await accounts.get_or_create_user_by_phone(session=s, phone=phone, now=ctx.clock.now())
+        issued = await accounts.issue_token(session=s, settings=ctx.settings, user=user, method="sms", now=ctx.clock.now())
+    return issued.token
