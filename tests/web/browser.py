@@ -88,7 +88,8 @@ async def open_phone(browser: Browser, base_url: str, shot_prefix: str) -> Phone
 
 
 async def open_desk(browser: Browser, base_url: str, shot_prefix: str) -> Phone:
-    return await _open(browser, base_url, shot_prefix, viewport=DESK)
+    """A browser context at desktop width (staff at a computer), recorded and shot as a phone's is."""
+    return await _open(browser, base_url, shot_prefix, viewport=DESK, device_scale_factor=1)
 
 
 async def _open(browser: Browser, base_url: str, shot_prefix: str, **device: object) -> Phone:

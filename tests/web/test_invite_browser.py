@@ -83,6 +83,12 @@ async def test_no_page_or_asset_comes_from_another_host(phone: Phone, ctx, web_s
     # The console's delivery waves.
     await phone.open(f"/brands/{web_scene.brand_id}/console/waves")
     await expect(phone.page.get_by_test_id("cut-form")).to_be_visible()
+    # The host's control panel, as the brand's owner (its own script, the room's stream, the funnel's poll).
+    await phone.page.context.add_cookies([{"name": SESSION_COOKIE, "value": web_scene.owner.token, "url": phone.base_url}])
+    await phone.open(f"/brands/{web_scene.brand_id}/console/sessions/{web_scene.session_id}/host")
+    await expect(phone.page.get_by_test_id("host-panel")).to_be_visible()
+    assert any(url.endswith("/static/web/host_panel.js") for url in phone.requests)
+    await phone.open("/me")  # leaves the panel and its event stream
     # The pages did load their own assets (so the check below saw real traffic) ...
     assert any(url.endswith("/static/vendor/htmx/htmx.min.js") for url in phone.requests)
     assert any(url.endswith("/static/web/linli.css") for url in phone.requests)

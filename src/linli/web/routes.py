@@ -13,6 +13,7 @@ from linli.web import (
     console_attribution,
     console_binding_policy,
     console_claims,
+    console_host,
     console_leader_detail,
     console_leaders,
     console_levels,
@@ -42,7 +43,7 @@ AREAS = (
     # The leader's workbench.
     (workbench, workbench_parcels, workbench_withdrawals, claims_workbench),
     # The brand console; in the 团长 area, levels before the leader's own page (/console/leaders/levels is no id).
-    (console, console_waves, console_wave, console_pick_list, console_claims),
+    (console, console_host, console_waves, console_wave, console_pick_list, console_claims),
     (console_leaders, console_levels, console_leader_detail, console_attribution, console_binding_policy),
 )
 
