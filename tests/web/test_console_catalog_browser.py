@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from linli.catalog.models import Product, Sku
 from linli.live.models import Listing, LiveSession
-from tests.web.browser import Phone, desk  # noqa: F401 - the desktop fixture
+from tests.web.browser import Phone
 from tests.web.workbench_scene import load
 
 
-async def test_staff_create_a_product_and_a_session_with_its_listing(desk: Phone, ctx):  # noqa: F811 - the fixture
+async def test_staff_create_a_product_and_a_session_with_its_listing(desk: Phone, ctx):
     demo = await load(ctx)
     page = desk.page
     products = f"/brands/{demo.brand_id}/console/products"

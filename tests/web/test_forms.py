@@ -11,10 +11,10 @@ from linli.web.forms import count_of, fen_of, local_input, moment_of
 
 
 def test_yuan_becomes_fen():
-    assert [fen_of(t) for t in ("100", "99.5", "99.50", "¥1,299", " 0.01 ")] == [10000, 9950, 9950, 129900, 1]
+    assert [fen_of(t, what="金额") for t in ("100", "99.5", "99.50", "¥1,299", " 0.01 ")] == [10000, 9950, 9950, 129900, 1]
     for bad in ("", "1.234", "-3", "abc", "1e3"):
         with pytest.raises(InvalidInput) as refused:
-            fen_of(bad, label="直播价")
+            fen_of(bad, what="直播价")
         assert refused.value.message == "请输入直播价（元），最多两位小数"
 
 

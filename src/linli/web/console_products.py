@@ -114,7 +114,7 @@ async def create_product(
     field = "name"
     try:
         field = "first_price"
-        price = fen_of(first_price, label="标价")
+        price = fen_of(first_price, what="标价")
         field = "first_stock"
         stock = count_of(first_stock, label="库存")
         field = "name"
@@ -149,7 +149,7 @@ async def add_sku(
     try:
         product_id = chosen(sku_product_id, "请选择商品", "product_required")
         field = "sku_price"
-        price = fen_of(sku_price, label="标价")
+        price = fen_of(sku_price, what="标价")
         field = "sku_stock"
         stock = count_of(sku_stock, label="库存")
         field = "sku_product_id"  # the product (unknown, another brand's, too many SKUs) is the rest

@@ -55,7 +55,7 @@ async def add_listing(
     try:
         sku_id = chosen(listing_sku_id, "请选择要挂载的规格", "sku_required")
         field = "listing_price"
-        price = fen_of(listing_price, label="直播价")
+        price = fen_of(listing_price, what="直播价")
         field = "listing_allocation"
         allocation = count_of(listing_allocation, label="本场可售数量")
         field = "listing_limit"
@@ -94,7 +94,7 @@ async def create_offer(
         field = "offer_community_id"
         community_id = chosen(offer_community_id, "请选择小区", "community_required")
         field = "offer_price"
-        price = fen_of(offer_price, label="专享价")
+        price = fen_of(offer_price, what="专享价")
         field = "offer_quota"
         quota = count_of(offer_quota, label="专享名额")
         field = "offer_limit"

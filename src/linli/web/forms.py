@@ -1,5 +1,5 @@
-"""What people type into page forms, read into what the services take: yuan as fen, whole numbers, and the
-brand's wall-clock time from an `<input type="datetime-local">` as an aware UTC instant.
+"""What page forms share: money typed in yuan, whole numbers, the brand's wall-clock time from an
+`<input type="datetime-local">` as an aware UTC instant, and the idempotency key a form carries from its rendering.
 
 Each reader refuses with an `InvalidInput` in Chinese, which the page puts beside the field (`FormState.refuse`);
 the range checks stay the services' own.
@@ -8,6 +8,7 @@ the range checks stay the services' own.
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -19,12 +20,17 @@ WHOLE = re.compile(r"^\d{1,9}$")
 LOCAL_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?$")
 
 
-def fen_of(text: str, *, label: str = "金额", code: str = "amount_invalid") -> int:
-    """What a person types, in yuan ("100", "99.5", "99.50", "¥1,299"), as fen; anything else is refused."""
+def fen_of(text: str, *, what: str, code: str = "amount_invalid") -> int:
+    """What a person types in yuan ("100", "99.5", "99.50") as fen; anything else is refused, naming `what`."""
     found = YUAN.match(text.strip().replace("¥", "").replace(",", ""))
     if found is None:
-        raise InvalidInput(f"请输入{label}（元），最多两位小数", code=code)
+        raise InvalidInput(f"请输入{what}（元），最多两位小数", code=code)
     return int(found.group(1)) * 100 + int((found.group(2) or "0").ljust(2, "0"))
+
+
+def new_key() -> str:
+    """An idempotency key made when a form renders: posting the same form twice does the thing once."""
+    return "web-" + secrets.token_hex(12)
 
 
 def count_of(text: str, *, label: str, code: str = "number_invalid") -> int:

@@ -6,15 +6,52 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from linli.http import mark_page
-from linli.web import console_products, console_session_setup, console_sessions
-from linli.web import console, invite, live_room, member, order_pages, signin, workbench, workbench_parcels, workbench_withdrawals
+from linli.web import (
+    claims_member,
+    claims_workbench,
+    console,
+    console_attribution,
+    console_binding_policy,
+    console_claims,
+    console_host,
+    console_leader_detail,
+    console_leaders,
+    console_levels,
+    console_pick_list,
+    console_products,
+    console_session_setup,
+    console_sessions,
+    console_wave,
+    console_waves,
+    home,
+    invite,
+    live_comments,
+    live_room,
+    member,
+    member_inbox,
+    member_leader,
+    member_orders,
+    member_pickup,
+    order_pages,
+    signin,
+    workbench,
+    workbench_parcels,
+    workbench_withdrawals,
+)
+
+AREAS = (
+    # Anyone, and the member's own pages.
+    (home, signin, invite, member, live_room, live_comments, order_pages, claims_member),
+    (member_orders, member_pickup, member_inbox, member_leader),
+    # The leader's workbench.
+    (workbench, workbench_parcels, workbench_withdrawals, claims_workbench),
+    # The brand console; in the 团长 area, levels before the leader's own page (/console/leaders/levels is no id).
+    (console, console_host, console_waves, console_wave, console_pick_list, console_claims),
+    (console_products, console_sessions, console_session_setup),
+    (console_leaders, console_levels, console_leader_detail, console_attribution, console_binding_policy),
+)
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_page)])
-for pages in (signin.router, invite.router, member.router, live_room.router, order_pages.router):
-    router.include_router(pages)
-for pages in (workbench.router, workbench_parcels.router, workbench_withdrawals.router):
-    router.include_router(pages)
-for pages in (console.router,):
-    router.include_router(pages)
-for pages in (console_products.router, console_sessions.router, console_session_setup.router):
-    router.include_router(pages)
+for area in AREAS:
+    for pages in area:
+        router.include_router(pages.router)

@@ -6,7 +6,6 @@ same form) asks once: `payouts.request_withdrawal` answers the second with the w
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -21,7 +20,7 @@ from linli.leaders import service as leaders
 from linli.pagination import PageParams
 from linli.payouts import service as payouts
 from linli.payouts.models import STATUS_TEXT
-from linli.web.forms import fen_of
+from linli.web.forms import fen_of, new_key
 from linli.web.signin import FormState
 from linli.web.templating import render
 from linli.web.visitor import CheckedVisitor, SignedIn, SignInRequired, Visitor
@@ -32,10 +31,6 @@ router = APIRouter()
 SHOWN = PageParams(page=1, page_size=50)
 AmountText = Annotated[str, Form(max_length=32)]
 KeyText = Annotated[str, Form(max_length=64)]
-
-
-def new_key() -> str:
-    return "web-" + secrets.token_hex(12)
 
 
 async def render_withdrawals(
@@ -73,7 +68,7 @@ async def request_withdrawal(
         raise SignInRequired(f"/brands/{brand_id}/leader/withdrawals")
     form = FormState(values={"amount": amount.strip(), "idempotency_key": idempotency_key})
     try:
-        amount_fen = fen_of(amount, label="提现金额", code="withdrawal_amount_invalid")
+        amount_fen = fen_of(amount, what="提现金额", code="withdrawal_amount_invalid")
         async with ctx.db.transaction() as session:
             leader = await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user_id_of(visitor))
             requested = await payouts.request_withdrawal(
