@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from linli.http import mark_page
 from linli.web import (
     console,
+    console_commission,
     console_reports,
     console_withdrawals,
     invite,
@@ -25,5 +26,5 @@ for pages in (signin.router, invite.router, member.router, live_room.router, ord
     router.include_router(pages)
 for pages in (workbench.router, workbench_parcels.router, workbench_withdrawals.router):
     router.include_router(pages)
-for pages in (console.router, console_withdrawals.router, console_reports.router):
+for pages in (console.router, console_commission.router, console_withdrawals.router, console_reports.router):
     router.include_router(pages)
