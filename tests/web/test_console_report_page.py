@@ -65,7 +65,8 @@ async def test_the_csv_is_the_services_file_with_the_pages_rows(client, ctx):
     page = await client.get(f"/brands/{demo.brand_id}/console/reports/commission")
     for group_by, rows, testid in (("session", report.by_session, "session-table"),
                                    ("community", report.by_community, "community-table")):
-        link = f"/brands/{demo.brand_id}/console/reports/commission.csv?date_from={report.date_from}&amp;date_to={report.date_to}&amp;group_by={group_by}"
+        link = (f"/brands/{demo.brand_id}/console/reports/commission.csv"
+                f"?date_from={report.date_from}&amp;date_to={report.date_to}&amp;group_by={group_by}")
         assert f'href="{link}" download' in page.text
         got = await client.get(link.replace("&amp;", "&"))
         assert got.status_code == 200 and got.headers["content-type"] == "text/csv; charset=utf-8"

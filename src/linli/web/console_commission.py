@@ -118,8 +118,8 @@ async def render_commission(
         products, _ = await catalog.list_products(session=session, brand_id=brand_id, params=PRODUCTS, status=None)
         current = versions[0].rules
         named = {p.id: p.name for p in products}
-        missing = {p for p, _ in current.product_overrides} | {p for v in versions for p, _ in v.rules.product_overrides}
-        named |= {p.id: p.name for p in (await catalog.products_by_ids(session=session, product_ids=missing - set(named))).values()}
+        missing = {p for v in versions for p, _ in v.rules.product_overrides} - set(named)  # beyond the first PRODUCTS
+        named |= {k: p.name for k, p in (await catalog.products_by_ids(session=session, product_ids=missing)).items()}
         sessions = await live.sessions_by_ids(session=session, brand_id=brand_id, session_ids={
             s for v in versions for s, _, _ in v.rules.session_overrides})
     return render(

@@ -15,6 +15,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.accounts import service as accounts
 from linli.brands import service as brands
@@ -52,7 +53,7 @@ class Row:
     rejected_by: str
 
 
-async def _rows(session, withdrawals: list[Withdrawal]) -> list[Row]:  # noqa: ANN001
+async def _rows(session: AsyncSession, withdrawals: list[Withdrawal]) -> list[Row]:
     found = await leaders.leaders_by_ids(session=session, leader_ids={w.leader_id for w in withdrawals})
     communities = await brands.communities_by_ids(session=session, community_ids={x.community_id for x in found.values()})
     deciders = {w.approved_by_user_id for w in withdrawals} | {w.rejected_by_user_id for w in withdrawals}
