@@ -13,6 +13,7 @@ from linli.ledger.models import TX_WITHDRAWAL_PAID, CommissionRuleVersion, Ledge
 from linli.outbox.models import OutboxEvent
 from linli.payouts import service as payouts
 from linli.payouts.models import Withdrawal
+from linli.payouts.simulator import complete, simulator_of
 from linli.web.visitor import SESSION_COOKIE
 from linli.worker import run_until_idle
 from tests.web.conftest import csrf_of
@@ -217,3 +218,24 @@ async def test_every_post_needs_the_csrf_token(client, ctx, token):
         assert got.status_code == 403 and "页面已过期或来源不明" in text_of(got.text), path
     assert (await withdrawal(ctx, asked)).status == "requested"
     assert await count(ctx, select(func.count()).select_from(OutboxEvent).where(OutboxEvent.topic == "withdrawal.approved")) == 0
+
+
+async def test_a_pending_transfer_shows_its_progress_until_the_provider_confirms(client, ctx):
+    """As WeChat Pay does (the simulator in `pending` mode): approved, asked, waiting; then the signed notification."""
+    demo = await load(ctx)
+    asked = await ask(ctx, demo)
+    simulator = simulator_of(ctx)
+    simulator.mode = "pending"
+    await sign_in_as(client, ctx, login="youlin-owner")
+    token = csrf_of((await client.get(f"/brands/{demo.brand_id}/console/withdrawals")).text)
+    await client.post(f"/brands/{demo.brand_id}/console/withdrawals/{asked}/approve", data={"csrf_token": token})
+    await run_until_idle(ctx)
+    waiting = text_of((await client.get(f"/brands/{demo.brand_id}/console/withdrawals", params={"status": "approved"})).text)
+    assert "打款中" in waiting and "渠道状态 PENDING" in waiting and "等待打款渠道确认到账" in waiting
+    try:
+        await complete(ctx=ctx, out_detail_no=f"LLWD{asked:010d}", outcome="paid")
+    finally:
+        await simulator.drain()
+    assert (await withdrawal(ctx, asked)).status == "paid"
+    paid = text_of((await client.get(f"/brands/{demo.brand_id}/console/withdrawals", params={"status": "paid"})).text)
+    assert "已到账" in paid and "到账 2026年" in paid and "等待打款渠道确认到账" not in paid
