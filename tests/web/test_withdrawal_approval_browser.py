@@ -1,6 +1,6 @@
 """In Chromium, on the demo: 小李 (a phone) asks for a withdrawal on the workbench, staff (a desktop, a second
 context in the same browser) approve it on the console's 提现审核 page, the worker pays it through the payout
-simulator, and 小李's history then shows 已到账."""
+simulator, and 小李's history then shows 已到账; the staff then look at the report and the rules."""
 
 from __future__ import annotations
 
@@ -74,6 +74,15 @@ async def test_xiaoli_asks_staff_approve_and_xiaoli_sees_it_paid(phone: Phone, d
     await expect(page.get_by_test_id("available")).to_have_text("¥15.92")
     await phone.shoot("paid")
     assert await staff.evaluate("document.documentElement.clientWidth") == 1280
+
+    # The console's other money pages, through its tabs.
+    tabs = staff.get_by_role("navigation", name="品牌后台")
+    await tabs.get_by_role("link", name="佣金报表").click()
+    await expect(staff.get_by_test_id("community-table")).to_contain_text("云顶华府")
+    await desk.shoot("report")
+    await tabs.get_by_role("link", name="佣金规则").click()
+    await expect(staff.get_by_test_id("current")).to_contain_text("当前规则：版本 1")
+    await desk.shoot("commission")
     for context in (phone, desk):
         assert context.foreign_requests() == []
         assert context.console_errors == []

@@ -33,6 +33,7 @@ from linli.ledger.models import CommissionRuleVersion
 from linli.ledger.statements import percent
 from linli.live import service as live
 from linli.pagination import PageParams, fetch_page
+from linli.web import csrf
 from linli.web.console import staff_view
 from linli.web.signin import FormState
 from linli.web.templating import render
@@ -184,7 +185,7 @@ async def publish(request: Request, brand_id: IdPath, visitor: CheckedVisitor, c
         raise SignInRequired(f"/brands/{brand_id}/console/commission")
     # The per-product fields are named after the brand's products, so the form is read whole.
     sent = await request.form()
-    form = FormState(values={k: str(v).strip()[:200] for k, v in sent.items() if k != "csrf_token"})
+    form = FormState(values={k: str(v).strip()[:200] for k, v in sent.items() if k != csrf.FIELD})
     form.values.setdefault("self_purchase_counts", "")
     for name in (*RATE_FIELDS, *COUNT_FIELDS, "note"):
         form.values.setdefault(name, "")
