@@ -25,7 +25,7 @@ from linli.context import AppContext
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PHONE = {"width": 375, "height": 812}
-DESK = {"width": 1280, "height": 900}  # brand staff use the console on a desktop
+DESK = {"width": 1280, "height": 900}  # brand staff work on a desktop browser
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ async def browser() -> AsyncIterator[Browser]:
 
 @dataclass
 class Phone:
-    """One browser context (phone width, or desk width for staff), with the requests it made and a screenshot helper."""
+    """One browser context (phone width, or desktop for `desk`), with the requests it made and a screenshot helper."""
 
     page: Page
     base_url: str
@@ -81,13 +81,19 @@ class Phone:
         return [url for url in self.requests if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).netloc != own]
 
 
-async def open_phone(browser: Browser, base_url: str, shot_prefix: str, *, desk: bool = False) -> Phone:
-    """A new browser context: a phone by default, or (desk=True) a desktop window at DESK without touch."""
-    if desk:
-        options: dict = {"viewport": DESK, "device_scale_factor": 1, "is_mobile": False, "has_touch": False}
-    else:
-        options = {"viewport": PHONE, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
-    context = await browser.new_context(**options, locale="zh-CN", timezone_id="Asia/Shanghai")
+async def open_phone(browser: Browser, base_url: str, shot_prefix: str) -> Phone:
+    return await _open(
+        browser, base_url, shot_prefix, viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
+
+
+async def open_desk(browser: Browser, base_url: str, shot_prefix: str) -> Phone:
+    """A browser context at desktop width (staff at a computer), recorded and shot as a phone's is."""
+    return await _open(browser, base_url, shot_prefix, viewport=DESK, device_scale_factor=1)
+
+
+async def _open(browser: Browser, base_url: str, shot_prefix: str, **device: object) -> Phone:
+    context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", **device)  # type: ignore[arg-type]
     page = await context.new_page()
     phone = Phone(page=page, base_url=base_url, shot_prefix=shot_prefix)
     context.on("request", lambda request: phone.requests.append(request.url))
@@ -103,6 +109,5 @@ async def phone(browser: Browser, live_server: str, request: pytest.FixtureReque
 
 @pytest.fixture
 async def desk(browser: Browser, live_server: str, request: pytest.FixtureRequest, backend: str) -> Phone:
-    """A second context at desktop width in the same browser and server (staff beside a phone's member or leader);
-    its screenshots are named <test>-<backend>-desk-<step>.png."""
-    return await open_phone(browser, live_server, f"{request.node.originalname}-{backend}-desk", desk=True)
+    """The console's browser: a desktop window (1280 × 900), otherwise the same as `phone`."""
+    return await open_desk(browser, live_server, f"{request.node.originalname}-{backend}-desk")
