@@ -76,8 +76,9 @@ async def _rows(session: AsyncSession, withdrawals: list[Withdrawal]) -> list[Ro
 
 async def render_withdrawals(
     request: Request, visitor: Visitor, ctx: AppContext, brand_id: int, form: FormState, *, status: str = "",
-    page: int = 1, shown: int | None = None,
+    page: int = 1, shown: int | None = None, refused: int | None = None,
 ) -> Response:
+    """The list; `form` belongs to the row of withdrawal `refused` (its message and what was typed), if any."""
     params = PageParams(page=page, page_size=PAGE_SIZE)
     async with ctx.db.read() as session:
         staff = await staff_view(session, brand_id=brand_id, visitor=visitor)
@@ -87,7 +88,7 @@ async def render_withdrawals(
         rows = await _rows(session, withdrawals)
     return render(
         request, visitor, "console_withdrawals.html", status_code=form.status_code, staff=staff, brand=staff.brand,
-        tab="withdrawals", form=form, rows=rows, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)),
+        tab="withdrawals", form=form, refused=refused, blank=FormState(), rows=rows, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)),
         status=status, statuses=[(s, STATUS_TEXT[s]) for s in STATUSES], status_text=STATUS_TEXT,
         provider_text=PROVIDER_TEXT, shown=next((r for r in rows if r.withdrawal.id == shown), None),
     )
@@ -121,8 +122,8 @@ async def approve(request: Request, brand_id: IdPath, withdrawal_id: IdPath, vis
         if exc.status_code in (403, 404):
             raise
         form = FormState()
-        form.refuse(exc, f"approve-{withdrawal_id}")
-        return await render_withdrawals(request, visitor, ctx, brand_id, form)
+        form.refuse(exc, "approve")
+        return await render_withdrawals(request, visitor, ctx, brand_id, form, refused=withdrawal_id)
     return _back(brand_id, withdrawal_id)
 
 
@@ -132,8 +133,7 @@ async def reject(
 ) -> Response:
     if not visitor.signed_in:
         raise SignInRequired(f"/brands/{brand_id}/console/withdrawals")
-    field = f"reason-{withdrawal_id}"
-    form = FormState(values={field: reason.strip()})
+    form = FormState(values={"reason": reason.strip()})
     try:
         async with ctx.db.transaction() as session:
             await brands.require_staff(session=session, brand_id=brand_id, user_id=user_id_of(visitor))
@@ -144,6 +144,6 @@ async def reject(
     except DomainError as exc:
         if exc.status_code in (403, 404):
             raise
-        form.refuse(exc, field)
-        return await render_withdrawals(request, visitor, ctx, brand_id, form)
+        form.refuse(exc, "reason")
+        return await render_withdrawals(request, visitor, ctx, brand_id, form, refused=withdrawal_id)
     return _back(brand_id, withdrawal_id)
