@@ -89,6 +89,10 @@ async def test_no_page_or_asset_comes_from_another_host(phone: Phone, ctx, web_s
     await expect(phone.page.get_by_test_id("host-panel")).to_be_visible()
     assert any(url.endswith("/static/web/host_panel.js") for url in phone.requests)
     await phone.open("/me")  # leaves the panel and its event stream
+    # The console's money pages.
+    for rest in ("/commission", "/withdrawals", "/reports/commission"):
+        await phone.open(f"/brands/{web_scene.brand_id}/console{rest}")
+        await expect(phone.page.get_by_role("navigation", name="品牌后台")).to_be_visible()
     # The pages did load their own assets (so the check below saw real traffic) ...
     assert any(url.endswith("/static/vendor/htmx/htmx.min.js") for url in phone.requests)
     assert any(url.endswith("/static/web/linli.css") for url in phone.requests)

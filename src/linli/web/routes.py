@@ -13,13 +13,16 @@ from linli.web import (
     console_attribution,
     console_binding_policy,
     console_claims,
+    console_commission,
     console_host,
     console_leader_detail,
     console_leaders,
     console_levels,
     console_pick_list,
+    console_reports,
     console_wave,
     console_waves,
+    console_withdrawals,
     home,
     invite,
     live_comments,
@@ -45,6 +48,7 @@ AREAS = (
     # The brand console; in the 团长 area, levels before the leader's own page (/console/leaders/levels is no id).
     (console, console_host, console_waves, console_wave, console_pick_list, console_claims),
     (console_leaders, console_levels, console_leader_detail, console_attribution, console_binding_policy),
+    (console_commission, console_withdrawals, console_reports),
 )
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_page)])
