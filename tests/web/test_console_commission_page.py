@@ -5,6 +5,8 @@ test_console_money_pages.py.)"""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -110,3 +112,18 @@ async def test_a_refusal_is_beside_its_field_keeps_the_typing_and_publishes_noth
     async with ctx.db.read() as s:
         assert await s.scalar(select(func.count()).select_from(CommissionRuleVersion).where(
             CommissionRuleVersion.brand_id == demo.brand_id, CommissionRuleVersion.created_by_user_id.is_not(None))) == 0
+
+
+async def test_a_double_click_on_publish_publishes_once(client, ctx):
+    demo = await load(ctx)
+    await sign_in_as(client, ctx, login="youlin-owner")
+    html, token = await open_page(client, demo.brand_id)
+    made_over = re.search(r'name="based_on_version" value="(\d+)"', html).group(1)
+    assert made_over == "1"
+    sent = {**TYPED, "csrf_token": token, "live_rate": "16", "note": "上调", "based_on_version": made_over}
+    first = await client.post(f"/brands/{demo.brand_id}/console/commission", data=sent)
+    second = await client.post(f"/brands/{demo.brand_id}/console/commission", data=sent)
+    assert first.status_code == 303 and second.status_code == 409
+    assert "佣金规则已更新为第 2 版，本次未发布" in text_of(second.text)
+    assert 'value="16"' in second.text and 'name="based_on_version" value="2"' in second.text  # typing kept, made over v2
+    assert [v.version for v in await versions(ctx, demo.brand_id)] == [2, 1]

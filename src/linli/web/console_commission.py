@@ -123,9 +123,11 @@ async def render_commission(
         named |= {k: p.name for k, p in (await catalog.products_by_ids(session=session, product_ids=missing)).items()}
         sessions = await live.sessions_by_ids(session=session, brand_id=brand_id, session_ids={
             s for v in versions for s, _, _ in v.rules.session_overrides})
+    form = form or _form_of(current, products)
+    form.values["based_on_version"] = str(versions[0].number)  # a new submit is made over what is shown now
     return render(
-        request, visitor, "console_commission.html", status_code=form.status_code if form else 200, staff=staff,
-        brand=staff.brand, tab="commission", form=form or _form_of(current, products), versions=versions,
+        request, visitor, "console_commission.html", status_code=form.status_code, staff=staff,
+        brand=staff.brand, tab="commission", form=form, versions=versions,
         current=versions[0], products=products, product_names=named,
         session_titles={k: s.title for k, s in sessions.items()}, percent=percent, published=published,
     )
@@ -167,6 +169,15 @@ def _read_rules(form: FormState, current: rules.RuleSet, product_ids: list[int])
     )
 
 
+def based_on(form: FormState) -> int | None:
+    """The version the page's form was made over (a hidden field; a mangled one matches no version). A post
+    without it (not from the page) is checked as the API checks one: not at all."""
+    text = form.values.get("based_on_version")
+    if text is None:
+        return None
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else 0
+
+
 def _field_of(exc: DomainError, proposed: rules.RuleSet | None) -> str:
     if exc.code in CODE_FIELDS:
         return CODE_FIELDS[exc.code]
@@ -199,7 +210,7 @@ async def publish(request: Request, brand_id: IdPath, visitor: CheckedVisitor, c
             proposed = _read_rules(form, current, [p.id for p in products])
             row = await rules.update_rules(
                 session=session, brand_id=brand_id, rules=proposed, note=form.values["note"],
-                actor_user_id=user_id_of(visitor), now=ctx.clock.now(),
+                actor_user_id=user_id_of(visitor), now=ctx.clock.now(), based_on_version=based_on(form),
             )
             published = row.version
     except DomainError as exc:
