@@ -82,7 +82,7 @@ async def render_members(
         members=members, members_total=members_total, page=page, pages=max(1, -(-members_total // PAGE_SIZE)),
         trail=trail, trail_page=trail_page, trail_pages=max(1, -(-trail_total // PAGE_SIZE)),
         claimable=list(claimable.values()), disputes=dispute_rows, disputes_total=disputes_total,
-        opened=opened, source_text=SOURCE_TEXT, kind_text=KIND_TEXT, dispute_status_text=DISPUTE_STATUS_TEXT,
+        opened=next((d for d in dispute_rows if d.id == opened), None), source_text=SOURCE_TEXT, kind_text=KIND_TEXT, dispute_status_text=DISPUTE_STATUS_TEXT,
         tab="members",
     )
 
