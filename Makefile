@@ -6,6 +6,9 @@ EMBEDDED_DB = sqlite+aiosqlite:///var/linli.db
 # The demo runs in development mode (login codes over HTTP, the payment simulator), on loopback only.
 RUN_ENV = LINLI_DATABASE_URL=$(EMBEDDED_DB) LINLI_DEV_MODE=1
 
+# The suite's tests are independent (each process has its own PostgreSQL database): spread them over the cores.
+TEST_WORKERS ?= 2
+
 .PHONY: run test install clean
 
 $(BIN)/linli: pyproject.toml
@@ -22,7 +25,7 @@ run: install
 	$(RUN_ENV) $(BIN)/linli serve --host 127.0.0.1 --port 8000
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

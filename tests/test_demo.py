@@ -16,6 +16,8 @@ async def _row_counts(ctx) -> dict[str, int]:
 async def test_demo_loads_once_and_tells_how_to_use_it(ctx, client):
     summary = await load_demo(ctx)
     assert "小李" in summary and "curl -N" in summary
+    assert summary.splitlines()[0].startswith(f"open {ctx.settings.public_base_url}/ in a browser")
+    assert "youlin-owner / youlin-demo-2026" in summary and "13800000001" in summary and "13900000001" in summary
     counts = await _row_counts(ctx)
     again = await load_demo(ctx)
     assert await _row_counts(ctx) == counts

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from sqlalchemy import func, select
 
 from linli.live.models import LiveSession
@@ -233,3 +235,27 @@ async def test_staff_routes_refuse_everyone_else(client, scene: Scene, world, ct
             assert theirs.status_code == 404, (method, path, theirs.text)
             assert error_code(theirs) == "live_session_not_found"
     assert await row_counts(ctx) == before
+
+
+async def test_advance_with_the_phase_the_host_saw_moves_once(client, scene: Scene, ctx):
+    """The host panel sends the phase it showed: a double submit (or a second host) advances once."""
+    from linli.errors import Conflict
+    from linli.live import sessions as live_sessions
+
+    session_id = (await create(client, scene))["id"]
+    assert (await act(client, scene, session_id, "start")).status_code == 200
+    async with ctx.db.transaction() as s:
+        moved = await live_sessions.advance_phase(
+            session=s, brand_id=scene.brand, session_id=session_id, now=ctx.clock.now(), expected_phase=0
+        )
+        assert moved.current_phase == 1
+    with pytest.raises(Conflict) as refused:
+        async with ctx.db.transaction() as s:
+            await live_sessions.advance_phase(
+                session=s, brand_id=scene.brand, session_id=session_id, now=ctx.clock.now(), expected_phase=0
+            )
+    assert refused.value.code == "phase_moved_on"
+    assert refused.value.message == "环节已切换到「社区专享团购」，未再次切换；请确认后再操作"
+    async with ctx.db.read() as s:
+        assert (await s.get(LiveSession, session_id)).current_phase == 1
+    assert (await room_topics(ctx, session_id)).count("live.phase_changed") == 1

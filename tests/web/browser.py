@@ -26,6 +26,7 @@ from linli.context import AppContext
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PHONE = {"width": 375, "height": 812}
+DESK = {"width": 1280, "height": 900}  # brand staff work on a desktop browser
 
 
 @pytest.fixture
@@ -80,7 +81,7 @@ async def browser_with_camera(video: Path) -> AsyncIterator[Browser]:
 
 @dataclass
 class Phone:
-    """One browser context at phone width, with the requests it made and a screenshot helper."""
+    """One browser context (phone width, or desktop for `desk`), with the requests it made and a screenshot helper."""
 
     page: Page
     base_url: str
@@ -103,10 +104,18 @@ class Phone:
 
 
 async def open_phone(browser: Browser, base_url: str, shot_prefix: str) -> Phone:
-    context = await browser.new_context(
-        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN",
-        timezone_id="Asia/Shanghai",
+    return await _open(
+        browser, base_url, shot_prefix, viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
     )
+
+
+async def open_desk(browser: Browser, base_url: str, shot_prefix: str) -> Phone:
+    """A browser context at desktop width (staff at a computer), recorded and shot as a phone's is."""
+    return await _open(browser, base_url, shot_prefix, viewport=DESK, device_scale_factor=1)
+
+
+async def _open(browser: Browser, base_url: str, shot_prefix: str, **device: object) -> Phone:
+    context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", **device)  # type: ignore[arg-type]
     page = await context.new_page()
     phone = Phone(page=page, base_url=base_url, shot_prefix=shot_prefix)
     context.on("request", lambda request: phone.requests.append(request.url))
@@ -118,3 +127,9 @@ async def open_phone(browser: Browser, base_url: str, shot_prefix: str) -> Phone
 @pytest.fixture
 async def phone(browser: Browser, live_server: str, request: pytest.FixtureRequest, backend: str) -> Phone:
     return await open_phone(browser, live_server, f"{request.node.originalname}-{backend}")
+
+
+@pytest.fixture
+async def desk(browser: Browser, live_server: str, request: pytest.FixtureRequest, backend: str) -> Phone:
+    """The console's browser: a desktop window (1280 × 900), otherwise the same as `phone`."""
+    return await open_desk(browser, live_server, f"{request.node.originalname}-{backend}-desk")

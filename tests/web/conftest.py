@@ -12,7 +12,7 @@ import pytest
 from linli.accounts import service as accounts
 from linli.context import AppContext
 from tests.factories import Actor, LeaderRef, World, make_live_session
-from tests.web.browser import browser, live_server, phone  # noqa: F401 - fixtures of the browser tests
+from tests.web.browser import browser, desk, live_server, phone  # noqa: F401 - fixtures of the browser tests
 
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]*)">')

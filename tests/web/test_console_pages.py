@@ -98,3 +98,13 @@ async def test_me_shows_the_workbench_to_a_leader_and_neither_to_a_neighbour(cli
     await sign_in_as(client, ctx, phone=NEIGHBOUR_PHONE)
     me = await client.get("/me")
     assert 'href="/leader"' not in me.text and 'href="/console"' not in me.text
+
+
+async def test_the_front_door_offers_both_sign_ins_and_sends_a_signed_in_visitor_to_me(client, ctx):
+    await load(ctx)
+    door = await client.get("/")
+    assert door.status_code == 200 and door.headers["content-type"].startswith("text/html")
+    assert 'href="/signin"' in door.text and 'href="/signin/staff"' in door.text
+    await sign_in_as(client, ctx, phone=NEIGHBOUR_PHONE)
+    signed = await client.get("/")
+    assert signed.status_code == 303 and signed.headers["location"] == "/me"

@@ -60,6 +60,9 @@ async def test_no_page_or_asset_comes_from_another_host(phone: Phone, ctx, web_s
     await expect(phone.page.get_by_test_id("outcome")).to_contain_text("绑定成功")
     await phone.open(f"/live/{web_scene.session_id}")  # the member's live room (with its own script and event stream)
     await expect(phone.page.get_by_test_id("session")).to_contain_text("黄金奶油草莓源头直播")
+    for path, testid in (("/me/orders", "orders"), ("/me/inbox", "inbox"), ("/me/leader", f"leader-card-{web_scene.brand_id}")):
+        await phone.open(path)  # the member's own pages
+        await expect(phone.page.get_by_test_id(testid)).to_be_visible()
     await phone.open("/orders/999999")  # an order that is not theirs: the 404 page
     await expect(phone.page.get_by_test_id("error-page")).to_be_visible()
     await phone.open("/signin/staff")
@@ -73,6 +76,20 @@ async def test_no_page_or_asset_comes_from_another_host(phone: Phone, ctx, web_s
         await phone.open(path)
         await expect(phone.page.get_by_role("navigation", name="团长工作台")).to_be_visible()
     assert any(url.endswith(f"/brands/{web_scene.brand_id}/leader/qr.png") for url in phone.requests)
+    # The console's 团长 pages, as the brand's owner.
+    await phone.page.context.add_cookies([{"name": SESSION_COOKIE, "value": web_scene.owner.token, "url": phone.base_url}])
+    for rest in ("/leaders", f"/leaders/{web_scene.li.leader_id}", "/leaders/levels", "/transfers", "/disputes", "/binding-policy"):
+        await phone.open(f"/brands/{web_scene.brand_id}/console{rest}")
+        await expect(phone.page.get_by_role("navigation", name="团长管理")).to_be_visible()
+    # The console's delivery waves.
+    await phone.open(f"/brands/{web_scene.brand_id}/console/waves")
+    await expect(phone.page.get_by_test_id("cut-form")).to_be_visible()
+    # The host's control panel, as the brand's owner (its own script, the room's stream, the funnel's poll).
+    await phone.page.context.add_cookies([{"name": SESSION_COOKIE, "value": web_scene.owner.token, "url": phone.base_url}])
+    await phone.open(f"/brands/{web_scene.brand_id}/console/sessions/{web_scene.session_id}/host")
+    await expect(phone.page.get_by_test_id("host-panel")).to_be_visible()
+    assert any(url.endswith("/static/web/host_panel.js") for url in phone.requests)
+    await phone.open("/me")  # leaves the panel and its event stream
     # The pages did load their own assets (so the check below saw real traffic) ...
     assert any(url.endswith("/static/vendor/htmx/htmx.min.js") for url in phone.requests)
     assert any(url.endswith("/static/web/linli.css") for url in phone.requests)

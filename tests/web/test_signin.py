@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from linli.app import create_app
-from tests.web.conftest import WebScene, csrf_of, sign_in_by_sms
+from tests.web.conftest import WebScene, csrf_of, latest_sms_code, sign_in_by_sms
 
 
 def set_cookie_headers(response: httpx.Response, name: str) -> list[str]:
@@ -111,3 +111,19 @@ async def test_a_locked_phone_is_told_beside_the_code(client, ctx):
     locked = await client.post("/signin/sms", data={"csrf_token": token, "phone": "13800001234", "sms_code": "111111"})
     assert locked.status_code == 429
     assert 'data-error-for="sms_code">登录失败次数过多，请 15 分钟后再试</p>' in locked.text
+
+
+async def test_in_development_mode_the_page_shows_the_code_the_dev_inbox_got(client, ctx):
+    page = await client.get("/signin")
+    sent = await client.post("/signin/sms-code", data={"csrf_token": csrf_of(page.text), "phone": "13800006666"})
+    code = await latest_sms_code(ctx, "13800006666")
+    assert ctx.settings.dev_mode and "开发模式，短信未真正发出" in sent.text and code in sent.text
+
+
+async def test_outside_development_mode_the_code_is_never_on_the_page(client, ctx):
+    ctx.settings = ctx.settings.with_overrides(dev_mode=False)
+    page = await client.get("/signin")
+    sent = await client.post("/signin/sms-code", data={"csrf_token": csrf_of(page.text), "phone": "13800007777"})
+    assert sent.status_code == 200 and "验证码已发送" in sent.text
+    code = await latest_sms_code(ctx, "13800007777")
+    assert "开发模式" not in sent.text and code not in sent.text

@@ -50,11 +50,17 @@ async def describe_demo(ctx: AppContext) -> str:
         )
         figures = await payouts.leader_figures(session=s, brand_id=brand.id, leader_id=xiaoli.id, now=now)
 
+    link = invite_codes.invite_link(base_url=base, code=codes["小李"])
     lines = [
+        f"open {base}/ in a browser (dev mode: the SMS code is shown on the sign-in page), and sign in as:",
+        f"  the brand (console, host panel): 品牌员工登录 {OWNER_LOGIN} / {DEMO_PASSWORD}",
+        f"  leader 小李 (workbench): 手机号登录 {XIAOLI_PHONE}; 王姐 {WANGJIE_PHONE}",
+        "  a neighbour of 小李: 手机号登录 13900000001; a new neighbour (13900000023) opens 小李's link "
+        f"{link}",
+        "",
         f"demo: brand 优邻优选 (id {brand.id}), communities {', '.join(c.name for c in COMMUNITIES)}",
         f"staff login: {OWNER_LOGIN} / {DEMO_PASSWORD} (owner), {OPERATOR_LOGIN} / {DEMO_PASSWORD} (operator)",
-        f"leader 小李 ({XIAOLI_PHONE}) invite code {codes['小李']}: "
-        f"{invite_codes.invite_link(base_url=base, code=codes['小李'])}",
+        f"leader 小李 ({XIAOLI_PHONE}) invite code {codes['小李']}: {link}",
         f"leader 王姐 ({WANGJIE_PHONE}) invite code {codes['王姐']}",
         f"pending application: 赵哥 ({APPLICANT_PHONE}) for 锦绣江南",
         "members: 13900000001-13900000014 came in through 小李, 13900000015-13900000022 through 王姐, "

@@ -3,8 +3,6 @@ point's parcels and verifies pickups; the member sees their own pickup code and 
 
 from __future__ import annotations
 
-import csv
-import io
 from html import escape
 from typing import Annotated, Literal
 
@@ -16,7 +14,7 @@ from linli import qrcodes
 from linli.brands import service as brands
 from linli.brands.models import PickupPoint
 from linli.brands.schemas import IdPath, PickupPointOut
-from linli.fulfillment import pickup, refunds, service, tracking, unclaimed, waves
+from linli.fulfillment import pick_sheet, pickup, refunds, service, tracking, unclaimed, waves
 from linli.fulfillment.models import DeliveryWave
 from linli.fulfillment.schemas import (
     BagItemOut,
@@ -235,25 +233,14 @@ async def pick_list_csv(
     session: ReadSession,
     kind: Annotated[Literal["bags", "products"], Query(description="bags 按袋明细 / products 商品汇总")] = "bags",
 ) -> Response:
-    picks = await _pick_list(session, brand_id, wave_id, user.user_id)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    if kind == "products":
-        writer.writerow(["商品", "规格", "件数", "订单数"])
-        for t in picks.products:
-            writer.writerow([t.product_name, t.sku_name, t.quantity, t.orders])
-    else:
-        writer.writerow(["袋号", "用户", "手机", "订单号", "商品", "规格", "件数"])
-        for bag in picks.bags:
-            for item in bag.items:
-                writer.writerow([bag.bag_no, bag.member_name, bag.member_phone, item.order_id, item.product_name,
-                                 item.sku_name, item.quantity])
-    # The BOM makes Excel read the file as UTF-8 (the Chinese names stay readable).
-    body = "\ufeff" + buffer.getvalue()
-    filename = f"wave-{wave_id}-{kind}.csv"
+    wave = await _viewable_wave(session, brand_id=brand_id, wave_id=wave_id, user_id=user.user_id)
+    body = pick_sheet.pick_list_csv(await waves.pick_list(session=session, wave=wave), kind=kind)
     return Response(
-        content=body.encode("utf-8"), media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"},
+        content=body, media_type=pick_sheet.CSV_MEDIA_TYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="{pick_sheet.csv_filename(wave_id, kind)}"',
+            "Cache-Control": "private, no-store",
+        },
     )
 
 

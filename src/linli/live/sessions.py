@@ -158,12 +158,24 @@ async def start_session(*, session: AsyncSession, brand_id: int, session_id: int
     return live
 
 
-async def advance_phase(*, session: AsyncSession, brand_id: int, session_id: int, now: datetime) -> LiveSession:
-    """The next phase of the run-of-show. The last phase stays until the host ends the session."""
+async def advance_phase(
+    *, session: AsyncSession, brand_id: int, session_id: int, now: datetime, expected_phase: int | None = None
+) -> LiveSession:
+    """The next phase of the run-of-show. The last phase stays until the host ends the session.
+
+    `expected_phase`: the phase index the host saw when they pressed the button. When given and the session
+    has moved on meanwhile (a double submit, a second host), nothing changes: two presses advance once.
+    """
     live = await service.get_brand_session(session=session, brand_id=brand_id, session_id=session_id, for_update=True)
     if live.status != "live":
         raise service.status_conflict(live, "切换环节")
     current = live.current_phase or 0
+    if expected_phase is not None and expected_phase != current:
+        phase = service.current_phase_card(live)
+        raise Conflict(
+            f"环节已切换到「{phase['title'] if phase else current + 1}」，未再次切换；请确认后再操作",
+            code="phase_moved_on", details={"current_phase": current, "expected_phase": expected_phase},
+        )
     if current + 1 >= len(live.phases):
         raise Conflict("已是最后一个环节，请结束直播", code="phase_last", details={"current_phase": current})
     live.current_phase = current + 1

@@ -51,3 +51,10 @@ async def lock_member(*, session: AsyncSession, member_id: int) -> Member:
     if member is None:
         raise NotFound("用户不存在", code="member_not_found")
     return member
+
+
+async def brand_ids_of_user(*, session: AsyncSession, user_id: int) -> list[int]:
+    """The brands where the user is a member, in the order they joined: the member's own pages (my orders,
+    my leader) go brand by brand, as the API's per-brand routes do."""
+    rows = await session.scalars(select(Member.brand_id).where(Member.user_id == user_id).order_by(Member.id))
+    return list(rows)

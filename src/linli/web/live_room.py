@@ -1,6 +1,7 @@
 """The member's live room `/live/{session_id}`: the stream, the run-of-show, the listings and the community
-offers as `live.room_state` gives them, updated live from the room's SSE stream (static/web/live_room.js),
-and buying (`orders.place_order`, with an idempotency key the page makes when it renders its forms)."""
+offers as `live.room_state` gives them, the comments (`live.comments`; posting in `live_comments.py`), updated
+live from the room's SSE stream (static/web/live_room.js), buying (`orders.place_order`, with an idempotency
+key the page makes when it renders its forms), and each opening recorded as a visit (`live_visits.py`)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from linli.attribution import service as attribution
@@ -20,9 +22,11 @@ from linli.context import AppContext
 from linli.errors import DomainError, InvalidInput
 from linli.http import Ctx
 from linli.leaders import service as leaders
+from linli.live import comments
 from linli.live import service as live
 from linli.orders import service as orders
 from linli.pagination import PageParams
+from linli.web import live_visits
 from linli.web.signin import FormState, FormText
 from linli.web.templating import render
 from linli.web.visitor import CheckedVisitor, PageVisitor, SignInRequired, Visitor
@@ -71,14 +75,16 @@ async def _buyer(ctx: AppContext, visitor: Visitor, brand_id: int) -> Buyer | No
     return Buyer(None, None, Pickup(fixed=None, choices=choices))
 
 
-async def _room_page(
+async def render_room(
     request: Request, ctx: Ctx, visitor: Visitor, session_id: int, *, form: FormState | None = None,
-    form_target: str = "", status_code: int = 200,
+    form_target: str = "", status_code: int = 200, comment_form: FormState | None = None,
+    visit_notice: tuple[str, bool] = ("", False), code: str | None = None,
 ) -> Response:
     now = ctx.clock.now()
     async with ctx.db.read() as session:
         state = await live.room_state(session=session, session_id=session_id, now=now, user_id=visitor.user.id if visitor.user else None)
         brand = await brands.get_brand(session=session, brand_id=state.live.brand_id)
+        recent = await comments.recent_comments(session=session, session_id=session_id)
     buyer = await _buyer(ctx, visitor, brand.id)
     keys = {f"offer-{o.offer.id}": new_idempotency_key() for o in state.offers}
     keys.update({f"listing-{x.listing.id}": new_idempotency_key() for x in state.listings})
@@ -88,14 +94,21 @@ async def _room_page(
         timezone=brand.timezone, status_text=STATUS_TEXT.get(state.live.status, state.live.status),
         playable=playable(state.live.stream_url), buyer=buyer, keys=keys, seconds_left=seconds_left,
         form=form or FormState(), form_target=form_target, blank_form=FormState(values={"quantity": "1"}),
-        max_quantity=orders.MAX_QUANTITY,
-        next_path=f"/live/{state.live.id}",
+        max_quantity=orders.MAX_QUANTITY, comments=recent, comment_form=comment_form or FormState(),
+        comment_max=comments.COMMENT_MAX_LENGTH, visit_notice=visit_notice,
+        # Signing in from a room opened through a leader's link comes back through it (and so enters by it).
+        next_path=f"/live/{state.live.id}" + (f"?code={quote(code)}" if code else ""),
     )
 
 
 @router.get("/live/{session_id}")
-async def room_page(request: Request, ctx: Ctx, visitor: PageVisitor, session_id: IdPath) -> Response:
-    return await _room_page(request, ctx, visitor, session_id)
+async def room_page(
+    request: Request, ctx: Ctx, visitor: PageVisitor, session_id: IdPath,
+    code: Annotated[str | None, Query(max_length=32)] = None,
+) -> Response:
+    code = code.strip() if code and code.strip() else None
+    notice = await live_visits.record_visit(ctx, visitor, session_id, code)
+    return await render_room(request, ctx, visitor, session_id, visit_notice=notice, code=code)
 
 
 def _quantity(text: str) -> int:
@@ -130,5 +143,5 @@ async def buy(
                 raise InvalidInput("该商品不在本场直播中", code="order_target_invalid")
     except DomainError as exc:
         form.refuse(exc, "pickup_community_id" if exc.code == "pickup_point_required" else "quantity")
-        return await _room_page(request, ctx, visitor, session_id, form=form, form_target=target, status_code=exc.status_code)
+        return await render_room(request, ctx, visitor, session_id, form=form, form_target=target, status_code=exc.status_code)
     return RedirectResponse(f"/orders/{placed.order.id}", status_code=303)

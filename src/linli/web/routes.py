@@ -7,10 +7,28 @@ from fastapi import APIRouter, Depends
 
 from linli.http import mark_page
 from linli.web import (
+    claims_member,
+    claims_workbench,
     console,
+    console_attribution,
+    console_binding_policy,
+    console_claims,
+    console_host,
+    console_leader_detail,
+    console_leaders,
+    console_levels,
+    console_pick_list,
+    console_wave,
+    console_waves,
+    home,
     invite,
+    live_comments,
     live_room,
     member,
+    member_inbox,
+    member_leader,
+    member_orders,
+    member_pickup,
     order_pages,
     signin,
     workbench,
@@ -20,12 +38,18 @@ from linli.web import (
     workbench_withdrawals,
 )
 
+AREAS = (
+    # Anyone, and the member's own pages.
+    (home, signin, invite, member, live_room, live_comments, order_pages, claims_member),
+    (member_orders, member_pickup, member_inbox, member_leader),
+    # The leader's workbench.
+    (workbench, workbench_parcels, workbench_withdrawals, claims_workbench, workbench_members, workbench_statements),
+    # The brand console; in the 团长 area, levels before the leader's own page (/console/leaders/levels is no id).
+    (console, console_host, console_waves, console_wave, console_pick_list, console_claims),
+    (console_leaders, console_levels, console_leader_detail, console_attribution, console_binding_policy),
+)
+
 router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_page)])
-for pages in (signin.router, invite.router, member.router, live_room.router, order_pages.router):
-    router.include_router(pages)
-for pages in (workbench.router, workbench_parcels.router, workbench_withdrawals.router):
-    router.include_router(pages)
-for pages in (workbench_members.router, workbench_statements.router):
-    router.include_router(pages)
-for pages in (console.router,):
-    router.include_router(pages)
+for area in AREAS:
+    for pages in area:
+        router.include_router(pages.router)

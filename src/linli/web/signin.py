@@ -43,6 +43,7 @@ class FormState:
     errors: dict[str, str] = field(default_factory=dict)
     notice: str = ""
     status_code: int = 200
+    dev_sms: str = ""  # development mode only: the message the dev SMS inbox received
 
     def refuse(self, exc: DomainError, field_name: str) -> None:
         self.errors[field_name] = exc.message
@@ -62,7 +63,17 @@ async def send_code(ctx: AppContext, phone: str) -> FormState:
     minutes = max(1, ctx.settings.sms_code_ttl_seconds // 60)
     state.notice = f"验证码已发送，{minutes} 分钟内有效"
     state.values["code_sent"] = "1"
+    if ctx.settings.dev_mode and ctx.settings.sms_provider == "inbox":
+        state.dev_sms = await dev_sms_text(ctx, phone.strip())
     return state
+
+
+async def dev_sms_text(ctx: AppContext, phone: str) -> str:
+    """In development mode no SMS leaves the machine: the page shows what the dev inbox holds (as
+    `GET /api/v1/dev/sms-inbox` would), so the demo can be walked in a browser alone."""
+    async with ctx.db.read() as session:
+        newest = await accounts.dev_inbox(session=session, phone=phone, limit=1)
+    return newest[0].body if newest else ""
 
 
 async def sms_sign_in(ctx: AppContext, phone: str, code: str) -> tuple[accounts.IssuedToken | None, FormState]:
@@ -129,10 +140,9 @@ def _staff_page(request: Request, visitor: Visitor, state: FormState, next_path:
 
 @router.get("/signin/staff")
 async def staff_signin_page(request: Request, visitor: PageVisitor, next: str = "") -> Response:
-    next = next or STAFF_LANDING
-    if visitor.signed_in:
+    if visitor.signed_in:  # whoever they are: where they asked to go, else 我的 (which shows their ways on)
         return RedirectResponse(safe_next(next), status_code=303)
-    return _staff_page(request, visitor, FormState(), next)
+    return _staff_page(request, visitor, FormState(), next or STAFF_LANDING)
 
 
 @router.post("/signin/staff")

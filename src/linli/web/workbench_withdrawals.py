@@ -6,8 +6,6 @@ same form) asks once: `payouts.request_withdrawal` answers the second with the w
 
 from __future__ import annotations
 
-import re
-import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -16,12 +14,13 @@ from fastapi.responses import RedirectResponse, Response
 from linli.brands import service as brands
 from linli.brands.schemas import IdPath
 from linli.context import AppContext
-from linli.errors import DomainError, InvalidInput
+from linli.errors import DomainError
 from linli.http import Ctx
 from linli.leaders import service as leaders
 from linli.pagination import PageParams
 from linli.payouts import service as payouts
 from linli.payouts.models import STATUS_TEXT
+from linli.web.forms import fen_of, new_key
 from linli.web.signin import FormState
 from linli.web.templating import render
 from linli.web.visitor import CheckedVisitor, SignedIn, SignInRequired, Visitor
@@ -30,21 +29,8 @@ from linli.web.workbench import user_id_of
 router = APIRouter()
 
 SHOWN = PageParams(page=1, page_size=50)
-YUAN = re.compile(r"^(\d{1,9})(?:\.(\d{1,2}))?$")
 AmountText = Annotated[str, Form(max_length=32)]
 KeyText = Annotated[str, Form(max_length=64)]
-
-
-def fen_of(text: str) -> int:
-    """What a person types, in yuan ("100", "99.5", "99.50"), as fen; anything else is refused."""
-    found = YUAN.match(text.strip().replace("¥", "").replace(",", ""))
-    if found is None:
-        raise InvalidInput("请输入提现金额（元），最多两位小数", code="withdrawal_amount_invalid")
-    return int(found.group(1)) * 100 + int((found.group(2) or "0").ljust(2, "0"))
-
-
-def new_key() -> str:
-    return "web-" + secrets.token_hex(12)
 
 
 async def render_withdrawals(
@@ -82,7 +68,7 @@ async def request_withdrawal(
         raise SignInRequired(f"/brands/{brand_id}/leader/withdrawals")
     form = FormState(values={"amount": amount.strip(), "idempotency_key": idempotency_key})
     try:
-        amount_fen = fen_of(amount)
+        amount_fen = fen_of(amount, what="提现金额", code="withdrawal_amount_invalid")
         async with ctx.db.transaction() as session:
             leader = await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user_id_of(visitor))
             requested = await payouts.request_withdrawal(

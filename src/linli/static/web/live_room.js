@@ -1,7 +1,8 @@
 // live_room.js — the member's live room (/live/{id}) kept up to date from the room's SSE stream, no reload.
 // Quota and stock from live.stock, offers opening and closing, the current phase, the order ticker, and the
-// host's announcement shown as a banner to the members of its community. The countdown runs from the
-// seconds the server counted at rendering (its clock, not the phone's).
+// host's announcement shown as a banner to the members of its community, the comments (live.comment, and the
+// snapshot's last 20 after a reconnect, each shown once). The countdown runs from the seconds the server
+// counted at rendering (its clock, not the phone's).
 (function () {
   "use strict";
 
@@ -108,6 +109,26 @@
     document.querySelector("[data-testid=offers]").appendChild(card);
   }
 
+  // --- comments ----------------------------------------------------------------------------------
+  var SHOWN_COMMENTS = 50;  // the newest stay on a phone; the room is not an archive
+  function addComment(comment) {
+    var list = document.querySelector("[data-testid=comment-list]");
+    if (!list || list.querySelector("[data-comment-id='" + comment.comment_id + "']")) {
+      return;
+    }
+    var item = el("li", { "data-comment-id": String(comment.comment_id) });
+    item.appendChild(el("strong", {}, comment.name));
+    item.appendChild(document.createTextNode("：" + comment.body));
+    list.appendChild(item);
+    while (list.children.length > SHOWN_COMMENTS) {
+      list.removeChild(list.firstChild);
+    }
+    var none = document.querySelector("[data-testid=no-comments]");
+    if (none) {
+      none.hidden = true;
+    }
+  }
+
   // --- the stream --------------------------------------------------------------------------------
   function applyCounts(listings, offers) {
     (listings || []).forEach(function (x) { setText("[data-listing-remaining='" + x.id + "']", x.remaining); });
@@ -139,7 +160,9 @@
       if (data.session) {
         showPhase(data.session.current_phase);
       }
+      (data.comments || []).forEach(addComment);
     },
+    "live.comment": addComment,
     "live.stock": function (data) {
       setText("[data-listing-remaining='" + data.listing_id + "']", data.listing_remaining);
       if (data.offer_id !== null && data.offer_id !== undefined) {

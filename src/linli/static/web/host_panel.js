@@ -1,0 +1,152 @@
+// host_panel.js — the host's control panel (/brands/{b}/console/sessions/{s}/host), live from the room's SSE stream:
+// the order ticker, quota left per offer, stock per listing, comments, and what another host changed (the phase,
+// an offer opened or closed, the session started or ended). The buttons are plain forms; htmx posts them and swaps
+// the controls in place, and a refusal (409, 422, 429) is swapped in too, so its message shows beside the button.
+(function () {
+  "use strict";
+
+  var panel = document.querySelector("[data-testid=host-panel]");
+  if (!panel || !window.linli) {
+    return;
+  }
+  var sessionId = panel.getAttribute("data-session-id");
+  var OFFER_STATUS = { draft: "草稿", open: "进行中", closed: "已关闭" };
+  var STATUS = { scheduled: "未开播", live: "直播中", ended: "已结束", cancelled: "已取消" };
+  var KEEP_TICKER = 10;
+  var KEEP_COMMENTS = 20;
+
+  function all(selector, root) {
+    return Array.prototype.slice.call((root || document).querySelectorAll(selector));
+  }
+
+  function setText(selector, value) {
+    all(selector).forEach(function (node) { node.textContent = String(value); });
+  }
+
+  function el(tag, attributes, text) {
+    var node = document.createElement(tag);
+    Object.keys(attributes || {}).forEach(function (name) { node.setAttribute(name, attributes[name]); });
+    if (text !== undefined) {
+      node.textContent = text;
+    }
+    return node;
+  }
+
+  // Each action form says in which state it applies (data-show-when); the others are hidden.
+  function showForms(root, state) {
+    all("form[data-show-when]", root).forEach(function (form) {
+      form.hidden = form.getAttribute("data-show-when").split(" ").indexOf(state) < 0;
+    });
+  }
+
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    if (status === 409 || status === 422 || status === 429) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  // --- what the stream says ----------------------------------------------------------------------
+  function offerStatus(offerId, status) {
+    var row = document.querySelector("[data-host-offer='" + offerId + "']");
+    if (!row) {
+      return;  // an offer this page has not rendered: the next swap or reload shows it
+    }
+    row.setAttribute("data-offer-status", status);
+    all("[data-offer-status-text]", row).forEach(function (node) {
+      node.textContent = OFFER_STATUS[status] || status;
+      node.className = "status status-offer-" + status;
+    });
+    showForms(row, status);
+  }
+
+  function showPhase(phase) {
+    var phases = document.querySelector("[data-testid=phases]");
+    if (!phases) {
+      return;
+    }
+    all("[data-phase-index]", phases).forEach(function (node) {
+      var current = phase && Number(node.getAttribute("data-phase-index")) === phase.index;
+      node.classList.toggle("current", Boolean(current));
+      if (current) {
+        node.setAttribute("aria-current", "step");
+      } else {
+        node.removeAttribute("aria-current");
+      }
+    });
+    setText("[data-testid=current-phase]", phase ? "当前：" + phase.title : "未开播");
+    if (!phase) {
+      return;
+    }
+    // The host now sees this phase: 下一环节 moves on from it (the server refuses a stale one).
+    all("[data-expected-phase]", phases).forEach(function (input) { input.value = String(phase.index); });
+    var last = all("[data-phase-index]", phases).length - 1;
+    showForms(phases, phase.index < last ? "live" : "no");
+  }
+
+  function showStatus(status) {
+    setText("[data-testid=session-status]", STATUS[status] || status);
+    var card = document.querySelector("[data-testid=status-card]");
+    if (card) {
+      card.setAttribute("data-session-status", status);
+      showForms(card, status);
+    }
+    var phases = document.querySelector("[data-testid=phases]");
+    if (phases && status !== "live") {
+      showForms(phases, "no");  // no phase to move on to once the session is over
+    }
+  }
+
+  function addComment(comment) {
+    var list = document.querySelector("[data-testid=comments]");
+    if (!list || list.querySelector("[data-comment-id='" + comment.comment_id + "']")) {
+      return;
+    }
+    var item = el("li", { "data-comment-id": String(comment.comment_id) });
+    item.appendChild(el("strong", {}, comment.name));
+    item.appendChild(document.createTextNode("：" + comment.body));
+    list.appendChild(item);
+    while (list.children.length > KEEP_COMMENTS) {
+      list.removeChild(list.firstChild);
+    }
+  }
+
+  var source = window.linli.stream("/api/v1/live-sessions/" + sessionId + "/events", {
+    snapshot: function (data) {
+      (data.listings || []).forEach(function (x) { setText("[data-listing-remaining='" + x.id + "']", x.remaining); });
+      (data.offers || []).forEach(function (x) { setText("[data-offer-remaining='" + x.id + "']", x.remaining); });
+      (data.comments || []).forEach(addComment);
+    },
+    "live.stock": function (data) {
+      setText("[data-listing-remaining='" + data.listing_id + "']", data.listing_remaining);
+      if (data.offer_id !== null && data.offer_id !== undefined) {
+        setText("[data-offer-remaining='" + data.offer_id + "']", data.offer_remaining);
+      }
+    },
+    "live.listing_updated": function (data) { setText("[data-listing-remaining='" + data.id + "']", data.remaining); },
+    "live.offer_opened": function (data) { offerStatus(data.id, "open"); },
+    "live.offer_closed": function (data) {
+      offerStatus(data.offer_id, "closed");
+      setText("[data-offer-remaining='" + data.offer_id + "']", data.remaining);
+    },
+    "live.phase_changed": function (data) { showPhase(data.current_phase); },
+    "live.session_started": function (data) { showStatus("live"); showPhase(data.current_phase); },
+    "live.session_ended": function () { showStatus("ended"); },
+    "live.session_cancelled": function () { showStatus("cancelled"); },
+    session_ended: function (data) {
+      showStatus(data.status);
+      source.close();  // the server closes the stream when the session is over: do not reconnect to it
+    },
+    "live.comment": addComment,
+    "live.order_ticker": function (data) {
+      var list = document.querySelector("[data-testid=ticker]");
+      all("[data-placeholder]", list).forEach(function (node) { list.removeChild(node); });
+      var text = data.name + (data.community ? "（" + data.community + "）" : "") + " 购买了 " + data.product + " ×" + data.quantity;
+      list.insertBefore(el("li", {}, text), list.firstChild);
+      while (list.children.length > KEEP_TICKER) {
+        list.removeChild(list.lastChild);
+      }
+    },
+  });
+})();
