@@ -35,7 +35,9 @@ from linli.web import (
     order_pages,
     signin,
     workbench,
+    workbench_members,
     workbench_parcels,
+    workbench_statements,
     workbench_withdrawals,
 )
 
@@ -44,7 +46,7 @@ AREAS = (
     (home, signin, invite, member, live_room, live_comments, order_pages, claims_member),
     (member_orders, member_pickup, member_inbox, member_leader),
     # The leader's workbench.
-    (workbench, workbench_parcels, workbench_withdrawals, claims_workbench),
+    (workbench, workbench_parcels, workbench_withdrawals, claims_workbench, workbench_members, workbench_statements),
     # The brand console; in the 团长 area, levels before the leader's own page (/console/leaders/levels is no id).
     (console, console_host, console_waves, console_wave, console_pick_list, console_claims),
     (console_leaders, console_levels, console_leader_detail, console_attribution, console_binding_policy),
