@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from linli.catalog.models import Sku
-from linli.errors import InvalidInput
+from linli.errors import Conflict, InvalidInput
 from linli.ledger import rules
 from linli.ledger.models import LINE_EXCLUDED
 from linli.ledger.service import round_half_up_div
@@ -297,3 +297,21 @@ async def test_the_window_of_the_rule_version_decides_when_money_is_available(ct
     assert (await line_of(ctx, order_id)).eligible_at == clock.now()
     assert (await settle(ctx)).lines == 1  # real time
     await assert_audit_ok(ctx)
+
+
+async def test_a_version_made_over_an_older_one_is_refused_and_nothing_published(ctx, clock, stage):
+    """What the editor saw is checked: a double click on 发布, or a colleague's version meanwhile, publishes once."""
+    def publish(s, based_on_version):  # noqa: ANN001, ANN202
+        return rules.update_rules(
+            session=s, brand_id=stage.brand_id, rules=rules.RuleSet(live_rate_bp=1600), note="上调",
+            actor_user_id=stage.owner.user_id, now=clock.now(), based_on_version=based_on_version,
+        )
+
+    async with ctx.db.transaction() as s:
+        assert (await publish(s, 1)).version == 2
+    with pytest.raises(Conflict) as refused:
+        async with ctx.db.transaction() as s:
+            await publish(s, 1)
+    assert refused.value.code == "commission_rules_changed" and "第 2 版" in refused.value.message
+    async with ctx.db.read() as s:
+        assert (await rules.find_current_version(session=s, brand_id=stage.brand_id)).version == 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -47,14 +48,35 @@ async def live_server(ctx: AppContext) -> AsyncIterator[str]:
     sock.close()
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+def require_chromium() -> None:
     if not CHROMIUM.exists():
         pytest.fail(f"Chromium is required for the browser tests ({CHROMIUM}); install the Debian package chromium")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    require_chromium()
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM))
         yield chromium
         await chromium.close()
+
+
+@asynccontextmanager
+async def browser_with_camera(video: Path) -> AsyncIterator[Browser]:
+    """A Chromium of its own whose camera plays `video` (a .y4m or .mjpeg file, looped), with camera access
+    granted without a prompt. Its own launch, because the camera is a launch argument: other tests keep theirs."""
+    require_chromium()
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                  f"--use-file-for-fake-video-capture={video}"],
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
 
 
 @dataclass

@@ -71,7 +71,8 @@ async def test_no_page_or_asset_comes_from_another_host(phone: Phone, ctx, web_s
     await phone.shoot("unknown-code")
     # The leader's workbench, as 小李 (his app token is the page's cookie too).
     await phone.page.context.add_cookies([{"name": SESSION_COOKIE, "value": web_scene.li.actor.token, "url": phone.base_url}])
-    for path in ("/leader", f"/brands/{web_scene.brand_id}/leader/parcels", f"/brands/{web_scene.brand_id}/leader/withdrawals"):
+    for path in ("/leader", f"/brands/{web_scene.brand_id}/leader/parcels", f"/brands/{web_scene.brand_id}/leader/withdrawals",
+                 f"/brands/{web_scene.brand_id}/leader/members", f"/brands/{web_scene.brand_id}/leader/statements"):
         await phone.open(path)
         await expect(phone.page.get_by_role("navigation", name="团长工作台")).to_be_visible()
     assert any(url.endswith(f"/brands/{web_scene.brand_id}/leader/qr.png") for url in phone.requests)
@@ -93,10 +94,15 @@ async def test_no_page_or_asset_comes_from_another_host(phone: Phone, ctx, web_s
     await expect(phone.page.get_by_test_id("host-panel")).to_be_visible()
     assert any(url.endswith("/static/web/host_panel.js") for url in phone.requests)
     await phone.open("/me")  # leaves the panel and its event stream
+    # The console's money pages.
+    for rest in ("/commission", "/withdrawals", "/reports/commission"):
+        await phone.open(f"/brands/{web_scene.brand_id}/console{rest}")
+        await expect(phone.page.get_by_role("navigation", name="品牌后台")).to_be_visible()
     # The pages did load their own assets (so the check below saw real traffic) ...
     assert any(url.endswith("/static/vendor/htmx/htmx.min.js") for url in phone.requests)
     assert any(url.endswith("/static/web/linli.css") for url in phone.requests)
     assert any(url.endswith("/static/web/live_room.js") for url in phone.requests)
+    assert any(url.endswith("/static/web/scan.js") for url in phone.requests)
     # ... and htmx is running, with linli.js beside it.
     assert await phone.page.evaluate("typeof window.htmx === 'object' && typeof window.linli.stream === 'function'")
     assert phone.foreign_requests() == []

@@ -34,7 +34,7 @@ async def test_xiaoli_verifies_a_pickup_and_requests_a_withdrawal(phone: Phone, 
     await expect(row.get_by_test_id("parcel-status")).to_have_text("待提货")
     await page.get_by_label("提货码").fill(parcel.pickup_code)  # what the neighbour tells 小李
     await phone.shoot("code-typed")
-    await page.get_by_role("button", name="核销").click()
+    await page.get_by_role("button", name="核销", exact=True).click()
     await expect(page.get_by_test_id("pickup-result")).to_contain_text("已提货")
     await expect(row.get_by_test_id("parcel-status")).to_have_text("已提货")
     await phone.shoot("picked-up")

@@ -342,15 +342,23 @@ async def _check_references(session: AsyncSession, brand_id: int, rules: RuleSet
 
 
 async def update_rules(
-    *, session: AsyncSession, brand_id: int, rules: RuleSet, note: str, actor_user_id: int, now: datetime
+    *, session: AsyncSession, brand_id: int, rules: RuleSet, note: str, actor_user_id: int, now: datetime,
+    based_on_version: int | None = None,
 ) -> CommissionRuleVersion:
-    """A new version with these rules, recorded with who and when; it applies to orders placed from now on."""
+    """A new version with these rules, recorded with who and when; it applies to orders placed from now on.
+
+    `based_on_version` is the version the person editing saw: when another version was published since (a
+    double click on 发布, or a colleague), nothing is published and they are asked to look again."""
     validate(rules)
     await _check_references(session, brand_id, rules)
     await ensure_default_version(session=session, brand_id=brand_id)
     latest = await session.scalar(
         select(func.max(CommissionRuleVersion.version)).where(CommissionRuleVersion.brand_id == brand_id)
     )
+    if based_on_version is not None and based_on_version != latest:
+        raise Conflict(
+            f"佣金规则已更新为第 {latest} 版，本次未发布；请查看最新规则后再发布", code="commission_rules_changed"
+        )
     row = CommissionRuleVersion(
         brand_id=brand_id, version=int(latest or 0) + 1, note=note.strip()[:200], created_at=now,
         created_by_user_id=actor_user_id, **_row_values(rules),

@@ -13,16 +13,19 @@ from linli.web import (
     console_attribution,
     console_binding_policy,
     console_claims,
+    console_commission,
     console_host,
     console_leader_detail,
     console_leaders,
     console_levels,
     console_pick_list,
     console_products,
+    console_reports,
     console_session_setup,
     console_sessions,
     console_wave,
     console_waves,
+    console_withdrawals,
     home,
     invite,
     live_comments,
@@ -35,7 +38,9 @@ from linli.web import (
     order_pages,
     signin,
     workbench,
+    workbench_members,
     workbench_parcels,
+    workbench_statements,
     workbench_withdrawals,
 )
 
@@ -44,11 +49,12 @@ AREAS = (
     (home, signin, invite, member, live_room, live_comments, order_pages, claims_member),
     (member_orders, member_pickup, member_inbox, member_leader),
     # The leader's workbench.
-    (workbench, workbench_parcels, workbench_withdrawals, claims_workbench),
+    (workbench, workbench_parcels, workbench_withdrawals, claims_workbench, workbench_members, workbench_statements),
     # The brand console; in the 团长 area, levels before the leader's own page (/console/leaders/levels is no id).
     (console, console_host, console_waves, console_wave, console_pick_list, console_claims),
     (console_products, console_sessions, console_session_setup),
     (console_leaders, console_levels, console_leader_detail, console_attribution, console_binding_policy),
+    (console_commission, console_withdrawals, console_reports),
 )
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_page)])
