@@ -17,5 +17,6 @@ from linli.outbox import models as outbox_models  # noqa: F401
 from linli.payments import models as payments_models  # noqa: F401
 from linli.payouts import models as payouts_models  # noqa: F401  (wire-up: withdrawals, issue 4)
 from linli.scheduler import models as scheduler_models  # noqa: F401  (wire-up: the scheduler, issue 13)
+from linli.web import models as web_models  # noqa: F401  (the pages' form receipts, issue 14)
 
 metadata = Base.metadata

@@ -11,10 +11,9 @@ from sqlalchemy import func, select
 from linli.catalog import service as catalog
 from linli.catalog.models import Product, Sku, StockAdjustment
 from linli.demo.cast import OPERATOR_LOGIN
-from linli.web.visitor import SESSION_COOKIE
 from tests.web.conftest import csrf_of
 from tests.web.test_workbench_pages import other_brand_leader, text_of
-from tests.web.workbench_scene import NEIGHBOUR_PHONE, XIAOLI_PHONE, load, sign_in_as
+from tests.web.workbench_scene import become, load, sign_in_as
 
 WHO_MAY_NOT = ["anonymous", "member", "leader", "other-brand-staff"]
 
@@ -35,15 +34,6 @@ def kept(html: str, name: str) -> str:
     return found.group(1)
 
 
-async def sign_in_who(client, ctx, world, who: str) -> None:
-    """Anyone but the brand's staff, as the tests of who may not open a console page name them."""
-    if who == "member":
-        await sign_in_as(client, ctx, phone=NEIGHBOUR_PHONE)
-    elif who == "leader":
-        await sign_in_as(client, ctx, phone=XIAOLI_PHONE)
-    elif who == "other-brand-staff":
-        other, _ = await other_brand_leader(world)
-        client.cookies.set(SESSION_COOKIE, (await world.staff(other)).token)
 
 
 async def token_for(client, who: str) -> str:
@@ -103,7 +93,7 @@ async def test_staff_see_products_skus_prices_and_stock(client, ctx):
 async def test_who_may_not_open_the_products_or_post_its_forms(client, ctx, world, who):
     demo = await load(ctx)
     sku = await a_sku(ctx, demo.brand_id)
-    await sign_in_who(client, ctx, world, who)
+    await become(client, ctx, world, who)
     path = products_path(demo.brand_id)
     assert_refused(await client.get(path), who, path)
     before = (await counts(ctx), await stock_of(ctx, sku.id))
@@ -262,3 +252,25 @@ async def test_taking_a_product_off_sale_and_back(client, ctx):
             page = await client.get(products_path(demo.brand_id))
             row = re.search(rf'data-testid="product-{sku.product_id}">(.*?)</tbody>', page.text, re.S)
             assert "已下架" in text_of(row.group(1)) and "重新上架" in row.group(1)
+
+
+def form_key_of(html: str, form: str) -> str:
+    found = re.search(rf'data-testid="{form}">.*?name="form_key" value="([^"]+)"', html, re.S)
+    assert found is not None, f"the {form} carries no form key"
+    return found.group(1)
+
+
+async def test_a_double_click_on_create_product_creates_one(client, ctx):
+    demo = await load(ctx)
+    await sign_in_as(client, ctx, login="youlin-owner")
+    page = (await client.get(products_path(demo.brand_id))).text
+    body = {"csrf_token": csrf_of(page), "form_key": form_key_of(page, "product-form"), "name": "赣南脐橙",
+            "first_sku_name": "5斤装", "first_price": "39.9", "first_stock": "200"}
+    before = await counts(ctx)
+    first = await client.post(products_path(demo.brand_id), data=body)
+    second = await client.post(products_path(demo.brand_id), data=body)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"] == products_path(demo.brand_id) + "?done=product"
+    assert await counts(ctx) == (before[0] + 1, before[1] + 1, before[2])
+    again = (await client.get(first.headers["location"])).text  # a new form: a new key, a second product if asked
+    assert form_key_of(again, "product-form") != body["form_key"]

@@ -14,12 +14,11 @@ from linli.live import sessions as live_sessions
 from linli.live import visits
 from linli.live.models import LiveSession
 from linli.outbox.models import OutboxEvent
-from linli.web.visitor import SESSION_COOKIE
 from tests.factories import make_live_session
 from tests.web.conftest import csrf_of
 from tests.web.host_scene import HostScene, host_scene, seen
-from tests.web.test_workbench_pages import other_brand_leader, text_of
-from tests.web.workbench_scene import NEIGHBOUR_PHONE, XIAOLI_PHONE, sign_in_as
+from tests.web.test_workbench_pages import text_of
+from tests.web.workbench_scene import become, sign_in_as
 
 ACTIONS = ["start", "advance", "end", "open", "close", "announce"]
 
@@ -87,13 +86,7 @@ async def test_the_funnel_fragment_counts_views_entries_and_orders(client, ctx):
 @pytest.mark.parametrize("who", ["anonymous", "member", "leader", "other-brand-staff"])
 async def test_who_may_not_open_the_panel_or_post_its_buttons(client, ctx, world, who):
     scene = await host_scene(ctx)
-    if who == "member":
-        await sign_in_as(client, ctx, phone=NEIGHBOUR_PHONE)
-    elif who == "leader":
-        await sign_in_as(client, ctx, phone=XIAOLI_PHONE)
-    elif who == "other-brand-staff":
-        other, _ = await other_brand_leader(world)
-        client.cookies.set(SESSION_COOKIE, (await world.staff(other)).token)
+    await become(client, ctx, world, who)
     token = csrf_of((await client.get("/signin" if who == "anonymous" else "/me")).text)
     before = await seen(ctx, scene.session_id)
     for path in (scene.panel, scene.panel + "/funnel"):

@@ -14,11 +14,10 @@ from linli.outbox.models import OutboxEvent
 from linli.payouts import service as payouts
 from linli.payouts.models import Withdrawal
 from linli.payouts.simulator import complete, simulator_of
-from linli.web.visitor import SESSION_COOKIE
 from linli.worker import run_until_idle
 from tests.web.conftest import csrf_of
-from tests.web.test_workbench_pages import other_brand_leader, text_of
-from tests.web.workbench_scene import NEIGHBOUR_PHONE, XIAOLI_PHONE, load, sign_in_as
+from tests.web.test_workbench_pages import text_of
+from tests.web.workbench_scene import become, load, sign_in_as
 
 PAGES = ["/console/commission", "/console/withdrawals", "/console/reports/commission", "/console/reports/commission.csv"]
 
@@ -43,20 +42,6 @@ async def withdrawal(ctx, withdrawal_id: int) -> Withdrawal:
 async def count(ctx, query) -> int:  # noqa: ANN001
     async with ctx.db.read() as s:
         return int(await s.scalar(query) or 0)
-
-
-async def become(client, ctx, world, who: str) -> None:  # noqa: ANN001
-    if who == "member":
-        await sign_in_as(client, ctx, phone=NEIGHBOUR_PHONE)
-    elif who == "leader":
-        await sign_in_as(client, ctx, phone=XIAOLI_PHONE)
-    elif who == "other-brand-staff":
-        other, _ = await other_brand_leader(world)
-        client.cookies.set(SESSION_COOKIE, (await world.staff(other)).token)
-    elif who == "operator":
-        await sign_in_as(client, ctx, login=OPERATOR_LOGIN)
-    elif who == "owner":
-        await sign_in_as(client, ctx, login="youlin-owner")
 
 
 @pytest.mark.parametrize("who", ["anonymous", "member", "leader", "other-brand-staff"])

@@ -8,10 +8,9 @@ from sqlalchemy import select
 
 from linli.accounts.models import User
 from linli.brands import service as brands
-from linli.web.visitor import SESSION_COOKIE
 from tests.web.conftest import csrf_of
-from tests.web.test_workbench_pages import other_brand_leader, text_of
-from tests.web.workbench_scene import NEIGHBOUR_PHONE, XIAOLI_PHONE, load, sign_in_as
+from tests.web.test_workbench_pages import text_of
+from tests.web.workbench_scene import NEIGHBOUR_PHONE, XIAOLI_PHONE, become, load, sign_in_as
 
 
 async def test_staff_open_their_brands_console(client, ctx):
@@ -48,14 +47,7 @@ async def test_staff_of_two_brands_choose_and_switch(client, ctx, world):
 @pytest.mark.parametrize("who", ["anonymous", "member", "leader", "other-brand-staff"])
 async def test_who_may_not_open_the_console(client, ctx, world, who):
     demo = await load(ctx)
-    if who == "member":
-        await sign_in_as(client, ctx, phone=NEIGHBOUR_PHONE)
-    elif who == "leader":
-        await sign_in_as(client, ctx, phone=XIAOLI_PHONE)
-    elif who == "other-brand-staff":
-        other, _ = await other_brand_leader(world)
-        outsider = await world.staff(other)
-        client.cookies.set(SESSION_COOKIE, outsider.token)
+    await become(client, ctx, world, who)
     home = await client.get(f"/brands/{demo.brand_id}/console")
     chooser = await client.get("/console")
     if who == "anonymous":

@@ -16,9 +16,11 @@ from linli.live import sessions
 from linli.live.models import CommunityOffer, Listing, LiveSession
 from linli.web.forms import local_input
 from tests.web.conftest import csrf_of
-from tests.web.test_console_catalog_pages import WHO_MAY_NOT, a_sku, assert_refused, error_for, kept, sign_in_who, token_for
+from tests.web.test_console_catalog_pages import (
+    WHO_MAY_NOT, a_sku, assert_refused, error_for, form_key_of, kept, token_for,
+)
 from tests.web.test_workbench_pages import other_brand_leader, text_of
-from tests.web.workbench_scene import load, sign_in_as
+from tests.web.workbench_scene import become, load, sign_in_as
 
 TZ = "Asia/Shanghai"
 
@@ -99,7 +101,7 @@ async def test_who_may_not_open_the_session_pages_or_post_their_forms(client, ct
     demo = await load(ctx)
     live = await scheduled(ctx, demo.brand_id)
     sku = await a_sku(ctx, demo.brand_id)
-    await sign_in_who(client, ctx, world, who)
+    await become(client, ctx, world, who)
     assert_refused(await client.get(sessions_path(demo.brand_id)), who, sessions_path(demo.brand_id))
     here = session_path(demo.brand_id, live.id)
     assert_refused(await client.get(here), who, here)
@@ -334,3 +336,37 @@ async def test_a_community_offer_for_xiaolis_neighbours_and_its_refusals(client,
 async def offers_in(ctx, session_id: int) -> int:
     async with ctx.db.read() as s:
         return int(await s.scalar(select(func.count()).select_from(CommunityOffer).where(CommunityOffer.session_id == session_id)))
+
+
+async def test_a_double_click_schedules_one_session_and_makes_one_offer(client, ctx):
+    demo = await load(ctx)
+    token = await owner_token(client, ctx, sessions_path(demo.brand_id))
+    page = (await client.get(sessions_path(demo.brand_id))).text
+    when = (ctx.clock.now() + timedelta(days=3)).astimezone(ZoneInfo(TZ)).replace(hour=20, minute=0)
+    body = {"csrf_token": token, "form_key": form_key_of(page, "session-form"), "title": "赣南脐橙·果园直播",
+            "scheduled_start": when.strftime("%Y-%m-%dT%H:%M"), "stream_url": ""}
+    first = await client.post(sessions_path(demo.brand_id), data=body)
+    second = await client.post(sessions_path(demo.brand_id), data=body)
+    assert first.status_code == second.status_code == 303 and first.headers["location"] == second.headers["location"]
+    async with ctx.db.read() as s:
+        [live] = (await s.scalars(select(LiveSession).where(LiveSession.title == "赣南脐橙·果园直播"))).all()
+
+    here = session_path(demo.brand_id, live.id)
+    sku = await a_sku(ctx, demo.brand_id)
+    await client.post(here + "/listings", data={"csrf_token": token, "listing_sku_id": str(sku.id), "listing_price": "29.9",
+                                                "listing_allocation": "100"})
+    async with ctx.db.read() as s:
+        listing = await s.scalar(select(Listing).where(Listing.session_id == live.id))
+    page = (await client.get(here)).text
+    starts = (ctx.clock.now() + timedelta(days=3)).replace(second=0, microsecond=0)
+    offer = {
+        "csrf_token": token, "form_key": form_key_of(page, "offer-form"), "offer_listing_id": str(listing.id),
+        "offer_community_id": str(demo.xiaoli_community_id), "offer_title": "云顶华府专享", "offer_price": "25",
+        "offer_quota": "50", "offer_limit": "2", "offer_starts_at": local_input(starts, TZ),
+        "offer_ends_at": local_input(starts + timedelta(hours=2), TZ),
+    }
+    refused = await client.post(here + "/offers", data={**offer, "offer_price": "-1"})  # nothing made: the key lives on
+    assert refused.status_code == 422 and f'value="{offer["form_key"]}"' in refused.text
+    made = [await client.post(here + "/offers", data=offer) for _ in range(2)]
+    assert [r.status_code for r in made] == [303, 303] and made[0].headers["location"] == here + "?done=offer#offers"
+    assert await offers_in(ctx, live.id) == 1

@@ -14,7 +14,7 @@ from linli.payouts import service as payouts
 from linli.payouts.models import Withdrawal
 from linli.web.visitor import SESSION_COOKIE
 from tests.web.conftest import csrf_of
-from tests.web.workbench_scene import NEIGHBOUR_PHONE, WANGJIE_PHONE, XIAOLI_PHONE, arrived_parcels, load, sign_in_as
+from tests.web.workbench_scene import NEIGHBOUR_PHONE, other_brand_leader, WANGJIE_PHONE, XIAOLI_PHONE, arrived_parcels, load, sign_in_as
 
 
 def text_of(html: str) -> str:
@@ -32,14 +32,6 @@ PAGES = ["/leader", "/parcels", "/withdrawals", "/qr.png", "/share-image.png"]
 
 def page_path(brand_id: int, page: str) -> str:
     return f"/brands/{brand_id}/leader" + ("" if page == "/leader" else page)
-
-
-async def other_brand_leader(world):
-    world._phones = 900  # the demo's neighbours use 139000000xx
-    brand = await world.brand(name="鲜果邻里", slug="xianguo")
-    owner = await world.staff(brand)
-    ref = await world.leader(brand, await world.community(brand, "翠湖花园"), approver=owner, name="老周")
-    return brand, ref
 
 
 async def test_xiaoli_sees_badge_level_invite_and_money(client, ctx):

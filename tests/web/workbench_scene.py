@@ -13,7 +13,7 @@ from linli.accounts.models import User
 from linli.brands import service as brands
 from linli.context import AppContext
 from linli.demo import WANGJIE_PHONE, XIAOLI_PHONE, load_demo
-from linli.demo.cast import BRAND_SLUG, OWNER_LOGIN
+from linli.demo.cast import BRAND_SLUG, OPERATOR_LOGIN, OWNER_LOGIN
 from linli.fulfillment.models import Parcel
 from linli.leaders import service as leaders
 from linli.web.visitor import SESSION_COOKIE
@@ -61,4 +61,30 @@ async def sign_in_as(client: httpx.AsyncClient, ctx: AppContext, *, phone: str |
     client.cookies.set(SESSION_COOKIE, issued.token)
 
 
-__all__ = ["Demo", "NEIGHBOUR_PHONE", "WANGJIE_PHONE", "XIAOLI_PHONE", "arrived_parcels", "load", "sign_in_as"]
+async def other_brand_leader(world):  # noqa: ANN001, ANN201
+    """Another brand (鲜果邻里) with its own leader, 老周: the party no page of the demo's brand may answer."""
+    world._phones = 900  # the demo's neighbours use 139000000xx
+    brand = await world.brand(name="鲜果邻里", slug="xianguo")
+    owner = await world.staff(brand)
+    ref = await world.leader(brand, await world.community(brand, "翠湖花园"), approver=owner, name="老周")
+    return brand, ref
+
+
+async def become(client: httpx.AsyncClient, ctx: AppContext, world, who: str) -> None:  # noqa: ANN001
+    """Signs the client in as one of the parties the access tests name; "anonymous" stays signed out."""
+    if who == "member":
+        await sign_in_as(client, ctx, phone=NEIGHBOUR_PHONE)
+    elif who == "leader":
+        await sign_in_as(client, ctx, phone=XIAOLI_PHONE)
+    elif who == "other-brand-staff":
+        other, _ = await other_brand_leader(world)
+        client.cookies.set(SESSION_COOKIE, (await world.staff(other)).token)
+    elif who == "operator":
+        await sign_in_as(client, ctx, login=OPERATOR_LOGIN)
+    elif who == "owner":
+        await sign_in_as(client, ctx, login=OWNER_LOGIN)
+    else:
+        assert who == "anonymous", who
+
+
+__all__ = ["Demo", "become", "other_brand_leader", "NEIGHBOUR_PHONE", "WANGJIE_PHONE", "XIAOLI_PHONE", "arrived_parcels", "load", "sign_in_as"]

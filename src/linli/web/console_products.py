@@ -21,7 +21,8 @@ from linli.errors import DomainError, InvalidInput
 from linli.http import Ctx
 from linli.pagination import PageParams
 from linli.web.console import staff_view
-from linli.web.forms import count_of, fen_of
+from linli.web import receipts
+from linli.web.forms import count_of, fen_of, new_key
 from linli.web.signin import FormState
 from linli.web.templating import render
 from linli.web.visitor import CheckedVisitor, SignedIn, SignInRequired, Visitor
@@ -84,6 +85,7 @@ async def render_products(
         products, total = await catalog.list_products(session=session, brand_id=brand_id, params=SHOWN, status=None)
         skus = await catalog.skus_of(session=session, product_ids={p.id for p in products})
     form.values.setdefault("stock_reason", "盘点")
+    form.values.setdefault("form_key", new_key())  # 新建商品 creates once however often it is sent
     return render(
         request, visitor, "console_products.html", status_code=form.status_code, staff=staff, brand=staff.brand,
         tab="products", form=form, products=products, total=total, skus=skus, status_text=PRODUCT_STATUS_TEXT,
@@ -104,12 +106,12 @@ async def products_page(request: Request, brand_id: IdPath, visitor: SignedIn, c
 @router.post("/brands/{brand_id}/console/products")
 async def create_product(
     request: Request, brand_id: IdPath, visitor: CheckedVisitor, ctx: Ctx, name: Text = "", description: Text = "",
-    first_sku_name: Text = "", first_price: Text = "", first_stock: Text = "",
+    first_sku_name: Text = "", first_price: Text = "", first_stock: Text = "", form_key: Text = "",
 ) -> Response:
     user_id = poster_id(visitor, console_path(brand_id, "products"))
     form = FormState(values={
         "name": name, "description": description, "first_sku_name": first_sku_name, "first_price": first_price,
-        "first_stock": first_stock,
+        "first_stock": first_stock, "form_key": form_key,
     })
     field = "name"
     try:
@@ -120,6 +122,7 @@ async def create_product(
         field = "name"
         async with ctx.db.transaction() as session:
             await brands.require_staff(session=session, brand_id=brand_id, user_id=user_id)
+            await receipts.check(session, user_id=user_id, form_key=form_key)
             await catalog.create_product(
                 session=session, brand_id=brand_id, now=ctx.clock.now(),
                 product=catalog.ProductInput(
@@ -127,6 +130,12 @@ async def create_product(
                     skus=[catalog.SkuInput(name=first_sku_name, list_price_fen=price, stock_quantity=stock)],
                 ),
             )
+            await receipts.seal(
+                session, user_id=user_id, form_key=form_key, now=ctx.clock.now(),
+                result_path=console_path(brand_id, "products?done=product"),
+            )
+    except receipts.AlreadySubmitted as done:
+        return RedirectResponse(done.result_path, status_code=303)
     except DomainError as exc:
         if page_refusal(exc):
             raise

@@ -21,6 +21,7 @@ from linli.http import Ctx
 from linli.live import listings, offers
 from linli.web.console_products import chosen, poster_id
 from linli.web.console_sessions import refused_here, render_session, session_path
+from linli.web import receipts
 from linli.web.forms import count_of, fen_of, moment_of
 from linli.web.signin import FormState
 from linli.web.visitor import CheckedVisitor
@@ -80,13 +81,13 @@ async def create_offer(
     request: Request, brand_id: IdPath, session_id: IdPath, visitor: CheckedVisitor, ctx: Ctx,
     offer_listing_id: ChosenId = None, offer_community_id: ChosenId = None, offer_title: Text = "",
     offer_price: Text = "", offer_quota: Text = "", offer_limit: Text = "", offer_starts_at: Text = "",
-    offer_ends_at: Text = "",
+    offer_ends_at: Text = "", form_key: Text = "",
 ) -> Response:
     user_id = poster_id(visitor, session_path(brand_id, session_id))
     form = FormState(values={
         "offer_listing_id": str(offer_listing_id or ""), "offer_community_id": str(offer_community_id or ""),
         "offer_title": offer_title, "offer_price": offer_price, "offer_quota": offer_quota, "offer_limit": offer_limit,
-        "offer_starts_at": offer_starts_at, "offer_ends_at": offer_ends_at,
+        "offer_starts_at": offer_starts_at, "offer_ends_at": offer_ends_at, "form_key": form_key,
     })
     field = "offer_listing_id"
     try:
@@ -108,6 +109,7 @@ async def create_offer(
             field = "offer_ends_at"
             ends_at = moment_of(offer_ends_at, brand.timezone, label="结束时间")
             field = "offer_listing_id"  # the listing (withdrawn, unknown) and the session's status
+            await receipts.check(session, user_id=user_id, form_key=form_key)
             await offers.create_offer(
                 session=session, brand_id=brand_id, session_id=session_id, now=ctx.clock.now(),
                 data=offers.OfferInput(
@@ -115,6 +117,12 @@ async def create_offer(
                     per_member_limit=limit, starts_at=starts_at, ends_at=ends_at, title=offer_title,
                 ),
             )
+            await receipts.seal(
+                session, user_id=user_id, form_key=form_key, now=ctx.clock.now(),
+                result_path=session_path(brand_id, session_id, "offer") + "#offers",
+            )
+    except receipts.AlreadySubmitted as done:
+        return RedirectResponse(done.result_path, status_code=303)
     except DomainError as exc:
         if refused_here(exc):
             raise

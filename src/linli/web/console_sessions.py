@@ -28,7 +28,8 @@ from linli.live import sessions
 from linli.pagination import PageParams
 from linli.web.console import staff_view
 from linli.web.console_products import console_path, page_refusal, poster_id
-from linli.web.forms import count_of, local_input, moment_of
+from linli.web import receipts
+from linli.web.forms import count_of, local_input, moment_of, new_key
 from linli.web.signin import FormState
 from linli.web.templating import render
 from linli.web.visitor import CheckedVisitor, SignedIn, Visitor
@@ -87,6 +88,7 @@ async def render_sessions(
         staff = await staff_view(session, brand_id=brand_id, visitor=visitor)
         rows, total = await live.list_sessions(session=session, brand_id=brand_id, status=None, params=SHOWN)
     form.values.setdefault("scheduled_start", local_input(ctx.clock.now() + timedelta(days=1), staff.brand.timezone))
+    form.values.setdefault("form_key", new_key())  # 新建直播 creates once however often it is sent
     return render(
         request, visitor, "console_sessions.html", status_code=form.status_code, staff=staff, brand=staff.brand,
         tab="sessions", form=form, sessions=rows, total=total, status_text=live.STATUS_TEXT,
@@ -101,20 +103,29 @@ async def sessions_page(request: Request, brand_id: IdPath, visitor: SignedIn, c
 @router.post("/brands/{brand_id}/console/sessions")
 async def create_session(
     request: Request, brand_id: IdPath, visitor: CheckedVisitor, ctx: Ctx, title: Text = "", scheduled_start: Text = "",
-    stream_url: Text = "",
+    stream_url: Text = "", form_key: Text = "",
 ) -> Response:
     """New sessions get the default run-of-show (品牌故事 → 社区专享团购 → 添加团长), changed on the session's page."""
     user_id = poster_id(visitor, console_path(brand_id, "sessions"))
-    form = FormState(values={"title": title, "scheduled_start": scheduled_start, "stream_url": stream_url})
+    form = FormState(values={
+        "title": title, "scheduled_start": scheduled_start, "stream_url": stream_url, "form_key": form_key,
+    })
     try:
         async with ctx.db.transaction() as session:
             await brands.require_staff(session=session, brand_id=brand_id, user_id=user_id)
             brand = await brands.get_brand(session=session, brand_id=brand_id)
             start = moment_of(scheduled_start, brand.timezone, label="开播时间", code="scheduled_start_invalid")
+            await receipts.check(session, user_id=user_id, form_key=form_key)
             created = await sessions.create_session(
                 session=session, brand_id=brand_id, now=ctx.clock.now(),
                 data=sessions.SessionInput(title=title, scheduled_start_at=start, stream_url=stream_url),
             )
+            await receipts.seal(
+                session, user_id=user_id, form_key=form_key, now=ctx.clock.now(),
+                result_path=session_path(brand_id, created.id, "created"),
+            )
+    except receipts.AlreadySubmitted as done:
+        return RedirectResponse(done.result_path, status_code=303)
     except DomainError as exc:
         if page_refusal(exc):
             raise
@@ -147,6 +158,7 @@ async def render_session(
         ("offer_ends_at", local_input(max(now, current.scheduled_start_at) + timedelta(hours=2), tz)),
     ):
         form.values.setdefault(name, value)
+    form.values.setdefault("form_key", new_key())  # 新建社区专享价 creates once however often it is sent
     if phase_rows is None:
         phase_rows = [
             PhaseRow(p["code"], p["title"], str(p["minutes"]), str(i + 1)) for i, p in enumerate(current.phases)

@@ -15,22 +15,7 @@
   var KEEP_TICKER = 10;
   var KEEP_COMMENTS = 20;
 
-  function all(selector, root) {
-    return Array.prototype.slice.call((root || document).querySelectorAll(selector));
-  }
-
-  function setText(selector, value) {
-    all(selector).forEach(function (node) { node.textContent = String(value); });
-  }
-
-  function el(tag, attributes, text) {
-    var node = document.createElement(tag);
-    Object.keys(attributes || {}).forEach(function (name) { node.setAttribute(name, attributes[name]); });
-    if (text !== undefined) {
-      node.textContent = text;
-    }
-    return node;
-  }
+  var all = window.linli.all, setText = window.linli.setText, el = window.linli.el;
 
   // Each action form says in which state it applies (data-show-when); the others are hidden.
   function showForms(root, state) {
@@ -99,17 +84,7 @@
   }
 
   function addComment(comment) {
-    var list = document.querySelector("[data-testid=comments]");
-    if (!list || list.querySelector("[data-comment-id='" + comment.comment_id + "']")) {
-      return;
-    }
-    var item = el("li", { "data-comment-id": String(comment.comment_id) });
-    item.appendChild(el("strong", {}, comment.name));
-    item.appendChild(document.createTextNode("：" + comment.body));
-    list.appendChild(item);
-    while (list.children.length > KEEP_COMMENTS) {
-      list.removeChild(list.firstChild);
-    }
+    window.linli.appendComment(document.querySelector("[data-testid=comments]"), comment, KEEP_COMMENTS);
   }
 
   var source = window.linli.stream("/api/v1/live-sessions/" + sessionId + "/events", {

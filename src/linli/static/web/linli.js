@@ -1,6 +1,8 @@
 // linli.js — the pages' own script, no build step. Loaded after htmx by base.html.
 // 1. Every htmx request carries the page's CSRF token (X-CSRF-Token, from <meta name="csrf-token">).
 // 2. linli.stream(url, handlers): the browser's EventSource for live pages, JSON payloads parsed.
+// 3. The few DOM helpers the live pages share (the member's room and the host's panel): all, setText, el, yuan,
+//    appendComment.
 (function () {
   "use strict";
 
@@ -35,5 +37,46 @@
     return source;
   }
 
-  window.linli = { csrfToken: csrfToken, stream: stream };
+  function all(selector, root) {
+    return Array.prototype.slice.call((root || document).querySelectorAll(selector));
+  }
+
+  function setText(selector, value) {
+    all(selector).forEach(function (node) { node.textContent = String(value); });
+  }
+
+  function el(tag, attributes, text) {
+    var node = document.createElement(tag);
+    Object.keys(attributes || {}).forEach(function (name) { node.setAttribute(name, attributes[name]); });
+    if (text !== undefined) {
+      node.textContent = text;
+    }
+    return node;
+  }
+
+  function yuan(fen) {
+    // Integer arithmetic, as linli.money.yuan on the server: no float ever touches an amount.
+    var abs = Math.abs(fen), cents = abs % 100;
+    return (fen < 0 ? "-¥" : "¥") + Math.floor(abs / 100) + "." + (cents < 10 ? "0" : "") + cents;
+  }
+
+  // A room comment (live.comment, or the snapshot's) at the end of a list, once, keeping the newest `keep`.
+  // Returns false when the list is missing or already shows it.
+  function appendComment(list, comment, keep) {
+    if (!list || list.querySelector("[data-comment-id='" + comment.comment_id + "']")) {
+      return false;
+    }
+    var item = el("li", { "data-comment-id": String(comment.comment_id) });
+    item.appendChild(el("strong", {}, comment.name));
+    item.appendChild(document.createTextNode("：" + comment.body));
+    list.appendChild(item);
+    while (list.children.length > keep) {
+      list.removeChild(list.firstChild);
+    }
+    return true;
+  }
+
+  window.linli = {
+    csrfToken: csrfToken, stream: stream, all: all, setText: setText, el: el, yuan: yuan, appendComment: appendComment,
+  };
 })();

@@ -15,28 +15,7 @@
   var communityId = room.getAttribute("data-community-id");
   var signedIn = room.getAttribute("data-signed-in") === "1";
 
-  function all(selector) {
-    return Array.prototype.slice.call(document.querySelectorAll(selector));
-  }
-
-  function setText(selector, value) {
-    all(selector).forEach(function (node) { node.textContent = String(value); });
-  }
-
-  function yuan(fen) {
-    // Integer arithmetic, as linli.money.yuan on the server: no float ever touches an amount.
-    var abs = Math.abs(fen), cents = abs % 100;
-    return (fen < 0 ? "-¥" : "¥") + Math.floor(abs / 100) + "." + (cents < 10 ? "0" : "") + cents;
-  }
-
-  function el(tag, attributes, text) {
-    var node = document.createElement(tag);
-    Object.keys(attributes || {}).forEach(function (name) { node.setAttribute(name, attributes[name]); });
-    if (text !== undefined) {
-      node.textContent = text;
-    }
-    return node;
-  }
+  var all = window.linli.all, setText = window.linli.setText, el = window.linli.el, yuan = window.linli.yuan;
 
   function newKey() {
     var bytes = new Uint8Array(16);
@@ -112,16 +91,8 @@
   // --- comments ----------------------------------------------------------------------------------
   var SHOWN_COMMENTS = 50;  // the newest stay on a phone; the room is not an archive
   function addComment(comment) {
-    var list = document.querySelector("[data-testid=comment-list]");
-    if (!list || list.querySelector("[data-comment-id='" + comment.comment_id + "']")) {
+    if (!window.linli.appendComment(document.querySelector("[data-testid=comment-list]"), comment, SHOWN_COMMENTS)) {
       return;
-    }
-    var item = el("li", { "data-comment-id": String(comment.comment_id) });
-    item.appendChild(el("strong", {}, comment.name));
-    item.appendChild(document.createTextNode("：" + comment.body));
-    list.appendChild(item);
-    while (list.children.length > SHOWN_COMMENTS) {
-      list.removeChild(list.firstChild);
     }
     var none = document.querySelector("[data-testid=no-comments]");
     if (none) {
