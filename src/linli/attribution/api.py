@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from linli.attribution import service
-from linli.attribution.models import AttributionEvent, Binding, Dispute
+from linli.attribution import presenters, service
+from linli.attribution.models import Binding
 from linli.attribution.schemas import (
     BindingOut,
     BoundMemberOut,
@@ -21,9 +21,7 @@ from linli.attribution.schemas import (
     DisputeOut,
     EntryIn,
     EntryOut,
-    LeaderBrief,
     LeaderCard,
-    MemberBrief,
     PolicyIn,
     PolicyOut,
     ResolveIn,
@@ -36,7 +34,6 @@ from linli.brands.schemas import IdPath
 from linli.leaders import service as leaders
 from linli.openapi import errors
 from linli.pagination import Page, PageParams, page_params
-from linli.security import mask_name, mask_phone
 from linli.http import AuthUser, Now, ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1", tags=["attribution"], responses=errors(404, 409))
@@ -67,23 +64,6 @@ def _policy_out(policy: service.Policy) -> PolicyOut:
     )
 
 
-def _member_brief(info: service.MemberInfo | None, member_id: int) -> MemberBrief:
-    return MemberBrief(
-        member_id=member_id, phone=mask_phone(info.phone if info else None),
-        display_name=info.display_name if info else "",
-    )
-
-
-def _leader_brief(info: service.LeaderInfo | None, *, viewer_leader_id: int | None = None) -> LeaderBrief | None:
-    if info is None:
-        return None
-    # A leader sees other leaders by masked name only.
-    hidden = viewer_leader_id is not None and info.leader_id != viewer_leader_id
-    return LeaderBrief(
-        id=info.leader_id, name=mask_name(info.name) if hidden else info.name, community_name=info.community_name
-    )
-
-
 async def _binding_out(session: AsyncSession, brand_id: int, binding: Binding | None) -> BindingOut:
     if binding is None:
         return BindingOut(bound=False)
@@ -100,55 +80,6 @@ async def _binding_out(session: AsyncSession, brand_id: int, binding: Binding | 
         source=binding.source, bound_at=binding.bound_at, expires_at=binding.expires_at,
         protected_until=binding.protected_until,
     )
-
-
-async def _trail_page(
-    session: AsyncSession, brand_id: int, events: list[AttributionEvent], total: int, params: PageParams,
-    *, viewer_leader_id: int | None,
-) -> Page[TrailEventOut]:
-    member_info, leader_info = await service.describe(
-        session=session, brand_id=brand_id, member_ids={e.member_id for e in events},
-        leader_ids={i for e in events for i in (e.leader_id, e.previous_leader_id) if i is not None},
-    )
-    items = []
-    for e in events:
-        as_leader = viewer_leader_id is None or e.leader_id == viewer_leader_id
-        items.append(
-            TrailEventOut(
-                id=e.id, kind=e.kind, reason=e.reason, reason_text=service.REASON_TEXT.get(e.reason, e.reason),
-                occurred_at=e.occurred_at, member=_member_brief(member_info.get(e.member_id), e.member_id),
-                leader=_leader_brief(leader_info.get(e.leader_id or 0), viewer_leader_id=viewer_leader_id),
-                previous_leader=_leader_brief(
-                    leader_info.get(e.previous_leader_id or 0), viewer_leader_id=viewer_leader_id
-                ),
-                direction=None if viewer_leader_id is None else ("in" if as_leader else "out"),
-                # Another leader's code and the acting user stay private in a leader's view.
-                invite_code=e.invite_code if as_leader else None,
-                actor_user_id=e.actor_user_id if viewer_leader_id is None else None,
-                note=e.note,
-            )
-        )
-    return Page(items=items, total=total, page=params.page, page_size=params.page_size)
-
-
-async def _dispute_page(
-    session: AsyncSession, brand_id: int, disputes: list[Dispute], *, viewer_leader_id: int | None,
-) -> list[DisputeOut]:
-    member_info, leader_info = await service.describe(
-        session=session, brand_id=brand_id, member_ids={d.member_id for d in disputes},
-        leader_ids={i for d in disputes for i in (d.claimant_leader_id, d.bound_leader_id) if i is not None},
-    )
-    return [
-        DisputeOut(
-            id=d.id, member=_member_brief(member_info.get(d.member_id), d.member_id),
-            claimant=_leader_brief(leader_info.get(d.claimant_leader_id), viewer_leader_id=viewer_leader_id),
-            bound_leader=_leader_brief(leader_info.get(d.bound_leader_id or 0), viewer_leader_id=viewer_leader_id),
-            reason=d.reason, status=d.status, resolution_reason=d.resolution_reason,
-            resolved_by_user_id=d.resolved_by_user_id if viewer_leader_id is None else None,
-            opened_at=d.opened_at, resolved_at=d.resolved_at,
-        )
-        for d in disputes
-    ]
 
 
 # --- policy ----------------------------------------------------------------------------------
@@ -211,7 +142,7 @@ async def leader_members(
     )
     items = [
         BoundMemberOut(
-            **_member_brief(member_info.get(b.member_id), b.member_id).model_dump(),
+            **presenters.member_brief(member_info.get(b.member_id), b.member_id).model_dump(),
             source=b.source, bound_at=b.bound_at, expires_at=b.expires_at, protected_until=b.protected_until,
         )
         for b in bindings
@@ -223,7 +154,7 @@ async def leader_members(
 async def leader_trail(brand_id: IdPath, user: AuthUser, session: ReadSession, params: Paging) -> Page[TrailEventOut]:
     leader = await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user.user_id)
     events, total = await service.leader_trail(session=session, brand_id=brand_id, leader_id=leader.id, params=params)
-    return await _trail_page(session, brand_id, events, total, params, viewer_leader_id=leader.id)
+    return await presenters.trail_page(session, brand_id, events, total, params, viewer_leader_id=leader.id)
 
 
 @router.post(
@@ -234,7 +165,7 @@ async def open_dispute(brand_id: IdPath, body: DisputeIn, user: AuthUser, sessio
     dispute = await service.open_dispute(
         session=session, brand_id=brand_id, leader_id=leader.id, member_id=body.member_id, reason=body.reason, now=now
     )
-    return (await _dispute_page(session, brand_id, [dispute], viewer_leader_id=leader.id))[0]
+    return (await presenters.dispute_views(session, brand_id, [dispute], viewer_leader_id=leader.id))[0]
 
 
 @router.get("/brands/{brand_id}/leader/disputes", response_model=Page[DisputeOut], summary="我发起的申诉（团长）")
@@ -246,7 +177,7 @@ async def leader_disputes(
     disputes, total = await service.list_disputes(
         session=session, brand_id=brand_id, status=status, params=params, claimant_leader_id=leader.id
     )
-    items = await _dispute_page(session, brand_id, disputes, viewer_leader_id=leader.id)
+    items = await presenters.dispute_views(session, brand_id, disputes, viewer_leader_id=leader.id)
     return Page(items=items, total=total, page=params.page, page_size=params.page_size)
 
 
@@ -261,7 +192,7 @@ async def member_trail(
 ) -> Page[TrailEventOut]:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     events, total = await service.member_trail(session=session, brand_id=brand_id, member_id=member_id, params=params)
-    return await _trail_page(session, brand_id, events, total, params, viewer_leader_id=None)
+    return await presenters.trail_page(session, brand_id, events, total, params, viewer_leader_id=None)
 
 
 @router.post(
@@ -286,7 +217,7 @@ async def list_disputes(
 ) -> Page[DisputeOut]:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     disputes, total = await service.list_disputes(session=session, brand_id=brand_id, status=status, params=params)
-    items = await _dispute_page(session, brand_id, disputes, viewer_leader_id=None)
+    items = await presenters.dispute_views(session, brand_id, disputes, viewer_leader_id=None)
     return Page(items=items, total=total, page=params.page, page_size=params.page_size)
 
 
@@ -299,5 +230,5 @@ async def resolve_dispute(
         session=session, brand_id=brand_id, dispute_id=dispute_id, decision=body.decision, reason=body.reason,
         actor_user_id=user.user_id, now=now,
     )
-    return (await _dispute_page(session, brand_id, [dispute], viewer_leader_id=None))[0]
+    return (await presenters.dispute_views(session, brand_id, [dispute], viewer_leader_id=None))[0]
 

@@ -12,7 +12,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from linli.attribution import service as attribution
 from linli.brands import service as brands
 from linli.brands.schemas import IdPath
 from linli.live import comments, listings, offers, room, service, sessions, visits
@@ -49,14 +48,6 @@ Paging = Annotated[PageParams, Depends(page_params)]
 SESSIONS = "/brands/{brand_id}/live-sessions"
 ROOM = "/live-sessions/{session_id}"
 
-ENTRY_MESSAGES = {
-    "bound": "绑定成功，之后的订单都算在这位团长名下",
-    "rebound": "已改绑到这位团长",
-    "already_yours": "您已是这位团长的邻居",
-    "own_code": "这是您自己的邀请码，本次进入已计入浏览，不做绑定",
-}
-
-
 # --- presenters ------------------------------------------------------------------------------
 
 
@@ -85,15 +76,12 @@ def _phases(phases: list[PhaseIn] | None) -> list[sessions.PhaseInput] | None:
 
 
 def _entry_out(outcome: visits.VisitOutcome) -> VisitEntryOut | None:
+    message = visits.entry_message(outcome)
     if outcome.own_code:
-        return VisitEntryOut(result="own_code", reason="own_code", message=ENTRY_MESSAGES["own_code"], bound_leader_id=None)
+        return VisitEntryOut(result="own_code", reason="own_code", message=message, bound_leader_id=None)
     entry = outcome.entry
     if entry is None:
         return None
-    if entry.result == "refused":
-        message = f"{attribution.REASON_TEXT[entry.reason]}。您可以正常观看和购买，归属不变"
-    else:
-        message = ENTRY_MESSAGES[entry.result]
     return VisitEntryOut(
         result=entry.result, reason=entry.reason, message=message,
         bound_leader_id=entry.binding.leader_id if entry.binding else None,

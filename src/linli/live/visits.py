@@ -21,6 +21,14 @@ from linli.live import service
 from linli.live.models import RoomVisit
 
 
+ENTRY_MESSAGES = {
+    "bound": "绑定成功，之后的订单都算在这位团长名下",
+    "rebound": "已改绑到这位团长",
+    "already_yours": "您已是这位团长的邻居",
+    "own_code": "这是您自己的邀请码，本次进入已计入浏览，不做绑定",
+}
+
+
 @dataclass(frozen=True)
 class VisitOutcome:
     visit: RoomVisit
@@ -133,3 +141,16 @@ async def funnel(*, session: AsyncSession, brand_id: int, session_id: int) -> Fu
             row.community_name = communities[leader.community_id].name if leader.community_id in communities else ""
         rows.append(row)
     return Funnel(session_id=live.id, rows=rows)
+
+
+def entry_message(outcome: VisitOutcome) -> str:
+    """What entering through the code did, for the viewer (the API's `entry.message`, the room's notice):
+    own code, bound, rebound, already yours, or why not; "" when there was no entry."""
+    if outcome.own_code:
+        return ENTRY_MESSAGES["own_code"]
+    entry = outcome.entry
+    if entry is None:
+        return ""
+    if entry.result == "refused":
+        return f"{attribution.REASON_TEXT[entry.reason]}。您可以正常观看和购买，归属不变"
+    return ENTRY_MESSAGES[entry.result]

@@ -2,8 +2,8 @@
 the leaders' attribution disputes with the staff's decision.
 
 As `attribution/api.py`: `brands.require_staff`, then `attribution.transfer_members` / `list_disputes` /
-`resolve_dispute`; members appear as the API shows them to staff (`_dispute_page`: phone masked). Both actions
-are harmless twice: a second transfer finds no member left to move (已转移 0 位), a second decision on the
+`resolve_dispute`; members appear as the API shows them to staff (`attribution.presenters.dispute_views`: phone
+masked). Both actions are harmless twice: a second transfer finds no member left to move (已转移 0 位), a second decision on the
 same dispute is refused (该申诉已处理, 409) and moves nobody.
 """
 
@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from linli.attribution import service as attribution
-from linli.attribution.api import _dispute_page
+from linli.attribution import presenters
 from linli.brands import service as brands
 from linli.brands.schemas import MAX_ID, IdPath
 from linli.context import AppContext
@@ -105,7 +105,7 @@ async def render_disputes(
         rows, total = await attribution.list_disputes(
             session=session, brand_id=brand_id, status=None if status == ALL else status, params=params
         )
-        disputes = await _dispute_page(session, brand_id, rows, viewer_leader_id=None)
+        disputes = await presenters.dispute_views(session, brand_id, rows, viewer_leader_id=None)
     return render(
         request, visitor, "console_disputes.html", status_code=form.status_code if form else 200, staff=staff,
         brand=staff.brand, tab="leaders", section="disputes", disputes=disputes, total=total, status=status,

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from linli.attribution import service as attribution
-from linli.attribution.api import _dispute_page, _member_brief, _trail_page
+from linli.attribution import presenters
 from linli.brands import service as brands
 from linli.brands.schemas import IdPath
 from linli.context import AppContext
@@ -68,12 +68,14 @@ async def render_members(
         events, trail_total = await attribution.leader_trail(
             session=session, brand_id=brand_id, leader_id=leader.id, params=trail_params
         )
-        trail = await _trail_page(session, brand_id, events, trail_total, trail_params, viewer_leader_id=leader.id)
+        trail = await presenters.trail_page(
+            session, brand_id, events, trail_total, trail_params, viewer_leader_id=leader.id
+        )
         disputes, disputes_total = await attribution.list_disputes(
             session=session, brand_id=brand_id, status=None, params=DISPUTES_SHOWN, claimant_leader_id=leader.id
         )
-        dispute_rows = await _dispute_page(session, brand_id, disputes, viewer_leader_id=leader.id)
-    members = [(b, _member_brief(member_info.get(b.member_id), b.member_id)) for b in bindings]
+        dispute_rows = await presenters.dispute_views(session, brand_id, disputes, viewer_leader_id=leader.id)
+    members = [(b, presenters.member_brief(member_info.get(b.member_id), b.member_id)) for b in bindings]
     # Who can be claimed: the members this trail page names who are not mine now (the service decides).
     mine = {b.member_id for b in bindings}
     claimable = {e.member.member_id: e.member for e in trail.items if e.member.member_id not in mine}
