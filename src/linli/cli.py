@@ -74,7 +74,7 @@ def migrate() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
-    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    workers: Annotated[int | None, typer.Option(min=1, help=preflight.SERVE_WORKERS_HELP)] = None,
     migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate", help="migrate before serving")] = True,
     access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="log every request")] = True,
     allow_dev_mode_on_network: Annotated[
@@ -92,6 +92,7 @@ def serve(
     ctx = _context(settings)  # a configuration error is one line here, not a traceback in every worker
     if migrate_first:
         _upgrade(settings.database_url)
+    workers = preflight.api_processes(url=settings.database_url, requested=workers)
     # log_config=None: uvicorn's records go through linli's handler (linli.logs), in the same format.
     if workers > 1:
         asyncio.run(ctx.db.dispose())
@@ -207,7 +208,6 @@ def worker(
     done = asyncio.run(_with_ctx(settings, as_of, run, allow_future=allow_future))
     if once:
         typer.echo(f"processed {done} item(s)")
-
 
 
 # --- commission ledger (wire-up: issue 4) -------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import sqlite3
 from pathlib import Path
 
@@ -142,3 +143,26 @@ def dev_mode_exposure(*, host: str, dev_mode: bool, allowed: bool) -> str | None
         f"拒绝启动：开发模式（LINLI_DEV_MODE=1）会向任何人公开登录验证码，不能监听 {host}；"
         "生产请设置 LINLI_DEV_MODE=0，确需在局域网演示时加 --allow-dev-mode-on-network"
     )
+
+
+SERVE_WORKERS_HELP = (
+    "API processes (default: one per core on PostgreSQL; 1 on the embedded SQLite, where a second process only "
+    "queues for the same write lock; see docs/operations.md, Many processes and sizing)"
+)
+
+
+def api_processes(*, url: str, requested: int | None) -> int:
+    """How many processes `linli serve` runs: as asked, else one per core on PostgreSQL and one on SQLite.
+
+    Why one on SQLite: the file has one write lock. A second process adds no write throughput, and its writers
+    then wait for the lock in SQLite's busy handler (sleeps of up to 100 ms) instead of in the process's own
+    queue (linli.db's write gate); and what a process keeps about a stream (linli.outbox.signals: the room,
+    the order path's cache) hears of another process's commits through PostgreSQL's LISTEN/NOTIFY only, on
+    SQLite not until its next poll. Several processes on SQLite stay correct, so an explicit --workers is
+    honoured.
+    """
+    if requested is not None:
+        return requested
+    if is_sqlite(url):
+        return 1
+    return max(1, os.cpu_count() or 1)
