@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from linli import migrate
 from tests.conftest import DEFAULT_POSTGRES_URL
 
+SOURCE = Path(__file__).resolve().parents[1] / "src"
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -70,6 +72,8 @@ class ProcessGroup:
             "LINLI_PAYMENT_SIMULATOR": "1",
             **extra_env,
         }
+        # The processes run in `folder` (whatever they write lands there): they import linli from this checkout.
+        self.env["PYTHONPATH"] = os.pathsep.join([str(SOURCE), *filter(None, [os.environ.get("PYTHONPATH")])])
         self.processes: list[tuple[subprocess.Popen[bytes], Path]] = []
 
     def _start(self, label: str, args: list[str], **extra_env: str) -> subprocess.Popen[bytes]:
