@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -25,6 +26,9 @@ from linli import migrate
 from tests.conftest import DEFAULT_POSTGRES_URL
 
 SOURCE = Path(__file__).resolve().parents[1] / "src"
+# How long a process may take to come up: importing linli takes a few seconds of CPU, far more when the
+# machine's cores are shared with other test runs.
+STARTUP_SECONDS = 180
 
 
 def free_port() -> int:
@@ -97,8 +101,9 @@ class ProcessGroup:
             LINLI_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
         )
         base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + STARTUP_SECONDS
         async with httpx.AsyncClient() as client:
-            for _ in range(600):
+            while time.monotonic() < deadline:
                 if process.poll() is not None:
                     raise RuntimeError(f"linli serve exited:\n{self.log_of(process)}")
                 try:
@@ -110,9 +115,14 @@ class ProcessGroup:
         raise RuntimeError(f"linli serve did not come up:\n{self.log_of(process)}")
 
     async def worker(self) -> subprocess.Popen[bytes]:
-        """One `linli worker` process, once it has logged `worker.started`."""
-        process = self._start("worker", ["worker"])
-        for _ in range(600):
+        """One `linli worker` process, once it has logged `worker.started`.
+
+        A worker runs one transaction at a time: a pool of two is plenty (and spares the PostgreSQL server's
+        connections, which the suite shares with every other test run on the machine).
+        """
+        process = self._start("worker", ["worker"], LINLI_DB_POOL_SIZE="2", LINLI_DB_MAX_OVERFLOW="0")
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise RuntimeError(f"linli worker exited:\n{self.log_of(process)}")
             if "worker.started" in self.log_of(process):

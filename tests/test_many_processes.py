@@ -170,12 +170,16 @@ async def test_two_api_processes_and_two_workers_one_killed_keep_every_invariant
     secret = secrets.token_urlsafe(32)
     async with migrated_database(backend, tmp_path) as url:
         settings = Settings(database_url=url, secret_key=secret, data_dir=tmp_path, inprocess_worker=False,
-                            payment_simulator_enabled=True)
+                            payment_simulator_enabled=True, db_pool_size=2, db_max_overflow=2)
         ctx = AppContext.build(settings, clock=SystemClock())
         try:
             stage = await _stage(ctx)
-            # The API processes deliver nothing themselves: only the `linli worker` processes do.
-            with process_group(database_url=url, secret_key=secret, folder=tmp_path, LINLI_INPROCESS_WORKER="0") as group:
+            # The API processes deliver nothing themselves: only the `linli worker` processes do. Small pools: the
+            # PostgreSQL server (max_connections) is shared with every other test run on the machine.
+            with process_group(
+                database_url=url, secret_key=secret, folder=tmp_path, LINLI_INPROCESS_WORKER="0",
+                LINLI_DB_POOL_SIZE="5", LINLI_DB_MAX_OVERFLOW="5",
+            ) as group:
                 first, second, doomed, _ = await asyncio.gather(group.serve(), group.serve(), group.worker(), group.worker())
                 bases = [first, second]
                 limits = httpx.Limits(max_connections=MEMBERS + 2 * VIEWERS_PER_PROCESS + 8)
