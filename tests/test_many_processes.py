@@ -288,8 +288,10 @@ def test_serve_on_the_embedded_database_starts_one_process_unless_told(monkeypat
     monkeypatch.setenv("LINLI_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("LINLI_DEV_MODE", "1")
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
-    assert CliRunner().invoke(cli_app, ["serve"]).exit_code == 0
-    assert CliRunner().invoke(cli_app, ["serve", "--no-migrate", "--workers", "2"]).exit_code == 0
+    one_process = CliRunner().invoke(cli_app, ["serve"])
+    assert one_process.exit_code == 0 and "写锁" not in one_process.output
+    told = CliRunner().invoke(cli_app, ["serve", "--no-migrate", "--workers", "2"])
+    assert told.exit_code == 0 and "2 个进程共用同一把写锁" in told.output  # honoured, and said what it buys
     (one, one_kw), (two, two_kw) = calls
     assert not isinstance(one, str) and "workers" not in one_kw  # the app itself, in this process
     assert two == "linli.asgi:app" and two_kw["workers"] == 2

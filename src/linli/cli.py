@@ -93,6 +93,8 @@ def serve(
     if migrate_first:
         _upgrade(settings.database_url)
     workers = preflight.api_processes(url=settings.database_url, requested=workers)
+    if note := preflight.sqlite_processes_note(url=settings.database_url, processes=workers):
+        typer.echo(note, err=True)
     # log_config=None: uvicorn's records go through linli's handler (linli.logs), in the same format.
     if workers > 1:
         asyncio.run(ctx.db.dispose())

@@ -166,3 +166,13 @@ def api_processes(*, url: str, requested: int | None) -> int:
     if is_sqlite(url):
         return 1
     return max(1, os.cpu_count() or 1)
+
+
+def sqlite_processes_note(*, url: str, processes: int) -> str | None:
+    """One line for an operator who asked for several processes on SQLite: allowed, but say what it buys."""
+    if processes <= 1 or not is_sqlite(url):
+        return None
+    return (
+        f"提示：嵌入式 SQLite 上 {processes} 个进程共用同一把写锁，写入不会更快（见 docs/operations.md"
+        "「Many processes and sizing」）；多进程请用 PostgreSQL"
+    )
