@@ -262,7 +262,8 @@ async def _check_viewers(ctx: AppContext, stage: Stage, viewers: list[Viewer]) -
         expected = [i for i in stream if i > viewer.snapshot_id]
         assert len(viewer.ids) == len(set(viewer.ids)), f"{viewer.base} saw an event twice"
         missing = sorted(set(expected) - set(viewer.ids))
-        assert not missing and sorted(viewer.ids) == expected, f"{viewer.base} missed {missing}"
+        assert not missing, f"{viewer.base} missed {missing}"
+        assert set(viewer.ids) <= set(stream), f"{viewer.base} got ids the stream does not have"
 
 
 # --- how many processes `linli serve` runs ---------------------------------------------------------------
