@@ -30,7 +30,8 @@ from linli.clock import Clock
 from linli.security import keyed_hash
 
 SNAPSHOT_SQL = """
-SELECT o.brand_id, o.session_id, o.listing_id, l.sku_id, s.product_id, p.name, s.name, o.leader_id, o.community_id, pp.id
+SELECT o.brand_id, o.session_id, o.listing_id, l.sku_id, s.product_id, p.name, s.name, o.leader_id, o.community_id,
+  pp.id
 FROM community_offers o
 JOIN listings l ON l.id = o.listing_id
 JOIN skus s ON s.id = l.sku_id
@@ -103,13 +104,14 @@ class OfferSnapshot:
         })
 
 
-async def _drive(
-    tokens: list[str], *, concurrency: int, make_worker: Callable[[], Awaitable[Callable[[str], Awaitable[bool | None]]]]
-) -> tuple[list[Attempt], float]:
-    """`concurrency` workers, each on its own connection, take the next member until none is left.
+# One member's attempt on a worker's connection: True (bought), False (refused) or None (not a clean answer).
+AttemptFn = Callable[[str], Awaitable[bool | None]]
 
-    A worker's attempt returns True (bought), False (refused) or None (not a clean answer: an error).
-    """
+
+async def _drive(
+    tokens: list[str], *, concurrency: int, make_worker: Callable[[], Awaitable[AttemptFn]]
+) -> tuple[list[Attempt], float]:
+    """`concurrency` workers, each on its own connection, take the next member until none is left."""
     workers = [await make_worker() for _ in range(concurrency)]
     queue: asyncio.Queue[str] = asyncio.Queue()
     for token in tokens:
@@ -117,7 +119,7 @@ async def _drive(
     attempts: list[Attempt] = []
     origin = time.perf_counter()
 
-    async def work(attempt: Callable[[str], Awaitable[bool | None]]) -> None:
+    async def work(attempt: AttemptFn) -> None:
         while not queue.empty():
             token = queue.get_nowait()
             started = time.perf_counter() - origin
@@ -125,25 +127,45 @@ async def _drive(
                 outcome = await attempt(token)
             except (asyncpg.PostgresError, sqlite3.Error):
                 outcome = None
-            attempts.append(Attempt(started, time.perf_counter() - origin, bought=outcome is True, failed=outcome is None))
+            ended = time.perf_counter() - origin
+            attempts.append(Attempt(started, ended, bought=outcome is True, failed=outcome is None))
 
     await asyncio.gather(*(work(w) for w in workers))
     return attempts, time.perf_counter() - origin
 
 
+async def _connect_all(dsn: str, count: int) -> list[asyncpg.Connection]:
+    """`count` connections; when the server is full (other clients of a shared PostgreSQL), waits up to a minute."""
+    connections: list[asyncpg.Connection] = []
+    deadline = time.monotonic() + 60
+    try:
+        while len(connections) < count:
+            try:
+                connections.append(await asyncpg.connect(dsn))
+            except asyncpg.TooManyConnectionsError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
+    except BaseException:
+        await asyncio.gather(*(conn.close() for conn in connections))
+        raise
+    return connections
+
+
 async def _run_postgresql(
-    dsn: str, *, secret_key: str, offer_id: int, tokens: list[str], concurrency: int, clock: Clock, payment_ttl: timedelta
+    dsn: str, *, secret_key: str, offer_id: int, tokens: list[str], concurrency: int, clock: Clock,
+    payment_ttl: timedelta,
 ) -> RunFigures:
     token_sql, reserve_sql = _sql(TOKEN_SQL, "postgresql"), _sql(RESERVE_SQL, "postgresql")
     order_sql, outbox_sql = _sql(ORDER_SQL, "postgresql"), _sql(OUTBOX_SQL, "postgresql")
     # The pool: `concurrency` fresh connections opened before the clock starts, one per worker for the whole run
     # (an asyncpg pool's release would add a reset round trip per attempt that no server needs).
-    connections = list(await asyncio.gather(*(asyncpg.connect(dsn) for _ in range(concurrency))))
+    connections = await _connect_all(dsn, concurrency)
     try:
         snapshot = OfferSnapshot(offer_id, *(await connections[0].fetchrow(_sql(SNAPSHOT_SQL, "postgresql"), offer_id)))
         free = list(connections)
 
-        async def make_worker() -> Callable[[str], Awaitable[bool | None]]:
+        async def make_worker() -> AttemptFn:
             conn = free.pop()
 
             async def attempt(token: str) -> bool | None:
@@ -155,10 +177,13 @@ async def _run_postgresql(
                     taken = await conn.fetchrow(reserve_sql, offer_id, now)
                     if taken is None:
                         return False
-                    order_id = await conn.fetchval(
-                        order_sql, *snapshot.order_params(member_id=auth[3], user_id=auth[2], price_fen=taken[2], now=now, expires=now + payment_ttl)
+                    member_id, user_id, price_fen = auth[3], auth[2], taken[2]
+                    order = snapshot.order_params(
+                        member_id=member_id, user_id=user_id, price_fen=price_fen, now=now, expires=now + payment_ttl
                     )
-                    await conn.execute(outbox_sql, snapshot.event_payload(order_id=order_id, member_id=auth[3], price_fen=taken[2]), now)
+                    order_id = await conn.fetchval(order_sql, *order)
+                    event = snapshot.event_payload(order_id=order_id, member_id=member_id, price_fen=price_fen)
+                    await conn.execute(outbox_sql, event, now)
                 return True
 
             return attempt
@@ -182,7 +207,8 @@ def _sqlite_connection(path: str) -> sqlite3.Connection:
 
 
 async def _run_sqlite(
-    path: str, *, secret_key: str, offer_id: int, tokens: list[str], concurrency: int, clock: Clock, payment_ttl: timedelta
+    path: str, *, secret_key: str, offer_id: int, tokens: list[str], concurrency: int, clock: Clock,
+    payment_ttl: timedelta,
 ) -> RunFigures:
     token_sql, reserve_sql = _sql(TOKEN_SQL, "sqlite"), _sql(RESERVE_SQL, "sqlite")
     order_sql, outbox_sql = _sql(ORDER_SQL, "sqlite"), _sql(OUTBOX_SQL, "sqlite")
@@ -212,11 +238,14 @@ async def _run_sqlite(
                     if taken is None:
                         conn.execute("ROLLBACK")
                         return False
-                    params = snapshot.order_params(
-                        member_id=auth[3], user_id=auth[2], price_fen=taken[2], now=now, expires=_sqlite_time(moment + payment_ttl)
+                    member_id, user_id, price_fen = auth[3], auth[2], taken[2]
+                    expires = _sqlite_time(moment + payment_ttl)
+                    order = snapshot.order_params(
+                        member_id=member_id, user_id=user_id, price_fen=price_fen, now=now, expires=expires
                     )
-                    order_id = conn.execute(order_sql, params).fetchone()[0]
-                    conn.execute(outbox_sql, (snapshot.event_payload(order_id=order_id, member_id=auth[3], price_fen=taken[2]), now))
+                    order_id = conn.execute(order_sql, order).fetchone()[0]
+                    event = snapshot.event_payload(order_id=order_id, member_id=member_id, price_fen=price_fen)
+                    conn.execute(outbox_sql, (event, now))
                     conn.execute("COMMIT")
                 except BaseException:
                     if conn.in_transaction:
@@ -224,7 +253,7 @@ async def _run_sqlite(
                     raise
             return True
 
-        async def make_worker() -> Callable[[str], Awaitable[bool | None]]:
+        async def make_worker() -> AttemptFn:
             conn = _sqlite_connection(path)
             connections.append(conn)
 

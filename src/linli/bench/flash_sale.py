@@ -7,7 +7,8 @@ database is checked: nothing oversold, no paid order lost.
 
 Two ceilings, each on its own offer with the same quota, the same members and the same concurrency:
 - the engine's (linli.bench.engine_ceiling): the least work any correct server does per attempt, on a raw
-  driver, run just before and just after the HTTP run (the mean is reported, and both values);
+  driver, run just before and just after the HTTP run (the mean is reported, and both values), while no
+  server is up (its connections and the server's pool would not fit in PostgreSQL's default 100 together);
 - `ceiling_per_second`: linli's own reservation transaction (`orders.place_order`) called in-process.
 Each run is also split into its phases (linli.bench.phases): the opening rush while units remain and the
 refusals after the sell-out; and an "every attempt buys" run (quota = buyers) measures purchases alone.
@@ -317,16 +318,19 @@ async def run_flash_sale(*, db: str, members: int, concurrency: int, quota: int,
                     clock=ctx.clock, payment_ttl=timedelta(minutes=settings.order_payment_minutes),
                 )
 
+            # The engine runs while no server is up: its `concurrency` connections and the server's pool would
+            # not fit in PostgreSQL's default max_connections (100) together.
+            engine_before = await engine(offers.engine_before, tokens)
             async with server_process(database_url=url, secret_key=secret, workers=server_workers) as base:
-                engine_before = await engine(offers.engine_before, tokens)
                 attempts, winners, elapsed = await _rush_over_http(
                     base, offer_id=offers.http, users=seed.users, concurrency=concurrency
                 )
-                engine_after = await engine(offers.engine_after, tokens)
+            engine_after = await engine(offers.engine_after, tokens)
+            engine_all_buy = await engine(offers.all_buy_engine, tokens[:all_buy])
+            async with server_process(database_url=url, secret_key=secret, workers=server_workers) as base:
                 all_buy_attempts, _, all_buy_elapsed = await _rush_over_http(
                     base, offer_id=offers.all_buy_http, users=seed.users[:all_buy], concurrency=concurrency
                 )
-                engine_all_buy = await engine(offers.all_buy_engine, tokens[:all_buy])
                 async with ctx.db.read() as s:
                     owners = dict(
                         (await s.execute(select(Order.id, Order.user_id).where(Order.id.in_(winners or [0])))).all()

@@ -78,7 +78,9 @@ class StatementCounts:
 async def _attempt(ctx: AppContext, *, token: str, offer_id: int) -> str:
     """One order request as the HTTP layer runs it, without HTTP: "placed", or the refusal's code."""
     async with ctx.db.lookup() as session:
-        auth = await accounts.authenticate_token(session=session, settings=ctx.settings, token=token, now=ctx.clock.now())
+        auth = await accounts.authenticate_token(
+            session=session, settings=ctx.settings, token=token, now=ctx.clock.now()
+        )
     try:
         async with ctx.db.transaction() as session:
             await orders.place_order(
