@@ -401,7 +401,7 @@ app.add_typer(bench_app, name="bench")
 @bench_app.command("flash-sale")
 def bench_flash_sale(
     db: Annotated[str, typer.Option("--db", help="sqlite or postgresql (LINLI_BENCH_POSTGRES_URL)")] = "sqlite",
-    members: Annotated[int, typer.Option(min=1, help="distinct members rushing the offer")] = 2000,
+    members: Annotated[int, typer.Option(min=3, help="distinct members rushing the offer")] = 2000,
     concurrency: Annotated[int, typer.Option(min=1, help="requests in flight at once")] = 64,
     quota: Annotated[int, typer.Option(min=1, help="units in the community offer")] = 100,
     server_workers: Annotated[int, typer.Option(min=1, help="`linli serve --workers` for the server under test")] = 1,
