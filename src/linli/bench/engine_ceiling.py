@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
@@ -196,7 +196,7 @@ async def _run_postgresql(
 
 def _sqlite_time(moment: datetime) -> str:
     # How SQLAlchemy stores a UTCDateTime on SQLite (naive UTC text), so the rows read back like linli's own.
-    return moment.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _sqlite_connection(path: str) -> sqlite3.Connection:
