@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -38,6 +39,8 @@ class CommitListener:
 
     def __init__(self, url: str) -> None:
         self._dsn = asyncpg_dsn(url)
+        # How the connection is opened: asyncpg.connect (a test puts one that fails for a while).
+        self.connect: Callable[[str], Awaitable[Any]] = _asyncpg_connect
         self._task: asyncio.Task[None] | None = None
         self._connection: Any = None
         self._connected = asyncio.Event()
@@ -63,13 +66,11 @@ class CommitListener:
         await self._drop()
 
     async def _run(self) -> None:
-        import asyncpg
-
         pause = FIRST_RETRY_SECONDS
         while True:
             lost = asyncio.Event()
             try:
-                connection = await asyncpg.connect(self._dsn)
+                connection = await self.connect(self._dsn)
                 self._connection = connection
                 connection.add_termination_listener(lambda _c: lost.set())
                 await connection.add_listener(commit_hook.CHANNEL, self._on_notify)
@@ -105,3 +106,9 @@ class CommitListener:
         stream, topics = commit_hook.decode_payload(payload)
         if stream:
             signals.publish(stream, topics)
+
+
+async def _asyncpg_connect(dsn: str) -> Any:
+    import asyncpg  # only PostgreSQL deployments listen
+
+    return await asyncpg.connect(dsn)
