@@ -120,7 +120,11 @@ class StreamCursor:
 
 
 class Subscription:
-    """One viewer's place at a tail: a bounded buffer of chunks and the wake-up of its connection."""
+    """One viewer's place at a tail: a bounded buffer of chunks and the wake-up of its connection.
+
+    Waking a viewer costs one future per wait; its timeout is one timer that stays armed across events
+    and is re-armed only when it fired early (so a viewer's timer fires at most once per heartbeat).
+    """
 
     def __init__(self, tail: StreamTail, *, poll_seconds: float, lookback_seconds: float, limit: int) -> None:
         self.tail = tail
@@ -128,7 +132,8 @@ class Subscription:
         self.lookback_seconds = lookback_seconds
         self._limit = limit
         self._items: deque[Chunk] = deque()
-        self._ready = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
         self.dropped = False  # fell `limit` chunks behind, or the hub closed: the stream ends
         self.floor = 0  # every chunk this subscription will get has an id above this (set once subscribed)
 
@@ -140,32 +145,50 @@ class Subscription:
             self.drop()
             return False
         self._items.append(chunk)
-        self._ready.set()
+        if self._waiter is not None:
+            self._wake()
         return True
 
     def drop(self) -> None:
         self.dropped = True
         self._items.clear()
-        self._ready.set()
+        self._wake()
 
     def take(self) -> list[Chunk]:
         items = list(self._items)
         self._items.clear()
-        if not self.dropped:
-            self._ready.clear()
         return items
 
-    async def wait(self, timeout: float | None) -> None:
-        """Until a chunk arrives or the subscription is dropped, at most `timeout` seconds."""
-        if self._ready.is_set():
+    async def wait(self, timeout: float) -> None:
+        """Until a chunk arrives or the subscription is dropped, at most about `timeout` seconds."""
+        if self._items or self.dropped:
             return
+        loop = self.tail.loop
+        due = loop.time() + timeout
+        if self._timer is not None and self._timer.when() > due:
+            self._timer.cancel()
+            self._timer = None
+        if self._timer is None:
+            self._timer = loop.call_at(due, self._on_timer)
+        self._waiter = loop.create_future()
         try:
-            async with asyncio.timeout(timeout):
-                await self._ready.wait()
-        except TimeoutError:
-            pass
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self.tail.remove(self)
 
 
@@ -183,7 +206,7 @@ class StreamTail:
         self._poll_seconds: float | None = None
         self._empty_since = time.monotonic()
         self._wake = asyncio.Event()
-        loop = asyncio.get_running_loop()
+        self.loop = loop = asyncio.get_running_loop()
         self.ready: asyncio.Future[None] = loop.create_future()
         self.ready.add_done_callback(lambda f: f.cancelled() or f.exception())  # retrieved even if no one waits
         self.task = loop.create_task(self._run(), name=f"linli-room-tail:{session_id}")
@@ -298,8 +321,19 @@ class RoomHub:
 
     def _on_signal(self, stream: str, _topics: frozenset[str]) -> None:
         tail = self.tails.get(stream)
-        if tail is not None:
+        if tail is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is tail.loop:
             tail.wake()
+            return
+        try:  # a commit made on another thread or loop (a command, a thread pool): wake the tail on its own
+            tail.loop.call_soon_threadsafe(tail.wake)
+        except RuntimeError:
+            pass  # that loop is closed: its tail is gone with it
 
     def stop_signals(self) -> None:
         """This hub no longer hears the in-process signal (tests of the poll and LISTEN paths)."""
