@@ -342,3 +342,25 @@ async def test_a_dropped_listen_connection_is_made_again_and_the_poll_covers_the
         await other_ctx.db.dispose()
     assert patient.ids() == [during, after]
     await patient.close()
+
+
+async def test_the_app_shutdown_stops_the_hub(ctx, session_id: int, backend: str):
+    from dataclasses import replace
+
+    from linli.app import create_app
+
+    app = create_app(replace(ctx, settings=ctx.settings.with_overrides(inprocess_worker=False)), dispose_on_shutdown=False)
+    served = app.state.ctx
+    async with app.router.lifespan_context(app):
+        viewer = Viewer(served, session_id, **SLOW)
+        await viewer.connected()
+        hub = served.room_hub
+        [tail] = hub.tails.values()
+        if backend == "postgresql":
+            async with asyncio.timeout(WAIT):
+                await hub.listener.wait_connected()
+    # Shutting down ended the viewer's stream, stopped the tail and closed the LISTEN connection.
+    await asyncio.wait_for(viewer.task, WAIT)
+    assert tail.task.done() and hub.tails == {} and served.room_hub is None
+    assert (hub.listener is None) == (backend == "sqlite")
+    assert hub.listener is None or not hub.listener.connected
