@@ -281,7 +281,9 @@ def no_local_signal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(commit_hook, "publish_committed", lambda marks: None)
 
 
-async def test_another_process_commit_wakes_the_hub_through_notify(ctx, session_id: int, postgresql_only, no_local_signal):
+async def test_another_process_commit_wakes_the_hub_through_notify(
+    ctx, session_id: int, postgresql_only, no_local_signal
+):
     viewer = Viewer(ctx, session_id, **SLOW)
     await viewer.connected()
     hub = hub_for(ctx)
@@ -349,8 +351,8 @@ async def test_the_app_shutdown_stops_the_hub(ctx, session_id: int, backend: str
 
     from linli.app import create_app
 
-    app = create_app(replace(ctx, settings=ctx.settings.with_overrides(inprocess_worker=False)), dispose_on_shutdown=False)
-    served = app.state.ctx
+    served = replace(ctx, settings=ctx.settings.with_overrides(inprocess_worker=False))
+    app = create_app(served, dispose_on_shutdown=False)
     async with app.router.lifespan_context(app):
         viewer = Viewer(served, session_id, **SLOW)
         await viewer.connected()

@@ -106,9 +106,10 @@ class StreamCursor:
             if present and present > seen_in_window:
                 ids = set((await session.scalars(select(OutboxEvent.id).where(window))).all()) - self.sent
                 if ids:
-                    late = list(
-                        (await session.scalars(select(OutboxEvent).where(OutboxEvent.id.in_(ids)).order_by(OutboxEvent.id))).all()
+                    rows = await session.scalars(
+                        select(OutboxEvent).where(OutboxEvent.id.in_(ids)).order_by(OutboxEvent.id)
                     )
+                    late = list(rows.all())
         events = late + fresh
         for event in events:
             self.sent.add(event.id)
