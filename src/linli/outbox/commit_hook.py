@@ -1,13 +1,15 @@
 """Telling whoever tails a stream that its events committed: in this process and, on PostgreSQL, in others.
 
-`outbox.emit(..., stream=…)` marks the stream and topic on the session (`mark`). When the outermost
-transaction commits, each marked stream gets
-- on PostgreSQL, `pg_notify('linli_room', '<stream> <topic,topic…>')` in that same transaction, so the
-  notification is delivered exactly when the events are visible, to every process LISTENing
-  (`linli.outbox.listener` relays it to that process's `linli.outbox.signals`);
-- after the commit, `signals.publish(stream, topics)` in this process.
-A rollback of the whole transaction clears the marks. A rolled-back savepoint keeps its marks: the
-hint then says "look" when there is nothing new, which only costs the listener one read.
+- In this process: `outbox.emit(..., stream=…)` marks the stream and topic on the session (`mark`); after
+  the outermost transaction commits, `signals.publish(stream, topics)` for each marked stream. A rollback
+  of the whole transaction clears the marks; a rolled-back savepoint keeps its marks (the hint then says
+  "look" when there is nothing new, which only costs the listener one read).
+- Other processes (PostgreSQL): a statement-level trigger on `outbox_events` (`linli.outbox.models`,
+  migration 0005) runs `pg_notify('linli_room', '<stream> <topic,topic…>')` for the
+  streams an INSERT wrote. NOTIFY is transactional, so it is delivered exactly when the events are
+  visible, never for a rolled-back one, and it costs the writing transaction no round trip (a
+  `SELECT pg_notify(…)` before the commit would add a statement to every order). Every LISTENing process
+  (`linli.outbox.listener`) relays it to its own `linli.outbox.signals`.
 
 The SQLAlchemy events are installed once, on the ORM `Session` class every `AsyncSession` runs on, when
 this module is imported (the outbox service imports it).
@@ -18,32 +20,20 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from linli.outbox import signals
+from linli.outbox.models import NOTIFY_CHANNEL
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "linli_room"
-# PostgreSQL refuses payloads of 8000 bytes or more; a stream with many topics sends its name alone
-# (no topics = "anything may have changed").
-MAX_PAYLOAD_BYTES = 1000
+CHANNEL = NOTIFY_CHANNEL
 _MARKS = "linli.outbox.streams"  # session.info key: {stream: {topic, …}} committed with this transaction
-_NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', payload) FROM unnest(CAST(:payloads AS text[])) AS payload")
-
 
 def mark(session: Any, *, stream: str, topic: str) -> None:
     """Remembers that this transaction wrote `topic` on `stream` (an AsyncSession or a Session)."""
     session.info.setdefault(_MARKS, {}).setdefault(stream, set()).add(topic)
-
-
-def encode_payload(stream: str, topics: frozenset[str] | set[str]) -> str | None:
-    """`stream topic,topic…`, or the stream alone when the topics would make it long; None if even that is."""
-    payload = f"{stream} {','.join(sorted(topics))}".rstrip()
-    if len(payload.encode()) <= MAX_PAYLOAD_BYTES:
-        return payload
-    return stream if len(stream.encode()) <= MAX_PAYLOAD_BYTES and " " not in stream else None
 
 
 def decode_payload(payload: str) -> tuple[str, frozenset[str]]:
@@ -59,18 +49,6 @@ def publish_committed(marks: dict[str, set[str]]) -> None:
 
 def _outermost(session: Session) -> bool:
     return not session.in_nested_transaction()
-
-
-def _before_commit(session: Session) -> None:
-    marks = session.info.get(_MARKS)
-    if not marks or not _outermost(session):
-        return
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        return
-    payloads = [p for p in (encode_payload(stream, topics) for stream, topics in marks.items()) if p is not None]
-    if payloads:
-        connection.execute(_NOTIFY, {"payloads": payloads})
 
 
 def _after_commit(session: Session) -> None:
@@ -94,7 +72,6 @@ def _after_soft_rollback(session: Session, previous_transaction: SessionTransact
 def install() -> None:
     """Idempotent: the events are registered on the Session class once per process."""
     for name, listener in (
-        ("before_commit", _before_commit),
         ("after_commit", _after_commit),
         ("after_rollback", _after_rollback),
         ("after_soft_rollback", _after_soft_rollback),
