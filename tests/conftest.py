@@ -121,9 +121,9 @@ def settings(tmp_path) -> Settings:
 
 
 @pytest.fixture
-def ctx(db: Database, clock: FixedClock, settings: Settings) -> AppContext:
+async def ctx(db: Database, clock: FixedClock, settings: Settings) -> AsyncIterator[AppContext]:
     settings = settings.with_overrides(database_url=db.url)
-    return AppContext(
+    context = AppContext(
         settings=settings,
         db=db,
         clock=clock,
@@ -132,6 +132,8 @@ def ctx(db: Database, clock: FixedClock, settings: Settings) -> AppContext:
         payments=build_providers(settings),
         payouts=build_payout_providers(settings),
     )
+    yield context
+    await context.stop_background()  # the live room's tails and LISTEN connection, before `db` is disposed
 
 
 @pytest.fixture

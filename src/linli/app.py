@@ -53,6 +53,7 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
         payout_simulator = ctx.payouts.get("simulator")
         if payout_simulator is not None and hasattr(payout_simulator, "drain"):
             await payout_simulator.drain()
+        await ctx.stop_background()  # the live room's tails and LISTEN connection, before the database closes
         if dispose_on_shutdown:
             await ctx.db.dispose()
 

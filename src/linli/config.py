@@ -71,6 +71,9 @@ class Settings:
     order_payment_minutes: int = 10
     db_pool_size: int = 20
     db_max_overflow: int = 10
+    # The live room's LISTEN connection (PostgreSQL); empty: database_url. Needs a session of its own: under
+    # PgBouncer in transaction mode, point it at PostgreSQL itself or at a session-mode pool.
+    listen_database_url: str = field(default="", repr=False)
     inprocess_worker: bool = True
     worker_poll_seconds: float = 0.2
     # The scheduler in every worker looks at what is due at most this often (docs/operations.md).
@@ -138,6 +141,7 @@ class Settings:
             order_payment_minutes=_env_int("LINLI_ORDER_PAYMENT_MINUTES", 10),
             db_pool_size=_env_int("LINLI_DB_POOL_SIZE", 20),
             db_max_overflow=_env_int("LINLI_DB_MAX_OVERFLOW", 10),
+            listen_database_url=os.environ.get("LINLI_LISTEN_DATABASE_URL", "").strip(),
             inprocess_worker=os.environ.get("LINLI_INPROCESS_WORKER", "1") not in ("0", "false", "no"),
             worker_poll_seconds=float(os.environ.get("LINLI_WORKER_POLL_SECONDS", "0.2")),
             scheduler_check_seconds=float(os.environ.get("LINLI_SCHEDULER_CHECK_SECONDS", "30")),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from linli.accounts.sms import SmsSender, sms_sender_for
 from linli.accounts.wechat import WeChatClient, wechat_client_for
@@ -12,6 +13,9 @@ from linli.db import Database
 from linli.payments.providers import PaymentProvider, build_providers
 from linli.payouts.providers import PayoutProvider, build_payout_providers
 from linli.storage import FileStorage, build_storage
+
+if TYPE_CHECKING:
+    from linli.live.hub import RoomHub
 
 
 @dataclass
@@ -24,10 +28,21 @@ class AppContext:
     payments: dict[str, PaymentProvider] = field(default_factory=dict)  # by name; see linli.payments.providers
     payouts: dict[str, PayoutProvider] = field(default_factory=dict)  # by name; see linli.payouts.providers
     storage: FileStorage | None = None  # uploaded files; None: the local folder of settings.media_path
+    # The live room's fan-out in this process, made on first use by linli.live.hub.hub_for.
+    room_hub: RoomHub | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.storage is None:
             self.storage = build_storage(self.settings)
+
+    async def stop_background(self) -> None:
+        """Stops what this context runs in the background (the room hub's tails and LISTEN connection).
+
+        The database is left open: whoever made it disposes of it, after this.
+        """
+        hub, self.room_hub = self.room_hub, None
+        if hub is not None:
+            await hub.close()
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None, providers: bool = True) -> AppContext:

@@ -1,27 +1,26 @@
-"""The real-time live room: Server-Sent Events tailing the room's outbox stream.
+"""The real-time live room: Server-Sent Events of the room's outbox stream, fanned out by the hub.
 
 On connect the viewer gets a `snapshot` (session, phase, listings and open offers with what is left,
 the last comments), then every event written to the stream `live_session:{id}` in id order, each with
 `id:` = the outbox id and `event:` = the topic (`live.stock`, `live.order_ticker`, `live.phase_changed`,
 `live.offer_opened`, `live.offer_closed`, `live.comment`, …). A reconnecting browser sends
 `Last-Event-ID` and resumes after it. When the session is over (ended or cancelled) the stream sends
-`session_ended` and closes. Any API process can serve any viewer: events cross processes through the
-database, which each connection polls in short read-only transactions (no connection is held between
-polls).
+`session_ended` and closes.
 
-Late commits: outbox ids are handed out at insert, not at commit, so on PostgreSQL an event can become
-visible after one with a higher id. Besides "ids above the cursor", each poll looks back over the ids
-that were above the cursor a few seconds ago (`LOOKBACK_SECONDS`) and sends any it has not sent yet; the
-ids sent in that window are kept (a bounded set). A viewer therefore sees every event whose transaction
-took less than the look-back to commit, exactly once, though such a late one arrives out of id order.
+A viewer does not read the stream itself: it subscribes to its process's `RoomHub` (`linli.live.hub`),
+whose one tail per room reads the new events (woken by this process's commits, by other processes'
+NOTIFY on PostgreSQL, and by a poll) and hands every viewer the same text. The viewer subscribes
+first, then reads its snapshot (a fresh connection starts after the snapshot's `as_of_event_id`) or,
+resuming, the events after its Last-Event-ID from the database, in batches; from then on it only
+forwards what the hub brings, each event once. After connecting a viewer costs no database read and no
+timer but its heartbeat's. A viewer that falls `hub.SUBSCRIBER_BUFFER` chunks behind is dropped (its
+browser reconnects and resumes). Late commits (an event visible after one with a higher id) are the
+tail's look-back: see `linli.live.hub`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -32,26 +31,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.context import AppContext
 from linli.live import comments, service
-from linli.live.models import LiveSession
+from linli.live.hub import BATCH, TERMINAL_TOPICS, hub_for
 from linli.live.schemas import ListingOut, OfferOut, SessionOut
+from linli.live.sse import HEARTBEAT, format_event, session_ended
 from linli.outbox.models import OutboxEvent
+
+__all__ = ["BATCH", "TERMINAL_TOPICS", "format_event", "parse_last_event_id", "room_events", "snapshot"]
 
 POLL_SECONDS = 0.3
 HEARTBEAT_SECONDS = 15.0
 LOOKBACK_SECONDS = 5.0
-BATCH = 200
 RETRY_MS = 3000
-TERMINAL_TOPICS = ("live.session_ended", "live.session_cancelled")
-
-
-def format_event(*, event: str, data: Any, event_id: int | None = None) -> str:
-    lines = []
-    if event_id is not None:
-        lines.append(f"id: {event_id}")
-    lines.append(f"event: {event}")
-    body = json.dumps(to_jsonable_python(data), ensure_ascii=False, separators=(",", ":"))
-    lines.append(f"data: {body}")  # json.dumps never emits a raw newline
-    return "\n".join(lines) + "\n\n"
 
 
 def parse_last_event_id(value: str | None) -> int | None:
@@ -79,54 +69,17 @@ async def snapshot(*, session: AsyncSession, session_id: int, now: datetime) -> 
     }
 
 
-class _Tail:
-    """The cursor over one stream, with the look-back for late commits."""
-
-    def __init__(self, stream: str, cursor: int, lookback: float) -> None:
-        self.stream = stream
-        self.cursor = cursor
-        self.lookback = lookback
-        self.sent: set[int] = set()  # ids sent that are above `floor`
-        self.history: deque[tuple[float, int]] = deque([(time.monotonic(), cursor)])
-
-    def floor(self, at: float) -> int:
-        """The cursor as it was `lookback` seconds ago: ids above it may still be committing."""
-        while len(self.history) > 1 and self.history[1][0] <= at - self.lookback:
-            self.history.popleft()
-        return self.history[0][1]
-
-    async def poll(self, session: AsyncSession) -> list[OutboxEvent]:
-        at = time.monotonic()
-        floor = self.floor(at)
-        self.sent = {i for i in self.sent if i > floor}
-        fresh = list(
-            (
-                await session.scalars(
-                    select(OutboxEvent)
-                    .where(OutboxEvent.stream == self.stream, OutboxEvent.id > self.cursor)
-                    .order_by(OutboxEvent.id)
-                    .limit(BATCH)
-                )
-            ).all()
-        )
-        late: list[OutboxEvent] = []
-        if floor < self.cursor:
-            window = (OutboxEvent.stream == self.stream) & (OutboxEvent.id > floor) & (OutboxEvent.id <= self.cursor)
-            seen_in_window = sum(1 for i in self.sent if i <= self.cursor)
-            present = await session.scalar(select(func.count()).where(window))
-            if present and present > seen_in_window:
-                ids = set((await session.scalars(select(OutboxEvent.id).where(window))).all()) - self.sent
-                if ids:
-                    late = list(
-                        (await session.scalars(select(OutboxEvent).where(OutboxEvent.id.in_(ids)).order_by(OutboxEvent.id))).all()
-                    )
-        events = late + fresh
-        for event in events:
-            self.sent.add(event.id)
-        if fresh:
-            self.cursor = fresh[-1].id
-        self.history.append((at, self.cursor))
-        return events
+async def _events_after(session: AsyncSession, *, stream: str, after: int) -> list[OutboxEvent]:
+    return list(
+        (
+            await session.scalars(
+                select(OutboxEvent)
+                .where(OutboxEvent.stream == stream, OutboxEvent.id > after)
+                .order_by(OutboxEvent.id)
+                .limit(BATCH)
+            )
+        ).all()
+    )
 
 
 async def room_events(
@@ -143,44 +96,76 @@ async def room_events(
     """The SSE body of one viewer's connection (text chunks, one event each).
 
     Stops when the client disconnects, after `max_seconds` (if given; the events due at that moment
-    are still sent), or once the session is over (after `session_ended`).
+    are still sent), once the session is over (after `session_ended`), or when the hub drops the
+    viewer for falling behind. `poll_seconds` and `lookback_seconds` are asked of the room's tail
+    (it polls as often as its most demanding viewer asks and looks back as far).
     """
     started = time.monotonic()
     deadline = None if max_seconds is None else started + max_seconds
-    async with ctx.db.read() as s:
-        snap = await snapshot(session=s, session_id=session_id, now=ctx.clock.now())
-    cursor = last_event_id if last_event_id is not None else snap["as_of_event_id"]
-    tail = _Tail(service.room_stream(session_id), cursor, lookback_seconds)
-    yield f"retry: {RETRY_MS}\n\n"
-    yield format_event(event="snapshot", data=snap, event_id=snap["as_of_event_id"] if last_event_id is None else None)
-    last_write = time.monotonic()
+    stream = service.room_stream(session_id)
+    # Subscribe before reading: whatever commits after the read below reaches this viewer through the hub.
+    subscription = await hub_for(ctx).subscribe(
+        session_id=session_id, poll_seconds=poll_seconds, lookback_seconds=lookback_seconds
+    )
+    try:
+        async with ctx.db.read() as s:
+            snap = await snapshot(session=s, session_id=session_id, now=ctx.clock.now())
+            backlog = [] if last_event_id is None else await _events_after(s, stream=stream, after=last_event_id)
+        cursor = last_event_id if last_event_id is not None else snap["as_of_event_id"]
+        yield f"retry: {RETRY_MS}\n\n"
+        yield format_event(event="snapshot", data=snap, event_id=snap["as_of_event_id"] if last_event_id is None else None)
+        last_write = time.monotonic()
 
-    while True:
+        # Resuming: the events after Last-Event-ID, from the database. Those the hub may bring again
+        # (above its floor) are remembered, so each is sent once.
+        caught_up: set[int] = set()
+        while backlog:
+            for event in backlog:
+                yield format_event(event=event.topic, data=event.payload, event_id=event.id)
+                if event.id > subscription.floor:
+                    caught_up.add(event.id)
+                if event.topic in TERMINAL_TOPICS:
+                    yield session_ended(session_id=session_id, status=event.payload.get("status"))
+                    return
+            last_write = time.monotonic()
+            if len(backlog) < BATCH:
+                break
+            async with ctx.db.read() as s:
+                backlog = await _events_after(s, stream=stream, after=backlog[-1].id)
+        # The status was read before the events: an end that committed before it is among them.
+        if snap["session"]["status"] in service.TERMINAL_STATUSES:
+            yield session_ended(session_id=session_id, status=snap["session"]["status"])
+            return
         if is_disconnected is not None and await is_disconnected():
             return
-        # The status first, then the events: an end that committed before the status read is in the events.
-        async with ctx.db.read() as s:
-            status = await s.scalar(select(LiveSession.status).where(LiveSession.id == session_id))
-            batches: list[OutboxEvent] = []
-            while True:
-                events = await tail.poll(s)
-                batches.extend(events)
-                if len(events) < BATCH:
-                    break
-        for event in batches:
-            yield format_event(event=event.topic, data=event.payload, event_id=event.id)
-            last_write = time.monotonic()
-            if event.topic in TERMINAL_TOPICS:
-                yield format_event(event="session_ended", data={"session_id": session_id, "status": event.payload.get("status")})
+
+        while True:
+            for chunk in subscription.take():
+                if chunk.ends:
+                    yield chunk.text
+                    return
+                assert chunk.event_id is not None
+                if chunk.event_id <= cursor:
+                    continue  # the snapshot reflects it, or the browser had it
+                if chunk.event_id in caught_up:
+                    caught_up.discard(chunk.event_id)  # the tail sends an id once: never needed again
+                    continue
+                yield chunk.text
+                last_write = time.monotonic()
+            if subscription.dropped:
+                return  # fell behind (or the hub closed): the browser reconnects with Last-Event-ID
+            now = time.monotonic()
+            if now - last_write >= heartbeat_seconds:
+                # Every heartbeat is a write, which finds a vanished client anyway; asking costs no more.
+                if is_disconnected is not None and await is_disconnected():
+                    return
+                yield HEARTBEAT
+                last_write = now = time.monotonic()
+            if deadline is not None and now >= deadline:
                 return
-        if status in service.TERMINAL_STATUSES:
-            yield format_event(event="session_ended", data={"session_id": session_id, "status": status})
-            return
-        now = time.monotonic()
-        if now - last_write >= heartbeat_seconds:
-            yield ": heartbeat\n\n"
-            last_write = now
-        if deadline is not None and now >= deadline:
-            return
-        pause = poll_seconds if deadline is None else max(0.0, min(poll_seconds, deadline - now))
-        await asyncio.sleep(pause)
+            timeout = heartbeat_seconds - (now - last_write)
+            if deadline is not None:
+                timeout = min(timeout, deadline - now)
+            await subscription.wait(max(0.0, timeout))
+    finally:
+        subscription.close()

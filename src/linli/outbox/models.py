@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String
+from sqlalchemy import DDL, JSON, Index, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from linli.db import Base, IdMixin
@@ -26,3 +26,30 @@ class OutboxEvent(IdMixin, Base):
     processed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+# On PostgreSQL every INSERT into the outbox tells the LISTENing processes which streams it wrote, when it
+# commits (see linli.outbox.commit_hook): a trigger, so that the writing transaction sends no statement more.
+NOTIFY_CHANNEL = "linli_room"
+# PostgreSQL refuses payloads of 8000 bytes or more: a stream with many topics sends its name alone (no
+# topics = "anything may have changed"); a stream whose very name is that long is left to the poll.
+NOTIFY_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION linli_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+    PERFORM pg_notify('{NOTIFY_CHANNEL}', CASE WHEN octet_length(payload) <= 1000 THEN payload ELSE stream END)
+    FROM (
+        SELECT stream, stream || ' ' || string_agg(DISTINCT topic, ',' ORDER BY topic) AS payload
+        FROM new_rows WHERE stream IS NOT NULL GROUP BY stream
+    ) AS streams
+    WHERE octet_length(stream) <= 1000;
+    RETURN NULL;
+END
+$body$
+"""
+NOTIFY_TRIGGER = """
+CREATE TRIGGER outbox_events_notify AFTER INSERT ON outbox_events
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION linli_outbox_notify()
+"""
+
+for _ddl in (NOTIFY_FUNCTION, NOTIFY_TRIGGER):
+    event.listen(OutboxEvent.__table__, "after_create", DDL(_ddl).execute_if(dialect="postgresql"))

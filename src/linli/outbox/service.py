@@ -5,6 +5,9 @@ A worker claims a batch (FOR UPDATE SKIP LOCKED on PostgreSQL, so any number of 
 SQLite has one writer anyway), runs every handler of the event's topic in the same transaction and
 marks it processed: a handler's writes and the "processed" mark commit together. A failing
 handler rolls back only its savepoint; the event is retried later with a growing delay.
+
+An event written on a stream also wakes the stream's tails when its transaction commits
+(`linli.outbox.commit_hook`: NOTIFY on PostgreSQL, `linli.outbox.signals` in this process).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from linli.outbox import commit_hook
 from linli.outbox.models import OutboxEvent
 
 Handler = Callable[..., Awaitable[None]]  # async def handler(*, session, event, now) -> None
@@ -25,6 +29,9 @@ MAX_BACKOFF = timedelta(minutes=10)
 
 def emit(session: AsyncSession, *, topic: str, payload: dict[str, Any], now: datetime, stream: str | None = None) -> None:
     session.add(OutboxEvent(topic=topic, stream=stream, payload=payload, created_at=now, available_at=now))
+    if stream is not None:
+        # Whoever tails the stream hears of it when (and only if) this transaction commits.
+        commit_hook.mark(session, stream=stream, topic=topic)
 
 
 async def recent_on_stream(

@@ -32,6 +32,36 @@
     }
   });
 
+  // While one of the panel's own actions is on its way, what the stream says of the controls waits for that
+  // action's swap: the stream often brings the action's own event before its answer, and a control shown changed
+  // early would be redrawn under the host's hands (a note being typed lost). Applied after the swap, it is
+  // the same state, or a later one from another host.
+  var waiting = [];
+  function actionOnItsWay() {
+    return Boolean(document.querySelector("#host-controls .htmx-request, #host-controls.htmx-request"));
+  }
+  function applyWaiting() {
+    if (actionOnItsWay()) {
+      setTimeout(applyWaiting, 50);
+      return;
+    }
+    var run = waiting;
+    waiting = [];
+    run.forEach(function (apply) { apply(); });
+  }
+  function afterOwnActions(handler) {
+    return function (data) {
+      if (waiting.length === 0 && !actionOnItsWay()) {
+        handler(data);
+        return;
+      }
+      if (waiting.length === 0) {
+        setTimeout(applyWaiting, 50);
+      }
+      waiting.push(function () { handler(data); });
+    };
+  }
+
   // --- what the stream says ----------------------------------------------------------------------
   function offerStatus(offerId, status) {
     var row = document.querySelector("[data-host-offer='" + offerId + "']");
@@ -100,18 +130,18 @@
       }
     },
     "live.listing_updated": function (data) { setText("[data-listing-remaining='" + data.id + "']", data.remaining); },
-    "live.offer_opened": function (data) { offerStatus(data.id, "open"); },
-    "live.offer_closed": function (data) {
+    "live.offer_opened": afterOwnActions(function (data) { offerStatus(data.id, "open"); }),
+    "live.offer_closed": afterOwnActions(function (data) {
       offerStatus(data.offer_id, "closed");
       setText("[data-offer-remaining='" + data.offer_id + "']", data.remaining);
-    },
-    "live.phase_changed": function (data) { showPhase(data.current_phase); },
-    "live.session_started": function (data) { showStatus("live"); showPhase(data.current_phase); },
-    "live.session_ended": function () { showStatus("ended"); },
-    "live.session_cancelled": function () { showStatus("cancelled"); },
+    }),
+    "live.phase_changed": afterOwnActions(function (data) { showPhase(data.current_phase); }),
+    "live.session_started": afterOwnActions(function (data) { showStatus("live"); showPhase(data.current_phase); }),
+    "live.session_ended": afterOwnActions(function () { showStatus("ended"); }),
+    "live.session_cancelled": afterOwnActions(function () { showStatus("cancelled"); }),
     session_ended: function (data) {
-      showStatus(data.status);
       source.close();  // the server closes the stream when the session is over: do not reconnect to it
+      afterOwnActions(function () { showStatus(data.status); })(data);
     },
     "live.comment": addComment,
     "live.order_ticker": function (data) {
