@@ -434,6 +434,9 @@ def bench_live_room(
     stats_catch_up_seconds: Annotated[
         float, typer.Option("--stats-catch-up-seconds", min=0, hidden=True, help="wait for PostgreSQL's statistics")
     ] = 11,
+    ramp_timeout: Annotated[
+        float, typer.Option("--ramp-timeout", min=1, help="seconds to open the viewers; those still missing count as missed")
+    ] = 900,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """N viewers on one room of `linli serve`: delay from commit to each viewer, beside a bare Starlette floor."""
@@ -447,7 +450,7 @@ def bench_live_room(
         uvloop.run(
             run_live_room(
                 db=db, viewers=viewers, events=events, interval_seconds=interval_ms / 1000, idle_window=idle_seconds,
-                catch_up=stats_catch_up_seconds,
+                catch_up=stats_catch_up_seconds, ramp_deadline=ramp_timeout,
             )
         )
     )
