@@ -98,7 +98,7 @@ async def http_process(*, argv: list[str], env: dict[str, str], port: int, ready
         if os.environ.get("LINLI_BENCH_KEEP_LOG"):
             print(f"server log: {log.name}", file=sys.stderr)
         else:
-            os.unlink(log.name)
+            Path(log.name).unlink(missing_ok=True)  # a clean-up of /tmp meanwhile must not lose the run's figures
 
 
 @asynccontextmanager
