@@ -423,6 +423,43 @@ def bench_flash_sale(
         raise typer.Exit(code=1)
 
 
+@bench_app.command("live-room")
+def bench_live_room(
+    db: Annotated[str, typer.Option("--db", help="sqlite or postgresql (LINLI_BENCH_POSTGRES_URL)")] = "postgresql",
+    viewers: Annotated[int, typer.Option(min=1, help="SSE viewers in the room (and on the bare floor)")] = 5000,
+    events: Annotated[int, typer.Option(min=1, help="room events fired (offers, stock, ticker, phases)")] = 60,
+    interval_ms: Annotated[float, typer.Option("--interval-ms", min=1, help="between two fired transactions")] = 150,
+    idle_seconds: Annotated[float, typer.Option("--idle-seconds", min=0.1, help="each idle window (PostgreSQL)")] = 10,
+    stats_catch_up_seconds: Annotated[
+        float, typer.Option("--stats-catch-up-seconds", min=0, hidden=True, help="wait for PostgreSQL's statistics")
+    ] = 11,
+    ramp_timeout: Annotated[
+        float, typer.Option("--ramp-timeout", min=1, help="seconds to open the viewers; those still missing count as missed")
+    ] = 900,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """N viewers on one room of `linli serve`: delay from commit to each viewer, beside a bare Starlette floor."""
+    import json
+
+    import uvloop
+
+    from linli.bench.live_room import as_dict, run_live_room
+
+    result = as_dict(
+        uvloop.run(
+            run_live_room(
+                db=db, viewers=viewers, events=events, interval_seconds=interval_ms / 1000, idle_window=idle_seconds,
+                catch_up=stats_catch_up_seconds, ramp_deadline=ramp_timeout,
+            )
+        )
+    )
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        for key, value in result.items():
+            typer.echo(f"{key:>38}: {value}")
+
+
 @bench_app.command("settle")
 def bench_settle(
     db: Annotated[str, typer.Option("--db", help="sqlite or postgresql (LINLI_BENCH_POSTGRES_URL)")] = "sqlite",

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 DEFAULT_BENCH_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+START_TIMEOUT_SECONDS = 60.0
 
 
 def _with_database(url: str, name: str) -> str:
@@ -57,42 +58,36 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class RunningServer:
+    """A server started for a bench: where it listens and the process to watch (memory, CPU)."""
+
+    base_url: str
+    pid: int
+
+
 @asynccontextmanager
-async def server_process(
-    *, database_url: str, secret_key: str, workers: int = 1, extra_env: dict[str, str] | None = None
-) -> AsyncIterator[str]:
-    """`linli serve` in its own process (the load comes from this one); yields its base URL."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "LINLI_DATABASE_URL": database_url,
-        "LINLI_SECRET_KEY": secret_key,
-        "LINLI_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "LINLI_PAYMENT_SIMULATOR": "1",  # buyers pay through the simulator (off by default outside dev mode)
-        **(extra_env or {}),
-    }
+async def http_process(*, argv: list[str], env: dict[str, str], port: int, ready_path: str = "/healthz") -> AsyncIterator[RunningServer]:
+    """Any HTTP server in its own process, logging to a temporary file; up once `ready_path` answers 200."""
     log = tempfile.NamedTemporaryFile(prefix="linli-bench-server-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "linli.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-migrate", "--no-access-log", "--workers", str(workers)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
+        # Importing the app takes a few seconds, many more when other work shares the two cores.
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
         async with httpx.AsyncClient() as client:
-            for _ in range(200):
+            while True:
                 if process.poll() is not None:
                     raise RuntimeError(f"server exited: {Path(log.name).read_text()}")
                 try:
-                    if (await client.get(f"{base}/healthz")).status_code == 200:
+                    if (await client.get(f"{base}{ready_path}")).status_code == 200:
                         break
                 except httpx.TransportError:
                     pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"server did not come up within {START_TIMEOUT_SECONDS:.0f} s")
                 await asyncio.sleep(0.05)
-            else:
-                raise RuntimeError("server did not come up")
-        yield base
+        yield RunningServer(base_url=base, pid=process.pid)
     finally:
         process.terminate()
         try:
@@ -103,7 +98,65 @@ async def server_process(
         if os.environ.get("LINLI_BENCH_KEEP_LOG"):
             print(f"server log: {log.name}", file=sys.stderr)
         else:
-            os.unlink(log.name)
+            Path(log.name).unlink(missing_ok=True)  # a clean-up of /tmp meanwhile must not lose the run's figures
+
+
+@asynccontextmanager
+async def linli_server(
+    *, database_url: str, secret_key: str, workers: int = 1, extra_env: dict[str, str] | None = None
+) -> AsyncIterator[RunningServer]:
+    """`linli serve` in its own process (the load comes from this one)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "LINLI_DATABASE_URL": database_url,
+        "LINLI_SECRET_KEY": secret_key,
+        "LINLI_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "LINLI_PAYMENT_SIMULATOR": "1",  # buyers pay through the simulator (off by default outside dev mode)
+        **(extra_env or {}),
+    }
+    argv = [
+        sys.executable, "-m", "linli.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-migrate",
+        "--no-access-log", "--workers", str(workers),
+    ]
+    async with http_process(argv=argv, env=env, port=port) as server:
+        yield server
+
+
+@asynccontextmanager
+async def server_process(
+    *, database_url: str, secret_key: str, workers: int = 1, extra_env: dict[str, str] | None = None
+) -> AsyncIterator[str]:
+    """`linli serve` in its own process; yields its base URL (`linli_server` also gives its pid)."""
+    async with linli_server(database_url=database_url, secret_key=secret_key, workers=workers, extra_env=extra_env) as server:
+        yield server.base_url
+
+
+def process_tree_rss_kb(pid: int) -> int:
+    """Resident memory of a process and its descendants (`serve --workers N` forks), from /proc (Linux)."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+                    break
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a process that exited meanwhile holds no memory
+    return total
+
+
+def raise_open_files_limit() -> int:
+    """Lifts this process's (and its children's) open-files limit to the hard limit: one socket per viewer."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
 
 
 def percentile(samples: list[float], q: float) -> float:
