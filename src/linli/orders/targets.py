@@ -1,0 +1,220 @@
+"""What an order is placed against, read the lean way: one fresh statement and a per-process cache.
+
+Two kinds of facts, kept apart on purpose:
+
+- **Fresh, every attempt, in one statement** (`read_target`): everything that may change while a session
+  runs or that decides who may buy — the offer's leader, status, window, sold, quota and limit; the
+  listing's status and limit; the session's status; the caller's member row, binding and an order already
+  made with this idempotency key; the caller's display name. The refusals before any lock are decided
+  from this read (an ineligible member hears "not for you" before "sold out" because both come from the
+  same row), and a sold-out offer is refused by it alone: no lock, no other statement.
+- **Cached per process** (`SaleCache`): what an order records and that does not change during a session —
+  the SKU's name, its product's id and name, and the community, community name and pickup point an order
+  goes to. Never a status, a price, a limit, `sold` or a quota: the guarded UPDATEs of
+  `orders.reservation` stay the only judge of a sale and the unit price comes from the row they lock.
+
+A cache entry lives `ttl` seconds (2 s) and is dropped as soon as `linli.outbox.signals` reports a commit
+on its session's room stream with any topic other than the ones every order writes (stock, ticker,
+comments); a signal with no topics drops it too. A lost signal costs at most `ttl` of an old product or
+community name on a new order.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from linli.accounts.models import User
+from linli.attribution.models import Binding
+from linli.brands import service as brands
+from linli.catalog import service as catalog
+from linli.errors import NotFound
+from linli.leaders import service as leaders
+from linli.live.models import CommunityOffer, Listing, LiveSession
+from linli.live.service import room_stream
+from linli.members.models import Member
+from linli.orders.models import Order
+from linli.outbox import signals
+
+DEFAULT_TTL_SECONDS = 2.0
+# Topics every order (or comment) writes on the room stream: they change no cached fact, and dropping the
+# cache on each of them would empty it all through a rush.
+TOPICS_THAT_KEEP_THE_CACHE = frozenset({"live.stock", "live.order_ticker", "live.comment"})
+ROOM_STREAM_PREFIX = room_stream(0).removesuffix("0")
+
+
+@dataclass(frozen=True)
+class SkuFacts:
+    sku_name: str
+    product_id: int
+    product_name: str
+
+
+@dataclass(frozen=True)
+class PickupFacts:
+    community_id: int
+    community_name: str
+    pickup_point_id: int
+
+
+class SaleCache:
+    """Entries with a time to live, grouped by live session so that one room event drops them together."""
+
+    def __init__(self, *, ttl_seconds: float = DEFAULT_TTL_SECONDS, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_seconds = ttl_seconds
+        self.monotonic = monotonic
+        self._entries: dict[Hashable, tuple[float, object]] = {}
+        self._by_session: dict[int, set[Hashable]] = {}
+
+    def get(self, key: Hashable) -> object | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= self.monotonic():
+            del self._entries[key]
+            return None
+        return entry[1]
+
+    def put(self, key: Hashable, value: object, *, session_id: int) -> None:
+        self._entries[key] = (self.monotonic() + self.ttl_seconds, value)
+        self._by_session.setdefault(session_id, set()).add(key)
+
+    def drop_session(self, session_id: int) -> None:
+        for key in self._by_session.pop(session_id, set()):
+            self._entries.pop(key, None)
+
+    def on_committed(self, stream: str, topics: frozenset[str]) -> None:
+        """The `linli.outbox.signals` listener: a room event other than stock, ticker or comment drops the room's facts."""
+        if not stream.startswith(ROOM_STREAM_PREFIX) or (topics and topics <= TOPICS_THAT_KEEP_THE_CACHE):
+            return
+        suffix = stream.removeprefix(ROOM_STREAM_PREFIX)
+        if suffix.isdigit():
+            self.drop_session(int(suffix))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+# One cache per database engine: ids only mean something within one database (the tests make a new one each).
+_caches: weakref.WeakKeyDictionary[Engine, SaleCache] = weakref.WeakKeyDictionary()
+
+
+def _tell_every_cache(stream: str, topics: frozenset[str]) -> None:
+    for cache in list(_caches.values()):
+        cache.on_committed(stream, topics)
+
+
+signals.subscribe(_tell_every_cache)
+
+
+def cache_for(session: AsyncSession) -> SaleCache:
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    cache = _caches.get(engine)
+    if cache is None:
+        cache = _caches[engine] = SaleCache()
+    return cache
+
+
+@dataclass(frozen=True)
+class Target:
+    """The fresh read: the offer (None for a listing order), its listing and session, and the caller."""
+
+    offer: CommunityOffer | None
+    listing: Listing
+    session_status: str
+    member_id: int | None
+    binding: Binding | None
+    replay: Order | None
+    display_name: str | None
+
+
+async def read_target(
+    *, session: AsyncSession, offer_id: int | None, listing_id: int | None, user_id: int, idempotency_key: str
+) -> Target:
+    """One statement: the target's rows joined with the caller's member, binding and replayed order."""
+    # The binding comes through a derived table so that a member without one still yields the row.
+    binding = aliased(Binding, select(Binding).subquery("binding"))
+    columns = (Listing, LiveSession.status, Member.id, binding, Order, User.display_name)
+    if offer_id is not None:
+        query = (
+            select(CommunityOffer, *columns)
+            .select_from(CommunityOffer)
+            .join(Listing, Listing.id == CommunityOffer.listing_id)
+            .where(CommunityOffer.id == offer_id)
+        )
+    else:
+        query = select(*columns).select_from(Listing).where(Listing.id == listing_id)
+    query = (
+        query.join(LiveSession, LiveSession.id == Listing.session_id)
+        .outerjoin(Member, (Member.brand_id == Listing.brand_id) & (Member.user_id == user_id))
+        .outerjoin(binding, binding.member_id == Member.id)
+        .outerjoin(Order, (Order.member_id == Member.id) & (Order.idempotency_key == idempotency_key))
+        .outerjoin(User, User.id == user_id)
+    )
+    row = (await session.execute(query)).one_or_none()
+    if row is None:
+        if offer_id is not None:
+            raise NotFound("社区专享价不存在", code="offer_not_found")
+        raise NotFound("直播商品不存在", code="listing_not_found")
+    offer, rest = (row[0], row[1:]) if offer_id is not None else (None, row)
+    listing, session_status, member_id, bound, replay, display_name = rest
+    return Target(
+        offer=offer, listing=listing, session_status=session_status, member_id=member_id, binding=bound,
+        replay=replay, display_name=display_name,
+    )
+
+
+async def sku_facts(*, session: AsyncSession, listing: Listing) -> SkuFacts:
+    cache = cache_for(session)
+    key = ("sku", listing.brand_id, listing.sku_id)
+    facts = cache.get(key)
+    if isinstance(facts, SkuFacts):
+        return facts
+    sku = await catalog.get_sku(session=session, brand_id=listing.brand_id, sku_id=listing.sku_id)
+    product = await catalog.get_product(session=session, brand_id=listing.brand_id, product_id=sku.product_id)
+    facts = SkuFacts(sku_name=sku.name, product_id=product.id, product_name=product.name)
+    cache.put(key, facts, session_id=listing.session_id)
+    return facts
+
+
+async def pickup_facts(
+    *, session: AsyncSession, listing: Listing, leader_id: int | None, pickup_community_id: int | None
+) -> PickupFacts | None:
+    """Where the goods go: a bound member's to their leader's pickup point, else to the community chosen.
+
+    None when neither is known (the caller refuses: a pickup point is required)."""
+    if leader_id is not None:
+        key: tuple = ("leader", listing.brand_id, leader_id)
+    elif pickup_community_id is not None:
+        key = ("community", listing.brand_id, pickup_community_id)
+    else:
+        return None
+    cache = cache_for(session)
+    facts = cache.get(key)
+    if isinstance(facts, PickupFacts):
+        return facts
+    if leader_id is not None:
+        community_id = (await leaders.get_leader(session=session, brand_id=listing.brand_id, leader_id=leader_id)).community_id
+    else:
+        assert pickup_community_id is not None
+        community_id = pickup_community_id
+    community = await brands.get_community(session=session, brand_id=listing.brand_id, community_id=community_id)
+    point = await brands.get_pickup_point(session=session, community_id=community.id)
+    facts = PickupFacts(community_id=community.id, community_name=community.name, pickup_point_id=point.id)
+    cache.put(key, facts, session_id=listing.session_id)
+    return facts
+
+
+def binding_leader(target: Target, now: datetime) -> int | None:
+    """The leader an order is attributed to: the member's binding if it is in force now."""
+    from linli.attribution.service import is_active
+
+    return target.binding.leader_id if is_active(target.binding, now) else None
