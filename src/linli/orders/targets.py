@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 
 from linli.accounts.models import User
@@ -116,7 +116,14 @@ signals.subscribe(_tell_every_cache)
 
 def cache_for(session: AsyncSession) -> SaleCache:
     bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
+    return _cache_of(bind if isinstance(bind, Engine) else bind.engine)
+
+
+def cache_for_engine(engine: AsyncEngine) -> SaleCache:
+    return _cache_of(engine.sync_engine)
+
+
+def _cache_of(engine: Engine) -> SaleCache:
     cache = _caches.get(engine)
     if cache is None:
         cache = _caches[engine] = SaleCache()
