@@ -25,7 +25,7 @@ from tests.orders.statement_counter import StatementCounter
 # before the lean path an offer order was 26 on SQLite and 22 on PostgreSQL, a sold-out refusal 9 and 7).
 ORDER_BUDGET = {"sqlite": 15, "postgresql": 10}
 LISTING_ORDER_BUDGET = {"sqlite": 14, "postgresql": 10}
-SOLD_OUT_BUDGET = {"sqlite": 6, "postgresql": 4}
+SOLD_OUT_BUDGET = {"sqlite": 6, "postgresql": 2}
 
 
 def key() -> dict[str, str]:

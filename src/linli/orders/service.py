@@ -12,11 +12,12 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.attribution import service as attribution
 from linli.catalog import stock
+from linli.db import Database
 from linli.errors import Conflict, Forbidden, InvalidInput, NotFound
 from linli.live import reservations
 from linli.live.service import room_stream
@@ -24,13 +25,12 @@ from linli.members import service as members
 from linli.orders import reservation, targets
 from linli.orders.models import Order, OrderStatusChange
 from linli.orders.reservation import SoldOut
+from linli.orders.targets import HOLDING_STATUSES, after_lock, check_limit, refuse_before_any_lock
 from linli.outbox.service import emit
 from linli.pagination import PageParams, fetch_page
 from linli.security import mask_name
 
 MAX_QUANTITY = 99
-# Statuses whose units still count against quota, stock and per-member limits.
-HOLDING_STATUSES = ("pending_payment", "paid")
 TRANSITIONS: dict[str, set[str]] = {
     "pending_payment": {"paid", "expired", "cancelled"},
     "expired": {"paid"},  # a late payment that could still be re-reserved
@@ -69,48 +69,61 @@ def _replayed(existing: Order | None, fingerprint: str) -> PlacedOrder | None:
     return PlacedOrder(order=existing, created=False)
 
 
-def _held(member_id: int, column, value: int):  # noqa: ANN001, ANN202 - a scalar subquery
-    return (
-        select(func.coalesce(func.sum(Order.quantity), 0))
-        .where(Order.member_id == member_id, column == value, Order.status.in_(HOLDING_STATUSES))
-        .scalar_subquery()
-    )
+def _checked_key(*, listing_id: int | None, offer_id: int | None, quantity: int, idempotency_key: str) -> str:
+    if (listing_id is None) == (offer_id is None):
+        raise InvalidInput("请指定直播商品或社区专享价之一", code="order_target_invalid")
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise InvalidInput(f"购买数量须在 1 到 {MAX_QUANTITY} 之间", code="quantity_invalid")
+    key = idempotency_key.strip()
+    if not 8 <= len(key) <= 64:
+        raise InvalidInput("幂等键长度须为 8 到 64 个字符", code="idempotency_key_invalid")
+    return key
 
 
-async def _after_lock(
-    session: AsyncSession, *, member_id: int, key: str, offer_id: int | None, listing_id: int
-) -> tuple[int | None, int, int]:
-    """One read under the member lock: (the order this key made, units held on the offer, on the listing)."""
-    replay = select(Order.id).where(Order.member_id == member_id, Order.idempotency_key == key).scalar_subquery()
-    offer_held = _held(member_id, Order.offer_id, offer_id) if offer_id is not None else literal(0)
-    row = (await session.execute(select(replay, offer_held, _held(member_id, Order.listing_id, listing_id)))).one()
-    return row[0], int(row[1] or 0), int(row[2] or 0)
+async def place_order_in(
+    db: Database,
+    *,
+    user_id: int,
+    listing_id: int | None,
+    offer_id: int | None,
+    quantity: int,
+    idempotency_key: str,
+    pickup_community_id: int | None,
+    payment_ttl: timedelta,
+    now: datetime,
+) -> PlacedOrder:
+    """`place_order` in a transaction of its own, which is opened only when the read deciding who may buy, what
+    is left and whether the key was used lets the order go ahead: a replay, an ineligible member or a sold-out
+    offer costs that one read (without BEGIN/COMMIT) and never waits for a writer.
 
-
-def _check_limit(*, limit: int | None, held: int, quantity: int) -> None:
-    if limit is not None and held + quantity > limit:
-        raise Conflict(
-            f"每人限购 {limit} 件，您已购 {held} 件", code="per_member_limit", details={"limit": limit, "held": held}
+    SQLite reads inside the write transaction instead: there a separate read would be a transaction of its
+    own on the read engine, and the placement's statements stay on one engine (the tests count them there).
+    """
+    key = _checked_key(listing_id=listing_id, offer_id=offer_id, quantity=quantity, idempotency_key=idempotency_key)
+    if db.dialect == "sqlite":
+        async with db.transaction() as session:
+            return await place_order(
+                session=session, user_id=user_id, listing_id=listing_id, offer_id=offer_id, quantity=quantity,
+                idempotency_key=key, pickup_community_id=pickup_community_id, payment_ttl=payment_ttl, now=now,
+            )
+    async with db.lookup() as session:
+        target = await targets.read_target(
+            session=session, offer_id=offer_id, listing_id=listing_id, user_id=user_id, idempotency_key=key
         )
-
-
-def _refuse_before_any_lock(target: targets.Target, *, leader_id: int | None, quantity: int, now: datetime) -> None:
-    """Cheap refusals from the fresh read. Who may buy is decided before what is left: an ineligible member
-    hears "not for you", never "sold out". The guarded updates stay the real check."""
-    if target.session_status != "live":
-        raise Conflict("直播未在进行中，暂不能下单", code="session_not_live")
-    offer = target.offer
-    if offer is not None:
-        if leader_id != offer.leader_id:
-            raise Forbidden("该专享价仅限本小区团长邀请的邻居购买", code="offer_not_eligible")
-        if offer.status != "open":
-            raise Conflict("专享价未开放", code="offer_not_open")
-        if not offer.starts_at <= now < offer.ends_at:
-            raise Conflict("不在专享价活动时间内", code="offer_outside_window")
-        if offer.sold + quantity > offer.quota:
-            raise SoldOut("专享名额已抢完", code="offer_sold_out")
-    elif target.listing.status != "active":
-        raise Conflict("该商品已下架", code="listing_withdrawn")
+    if target.member_id is not None:
+        fingerprint = _fingerprint(
+            listing_id=listing_id, offer_id=offer_id, quantity=quantity, pickup_community_id=pickup_community_id
+        )
+        replay = _replayed(target.replay, fingerprint)
+        if replay is not None:
+            return replay
+        refuse_before_any_lock(target, leader_id=targets.binding_leader(target, now), quantity=quantity, now=now)
+    async with db.transaction() as session:
+        return await place_order(
+            session=session, user_id=user_id, listing_id=listing_id, offer_id=offer_id, quantity=quantity,
+            idempotency_key=key, pickup_community_id=pickup_community_id, payment_ttl=payment_ttl, now=now,
+            read_already=target if target.member_id is not None else None,
+        )
 
 
 async def place_order(
@@ -124,19 +137,16 @@ async def place_order(
     pickup_community_id: int | None,
     payment_ttl: timedelta,
     now: datetime,
+    read_already: targets.Target | None = None,
 ) -> PlacedOrder:
     """Places an order in as few statements as correctness allows (docs/orders.md, "the hot path").
 
     A sold-out refusal is one read; an order is that read, the member lock, one read under it, one
     reservation (one statement on PostgreSQL) and the inserts of the order, its status change and events.
+    `read_already` is that first read when the caller made it just before (`place_order_in`): it only
+    decides the refusals before the lock, and everything after the lock is read again or guarded.
     """
-    if (listing_id is None) == (offer_id is None):
-        raise InvalidInput("请指定直播商品或社区专享价之一", code="order_target_invalid")
-    if not 1 <= quantity <= MAX_QUANTITY:
-        raise InvalidInput(f"购买数量须在 1 到 {MAX_QUANTITY} 之间", code="quantity_invalid")
-    key = idempotency_key.strip()
-    if not 8 <= len(key) <= 64:
-        raise InvalidInput("幂等键长度须为 8 到 64 个字符", code="idempotency_key_invalid")
+    key = _checked_key(listing_id=listing_id, offer_id=offer_id, quantity=quantity, idempotency_key=idempotency_key)
     fingerprint = _fingerprint(
         listing_id=listing_id, offer_id=offer_id, quantity=quantity, pickup_community_id=pickup_community_id
     )
@@ -146,7 +156,7 @@ async def place_order(
             session=session, offer_id=offer_id, listing_id=listing_id, user_id=user_id, idempotency_key=key
         )
 
-    target = await read()
+    target = read_already or await read()
     if target.member_id is None:
         # The first order in this brand: make the member, then read again (a concurrent request may have made
         # it, and bound it, in the meantime).
@@ -158,14 +168,14 @@ async def place_order(
     if replay is not None:
         return replay
     leader_id = targets.binding_leader(target, now)
-    _refuse_before_any_lock(target, leader_id=leader_id, quantity=quantity, now=now)
+    refuse_before_any_lock(target, leader_id=leader_id, quantity=quantity, now=now)
 
     # The write path: one member's concurrent requests queue on the member row, then the key and the units the
     # member holds are read again under it. SQLite needs no row lock: the write transaction (BEGIN IMMEDIATE)
     # already excludes every other writer.
     if session.get_bind().dialect.name != "sqlite":
         await members.lock_member(session=session, member_id=member_id)
-    replay_id, offer_held, listing_held = await _after_lock(
+    replay_id, offer_held, listing_held = await after_lock(
         session, member_id=member_id, key=key, offer_id=offer.id if offer else None, listing_id=listing.id
     )
     if replay_id is not None:
@@ -173,8 +183,8 @@ async def place_order(
         assert replay is not None
         return replay
     if offer is not None:
-        _check_limit(limit=offer.per_member_limit, held=offer_held, quantity=quantity)
-    _check_limit(limit=listing.per_member_limit, held=listing_held, quantity=quantity)
+        check_limit(limit=offer.per_member_limit, held=offer_held, quantity=quantity)
+    check_limit(limit=listing.per_member_limit, held=listing_held, quantity=quantity)
     pickup = await targets.pickup_facts(
         session=session, listing=listing, leader_id=leader_id, pickup_community_id=pickup_community_id
     )

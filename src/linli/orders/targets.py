@@ -17,6 +17,9 @@ A cache entry lives `ttl` seconds (2 s) and is dropped as soon as `linli.outbox.
 on its session's room stream with any topic other than the ones every order writes (stock, ticker,
 comments); a signal with no topics drops it too. A lost signal costs at most `ttl` of an old product or
 community name on a new order.
+
+Also here, the reads and checks around them: the refusals decided before any lock, the one read under the
+member lock (`after_lock`) and the per-member limit.
 """
 
 from __future__ import annotations
@@ -27,22 +30,26 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 
 from linli.accounts.models import User
 from linli.attribution.models import Binding
+from linli.attribution.service import is_active
 from linli.brands import service as brands
 from linli.catalog import service as catalog
-from linli.errors import NotFound
+from linli.errors import Conflict, Forbidden, NotFound
 from linli.leaders import service as leaders
 from linli.live.models import CommunityOffer, Listing, LiveSession
 from linli.live.service import room_stream
 from linli.members.models import Member
 from linli.orders.models import Order
+from linli.orders.reservation import SoldOut
 from linli.outbox import signals
 
+# Statuses whose units still count against quota, stock and per-member limits.
+HOLDING_STATUSES = ("pending_payment", "paid")
 DEFAULT_TTL_SECONDS = 2.0
 # Topics every order (or comment) writes on the room stream: they change no cached fact, and dropping the
 # cache on each of them would empty it all through a rush.
@@ -222,6 +229,48 @@ async def pickup_facts(
 
 def binding_leader(target: Target, now: datetime) -> int | None:
     """The leader an order is attributed to: the member's binding if it is in force now."""
-    from linli.attribution.service import is_active
-
     return target.binding.leader_id if is_active(target.binding, now) else None
+
+
+def held_by(member_id: int, column, value: int):  # noqa: ANN001, ANN202 - a scalar subquery
+    return (
+        select(func.coalesce(func.sum(Order.quantity), 0))
+        .where(Order.member_id == member_id, column == value, Order.status.in_(HOLDING_STATUSES))
+        .scalar_subquery()
+    )
+
+
+async def after_lock(
+    session: AsyncSession, *, member_id: int, key: str, offer_id: int | None, listing_id: int
+) -> tuple[int | None, int, int]:
+    """One read under the member lock: (the order this key made, units held on the offer, on the listing)."""
+    replay = select(Order.id).where(Order.member_id == member_id, Order.idempotency_key == key).scalar_subquery()
+    offer_held = held_by(member_id, Order.offer_id, offer_id) if offer_id is not None else literal(0)
+    row = (await session.execute(select(replay, offer_held, held_by(member_id, Order.listing_id, listing_id)))).one()
+    return row[0], int(row[1] or 0), int(row[2] or 0)
+
+
+def check_limit(*, limit: int | None, held: int, quantity: int) -> None:
+    if limit is not None and held + quantity > limit:
+        raise Conflict(
+            f"每人限购 {limit} 件，您已购 {held} 件", code="per_member_limit", details={"limit": limit, "held": held}
+        )
+
+
+def refuse_before_any_lock(target: Target, *, leader_id: int | None, quantity: int, now: datetime) -> None:
+    """Cheap refusals from the fresh read. Who may buy is decided before what is left: an ineligible member
+    hears "not for you", never "sold out". The guarded updates stay the real check."""
+    if target.session_status != "live":
+        raise Conflict("直播未在进行中，暂不能下单", code="session_not_live")
+    offer = target.offer
+    if offer is not None:
+        if leader_id != offer.leader_id:
+            raise Forbidden("该专享价仅限本小区团长邀请的邻居购买", code="offer_not_eligible")
+        if offer.status != "open":
+            raise Conflict("专享价未开放", code="offer_not_open")
+        if not offer.starts_at <= now < offer.ends_at:
+            raise Conflict("不在专享价活动时间内", code="offer_outside_window")
+        if offer.sold + quantity > offer.quota:
+            raise SoldOut("专享名额已抢完", code="offer_sold_out")
+    elif target.listing.status != "active":
+        raise Conflict("该商品已下架", code="listing_withdrawn")
