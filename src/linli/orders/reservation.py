@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.catalog.models import Sku
@@ -43,11 +43,17 @@ class Reserved:
     offer_left: int | None  # None for a listing order
 
 
-def _take_offer(offer_id: int, quantity: int, now: datetime):  # noqa: ANN202 - an UPDATE … RETURNING
+# Every statement is built once with bound parameters (`take_…`: an UPDATE's parameters named like a column
+# would become SET values): building a statement with CTEs costs more than running it.
+QUANTITY = bindparam("take_quantity")
+
+
+def _take_offer():  # noqa: ANN202 - an UPDATE … RETURNING
+    quantity, now = QUANTITY, bindparam("take_now")
     return (
         update(OFFERS)
         .where(
-            OFFERS.c.id == offer_id,
+            OFFERS.c.id == bindparam("take_offer_id"),
             OFFERS.c.status == "open",
             OFFERS.c.starts_at <= now,
             OFFERS.c.ends_at > now,
@@ -58,12 +64,13 @@ def _take_offer(offer_id: int, quantity: int, now: datetime):  # noqa: ANN202 - 
     )
 
 
-def _take_listing(listing_id: int, session_id: int, quantity: int):  # noqa: ANN202
-    session_live = exists().where(SESSIONS.c.id == session_id, SESSIONS.c.status == "live")
+def _take_listing():  # noqa: ANN202
+    quantity = QUANTITY
+    session_live = exists().where(SESSIONS.c.id == bindparam("take_session_id"), SESSIONS.c.status == "live")
     return (
         update(LISTINGS)
         .where(
-            LISTINGS.c.id == listing_id,
+            LISTINGS.c.id == bindparam("take_listing_id"),
             LISTINGS.c.status == "active",
             LISTINGS.c.sold + quantity <= LISTINGS.c.allocation,
             session_live,
@@ -73,17 +80,17 @@ def _take_listing(listing_id: int, session_id: int, quantity: int):  # noqa: ANN
     )
 
 
-def _take_stock(sku_id: int, quantity: int):  # noqa: ANN202
+def _take_stock():  # noqa: ANN202
     return (
         update(SKUS)
-        .where(SKUS.c.id == sku_id, SKUS.c.stock_quantity >= quantity)
-        .values(stock_quantity=SKUS.c.stock_quantity - quantity)
+        .where(SKUS.c.id == bindparam("take_sku_id"), SKUS.c.stock_quantity >= QUANTITY)
+        .values(stock_quantity=SKUS.c.stock_quantity - QUANTITY)
         .returning(SKUS.c.stock_quantity)
     )
 
 
-def _session_status(session_id: int):  # noqa: ANN202
-    return select(SESSIONS.c.status).where(SESSIONS.c.id == session_id)
+def _session_status():  # noqa: ANN202
+    return select(SESSIONS.c.status).where(SESSIONS.c.id == bindparam("take_session_id"))
 
 
 @dataclass(frozen=True)
@@ -94,22 +101,20 @@ class _Taken:
     session_status: str | None
 
 
-async def _take_in_one_statement(
-    session: AsyncSession, *, offer_id: int | None, listing_id: int, session_id: int, sku_id: int, quantity: int, now: datetime
-) -> _Taken:
-    listing_update = _take_listing(listing_id, session_id, quantity)
+def _one_statement(*, with_offer: bool):  # noqa: ANN202 - a SELECT over data-modifying CTEs
+    listing_update = _take_listing()
     offer_cte = None
-    if offer_id is not None:
-        offer_cte = _take_offer(offer_id, quantity, now).cte("taken_offer")
+    if with_offer:
+        offer_cte = _take_offer().cte("taken_offer")
         listing_update = listing_update.where(exists(select(offer_cte.c.sold)))
     listing_cte = listing_update.cte("taken_listing")
-    stock_cte = _take_stock(sku_id, quantity).where(exists(select(listing_cte.c.sold))).cte("taken_stock")
+    stock_cte = _take_stock().where(exists(select(listing_cte.c.sold))).cte("taken_stock")
     columns = [
         select(listing_cte.c.sold).scalar_subquery(),
         select(listing_cte.c.allocation).scalar_subquery(),
         select(listing_cte.c.live_price_fen).scalar_subquery(),
         select(stock_cte.c.stock_quantity).scalar_subquery(),
-        _session_status(session_id).scalar_subquery(),
+        _session_status().scalar_subquery(),
     ]
     ctes = [listing_cte, stock_cte]
     if offer_cte is not None:
@@ -119,27 +124,33 @@ async def _take_in_one_statement(
             select(offer_cte.c.quota).scalar_subquery(),
             select(offer_cte.c.price_fen).scalar_subquery(),
         ]
-    row = (await session.execute(select(*columns).add_cte(*ctes))).one()
+    return select(*columns).add_cte(*ctes)
+
+
+_ONE_STATEMENT = {True: _one_statement(with_offer=True), False: _one_statement(with_offer=False)}
+_TAKE_OFFER, _TAKE_LISTING, _TAKE_STOCK, _SESSION_STATUS = _take_offer(), _take_listing(), _take_stock(), _session_status()
+
+
+async def _take_in_one_statement(session: AsyncSession, params: dict) -> _Taken:
+    row = (await session.execute(_ONE_STATEMENT[params["take_offer_id"] is not None], params)).one()
     offer = None
-    if offer_id is not None and row[5] is not None:
+    if params["take_offer_id"] is not None and row[5] is not None:
         offer = (row[5], row[6], row[7])
     listing = (row[0], row[1], row[2]) if row[0] is not None else None
     return _Taken(offer=offer, listing=listing, stock_left=row[3], session_status=row[4])
 
 
-async def _take_one_by_one(
-    session: AsyncSession, *, offer_id: int | None, listing_id: int, session_id: int, sku_id: int, quantity: int, now: datetime
-) -> _Taken:
+async def _take_one_by_one(session: AsyncSession, params: dict) -> _Taken:
     offer = None
-    if offer_id is not None:
-        offer = (await session.execute(_take_offer(offer_id, quantity, now))).one_or_none()
+    if params["take_offer_id"] is not None:
+        offer = (await session.execute(_TAKE_OFFER, params)).one_or_none()
         if offer is None:
             return _Taken(offer=None, listing=None, stock_left=None, session_status=None)
-    listing = (await session.execute(_take_listing(listing_id, session_id, quantity))).one_or_none()
+    listing = (await session.execute(_TAKE_LISTING, params)).one_or_none()
     if listing is None:
-        status = await session.scalar(_session_status(session_id))
+        status = await session.scalar(_SESSION_STATUS, params)
         return _Taken(offer=tuple(offer) if offer else None, listing=None, stock_left=None, session_status=status)
-    stock_left = await session.scalar(_take_stock(sku_id, quantity))
+    stock_left = await session.scalar(_TAKE_STOCK, params)
     return _Taken(
         offer=tuple(offer) if offer else None, listing=tuple(listing), stock_left=stock_left, session_status="live"
     )
@@ -150,9 +161,11 @@ async def reserve(
 ) -> Reserved:
     """Takes the units or raises (SoldOut, or session_not_live when the session ended meanwhile)."""
     take = _take_in_one_statement if session.get_bind().dialect.name == "postgresql" else _take_one_by_one
-    taken = await take(
-        session, offer_id=offer_id, listing_id=listing_id, session_id=session_id, sku_id=sku_id, quantity=quantity, now=now
-    )
+    params = {
+        "take_offer_id": offer_id, "take_listing_id": listing_id, "take_session_id": session_id, "take_sku_id": sku_id, "take_quantity": quantity,
+        "take_now": now,
+    }
+    taken = await take(session, params)
     if offer_id is not None and taken.offer is None:
         raise SoldOut("专享名额已抢完", code="offer_sold_out")
     if taken.listing is None:

@@ -30,7 +30,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, func, literal, select
+from sqlalchemy import Engine, bindparam, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -150,30 +150,40 @@ class Target:
     display_name: str | None
 
 
-async def read_target(
-    *, session: AsyncSession, offer_id: int | None, listing_id: int | None, user_id: int, idempotency_key: str
-) -> Target:
-    """One statement: the target's rows joined with the caller's member, binding and replayed order."""
+def _target_query(*, by_offer: bool):  # noqa: ANN202 - a SELECT
+    """The fresh read, with bound parameters: built once per kind, since building it costs more than running it."""
     # The binding comes through a derived table so that a member without one still yields the row.
     binding = aliased(Binding, select(Binding).subquery("binding"))
+    user_id = bindparam("user_id")
     columns = (Listing, LiveSession.status, Member.id, binding, Order, User.display_name)
-    if offer_id is not None:
+    if by_offer:
         query = (
             select(CommunityOffer, *columns)
             .select_from(CommunityOffer)
             .join(Listing, Listing.id == CommunityOffer.listing_id)
-            .where(CommunityOffer.id == offer_id)
+            .where(CommunityOffer.id == bindparam("target_id"))
         )
     else:
-        query = select(*columns).select_from(Listing).where(Listing.id == listing_id)
-    query = (
+        query = select(*columns).select_from(Listing).where(Listing.id == bindparam("target_id"))
+    return (
         query.join(LiveSession, LiveSession.id == Listing.session_id)
         .outerjoin(Member, (Member.brand_id == Listing.brand_id) & (Member.user_id == user_id))
         .outerjoin(binding, binding.member_id == Member.id)
-        .outerjoin(Order, (Order.member_id == Member.id) & (Order.idempotency_key == idempotency_key))
+        .outerjoin(Order, (Order.member_id == Member.id) & (Order.idempotency_key == bindparam("key")))
         .outerjoin(User, User.id == user_id)
     )
-    row = (await session.execute(query)).one_or_none()
+
+
+_TARGET_QUERIES = {True: _target_query(by_offer=True), False: _target_query(by_offer=False)}
+
+
+async def read_target(
+    *, session: AsyncSession, offer_id: int | None, listing_id: int | None, user_id: int, idempotency_key: str
+) -> Target:
+    """One statement: the target's rows joined with the caller's member, binding and replayed order."""
+    query = _TARGET_QUERIES[offer_id is not None]
+    params = {"target_id": offer_id if offer_id is not None else listing_id, "user_id": user_id, "key": idempotency_key}
+    row = (await session.execute(query, params)).one_or_none()
     if row is None:
         if offer_id is not None:
             raise NotFound("社区专享价不存在", code="offer_not_found")
@@ -232,21 +242,32 @@ def binding_leader(target: Target, now: datetime) -> int | None:
     return target.binding.leader_id if is_active(target.binding, now) else None
 
 
-def held_by(member_id: int, column, value: int):  # noqa: ANN001, ANN202 - a scalar subquery
+def _held_by(column):  # noqa: ANN001, ANN202 - a scalar subquery
     return (
         select(func.coalesce(func.sum(Order.quantity), 0))
-        .where(Order.member_id == member_id, column == value, Order.status.in_(HOLDING_STATUSES))
+        .where(Order.member_id == bindparam("member_id"), column == bindparam(column.key), Order.status.in_(HOLDING_STATUSES))
         .scalar_subquery()
     )
+
+
+def _after_lock_query(*, with_offer: bool):  # noqa: ANN202 - built once, like the fresh read
+    replay = (
+        select(Order.id)
+        .where(Order.member_id == bindparam("member_id"), Order.idempotency_key == bindparam("key"))
+        .scalar_subquery()
+    )
+    return select(replay, _held_by(Order.offer_id) if with_offer else literal(0), _held_by(Order.listing_id))
+
+
+_AFTER_LOCK_QUERIES = {True: _after_lock_query(with_offer=True), False: _after_lock_query(with_offer=False)}
 
 
 async def after_lock(
     session: AsyncSession, *, member_id: int, key: str, offer_id: int | None, listing_id: int
 ) -> tuple[int | None, int, int]:
     """One read under the member lock: (the order this key made, units held on the offer, on the listing)."""
-    replay = select(Order.id).where(Order.member_id == member_id, Order.idempotency_key == key).scalar_subquery()
-    offer_held = held_by(member_id, Order.offer_id, offer_id) if offer_id is not None else literal(0)
-    row = (await session.execute(select(replay, offer_held, held_by(member_id, Order.listing_id, listing_id)))).one()
+    params = {"member_id": member_id, "key": key, "offer_id": offer_id, "listing_id": listing_id}
+    row = (await session.execute(_AFTER_LOCK_QUERIES[offer_id is not None], params)).one()
     return row[0], int(row[1] or 0), int(row[2] or 0)
 
 
