@@ -9,7 +9,6 @@ AUTOCOMMIT (`Database.lookup` on PostgreSQL) sends no BEGIN or COMMIT at all, so
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event
@@ -18,18 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 TRANSACTION_WORDS = ("BEGIN", "COMMIT", "ROLLBACK")
 
 
-@dataclass
 class StatementCounter:
-    """`with StatementCounter(engine, …) as sent:` then `sent.total`, `sent.queries`, `sent.round_trips`."""
-
-    engines: tuple[AsyncEngine, ...]
-    sent: list[str] = field(default_factory=list)
+    """`with StatementCounter(engine, …) as sent:` then `sent.total`, `sent.queries` and `sent.sent` (in order)."""
 
     def __init__(self, *engines: AsyncEngine) -> None:
         # The write and read engines are the same object on PostgreSQL: listen once per engine.
         unique: dict[int, AsyncEngine] = {id(e): e for e in engines}
-        self.engines = tuple(unique.values())
-        self.sent = []
+        self.engines: tuple[AsyncEngine, ...] = tuple(unique.values())
+        self.sent: list[str] = []
 
     def _statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         text = " ".join(statement.split()).upper()
