@@ -34,12 +34,12 @@ async def place_order(
     response: Response,
     ctx: Ctx,
     user: AuthUser,
-    session: WriteSession,
     now: Now,
     idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=64)],
 ) -> OrderOut:
-    placed = await service.place_order(
-        session=session,
+    # Its own transaction, opened only once a read has let the order go ahead (committed before the response).
+    placed = await service.place_order_in(
+        ctx.db,
         user_id=user.user_id,
         listing_id=body.listing_id,
         offer_id=body.offer_id,

@@ -8,31 +8,29 @@ order changes nothing.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from linli.accounts import service as accounts
 from linli.attribution import service as attribution
-from linli.brands import service as brands
-from linli.catalog import service as catalog
 from linli.catalog import stock
+from linli.db import Database
 from linli.errors import Conflict, Forbidden, InvalidInput, NotFound
-from linli.leaders import service as leaders
-from linli.live import queries as live
 from linli.live import reservations
 from linli.live.service import room_stream
 from linli.members import service as members
+from linli.orders import reservation, targets
 from linli.orders.models import Order, OrderStatusChange
+from linli.orders.reservation import SoldOut
+from linli.orders.targets import HOLDING_STATUSES, after_lock, check_limit, refuse_before_any_lock
 from linli.outbox.service import emit
 from linli.pagination import PageParams, fetch_page
 from linli.security import mask_name
 
 MAX_QUANTITY = 99
-# Statuses whose units still count against quota, stock and per-member limits.
-HOLDING_STATUSES = ("pending_payment", "paid")
 TRANSITIONS: dict[str, set[str]] = {
     "pending_payment": {"paid", "expired", "cancelled"},
     "expired": {"paid"},  # a late payment that could still be re-reserved
@@ -40,11 +38,6 @@ TRANSITIONS: dict[str, set[str]] = {
     "paid": {"refunded"},
     "refunded": set(),
 }
-
-
-class SoldOut(Conflict):
-    default_code = "sold_out"
-    default_message = "已售罄"
 
 
 @dataclass(frozen=True)
@@ -67,48 +60,70 @@ def _move(session: AsyncSession, order: Order, to: str, *, reason: str | None, n
         order.closed_at = now
 
 
-async def _held_quantity(session: AsyncSession, *, member_id: int, column, value: int) -> int:  # noqa: ANN001
-    held = await session.scalar(
-        select(func.coalesce(func.sum(Order.quantity), 0)).where(
-            Order.member_id == member_id, column == value, Order.status.in_(HOLDING_STATUSES)
-        )
-    )
-    return int(held or 0)
-
-
-async def _check_limit(session: AsyncSession, *, member_id: int, column, value: int, limit: int | None, quantity: int) -> None:  # noqa: ANN001
-    if limit is None:
-        return
-    held = await _held_quantity(session, member_id=member_id, column=column, value=value)
-    if held + quantity > limit:
-        raise Conflict(
-            f"每人限购 {limit} 件，您已购 {held} 件", code="per_member_limit", details={"limit": limit, "held": held}
-        )
-
-
-async def _pickup_for(
-    session: AsyncSession, *, brand_id: int, leader_id: int | None, pickup_community_id: int | None
-) -> tuple[int | None, int]:
-    """(community, pickup point): a bound member's goods go to their leader's pickup point."""
-    if leader_id is not None:
-        leader = await leaders.get_leader(session=session, brand_id=brand_id, leader_id=leader_id)
-        community_id = leader.community_id
-    elif pickup_community_id is not None:
-        community_id = (await brands.get_community(session=session, brand_id=brand_id, community_id=pickup_community_id)).id
-    else:
-        raise InvalidInput("请选择自提点所在小区", code="pickup_point_required")
-    point = await brands.get_pickup_point(session=session, community_id=community_id)
-    return community_id, point.id
-
-
-async def _replay(session: AsyncSession, *, member_id: int, key: str, fingerprint: str) -> PlacedOrder | None:
+def _replayed(existing: Order | None, fingerprint: str) -> PlacedOrder | None:
     """The order this key already made (same body), a 409 (different body), or None (a new key)."""
-    existing = await session.scalar(select(Order).where(Order.member_id == member_id, Order.idempotency_key == key))
     if existing is None:
         return None
     if existing.request_fingerprint != fingerprint:
         raise Conflict("该幂等键已用于另一笔不同的下单请求", code="idempotency_key_reused")
     return PlacedOrder(order=existing, created=False)
+
+
+def _checked_key(*, listing_id: int | None, offer_id: int | None, quantity: int, idempotency_key: str) -> str:
+    if (listing_id is None) == (offer_id is None):
+        raise InvalidInput("请指定直播商品或社区专享价之一", code="order_target_invalid")
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise InvalidInput(f"购买数量须在 1 到 {MAX_QUANTITY} 之间", code="quantity_invalid")
+    key = idempotency_key.strip()
+    if not 8 <= len(key) <= 64:
+        raise InvalidInput("幂等键长度须为 8 到 64 个字符", code="idempotency_key_invalid")
+    return key
+
+
+async def place_order_in(
+    db: Database,
+    *,
+    user_id: int,
+    listing_id: int | None,
+    offer_id: int | None,
+    quantity: int,
+    idempotency_key: str,
+    pickup_community_id: int | None,
+    payment_ttl: timedelta,
+    now: datetime,
+) -> PlacedOrder:
+    """`place_order` in a transaction of its own, which is opened only when the read deciding who may buy, what
+    is left and whether the key was used lets the order go ahead: a replay, an ineligible member or a sold-out
+    offer costs that one read (without BEGIN/COMMIT) and never waits for a writer.
+
+    SQLite reads inside the write transaction instead: there a separate read would be a transaction of its
+    own on the read engine, and the placement's statements stay on one engine (the tests count them there).
+    """
+    key = _checked_key(listing_id=listing_id, offer_id=offer_id, quantity=quantity, idempotency_key=idempotency_key)
+    if db.dialect == "sqlite":
+        async with db.transaction() as session:
+            return await place_order(
+                session=session, user_id=user_id, listing_id=listing_id, offer_id=offer_id, quantity=quantity,
+                idempotency_key=key, pickup_community_id=pickup_community_id, payment_ttl=payment_ttl, now=now,
+            )
+    async with db.lookup() as session:
+        target = await targets.read_target(
+            session=session, offer_id=offer_id, listing_id=listing_id, user_id=user_id, idempotency_key=key
+        )
+    if target.member_id is not None:
+        fingerprint = _fingerprint(
+            listing_id=listing_id, offer_id=offer_id, quantity=quantity, pickup_community_id=pickup_community_id
+        )
+        replay = _replayed(target.replay, fingerprint)
+        if replay is not None:
+            return replay
+        refuse_before_any_lock(target, leader_id=targets.binding_leader(target, now), quantity=quantity, now=now)
+    async with db.transaction() as session:
+        return await place_order(
+            session=session, user_id=user_id, listing_id=listing_id, offer_id=offer_id, quantity=quantity,
+            idempotency_key=key, pickup_community_id=pickup_community_id, payment_ttl=payment_ttl, now=now,
+            read_already=target if target.member_id is not None else None,
+        )
 
 
 async def place_order(
@@ -122,99 +137,88 @@ async def place_order(
     pickup_community_id: int | None,
     payment_ttl: timedelta,
     now: datetime,
+    read_already: targets.Target | None = None,
 ) -> PlacedOrder:
-    if (listing_id is None) == (offer_id is None):
-        raise InvalidInput("请指定直播商品或社区专享价之一", code="order_target_invalid")
-    if not 1 <= quantity <= MAX_QUANTITY:
-        raise InvalidInput(f"购买数量须在 1 到 {MAX_QUANTITY} 之间", code="quantity_invalid")
-    key = idempotency_key.strip()
-    if not 8 <= len(key) <= 64:
-        raise InvalidInput("幂等键长度须为 8 到 64 个字符", code="idempotency_key_invalid")
+    """Places an order in as few statements as correctness allows (docs/orders.md, "the hot path").
 
-    offer, listing, live_session = await live.order_target(session=session, offer_id=offer_id, listing_id=listing_id)
+    A sold-out refusal is one read; an order is that read, the member lock, one read under it, one
+    reservation (one statement on PostgreSQL) and the inserts of the order, its status change and events.
+    `read_already` is that first read when the caller made it just before (`place_order_in`): it only
+    decides the refusals before the lock, and everything after the lock is read again or guarded.
+    """
+    key = _checked_key(listing_id=listing_id, offer_id=offer_id, quantity=quantity, idempotency_key=idempotency_key)
     fingerprint = _fingerprint(
         listing_id=listing_id, offer_id=offer_id, quantity=quantity, pickup_community_id=pickup_community_id
     )
-    member, _ = await members.get_or_create_member(session=session, brand_id=listing.brand_id, user_id=user_id, now=now)
-    replay = await _replay(session, member_id=member.id, key=key, fingerprint=fingerprint)
-    if replay is not None:
-        return replay
 
-    # Cheap refusals come before any lock, so the rush after a sell-out stays cheap. Who may buy is decided
-    # before what is left (one indexed read): an ineligible member hears "not for you", never "sold out".
-    if live_session.status != "live":
-        raise Conflict("直播未在进行中，暂不能下单", code="session_not_live")
-    binding = await attribution.active_binding(session=session, member_id=member.id, now=now)
-    leader_id = binding.leader_id if binding else None
-    if offer is not None:
-        if leader_id != offer.leader_id:
-            raise Forbidden("该专享价仅限本小区团长邀请的邻居购买", code="offer_not_eligible")
-        if offer.status != "open":
-            raise Conflict("专享价未开放", code="offer_not_open")
-        if not offer.starts_at <= now < offer.ends_at:
-            raise Conflict("不在专享价活动时间内", code="offer_outside_window")
-        if offer.sold + quantity > offer.quota:
-            # A fast refusal only; the guarded update below stays the real check.
-            raise SoldOut("专享名额已抢完", code="offer_sold_out")
-    elif listing.status != "active":
-        raise Conflict("该商品已下架", code="listing_withdrawn")
-
-    # The write path: one member's concurrent requests queue on the member row, then the key is checked again.
-    await members.lock_member(session=session, member_id=member.id)
-    replay = await _replay(session, member_id=member.id, key=key, fingerprint=fingerprint)
-    if replay is not None:
-        return replay
-    if offer is not None:
-        await _check_limit(
-            session, member_id=member.id, column=Order.offer_id, value=offer.id, limit=offer.per_member_limit, quantity=quantity
+    def read() -> Awaitable[targets.Target]:
+        return targets.read_target(
+            session=session, offer_id=offer_id, listing_id=listing_id, user_id=user_id, idempotency_key=key
         )
-        unit_price = offer.price_fen
-    else:
-        unit_price = listing.live_price_fen
-    await _check_limit(
-        session, member_id=member.id, column=Order.listing_id, value=listing.id, limit=listing.per_member_limit, quantity=quantity
-    )
-    community_id, pickup_point_id = await _pickup_for(
-        session, brand_id=listing.brand_id, leader_id=leader_id, pickup_community_id=pickup_community_id
-    )
 
-    sku = await catalog.get_sku(session=session, brand_id=listing.brand_id, sku_id=listing.sku_id)
-    product = await catalog.get_product(session=session, brand_id=listing.brand_id, product_id=sku.product_id)
-    user = await accounts.get_user(session=session, user_id=user_id)
-    community = await brands.get_community(session=session, brand_id=listing.brand_id, community_id=community_id) if community_id else None
+    target = read_already or await read()
+    if target.member_id is None:
+        # The first order in this brand: make the member, then read again (a concurrent request may have made
+        # it, and bound it, in the meantime).
+        await members.get_or_create_member(session=session, brand_id=target.listing.brand_id, user_id=user_id, now=now)
+        target = await read()
+    member_id, listing, offer = target.member_id, target.listing, target.offer
+    assert member_id is not None
+    replay = _replayed(target.replay, fingerprint)
+    if replay is not None:
+        return replay
+    leader_id = targets.binding_leader(target, now)
+    refuse_before_any_lock(target, leader_id=leader_id, quantity=quantity, now=now)
+
+    # The write path: one member's concurrent requests queue on the member row, then the key and the units the
+    # member holds are read again under it. SQLite needs no row lock: the write transaction (BEGIN IMMEDIATE)
+    # already excludes every other writer.
+    if session.get_bind().dialect.name != "sqlite":
+        await members.lock_member(session=session, member_id=member_id)
+    replay_id, offer_held, listing_held = await after_lock(
+        session, member_id=member_id, key=key, offer_id=offer.id if offer else None, listing_id=listing.id
+    )
+    if replay_id is not None:
+        replay = _replayed(await session.get(Order, replay_id), fingerprint)
+        assert replay is not None
+        return replay
+    if offer is not None:
+        check_limit(limit=offer.per_member_limit, held=offer_held, quantity=quantity)
+    check_limit(limit=listing.per_member_limit, held=listing_held, quantity=quantity)
+    pickup = await targets.pickup_facts(
+        session=session, listing=listing, leader_id=leader_id, pickup_community_id=pickup_community_id
+    )
+    if pickup is None:
+        raise InvalidInput("请选择自提点所在小区", code="pickup_point_required")
+    sku = await targets.sku_facts(session=session, listing=listing)
 
     # The reservation comes last: the hot offer and listing rows stay locked only for the writes below.
-    offer_left = None
-    if offer is not None:
-        offer_left = await reservations.reserve_offer(session=session, offer_id=offer.id, quantity=quantity, now=now)
-        if offer_left is None:
-            raise SoldOut("专享名额已抢完", code="offer_sold_out")
-    listing_left = await reservations.reserve_listing(session=session, listing_id=listing.id, quantity=quantity)
-    if listing_left is None:
-        raise SoldOut("直播库存已售罄", code="listing_sold_out")
-    if await stock.take_stock(session=session, sku_id=listing.sku_id, quantity=quantity) is None:
-        raise SoldOut("商品库存不足", code="out_of_stock")
+    reserved = await reservation.reserve(
+        session=session, offer_id=offer.id if offer else None, listing_id=listing.id, session_id=listing.session_id,
+        sku_id=listing.sku_id, quantity=quantity, now=now,
+    )
+    unit_price = reserved.unit_price_fen
     order = Order(
-        brand_id=listing.brand_id, member_id=member.id, user_id=user_id, session_id=listing.session_id,
-        listing_id=listing.id, offer_id=offer.id if offer else None, sku_id=sku.id, product_id=product.id,
-        product_name=product.name, sku_name=sku.name, quantity=quantity, unit_price_fen=unit_price,
-        total_fen=unit_price * quantity, leader_id=leader_id, community_id=community_id,
-        pickup_point_id=pickup_point_id, status="pending_payment", idempotency_key=key,
+        brand_id=listing.brand_id, member_id=member_id, user_id=user_id, session_id=listing.session_id,
+        listing_id=listing.id, offer_id=offer.id if offer else None, sku_id=listing.sku_id, product_id=sku.product_id,
+        product_name=sku.product_name, sku_name=sku.sku_name, quantity=quantity, unit_price_fen=unit_price,
+        total_fen=unit_price * quantity, leader_id=leader_id, community_id=pickup.community_id,
+        pickup_point_id=pickup.pickup_point_id, status="pending_payment", idempotency_key=key,
         request_fingerprint=fingerprint, placed_at=now, expires_at=now + payment_ttl,
     )
     session.add(order)
-    await session.flush()
+    await session.flush()  # the order's id, for its status change and its events (flushed with the commit)
     session.add(OrderStatusChange(order_id=order.id, from_status=None, to_status="pending_payment", reason=None, changed_at=now))
     emit(session, topic="order.placed", payload=_order_payload(order), now=now)
-    _emit_room_stock(session, order=order, listing_left=listing_left.left, offer_left=offer_left.left if offer_left else None, now=now)
+    _emit_room_stock(session, order=order, listing_left=reserved.listing_left, offer_left=reserved.offer_left, now=now)
     emit(
         session,
         topic="live.order_ticker",
         stream=room_stream(listing.session_id),
         payload={
-            "name": mask_name(user.display_name),
-            "community": community.name if community else None,
-            "product": product.name,
+            "name": mask_name(target.display_name),
+            "community": pickup.community_name,
+            "product": sku.product_name,
             "quantity": quantity,
         },
         now=now,

@@ -1,0 +1,181 @@
+"""Taking an order's units: the offer's quota, the listing's allocation and the SKU's stock, each by a
+guarded UPDATE whose WHERE is the whole rule (these statements, not any earlier read, judge a sale).
+
+- offer: open, inside its window, `sold + q <= quota`;
+- listing: active, `sold + q <= allocation`, and its session live — `end_session` closes the offers in its
+  own transaction, but a listing order has no offer, so the session's status is part of this guard;
+- SKU: `stock_quantity >= q`.
+
+On PostgreSQL the three are one statement (data-modifying CTEs, each guarded on the one before, in the
+lock order offer → listing → SKU that releases use too); on SQLite, which has no data-modifying CTEs and
+runs one writer at a time, they are three statements. A refusal raises: the caller's transaction rolls back,
+so units taken by an earlier guard of the same order are never kept. The unit price comes back from the
+locked row (RETURNING), so a price changed a moment ago is the price charged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from linli.catalog.models import Sku
+from linli.errors import Conflict
+from linli.live.models import CommunityOffer, Listing, LiveSession
+
+OFFERS = CommunityOffer.__table__
+LISTINGS = Listing.__table__
+SESSIONS = LiveSession.__table__
+SKUS = Sku.__table__
+
+
+class SoldOut(Conflict):
+    default_code = "sold_out"
+    default_message = "已售罄"
+
+
+@dataclass(frozen=True)
+class Reserved:
+    unit_price_fen: int
+    listing_left: int
+    offer_left: int | None  # None for a listing order
+
+
+# Every statement is built once with bound parameters (`take_…`: an UPDATE's parameters named like a column
+# would become SET values): building a statement with CTEs costs more than running it.
+QUANTITY = bindparam("take_quantity")
+
+
+def _take_offer():  # noqa: ANN202 - an UPDATE … RETURNING
+    quantity, now = QUANTITY, bindparam("take_now")
+    return (
+        update(OFFERS)
+        .where(
+            OFFERS.c.id == bindparam("take_offer_id"),
+            OFFERS.c.status == "open",
+            OFFERS.c.starts_at <= now,
+            OFFERS.c.ends_at > now,
+            OFFERS.c.sold + quantity <= OFFERS.c.quota,
+        )
+        .values(sold=OFFERS.c.sold + quantity)
+        .returning(OFFERS.c.sold, OFFERS.c.quota, OFFERS.c.price_fen)
+    )
+
+
+def _take_listing():  # noqa: ANN202
+    quantity = QUANTITY
+    session_live = exists().where(SESSIONS.c.id == bindparam("take_session_id"), SESSIONS.c.status == "live")
+    return (
+        update(LISTINGS)
+        .where(
+            LISTINGS.c.id == bindparam("take_listing_id"),
+            LISTINGS.c.status == "active",
+            LISTINGS.c.sold + quantity <= LISTINGS.c.allocation,
+            session_live,
+        )
+        .values(sold=LISTINGS.c.sold + quantity)
+        .returning(LISTINGS.c.sold, LISTINGS.c.allocation, LISTINGS.c.live_price_fen)
+    )
+
+
+def _take_stock():  # noqa: ANN202
+    return (
+        update(SKUS)
+        .where(SKUS.c.id == bindparam("take_sku_id"), SKUS.c.stock_quantity >= QUANTITY)
+        .values(stock_quantity=SKUS.c.stock_quantity - QUANTITY)
+        .returning(SKUS.c.stock_quantity)
+    )
+
+
+def _session_status():  # noqa: ANN202
+    return select(SESSIONS.c.status).where(SESSIONS.c.id == bindparam("take_session_id"))
+
+
+@dataclass(frozen=True)
+class _Taken:
+    offer: tuple[int, int, int] | None  # sold, quota, price
+    listing: tuple[int, int, int] | None  # sold, allocation, live price
+    stock_left: int | None
+    session_status: str | None
+
+
+def _one_statement(*, with_offer: bool):  # noqa: ANN202 - a SELECT over data-modifying CTEs
+    listing_update = _take_listing()
+    offer_cte = None
+    if with_offer:
+        offer_cte = _take_offer().cte("taken_offer")
+        listing_update = listing_update.where(exists(select(offer_cte.c.sold)))
+    listing_cte = listing_update.cte("taken_listing")
+    stock_cte = _take_stock().where(exists(select(listing_cte.c.sold))).cte("taken_stock")
+    columns = [
+        select(listing_cte.c.sold).scalar_subquery(),
+        select(listing_cte.c.allocation).scalar_subquery(),
+        select(listing_cte.c.live_price_fen).scalar_subquery(),
+        select(stock_cte.c.stock_quantity).scalar_subquery(),
+        _session_status().scalar_subquery(),
+    ]
+    ctes = [listing_cte, stock_cte]
+    if offer_cte is not None:
+        ctes.insert(0, offer_cte)
+        columns += [
+            select(offer_cte.c.sold).scalar_subquery(),
+            select(offer_cte.c.quota).scalar_subquery(),
+            select(offer_cte.c.price_fen).scalar_subquery(),
+        ]
+    return select(*columns).add_cte(*ctes)
+
+
+_ONE_STATEMENT = {True: _one_statement(with_offer=True), False: _one_statement(with_offer=False)}
+_TAKE_OFFER, _TAKE_LISTING, _TAKE_STOCK, _SESSION_STATUS = _take_offer(), _take_listing(), _take_stock(), _session_status()
+
+
+async def _take_in_one_statement(session: AsyncSession, params: dict) -> _Taken:
+    row = (await session.execute(_ONE_STATEMENT[params["take_offer_id"] is not None], params)).one()
+    offer = None
+    if params["take_offer_id"] is not None and row[5] is not None:
+        offer = (row[5], row[6], row[7])
+    listing = (row[0], row[1], row[2]) if row[0] is not None else None
+    return _Taken(offer=offer, listing=listing, stock_left=row[3], session_status=row[4])
+
+
+async def _take_one_by_one(session: AsyncSession, params: dict) -> _Taken:
+    offer = None
+    if params["take_offer_id"] is not None:
+        offer = (await session.execute(_TAKE_OFFER, params)).one_or_none()
+        if offer is None:
+            return _Taken(offer=None, listing=None, stock_left=None, session_status=None)
+    listing = (await session.execute(_TAKE_LISTING, params)).one_or_none()
+    if listing is None:
+        status = await session.scalar(_SESSION_STATUS, params)
+        return _Taken(offer=tuple(offer) if offer else None, listing=None, stock_left=None, session_status=status)
+    stock_left = await session.scalar(_TAKE_STOCK, params)
+    return _Taken(
+        offer=tuple(offer) if offer else None, listing=tuple(listing), stock_left=stock_left, session_status="live"
+    )
+
+
+async def reserve(
+    *, session: AsyncSession, offer_id: int | None, listing_id: int, session_id: int, sku_id: int, quantity: int, now: datetime
+) -> Reserved:
+    """Takes the units or raises (SoldOut, or session_not_live when the session ended meanwhile)."""
+    take = _take_in_one_statement if session.get_bind().dialect.name == "postgresql" else _take_one_by_one
+    params = {
+        "take_offer_id": offer_id, "take_listing_id": listing_id, "take_session_id": session_id, "take_sku_id": sku_id, "take_quantity": quantity,
+        "take_now": now,
+    }
+    taken = await take(session, params)
+    if offer_id is not None and taken.offer is None:
+        raise SoldOut("专享名额已抢完", code="offer_sold_out")
+    if taken.listing is None:
+        if taken.session_status != "live":
+            raise Conflict("直播未在进行中，暂不能下单", code="session_not_live")
+        raise SoldOut("直播库存已售罄", code="listing_sold_out")
+    if taken.stock_left is None:
+        raise SoldOut("商品库存不足", code="out_of_stock")
+    listing_sold, allocation, live_price = taken.listing
+    if taken.offer is not None:
+        offer_sold, quota, offer_price = taken.offer
+        return Reserved(unit_price_fen=offer_price, listing_left=allocation - listing_sold, offer_left=quota - offer_sold)
+    return Reserved(unit_price_fen=live_price, listing_left=allocation - listing_sold, offer_left=None)
