@@ -19,7 +19,7 @@ from linli.live.service import room_stream
 from linli.orders import reservation, targets
 from linli.outbox import signals
 from tests.orders.setup import assert_invariants, bound_member, build_stage
-from tests.orders.statement_counter import StatementCounter
+from linli.bench.statements import StatementCounter
 
 # Everything one HTTP order sends, token lookup included, BEGIN and COMMIT included (measured 2026-12-01:
 # before the lean path an offer order was 26 on SQLite and 22 on PostgreSQL, a sold-out refusal 9 and 7).

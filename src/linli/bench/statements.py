@@ -1,13 +1,13 @@
 """How many SQL statements one order and one sold-out refusal cost linli, counted in-process.
 
 An attempt is what `POST /api/v1/orders` runs: the bearer-token check of http.py's auth dependency
-(`db.lookup()` + `accounts.authenticate_token`), then `orders.place_order` in the route's write transaction
-(`db.transaction()`). What is counted is every statement the database receives:
-- each statement SQLAlchemy hands the driver (the `before_cursor_execute` event): SELECT, INSERT, UPDATE,
-  SAVEPOINT / RELEASE SAVEPOINT, and on SQLite the BEGIN IMMEDIATE / BEGIN that db.Database's begin hook sends;
-- on PostgreSQL the BEGIN asyncpg sends by itself before a transaction's first statement (the cursor event
-  never sees it), and on both the COMMIT or ROLLBACK that ends a transaction in which something was sent.
-An autocommit connection (the token check on PostgreSQL) sends no BEGIN and no COMMIT and is charged none.
+(`db.lookup()` + `accounts.authenticate_token`), then `orders.place_order_in` (the route's call: the read that
+decides who may buy outside a transaction on PostgreSQL, the write transaction only when it lets the order go
+ahead). `StatementCounter` counts what the database receives: every statement SQLAlchemy hands the driver
+(`before_cursor_execute`), plus each transaction's BEGIN and COMMIT / ROLLBACK from the connection's own
+events, because asyncpg sends them without a cursor (and SQLite's "BEGIN IMMEDIATE", sent through a cursor by
+`linli.db`, must not count twice). A connection in AUTOCOMMIT (`Database.lookup` on PostgreSQL) sends no BEGIN
+or COMMIT and is charged none. The tests pin the order path's budget with the same counter.
 """
 
 from __future__ import annotations
@@ -18,55 +18,60 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from linli.accounts import service as accounts
 from linli.context import AppContext
 from linli.errors import DomainError
 from linli.orders import service as orders
 
-_STATE = "bench_statement_counter"  # in Connection.info: "pending" (BEGIN not sent yet) or "open"
+TRANSACTION_WORDS = ("BEGIN", "COMMIT", "ROLLBACK")
 
 
 class StatementCounter:
-    def __init__(self, ctx: AppContext) -> None:
-        self.count = 0
-        self._postgresql = ctx.db.dialect == "postgresql"
-        engines = {id(e): e for e in (ctx.db.engine, ctx.db.read_engine)}.values()
-        self._engines = [e.sync_engine for e in engines]
-        self._listeners = [
-            ("begin", self._on_begin), ("before_cursor_execute", self._on_statement),
-            ("commit", self._on_end), ("rollback", self._on_end),
-        ]
+    """`with StatementCounter(engine, …) as sent:` then `sent.total`, `sent.queries` and `sent.sent` (in order)."""
+
+    def __init__(self, *engines: AsyncEngine) -> None:
+        # The write and read engines are the same object on PostgreSQL: listen once per engine.
+        unique: dict[int, AsyncEngine] = {id(e): e for e in engines}
+        self.engines: tuple[AsyncEngine, ...] = tuple(unique.values())
+        self.sent: list[str] = []
+
+    def _statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        text = " ".join(statement.split()).upper()
+        if not text.startswith(TRANSACTION_WORDS):
+            self.sent.append(text)
+
+    def _marker(self, word: str):  # noqa: ANN202
+        def record(conn: Any, *_args: Any) -> None:
+            if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+                self.sent.append(word)
+
+        return record
 
     def __enter__(self) -> StatementCounter:
-        for engine in self._engines:
+        self._listeners = [("before_cursor_execute", self._statement)] + [
+            (name, self._marker(name.upper())) for name in ("begin", "commit", "rollback")
+        ]
+        for engine in self.engines:
             for name, listener in self._listeners:
-                event.listen(engine, name, listener)
+                event.listen(engine.sync_engine, name, listener)
         return self
 
-    def __exit__(self, *_: object) -> None:
-        for engine in self._engines:
+    def __exit__(self, *_exc: object) -> None:
+        for engine in self.engines:
             for name, listener in self._listeners:
-                event.remove(engine, name, listener)
+                event.remove(engine.sync_engine, name, listener)
 
-    def _on_begin(self, conn: Connection) -> None:
-        # SQLite's BEGIN is a statement of its own (counted by the cursor event); asyncpg's waits for one.
-        conn.info[_STATE] = "pending" if self._postgresql else "open"
+    @property
+    def queries(self) -> list[str]:
+        """The SQL statements, without BEGIN / COMMIT / ROLLBACK."""
+        return [s for s in self.sent if s not in TRANSACTION_WORDS]
 
-    def _on_statement(self, conn: Connection, *_: Any) -> None:
-        self.count += 1
-        if conn.info.get(_STATE) == "pending":
-            dbapi = conn.connection.dbapi_connection
-            if dbapi is not None and not getattr(dbapi, "autocommit", False):
-                self.count += 1  # the BEGIN asyncpg sent first
-                conn.info[_STATE] = "open"
-            else:
-                conn.info.pop(_STATE)
-
-    def _on_end(self, conn: Connection) -> None:
-        if conn.info.pop(_STATE, None) == "open":
-            self.count += 1  # COMMIT or ROLLBACK
+    @property
+    def total(self) -> int:
+        """Everything sent: statements plus the transactions' BEGIN and COMMIT (or ROLLBACK)."""
+        return len(self.sent)
 
 
 @dataclass(frozen=True)
@@ -82,12 +87,11 @@ async def _attempt(ctx: AppContext, *, token: str, offer_id: int) -> str:
             session=session, settings=ctx.settings, token=token, now=ctx.clock.now()
         )
     try:
-        async with ctx.db.transaction() as session:
-            await orders.place_order(
-                session=session, user_id=auth.user_id, listing_id=None, offer_id=offer_id, quantity=1,
-                idempotency_key=uuid.uuid4().hex, pickup_community_id=None,
-                payment_ttl=timedelta(minutes=ctx.settings.order_payment_minutes), now=ctx.clock.now(),
-            )
+        await orders.place_order_in(
+            db=ctx.db, user_id=auth.user_id, listing_id=None, offer_id=offer_id, quantity=1,
+            idempotency_key=uuid.uuid4().hex, pickup_community_id=None,
+            payment_ttl=timedelta(minutes=ctx.settings.order_payment_minutes), now=ctx.clock.now(),
+        )
     except DomainError as refusal:
         return refusal.code
     return "placed"
@@ -99,10 +103,10 @@ async def count_statements(ctx: AppContext, *, offer_id: int, tokens: list[str])
     if len(tokens) < 3:
         raise ValueError("three members are needed")
     outcomes = [await _attempt(ctx, token=tokens[0], offer_id=offer_id)]
-    with StatementCounter(ctx) as order_counter:
+    with StatementCounter(ctx.db.engine, ctx.db.read_engine) as order_counter:
         outcomes.append(await _attempt(ctx, token=tokens[1], offer_id=offer_id))
-    with StatementCounter(ctx) as refusal_counter:
+    with StatementCounter(ctx.db.engine, ctx.db.read_engine) as refusal_counter:
         outcomes.append(await _attempt(ctx, token=tokens[2], offer_id=offer_id))
     if outcomes != ["placed", "placed", "offer_sold_out"]:
         raise RuntimeError(f"the counted attempts did not go as planned: {outcomes}")
-    return StatementCounts(per_order=order_counter.count, per_refusal=refusal_counter.count)
+    return StatementCounts(per_order=order_counter.total, per_refusal=refusal_counter.total)

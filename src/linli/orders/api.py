@@ -39,7 +39,7 @@ async def place_order(
 ) -> OrderOut:
     # Its own transaction, opened only once a read has let the order go ahead (committed before the response).
     placed = await service.place_order_in(
-        ctx.db,
+        db=ctx.db,
         user_id=user.user_id,
         listing_id=body.listing_id,
         offer_id=body.offer_id,

@@ -81,8 +81,8 @@ def _checked_key(*, listing_id: int | None, offer_id: int | None, quantity: int,
 
 
 async def place_order_in(
-    db: Database,
     *,
+    db: Database,
     user_id: int,
     listing_id: int | None,
     offer_id: int | None,
