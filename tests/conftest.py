@@ -33,6 +33,8 @@ DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
 
 BACKENDS = ["sqlite"] if os.environ.get("LINLI_TEST_SKIP_POSTGRES") == "1" else ["sqlite", "postgresql"]
+# For what only PostgreSQL has (LISTEN/NOTIFY): the test runs there alone instead of skipping on SQLite.
+POSTGRESQL_ONLY = pytest.mark.parametrize("backend", [b for b in BACKENDS if b == "postgresql"])
 
 
 def _with_database(url: str, name: str) -> str:

@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from linli.outbox import commit_hook, signals
 from linli.outbox.service import emit
-from tests.conftest import START
+from tests.conftest import POSTGRESQL_ONLY, START
 
 
 @pytest.fixture
@@ -43,10 +43,9 @@ async def test_a_rolled_back_transaction_tells_nobody(db, heard):
     assert heard == []
 
 
-async def test_on_postgresql_the_commit_notifies_other_processes(db, backend):
+@POSTGRESQL_ONLY  # NOTIFY is PostgreSQL's
+async def test_on_postgresql_the_commit_notifies_other_processes(db):
     """The outbox's trigger: one notification per stream an INSERT wrote, sent at commit, never for a rollback."""
-    if backend != "postgresql":
-        pytest.skip("NOTIFY is PostgreSQL's")
     import asyncio
 
     import asyncpg

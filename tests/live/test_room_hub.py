@@ -23,6 +23,7 @@ from linli.live.hub import SUBSCRIBER_BUFFER, RoomHub, hub_for
 from linli.outbox import commit_hook
 from linli.outbox.models import OutboxEvent
 from linli.outbox.service import emit
+from tests.conftest import POSTGRESQL_ONLY
 from tests.factories import World, make_live_session
 from tests.live.helpers import parse_sse
 
@@ -276,20 +277,13 @@ def other_process(ctx: AppContext) -> AppContext:
 
 
 @pytest.fixture
-def postgresql_only(backend: str) -> None:
-    if backend != "postgresql":
-        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
-
-
-@pytest.fixture
 def no_local_signal(monkeypatch: pytest.MonkeyPatch) -> None:
     """Commits no longer wake this process's listeners directly: only NOTIFY (or a poll) can."""
     monkeypatch.setattr(commit_hook, "publish_committed", lambda marks: None)
 
 
-async def test_another_process_commit_wakes_the_hub_through_notify(
-    ctx, session_id: int, postgresql_only, no_local_signal
-):
+@POSTGRESQL_ONLY  # LISTEN/NOTIFY is PostgreSQL's
+async def test_another_process_commit_wakes_the_hub_through_notify(ctx, session_id: int, no_local_signal):
     viewer = Viewer(ctx, session_id, **SLOW)
     await viewer.connected()
     hub = hub_for(ctx)
@@ -304,8 +298,9 @@ async def test_another_process_commit_wakes_the_hub_through_notify(
     await viewer.close()
 
 
+@POSTGRESQL_ONLY
 async def test_a_dropped_listen_connection_is_made_again_and_the_poll_covers_the_gap(
-    ctx, session_id: int, postgresql_only, no_local_signal
+    ctx, session_id: int, no_local_signal
 ):
     hub = hub_for(ctx)
     patient = Viewer(ctx, session_id, **SLOW)

@@ -12,7 +12,8 @@ reads when it is woken:
   notification, a dropped LISTEN connection and SQLite's other processes.
 The database's work therefore follows the rooms and their events, never the number of viewers.
 
-Each viewer has a bounded buffer (`SUBSCRIBER_BUFFER` chunks). A viewer that falls that far behind is
+Each read becomes one chunk (its events' texts, also joined, so a viewer writes a read's events in one
+send). Each viewer has a bounded buffer (`SUBSCRIBER_BUFFER` chunks). A viewer that falls that far behind is
 dropped: its stream ends and its browser reconnects with Last-Event-ID and resumes from the database;
 a slow viewer never holds the tail nor the others.
 
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BATCH = 200  # events per read; a fuller stream is read again at once, after the viewers had their turn
-SUBSCRIBER_BUFFER = 256  # chunks a viewer may fall behind before it is dropped (more than one BATCH)
+SUBSCRIBER_BUFFER = 256  # reads (chunks) a viewer may fall behind before it is dropped
 LINGER_SECONDS = 5.0
 FAILED_READ_PAUSE_SECONDS = 1.0  # a tail whose read failed (database away) tries again after this at the soonest
 TERMINAL_TOPICS = ("live.session_ended", "live.session_cancelled")
@@ -55,11 +56,22 @@ TERMINAL_TOPICS = ("live.session_ended", "live.session_cancelled")
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """One piece of a room's stream, the same object for every viewer."""
+    """What one read of a room's stream sends, the same object for every viewer.
 
-    event_id: int | None  # None: the closing `session_ended`
+    `parts` are its events' texts (with `event_ids`; None for the closing `session_ended`) and `text` all of
+    them joined: a viewer that wants every part (nearly always) writes `text` in one send, however many
+    events the read found, so a transaction's stock and ticker events cost each viewer one write.
+    """
+
+    event_ids: tuple[int | None, ...]
+    parts: tuple[str, ...]
     text: str
     ends: bool = False
+
+    @classmethod
+    def of(cls, events: list[tuple[int | None, str]], *, ends: bool = False) -> Chunk:
+        parts = tuple(text for _, text in events)
+        return cls(tuple(i for i, _ in events), parts, parts[0] if len(parts) == 1 else "".join(parts), ends)
 
 
 class StreamCursor:
@@ -291,19 +303,23 @@ class StreamTail:
         async with self.hub.ctx.db.read() as s:
             status = await s.scalar(select(LiveSession.status).where(LiveSession.id == self.session_id))
             events = await self.cursor.poll(s)
+        sent: list[tuple[int | None, str]] = []
+        ended = False
         for event in events:
-            self._broadcast(Chunk(event.id, format_event(event=event.topic, data=event.payload, event_id=event.id)))
+            sent.append((event.id, format_event(event=event.topic, data=event.payload, event_id=event.id)))
             if event.topic in TERMINAL_TOPICS:
-                return self._end(event.payload.get("status"))
-        if not self.cursor.more and status in service.TERMINAL_STATUSES:
-            return self._end(status)
-        return False
-
-    def _end(self, status: str | None) -> bool:
-        self.hub.forget(self)  # a viewer arriving now starts afresh and reads the finished session itself
-        self._broadcast(Chunk(None, session_ended(session_id=self.session_id, status=status), ends=True))
-        self.subscribers.clear()
-        return True
+                ended, status = True, event.payload.get("status")
+                break
+        if not ended and not self.cursor.more and status in service.TERMINAL_STATUSES:
+            ended = True
+        if ended:
+            self.hub.forget(self)  # a viewer arriving now starts afresh and reads the finished session itself
+            sent.append((None, session_ended(session_id=self.session_id, status=status)))
+        if sent:
+            self._broadcast(Chunk.of(sent, ends=ended))
+        if ended:
+            self.subscribers.clear()
+        return ended
 
 
 class RoomHub:

@@ -82,6 +82,14 @@ async def _events_after(session: AsyncSession, *, stream: str, after: int) -> li
     )
 
 
+def _already_sent(caught_up: set[int], event_id: int) -> bool:
+    """Whether the catch-up read sent this event (the tail sends an id once: afterwards it is never needed)."""
+    if event_id in caught_up:
+        caught_up.discard(event_id)
+        return True
+    return False
+
+
 async def room_events(
     *,
     ctx: AppContext,
@@ -140,18 +148,25 @@ async def room_events(
             return
 
         while True:
+            out: list[str] = []
+            ends = False
             for chunk in subscription.take():
+                wanted = [
+                    event_id is None or (event_id > cursor and not _already_sent(caught_up, event_id))
+                    for event_id in chunk.event_ids
+                ]
+                if all(wanted):
+                    out.append(chunk.text)  # the common case: the very text every viewer writes
+                else:
+                    out.extend(part for part, keep in zip(chunk.parts, wanted, strict=True) if keep)
                 if chunk.ends:
-                    yield chunk.text
-                    return
-                assert chunk.event_id is not None
-                if chunk.event_id <= cursor:
-                    continue  # the snapshot reflects it, or the browser had it
-                if chunk.event_id in caught_up:
-                    caught_up.discard(chunk.event_id)  # the tail sends an id once: never needed again
-                    continue
-                yield chunk.text
+                    ends = True
+                    break
+            if out:
+                yield out[0] if len(out) == 1 else "".join(out)  # one write for whatever arrived meanwhile
                 last_write = time.monotonic()
+            if ends:
+                return
             if subscription.dropped:
                 return  # fell behind (or the hub closed): the browser reconnects with Last-Event-ID
             now = time.monotonic()
