@@ -124,6 +124,23 @@ async def linli_server(
 
 
 @asynccontextmanager
+async def worker_process(*, database_url: str, secret_key: str) -> AsyncIterator[int]:
+    """`linli worker` in its own process, as a deployment beside its API processes runs it; yields its pid."""
+    env = {**os.environ, "LINLI_DATABASE_URL": database_url, "LINLI_SECRET_KEY": secret_key}
+    process = subprocess.Popen(  # noqa: ASYNC220 - started once, it runs beside the bench
+        [sys.executable, "-m", "linli.cli", "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        yield process.pid
+    finally:
+        process.terminate()
+        try:
+            await asyncio.to_thread(process.wait, 10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@asynccontextmanager
 async def server_process(
     *, database_url: str, secret_key: str, workers: int = 1, extra_env: dict[str, str] | None = None
 ) -> AsyncIterator[str]:

@@ -2,7 +2,8 @@
 
 The run creates its own database, seeds a brand with a live session (ten phases), a listing, two open
 community offers and drafts to open later, and members bound to the community's leader; starts ONE
-`linli serve` process (one worker) and opens N viewers on the room's SSE stream
+`linli serve` process (one worker, its in-process outbox worker off) beside one `linli worker` process (the
+deployment docs/operations.md gives a room of thousands) and opens N viewers on the room's SSE stream
 (`GET /api/v1/live-sessions/{id}/events`), in batches. It then fires the room's events from this process,
 each in its own transaction through the service functions, evenly spaced: offers opened, announced and
 closed, orders placed (`orders.place_order` writes `live.stock` and `live.order_ticker`), phases advanced.
@@ -47,6 +48,7 @@ from linli.bench.harness import (
     process_tree_rss_kb,
     raise_open_files_limit,
     scratch_database,
+    worker_process,
 )
 from linli.bench.live_room_seed import RoomSeed, seed_room
 from linli.bench.sse_viewers import Crowd, deliveries
@@ -252,7 +254,11 @@ async def _room_run(
     figures: dict = {}
     meter = IdleMeter(url) if ctx.db.dialect == "postgresql" else None
     try:
-        async with linli_server(database_url=url, secret_key=secret, workers=1) as server:
+        # As a room of thousands is served: the API process only serves, the outbox goes to a `linli worker`.
+        async with (
+            linli_server(database_url=url, secret_key=secret, workers=1, extra_env={"LINLI_INPROCESS_WORKER": "0"}) as server,
+            worker_process(database_url=url, secret_key=secret),
+        ):
             host, port = server.base_url.removeprefix("http://").split(":")
             crowd = Crowd(host=host, port=int(port), path=f"/api/v1/live-sessions/{seed.session_id}/events")
             rss_before = process_tree_rss_kb(server.pid)
