@@ -4,9 +4,9 @@ The run creates its own database, seeds a brand with a live session (ten phases)
 community offers and drafts to open later, and members bound to the community's leader; starts ONE
 `linli serve` process (one worker, its in-process outbox worker off) beside one `linli worker` process (the
 deployment docs/operations.md gives a room of thousands) and opens N viewers on the room's SSE stream
-(`GET /api/v1/live-sessions/{id}/events`), in batches. It then fires the room's events from this process,
-each in its own transaction through the service functions, evenly spaced: offers opened, announced and
-closed, orders placed (`orders.place_order` writes `live.stock` and `live.order_ticker`), phases advanced.
+(`GET /api/v1/live-sessions/{id}/events`), in batches. It then fires the room's events from a second process
+(so the viewers' process only reads, as on the floor), each in its own transaction through the service
+functions, evenly spaced: offers opened, announced and closed, orders placed (`orders.place_order` writes `live.stock` and `live.order_ticker`), phases advanced.
 Every outbox id a transaction writes on the room's stream is mapped to the moment its COMMIT was sent;
 delay = the viewer's arrival − that moment.
 
@@ -24,12 +24,14 @@ the room's mean event size; there delay = arrival − the moment `POST /fire` wa
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import secrets
 import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import TypeVar
@@ -204,6 +206,31 @@ async def _evenly(actions: list[Action], fire: Callable[[Action], Awaitable[Fire
     return fired
 
 
+def fire_evening(url: str, secret: str, seed: RoomSeed, actions: list[str], interval: float) -> list[Fired]:
+    """The host's side of the evening, run in a process of its own (see `_fire_from_another_process`)."""
+    import uvloop
+
+    async def run() -> list[Fired]:
+        settings = Settings(database_url=url, secret_key=secret, inprocess_worker=False, payment_simulator_enabled=True)
+        ctx = AppContext.build(settings, clock=SystemClock())
+        try:
+            return await _evenly(actions, Host(ctx, seed).fire, interval)
+        finally:
+            await ctx.db.dispose()
+
+    return uvloop.run(run())
+
+
+async def _fire_from_another_process(
+    *, url: str, secret: str, seed: RoomSeed, actions: list[str], interval: float
+) -> list[Fired]:
+    """Fires the evening from a second process, so the viewers' process only reads its sockets (as the floor's,
+    whose `POST /fire` costs next to nothing). Both processes read the same monotonic clock (perf_counter is
+    CLOCK_MONOTONIC on Linux), so a commit's moment there and an arrival here compare directly."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return await asyncio.get_running_loop().run_in_executor(pool, fire_evening, url, secret, seed, actions, interval)
+
+
 class IdleMeter:
     """Transactions per second of one PostgreSQL database while nothing happens, from pg_stat_database."""
 
@@ -281,8 +308,7 @@ async def _room_run(
             )
             if meter:
                 figures["idle_db_xacts_per_second"] = await meter.rate(catch_up=catch_up, window=idle_window)
-            room_host = Host(ctx, seed)
-            fired = await _evenly(actions, room_host.fire, interval)
+            fired = await _fire_from_another_process(url=url, secret=secret, seed=seed, actions=actions, interval=interval)
             delivered, figures["duplicates"] = await _watch(crowd=crowd, fired=fired, viewers=viewers, grace=GRACE_SECONDS)
             figures.update(delivered)
             event_size = crowd.mean_event_bytes()
