@@ -32,16 +32,14 @@ from linli.accounts import service as accounts
 from linli.attribution import service as attribution
 from linli.bench.engine_ceiling import run_engine_ceiling
 from linli.bench.harness import KeepAliveConnection, scratch_database, server_process
+from linli.bench.seeding import brand_with_leader
 from linli.bench.phases import Attempt, RunFigures, figures, mean, ratio
 from linli.bench.statements import count_statements
-from linli.brands import service as brands
 from linli.catalog import service as catalog
 from linli.clock import SystemClock
 from linli.config import Settings
 from linli.context import AppContext
 from linli.errors import DomainError
-from linli.leaders import invite_codes
-from linli.leaders import service as leaders
 from linli.live import listings as live_listings
 from linli.live import offers as live_offers
 from linli.live import sessions as live_sessions
@@ -120,27 +118,9 @@ class Seed:
 async def _seed(ctx: AppContext, *, members: int, quota: int, all_buy: int) -> Seed:
     now = ctx.clock.now()
     async with ctx.db.transaction() as s:
-        brand = await brands.create_brand(session=s, name="优邻优选", slug="bench", timezone="Asia/Shanghai", now=now)
-        community, _ = await brands.create_community(
-            session=s, brand_id=brand.id, name="云顶华府", address="云顶路 88 号",
-            pickup=brands.PickupPointInput(
-                name="云顶华府自提点", address="3 号楼底商", opening_hours="09:00-21:00", contact_name="小李",
-                contact_phone="13800000001",
-            ),
-            now=now,
-        )
-        owner = await accounts.get_or_create_user_by_phone(session=s, phone="13700000000", now=now, display_name="店长")
-        await brands.add_staff(session=s, brand_id=brand.id, user_id=owner.id, role="owner", now=now)
-        leader_user = await accounts.get_or_create_user_by_phone(session=s, phone="13800000001", now=now, display_name="小李")
-        leader = await leaders.apply(
-            session=s, brand_id=brand.id, user_id=leader_user.id, community_id=community.id, real_name="小李", note="",
-            now=now,
-        )
-        await leaders.approve(session=s, brand_id=brand.id, leader_id=leader.id, actor_user_id=owner.id, now=now)
-        code = await invite_codes.current_code(session=s, leader_id=leader.id)
-        assert code is not None
+        seeded = await brand_with_leader(session=s, slug="bench", now=now)
         product, skus = await catalog.create_product(
-            session=s, brand_id=brand.id,
+            session=s, brand_id=seeded.brand_id,
             product=catalog.ProductInput(
                 name="黄金奶油草莓", skus=[catalog.SkuInput(name="500g/盒", list_price_fen=9800, stock_quantity=10 * quota + all_buy + 100)]
             ),
@@ -148,26 +128,26 @@ async def _seed(ctx: AppContext, *, members: int, quota: int, all_buy: int) -> S
         )
         del product
         live_session = await live_sessions.create_session(
-            session=s, brand_id=brand.id, data=live_sessions.SessionInput(title="黄金奶油草莓专场", scheduled_start_at=now), now=now
+            session=s, brand_id=seeded.brand_id, data=live_sessions.SessionInput(title="黄金奶油草莓专场", scheduled_start_at=now), now=now
         )
         listing = await live_listings.add_listing(
-            session=s, brand_id=brand.id, session_id=live_session.id, sku_id=skus[0].id, live_price_fen=8800,
+            session=s, brand_id=seeded.brand_id, session_id=live_session.id, sku_id=skus[0].id, live_price_fen=8800,
             allocation=10 * quota + all_buy + 100, per_member_limit=None, now=now,
         )
-        await live_sessions.start_session(session=s, brand_id=brand.id, session_id=live_session.id, now=now)
+        await live_sessions.start_session(session=s, brand_id=seeded.brand_id, session_id=live_session.id, now=now)
         offer_ids = []
         # The HTTP run, the in-process ceiling, the engine before and after, all-buy over HTTP and by the engine,
         # and the statement count: each its own offer, so every member may try each once.
         for offer_quota in (quota, quota, quota, quota, all_buy, all_buy, 2):
             offer = await live_offers.create_offer(
-                session=s, brand_id=brand.id, session_id=live_session.id,
+                session=s, brand_id=seeded.brand_id, session_id=live_session.id,
                 data=live_offers.OfferInput(
-                    listing_id=listing.listing.id, community_id=community.id, price_fen=6800, quota=offer_quota, per_member_limit=1,
+                    listing_id=listing.listing.id, community_id=seeded.community_id, price_fen=6800, quota=offer_quota, per_member_limit=1,
                     starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(hours=6), title="云顶华府邻居专享",
                 ),
                 now=now,
             )
-            await live_offers.open_offer(session=s, brand_id=brand.id, session_id=live_session.id, offer_id=offer.offer.id, now=now)
+            await live_offers.open_offer(session=s, brand_id=seeded.brand_id, session_id=live_session.id, offer_id=offer.offer.id, now=now)
             offer_ids.append(offer.offer.id)
     users: list[tuple[int, str]] = []
     batch = 250
@@ -175,10 +155,10 @@ async def _seed(ctx: AppContext, *, members: int, quota: int, all_buy: int) -> S
         async with ctx.db.transaction() as s:
             for index in range(start, min(members, start + batch)):
                 user = await accounts.get_or_create_user_by_phone(session=s, phone=f"139{index:08d}", now=now)
-                await attribution.enter_with_code(session=s, user_id=user.id, raw_code=code.code, now=now)
+                await attribution.enter_with_code(session=s, user_id=user.id, raw_code=seeded.invite_code, now=now)
                 issued = await accounts.issue_token(session=s, settings=ctx.settings, user=user, method="sms", now=now)
                 users.append((user.id, issued.token))
-    return Seed(brand_id=brand.id, session_id=live_session.id, offers=Offers(*offer_ids), users=users)
+    return Seed(brand_id=seeded.brand_id, session_id=live_session.id, offers=Offers(*offer_ids), users=users)
 
 
 async def _rush_over_http(

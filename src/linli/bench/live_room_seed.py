@@ -11,11 +11,9 @@ from datetime import timedelta
 
 from linli.accounts import service as accounts
 from linli.attribution import service as attribution
-from linli.brands import service as brands
+from linli.bench.seeding import brand_with_leader
 from linli.catalog import service as catalog
 from linli.context import AppContext
-from linli.leaders import invite_codes
-from linli.leaders import service as leaders
 from linli.live import listings as live_listings
 from linli.live import offers as live_offers
 from linli.live import sessions as live_sessions
@@ -36,28 +34,10 @@ class RoomSeed:
 async def seed_room(ctx: AppContext, *, phases: int, drafts: int, members: int) -> RoomSeed:
     now = ctx.clock.now()
     async with ctx.db.transaction() as s:
-        brand = await brands.create_brand(session=s, name="优邻优选", slug="bench-room", timezone="Asia/Shanghai", now=now)
-        community, _ = await brands.create_community(
-            session=s, brand_id=brand.id, name="云顶华府", address="云顶路 88 号",
-            pickup=brands.PickupPointInput(
-                name="云顶华府自提点", address="3 号楼底商", opening_hours="09:00-21:00", contact_name="小李",
-                contact_phone="13800000001",
-            ),
-            now=now,
-        )
-        owner = await accounts.get_or_create_user_by_phone(session=s, phone="13700000000", now=now, display_name="店长")
-        await brands.add_staff(session=s, brand_id=brand.id, user_id=owner.id, role="owner", now=now)
-        leader_user = await accounts.get_or_create_user_by_phone(session=s, phone="13800000001", now=now, display_name="小李")
-        leader = await leaders.apply(
-            session=s, brand_id=brand.id, user_id=leader_user.id, community_id=community.id, real_name="小李", note="",
-            now=now,
-        )
-        await leaders.approve(session=s, brand_id=brand.id, leader_id=leader.id, actor_user_id=owner.id, now=now)
-        code = await invite_codes.current_code(session=s, leader_id=leader.id)
-        assert code is not None
+        seeded = await brand_with_leader(session=s, slug="bench-room", now=now)
         units = 10 * (members + 100)
         _, skus = await catalog.create_product(
-            session=s, brand_id=brand.id,
+            session=s, brand_id=seeded.brand_id,
             product=catalog.ProductInput(
                 name="黄金奶油草莓", skus=[catalog.SkuInput(name="500g/盒", list_price_fen=9800, stock_quantity=units)]
             ),
@@ -68,20 +48,20 @@ async def seed_room(ctx: AppContext, *, phases: int, drafts: int, members: int) 
             for n in range(phases)
         ]
         live_session = await live_sessions.create_session(
-            session=s, brand_id=brand.id,
+            session=s, brand_id=seeded.brand_id,
             data=live_sessions.SessionInput(title="黄金奶油草莓专场", scheduled_start_at=now, phases=run_of_show), now=now,
         )
         listing = await live_listings.add_listing(
-            session=s, brand_id=brand.id, session_id=live_session.id, sku_id=skus[0].id, live_price_fen=8800,
+            session=s, brand_id=seeded.brand_id, session_id=live_session.id, sku_id=skus[0].id, live_price_fen=8800,
             allocation=units, per_member_limit=None, now=now,
         )
-        await live_sessions.start_session(session=s, brand_id=brand.id, session_id=live_session.id, now=now)
+        await live_sessions.start_session(session=s, brand_id=seeded.brand_id, session_id=live_session.id, now=now)
         offer_ids = []
         for index in range(OPEN_AT_START + drafts):
             offer = await live_offers.create_offer(
-                session=s, brand_id=brand.id, session_id=live_session.id,
+                session=s, brand_id=seeded.brand_id, session_id=live_session.id,
                 data=live_offers.OfferInput(
-                    listing_id=listing.listing.id, community_id=community.id, price_fen=6800 - 100 * (index % 10),
+                    listing_id=listing.listing.id, community_id=seeded.community_id, price_fen=6800 - 100 * (index % 10),
                     quota=members + 100, per_member_limit=1, starts_at=now - timedelta(minutes=1),
                     ends_at=now + timedelta(hours=6), title=f"云顶华府邻居专享 #{index + 1}",
                 ),
@@ -89,7 +69,7 @@ async def seed_room(ctx: AppContext, *, phases: int, drafts: int, members: int) 
             )
             offer_ids.append(offer.offer.id)
         for offer_id in offer_ids[:OPEN_AT_START]:
-            await live_offers.open_offer(session=s, brand_id=brand.id, session_id=live_session.id, offer_id=offer_id, now=now)
+            await live_offers.open_offer(session=s, brand_id=seeded.brand_id, session_id=live_session.id, offer_id=offer_id, now=now)
     member_ids: list[int] = []
     for start in range(0, members, MEMBER_BATCH):
         async with ctx.db.transaction() as s:
@@ -97,9 +77,9 @@ async def seed_room(ctx: AppContext, *, phases: int, drafts: int, members: int) 
                 user = await accounts.get_or_create_user_by_phone(
                     session=s, phone=f"139{index:08d}", now=now, display_name=f"邻居{index + 1}"
                 )
-                await attribution.enter_with_code(session=s, user_id=user.id, raw_code=code.code, now=now)
+                await attribution.enter_with_code(session=s, user_id=user.id, raw_code=seeded.invite_code, now=now)
                 member_ids.append(user.id)
     return RoomSeed(
-        brand_id=brand.id, session_id=live_session.id, listing_id=listing.listing.id,
+        brand_id=seeded.brand_id, session_id=live_session.id, listing_id=listing.listing.id,
         draft_offer_ids=offer_ids[OPEN_AT_START:], member_user_ids=member_ids,
     )
