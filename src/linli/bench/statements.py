@@ -1,7 +1,7 @@
 """How many SQL statements one order and one sold-out refusal cost linli, counted in-process.
 
 An attempt is what `POST /api/v1/orders` runs: the bearer-token check of http.py's auth dependency
-(`db.lookup_connection()` + `accounts.token_caller`), then `orders.place_order` in the route's write transaction
+(`db.lookup()` + `accounts.authenticate_token`), then `orders.place_order` in the route's write transaction
 (`db.transaction()`). What is counted is every statement the database receives:
 - each statement SQLAlchemy hands the driver (the `before_cursor_execute` event): SELECT, INSERT, UPDATE,
   SAVEPOINT / RELEASE SAVEPOINT, and on SQLite the BEGIN IMMEDIATE / BEGIN that db.Database's begin hook sends;
@@ -77,8 +77,10 @@ class StatementCounts:
 
 async def _attempt(ctx: AppContext, *, token: str, offer_id: int) -> str:
     """One order request as the HTTP layer runs it, without HTTP: "placed", or the refusal's code."""
-    async with ctx.db.lookup_connection() as connection:
-        auth = await accounts.token_caller(connection=connection, settings=ctx.settings, token=token, now=ctx.clock.now())
+    async with ctx.db.lookup() as session:
+        auth = await accounts.authenticate_token(
+            session=session, settings=ctx.settings, token=token, now=ctx.clock.now()
+        )
     try:
         async with ctx.db.transaction() as session:
             await orders.place_order(
