@@ -167,8 +167,7 @@ class Database:
             async with self.read() as session:
                 yield session
             return
-        async with self.engine.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
+        async with self._autocommit_engine.connect() as connection:
             async with AsyncSession(bind=connection, expire_on_commit=False) as session:
                 yield session
 
