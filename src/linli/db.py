@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -128,6 +128,9 @@ class Database:
                 url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800, pool_timeout=60
             )
             self.read_engine = self.engine
+        # The same pool, its connections checked out in autocommit: a lookup sends no BEGIN/COMMIT, and setting
+        # the level once here spares each lookup its own execution_options round through the greenlet bridge.
+        self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         # One process's writers queue here, in order and without sleeping, rather than on SQLite's busy
         # timeout (which polls with sleeps of up to 100 ms); other processes still meet the busy timeout.
         self._write_gate = asyncio.Lock() if self.dialect == "sqlite" else None
@@ -164,10 +167,19 @@ class Database:
             async with self.read() as session:
                 yield session
             return
-        async with self.engine.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
+        async with self._autocommit_engine.connect() as connection:
             async with AsyncSession(bind=connection, expire_on_commit=False) as session:
                 yield session
+
+    @asynccontextmanager
+    async def lookup_connection(self) -> AsyncIterator[AsyncConnection]:
+        """`lookup` as a Core connection, for a read that needs no ORM objects (the token check on every request)."""
+        if self.dialect != "postgresql":
+            async with self.read_engine.connect() as connection, connection.begin():
+                yield connection
+            return
+        async with self._autocommit_engine.connect() as connection:
+            yield connection
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -30,7 +30,12 @@ def app_context(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
-Ctx = Annotated[AppContext, Depends(app_context)]
+async def _app_context_dependency(request: Request) -> AppContext:
+    # async: FastAPI runs a plain `def` dependency in the thread pool, a thread hop per request for a lookup.
+    return request.app.state.ctx
+
+
+Ctx = Annotated[AppContext, Depends(_app_context_dependency)]
 
 
 async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -48,8 +53,9 @@ WriteSession = Annotated[AsyncSession, Depends(_write_session, scope="function")
 ReadSession = Annotated[AsyncSession, Depends(_read_session, scope="function")]
 
 
-def _now(request: Request) -> datetime:
-    return app_context(request).clock.now()
+async def _now(request: Request) -> datetime:
+    # async for the same reason as the context: no thread hop to read the clock.
+    return request.app.state.ctx.clock.now()
 
 
 Now = Annotated[datetime, Depends(_now)]
@@ -75,11 +81,9 @@ async def _authenticate(request: Request, credentials: HTTPAuthorizationCredenti
     if not token:
         raise Unauthorized()
     ctx = app_context(request)
-    async with ctx.db.lookup() as session:
-        auth = await accounts.authenticate_token(
-            session=session, settings=ctx.settings, token=token, now=ctx.clock.now()
-        )
-    return CurrentUser(user_id=auth.user_id, auth_session_id=auth.id)
+    async with ctx.db.lookup_connection() as connection:
+        caller = await accounts.token_caller(connection=connection, settings=ctx.settings, token=token, now=ctx.clock.now())
+    return CurrentUser(user_id=caller.user_id, auth_session_id=caller.auth_session_id)
 
 
 async def current_user(request: Request, credentials: BearerCredentials) -> CurrentUser:

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Select, false, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row, Select, bindparam, false, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from linli.accounts.models import AuthSession, DevSmsMessage, LoginAttempt, SmsCode, User
 from linli.accounts.sms import SmsSender
@@ -319,15 +319,43 @@ async def login_with_wechat(
     return await login_with_wechat_identity(session=session, settings=settings, identity=identity, now=now)
 
 
+def _refuse_unusable_token(found: AuthSession | Row | None, *, now: datetime) -> None:
+    if found is None:
+        raise Unauthorized("登录凭证无效，请重新登录", code="token_invalid")
+    if found.revoked_at is not None:
+        raise Unauthorized("登录凭证已注销，请重新登录", code="token_revoked")
+    if found.expires_at <= now:
+        raise Unauthorized("登录已过期，请重新登录", code="token_expired")
+
+
 async def authenticate_token(*, session: AsyncSession, settings: Settings, token: str, now: datetime) -> AuthSession:
     auth = await session.scalar(select(AuthSession).where(AuthSession.token_hash == keyed_hash(settings.secret_key, token)))
-    if auth is None:
-        raise Unauthorized("登录凭证无效，请重新登录", code="token_invalid")
-    if auth.revoked_at is not None:
-        raise Unauthorized("登录凭证已注销，请重新登录", code="token_revoked")
-    if auth.expires_at <= now:
-        raise Unauthorized("登录已过期，请重新登录", code="token_expired")
+    _refuse_unusable_token(auth, now=now)
+    assert auth is not None  # refused above otherwise
     return auth
+
+
+@dataclass(frozen=True)
+class TokenCaller:
+    """Who a valid bearer token belongs to: what every authenticated request needs, and no more."""
+
+    user_id: int
+    auth_session_id: int
+
+
+# Built once: the statement's cache key is computed from the same object on every request.
+_TOKEN_CALLER_QUERY = select(
+    AuthSession.id, AuthSession.user_id, AuthSession.revoked_at, AuthSession.expires_at
+).where(AuthSession.token_hash == bindparam("token_hash"))
+
+
+async def token_caller(*, connection: AsyncConnection, settings: Settings, token: str, now: datetime) -> TokenCaller:
+    """`authenticate_token` as one Core row on a bare connection: the same checks and refusals, without an
+    ORM session or a loaded AuthSession (it runs on every authenticated request)."""
+    found = (await connection.execute(_TOKEN_CALLER_QUERY, {"token_hash": keyed_hash(settings.secret_key, token)})).one_or_none()
+    _refuse_unusable_token(found, now=now)
+    assert found is not None  # refused above otherwise
+    return TokenCaller(user_id=found.user_id, auth_session_id=found.id)
 
 
 async def revoke_session(*, session: AsyncSession, auth_session_id: int, now: datetime) -> None:
