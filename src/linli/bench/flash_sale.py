@@ -1,8 +1,9 @@
 """`linli bench flash-sale`: many distinct members rush one community offer over HTTP.
 
 The run creates its own database, seeds a brand, a leader, N members bound to that leader and a
-live session with offers of `quota` units, starts `linli serve` in another process and sends the
-members at an offer `concurrency` at a time. Winners pay through the payment simulator. Then the
+live session with offers of `quota` units, starts `linli serve` in another process (on PostgreSQL with
+its in-process outbox worker off and one `linli worker` process beside it) and sends the members at an
+offer `concurrency` at a time. Winners pay through the payment simulator. Then the
 database is checked: nothing oversold, no paid order lost.
 
 Two ceilings, each on its own offer with the same quota, the same members and the same concurrency:
@@ -21,6 +22,7 @@ import json
 import secrets
 import time
 import uuid
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
@@ -31,7 +33,7 @@ from linli import migrate
 from linli.accounts import service as accounts
 from linli.attribution import service as attribution
 from linli.bench.engine_ceiling import run_engine_ceiling
-from linli.bench.harness import KeepAliveConnection, scratch_database, server_process
+from linli.bench.harness import KeepAliveConnection, scratch_database, server_process, worker_process
 from linli.bench.seeding import brand_with_leader
 from linli.bench.phases import Attempt, RunFigures, figures, mean, ratio
 from linli.bench.statements import count_statements
@@ -302,7 +304,16 @@ async def run_flash_sale(*, db: str, members: int, concurrency: int, quota: int,
             # not fit in PostgreSQL's default max_connections (100) together. One server start: the rush meets a
             # cold server, as it always has.
             engine_before = await engine(offers.engine_before, tokens)
-            async with server_process(database_url=url, secret_key=secret, workers=server_workers) as base:
+            # Deployed as for a rush (docs/operations.md): on PostgreSQL the API processes only serve and a
+            # `linli worker` beside them takes the outbox; SQLite keeps its one process's in-process worker.
+            separate_worker = db == "postgresql"
+            async with (
+                server_process(
+                    database_url=url, secret_key=secret, workers=server_workers,
+                    extra_env={"LINLI_INPROCESS_WORKER": "0"} if separate_worker else None,
+                ) as base,
+                worker_process(database_url=url, secret_key=secret) if separate_worker else nullcontext(),
+            ):
                 attempts, winners, elapsed = await _rush_over_http(
                     base, offer_id=offers.http, users=seed.users, concurrency=concurrency
                 )
