@@ -20,6 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from linli.serving import tune_garbage_collector
+
 SNAPSHOT = b'id: 0\nevent: snapshot\ndata: {"viewers":"bare"}\n\n'
 
 
@@ -71,8 +73,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
+    app = create_app()
+    tune_garbage_collector()  # as `linli serve` does: the floor gets every advantage the room has
     uvicorn.run(
-        create_app(), host="127.0.0.1", port=args.port, loop="uvloop", http="httptools", access_log=False,
+        app, host="127.0.0.1", port=args.port, loop="uvloop", http="httptools", access_log=False,
         log_level="warning",
     )
 

@@ -62,6 +62,7 @@ from linli.live import sessions as live_sessions
 from linli.live.service import room_stream
 from linli.orders import service as orders
 from linli.outbox.models import OutboxEvent
+from linli.serving import tune_garbage_collector
 
 INTERVAL_SECONDS = 0.15  # between the starts of two fired transactions
 GRACE_SECONDS = 5.0  # after the last event: what has not arrived by then is missed
@@ -363,6 +364,7 @@ async def run_live_room(
     idle_window: float = IDLE_WINDOW_SECONDS, catch_up: float = STATS_CATCH_UP_SECONDS, ramp_deadline: float = RAMP_DEADLINE,
 ) -> LiveRoomResult:
     raise_open_files_limit()  # one socket per viewer here and in the server (which inherits the limit)
+    tune_garbage_collector()  # the viewers' process, like the servers: its pauses would be charged to both
     async with scratch_database(db) as url:
         await asyncio.to_thread(migrate.upgrade, url)
         secret = secrets.token_urlsafe(32)
