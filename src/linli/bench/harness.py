@@ -125,19 +125,33 @@ async def linli_server(
 
 @asynccontextmanager
 async def worker_process(*, database_url: str, secret_key: str) -> AsyncIterator[int]:
-    """`linli worker` in its own process, as a deployment beside its API processes runs it; yields its pid."""
-    env = {**os.environ, "LINLI_DATABASE_URL": database_url, "LINLI_SECRET_KEY": secret_key}
+    """`linli worker` in its own process, as a deployment beside its API processes runs it; yields its pid.
+
+    A worker that is not running when the bench is done (it failed to start, or died) fails the run: the
+    figures would otherwise describe a deployment without one.
+    """
+    env = {
+        **os.environ,
+        "LINLI_DATABASE_URL": database_url,
+        "LINLI_SECRET_KEY": secret_key,
+        "LINLI_PAYMENT_SIMULATOR": "1",  # as the server's: the worker completes the simulator's payments too
+    }
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
     process = subprocess.Popen(  # noqa: ASYNC220 - started once, it runs beside the bench
-        [sys.executable, "-m", "linli.cli", "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "linli.cli", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     try:
         yield process.pid
+        if process.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"linli worker exited ({process.returncode}): {log.read().decode(errors='replace')[-2000:]}")
     finally:
         process.terminate()
         try:
             await asyncio.to_thread(process.wait, 10)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()
 
 
 @asynccontextmanager
