@@ -18,11 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy import bindparam, exists, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.catalog.models import Sku
-from linli.errors import Conflict
+from linli.errors import Conflict, NotFound
 from linli.live.models import CommunityOffer, Listing, LiveSession
 
 OFFERS = CommunityOffer.__table__
@@ -41,6 +41,23 @@ class Reserved:
     unit_price_fen: int
     listing_left: int
     offer_left: int | None  # None for a listing order
+
+
+# The member's row lock, and a key-share lock on the session row the order will reference, in one statement.
+# The host locks the session first (FOR UPDATE), then offers, then listings; an order that took its offer and
+# listing first would meet that lock only at its INSERT (the foreign key's key-share check): a deadlock. Taking
+# the session's key-share here, before any offer or listing, keeps the two in the host's order.
+_LOCK_MEMBER_AND_SESSION = text(
+    "SELECT m.id FROM members AS m, live_sessions AS s WHERE m.id = :member_id AND s.id = :session_id"
+    " FOR UPDATE OF m FOR KEY SHARE OF s"
+)
+
+
+async def lock_member_and_session(session: AsyncSession, *, member_id: int, session_id: int) -> None:
+    """PostgreSQL: one member's concurrent orders queue on the member row; the session row is held against a
+    host's change from here to the commit (SQLite's write transaction already excludes every other writer)."""
+    if (await session.execute(_LOCK_MEMBER_AND_SESSION, {"member_id": member_id, "session_id": session_id})).first() is None:
+        raise NotFound("用户不存在", code="member_not_found")
 
 
 # Every statement is built once with bound parameters (`take_…`: an UPDATE's parameters named like a column

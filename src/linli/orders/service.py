@@ -174,7 +174,7 @@ async def place_order(
     # member holds are read again under it. SQLite needs no row lock: the write transaction (BEGIN IMMEDIATE)
     # already excludes every other writer.
     if session.get_bind().dialect.name != "sqlite":
-        await members.lock_member(session=session, member_id=member_id)
+        await reservation.lock_member_and_session(session, member_id=member_id, session_id=listing.session_id)
     replay_id, offer_held, listing_held = await after_lock(
         session, member_id=member_id, key=key, offer_id=offer.id if offer else None, listing_id=listing.id
     )
