@@ -39,8 +39,8 @@ async def test_a_neighbour_walks_their_pages_and_comments_in_the_live_room(
     assert len(newest_code) == 6
     qr = page.get_by_role("img", name="提货码二维码")
     await expect(qr).to_be_visible()
-    await page.wait_for_function("document.querySelector('[data-testid=pickup-qr]').complete")
-    assert await qr.evaluate("img => img.naturalWidth") > 0
+    # a function predicate: a bare expression would be polled through eval, which the page's CSP refuses
+    await page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=await qr.element_handle())
     await expect(page.get_by_test_id("pickup-point")).to_contain_text("云顶华府自提点")
     assert await page.evaluate("document.documentElement.scrollWidth") <= 375
     await phone.shoot("pickup")
