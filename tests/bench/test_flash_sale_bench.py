@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -121,3 +121,23 @@ def test_the_phases_split_a_run_at_the_last_purchase():
     assert (run.attempts, run.sold, run.errors, run.refusals_after_sell_out) == (6, 2, 1, 2)
     assert run.attempts_per_second == 1.5 and run.purchases_per_second == 1.0
     assert run.refusals_per_second == 1.0  # two refusals began at or after 2.0 and ended by 4.0
+
+
+async def test_the_http_floor_sells_exactly_the_quota_over_http_and_refuses_a_bad_token(ctx, clock):
+    clock.set(datetime.now(UTC))  # the floor's own process reads the system clock: the offers open around it
+    seed = await flash_sale._seed(ctx, members=24, quota=6, all_buy=24)
+    async with flash_sale._floor_server(
+        database_url=ctx.db.url, secret_key=ctx.settings.secret_key, processes=1, connections=4
+    ) as base:
+        attempts, winners, _ = await flash_sale._rush_over_http(base, offer_id=seed.offers.floor, users=seed.users, concurrency=4)
+        stranger, _, _ = await flash_sale._rush_over_http(
+            base, offer_id=seed.offers.all_buy_floor, users=[(0, "not-a-token")], concurrency=1
+        )
+    run = figures(attempts, elapsed=1.0)
+    assert (run.attempts, run.sold, run.errors) == (24, 6, 0)
+    assert [a.failed for a in stranger] == [True]  # a 401: neither a purchase nor a refusal
+    async with ctx.db.read() as s:
+        placed = (await s.scalars(select(Order).where(Order.offer_id == seed.offers.floor))).all()
+        assert sorted(o.id for o in placed) == sorted(winners) and len({o.member_id for o in placed}) == 6
+        assert (await s.get(CommunityOffer, seed.offers.floor)).sold == 6
+        assert await s.scalar(select(func.count()).select_from(Order).where(Order.offer_id == seed.offers.all_buy_floor)) == 0

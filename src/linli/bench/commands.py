@@ -16,7 +16,10 @@ def bench_flash_sale(
     members: Annotated[int, typer.Option(min=3, help="distinct members rushing the offer")] = 2000,
     concurrency: Annotated[int, typer.Option(min=1, help="requests in flight at once")] = 64,
     quota: Annotated[int, typer.Option(min=1, help="units in the community offer")] = 100,
-    server_workers: Annotated[int, typer.Option(min=1, help="`linli serve --workers` for the server under test")] = 1,
+    server_workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="`linli serve --workers` for the server under test (and the HTTP floor); default as `linli serve`'s"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """A flash sale over HTTP against `linli serve`, beside the engine's own ceiling: oversold and lost paid orders must be 0."""

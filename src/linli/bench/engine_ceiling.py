@@ -18,7 +18,6 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -104,34 +103,179 @@ class OfferSnapshot:
         })
 
 
-# One member's attempt on a worker's connection: True (bought), False (refused) or None (not a clean answer).
-AttemptFn = Callable[[str], Awaitable[bool | None]]
+# One attempt's answer: the new order's id (bought), 0 (refused: sold out) or None (not a clean answer).
+Outcome = int | None
 
 
-async def _drive(
-    tokens: list[str], *, concurrency: int, make_worker: Callable[[], Awaitable[AttemptFn]]
-) -> tuple[list[Attempt], float]:
-    """`concurrency` workers, each on its own connection, take the next member until none is left."""
-    workers = [await make_worker() for _ in range(concurrency)]
-    queue: asyncio.Queue[str] = asyncio.Queue()
-    for token in tokens:
-        queue.put_nowait(token)
-    attempts: list[Attempt] = []
-    origin = time.perf_counter()
+class OrderEngine:
+    """The engine's work for one attempt, on a free list of raw connections (what any server would pool).
 
-    async def work(attempt: AttemptFn) -> None:
-        while not queue.empty():
-            token = queue.get_nowait()
-            started = time.perf_counter() - origin
+    `attempt(token, offer_id)` is the whole of it. The offer's snapshot (what cannot change during a session) is
+    read on its first use; `warm(offer_id)` reads it before a clock starts.
+    """
+
+    def __init__(self, *, secret_key: str, clock: Clock, payment_ttl: timedelta) -> None:
+        self.secret_key, self.clock, self.payment_ttl = secret_key, clock, payment_ttl
+        self._snapshots: dict[int, OfferSnapshot] = {}
+        self._warming = asyncio.Lock()
+
+    async def warm(self, offer_id: int) -> OfferSnapshot:
+        if (snapshot := self._snapshots.get(offer_id)) is not None:
+            return snapshot
+        async with self._warming:  # the first attempts on a cold offer read it once, on a free connection
+            if offer_id not in self._snapshots:
+                self._snapshots[offer_id] = OfferSnapshot(offer_id, *(await self._read_snapshot(offer_id)))
+        return self._snapshots[offer_id]
+
+    async def _read_snapshot(self, offer_id: int) -> tuple:
+        raise NotImplementedError
+
+    async def attempt(self, token: str, offer_id: int) -> Outcome:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+
+class PostgresOrderEngine(OrderEngine):
+    """asyncpg, one connection per attempt in flight; an attempt waits for a free one as a pool's would."""
+
+    def __init__(self, connections: list[asyncpg.Connection], **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._all = connections
+        self._free: asyncio.Queue[asyncpg.Connection] = asyncio.Queue()
+        for conn in connections:
+            self._free.put_nowait(conn)
+        self._token_sql, self._reserve_sql = _sql(TOKEN_SQL, "postgresql"), _sql(RESERVE_SQL, "postgresql")
+        self._order_sql, self._outbox_sql = _sql(ORDER_SQL, "postgresql"), _sql(OUTBOX_SQL, "postgresql")
+
+    @classmethod
+    async def connect(cls, dsn: str, *, connections: int, **kwargs: object) -> PostgresOrderEngine:
+        # Fresh connections held for the whole run: an asyncpg pool's release would add a reset round trip per
+        # attempt that no server needs.
+        return cls(await _connect_all(dsn, connections), **kwargs)
+
+    async def _read_snapshot(self, offer_id: int) -> tuple:
+        conn = await self._free.get()
+        try:
+            return tuple(await conn.fetchrow(_sql(SNAPSHOT_SQL, "postgresql"), offer_id))
+        finally:
+            self._free.put_nowait(conn)
+
+    async def attempt(self, token: str, offer_id: int) -> Outcome:
+        snapshot = await self.warm(offer_id)
+        conn = await self._free.get()
+        try:
+            now = self.clock.now()
+            auth = await conn.fetchrow(self._token_sql, keyed_hash(self.secret_key, token), snapshot.brand_id)
+            if auth is None or auth[1] is not None or auth[0] <= now:
+                return None
+            async with conn.transaction():
+                taken = await conn.fetchrow(self._reserve_sql, offer_id, now)
+                if taken is None:
+                    return 0
+                member_id, user_id, price_fen = auth[3], auth[2], taken[2]
+                order = snapshot.order_params(
+                    member_id=member_id, user_id=user_id, price_fen=price_fen, now=now, expires=now + self.payment_ttl
+                )
+                order_id = await conn.fetchval(self._order_sql, *order)
+                event = snapshot.event_payload(order_id=order_id, member_id=member_id, price_fen=price_fen)
+                await conn.execute(self._outbox_sql, event, now)
+            return order_id
+        finally:
+            self._free.put_nowait(conn)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(conn.close() for conn in self._all))
+
+
+def _sqlite_time(moment: datetime) -> str:
+    # How SQLAlchemy stores a UTCDateTime on SQLite (naive UTC text), so the rows read back like linli's own.
+    return moment.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _sqlite_connection(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    for pragma in ("journal_mode=WAL", "busy_timeout=30000", "foreign_keys=ON", "synchronous=NORMAL"):
+        conn.execute(f"PRAGMA {pragma}")
+    return conn
+
+
+class SqliteOrderEngine(OrderEngine):
+    """sqlite3 in threads, one connection per attempt in flight, one writer at a time."""
+
+    def __init__(self, path: str, *, connections: int, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._path = path
+        self._all = [_sqlite_connection(path) for _ in range(connections)]
+        self._free: asyncio.Queue[sqlite3.Connection] = asyncio.Queue()
+        for conn in self._all:
+            self._free.put_nowait(conn)
+        # One writer at a time, queued in-process without sleeping, as the app's engine does (db.Database's write
+        # gate): SQLite's busy timeout would otherwise poll with sleeps of up to 100 ms.
+        self._write_gate = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=connections, thread_name_prefix="engine-ceiling")
+        self._token_sql, self._reserve_sql = _sql(TOKEN_SQL, "sqlite"), _sql(RESERVE_SQL, "sqlite")
+        self._order_sql, self._outbox_sql = _sql(ORDER_SQL, "sqlite"), _sql(OUTBOX_SQL, "sqlite")
+
+    async def _read_snapshot(self, offer_id: int) -> tuple:
+        conn = await self._free.get()
+        try:
+            return tuple(conn.execute(_sql(SNAPSHOT_SQL, "sqlite"), (offer_id,)).fetchone())
+        finally:
+            self._free.put_nowait(conn)
+
+    def _attempt_in_thread(self, conn: sqlite3.Connection, snapshot: OfferSnapshot, token: str) -> Outcome:
+        moment = self.clock.now()
+        now = _sqlite_time(moment)
+        auth = conn.execute(self._token_sql, (keyed_hash(self.secret_key, token), snapshot.brand_id)).fetchone()
+        if auth is None or auth[1] is not None or auth[0] <= now:
+            return None
+        with self._write_gate:
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                outcome = await attempt(token)
-            except (asyncpg.PostgresError, sqlite3.Error):
-                outcome = None
-            ended = time.perf_counter() - origin
-            attempts.append(Attempt(started, ended, bought=outcome is True, failed=outcome is None))
+                taken = conn.execute(self._reserve_sql, (snapshot.offer_id, now)).fetchone()
+                if taken is None:
+                    conn.execute("ROLLBACK")
+                    return 0
+                member_id, user_id, price_fen = auth[3], auth[2], taken[2]
+                expires = _sqlite_time(moment + self.payment_ttl)
+                order = snapshot.order_params(member_id=member_id, user_id=user_id, price_fen=price_fen, now=now, expires=expires)
+                order_id = conn.execute(self._order_sql, order).fetchone()[0]
+                event = snapshot.event_payload(order_id=order_id, member_id=member_id, price_fen=price_fen)
+                conn.execute(self._outbox_sql, (event, now))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        return order_id
 
-    await asyncio.gather(*(work(w) for w in workers))
-    return attempts, time.perf_counter() - origin
+    async def attempt(self, token: str, offer_id: int) -> Outcome:
+        snapshot = await self.warm(offer_id)
+        conn = await self._free.get()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._attempt_in_thread, conn, snapshot, token
+            )
+        finally:
+            self._free.put_nowait(conn)
+
+    async def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        for conn in self._all:
+            conn.close()
+
+
+async def open_engine(
+    *, database_url: str, secret_key: str, clock: Clock, payment_ttl: timedelta, connections: int
+) -> OrderEngine:
+    """The engine on linli's database URL (SQLAlchemy form, as LINLI_DATABASE_URL holds it)."""
+    common = {"secret_key": secret_key, "clock": clock, "payment_ttl": payment_ttl}
+    if database_url.startswith("sqlite"):
+        return SqliteOrderEngine(database_url.split("///", 1)[1], connections=connections, **common)
+    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    return await PostgresOrderEngine.connect(dsn, connections=connections, **common)
 
 
 async def _connect_all(dsn: str, count: int) -> list[asyncpg.Connection]:
@@ -152,136 +296,35 @@ async def _connect_all(dsn: str, count: int) -> list[asyncpg.Connection]:
     return connections
 
 
-async def _run_postgresql(
-    dsn: str, *, secret_key: str, offer_id: int, tokens: list[str], concurrency: int, clock: Clock,
-    payment_ttl: timedelta,
-) -> RunFigures:
-    token_sql, reserve_sql = _sql(TOKEN_SQL, "postgresql"), _sql(RESERVE_SQL, "postgresql")
-    order_sql, outbox_sql = _sql(ORDER_SQL, "postgresql"), _sql(OUTBOX_SQL, "postgresql")
-    # The pool: `concurrency` fresh connections opened before the clock starts, one per worker for the whole run
-    # (an asyncpg pool's release would add a reset round trip per attempt that no server needs).
-    connections = await _connect_all(dsn, concurrency)
-    try:
-        snapshot = OfferSnapshot(offer_id, *(await connections[0].fetchrow(_sql(SNAPSHOT_SQL, "postgresql"), offer_id)))
-        free = list(connections)
-
-        async def make_worker() -> AttemptFn:
-            conn = free.pop()
-
-            async def attempt(token: str) -> bool | None:
-                now = clock.now()
-                auth = await conn.fetchrow(token_sql, keyed_hash(secret_key, token), snapshot.brand_id)
-                if auth is None or auth[1] is not None or auth[0] <= now:
-                    return None
-                async with conn.transaction():
-                    taken = await conn.fetchrow(reserve_sql, offer_id, now)
-                    if taken is None:
-                        return False
-                    member_id, user_id, price_fen = auth[3], auth[2], taken[2]
-                    order = snapshot.order_params(
-                        member_id=member_id, user_id=user_id, price_fen=price_fen, now=now, expires=now + payment_ttl
-                    )
-                    order_id = await conn.fetchval(order_sql, *order)
-                    event = snapshot.event_payload(order_id=order_id, member_id=member_id, price_fen=price_fen)
-                    await conn.execute(outbox_sql, event, now)
-                return True
-
-            return attempt
-
-        attempts, elapsed = await _drive(tokens, concurrency=concurrency, make_worker=make_worker)
-    finally:
-        await asyncio.gather(*(conn.close() for conn in connections))
-    return figures(attempts, elapsed=elapsed)
-
-
-def _sqlite_time(moment: datetime) -> str:
-    # How SQLAlchemy stores a UTCDateTime on SQLite (naive UTC text), so the rows read back like linli's own.
-    return moment.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _sqlite_connection(path: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-    for pragma in ("journal_mode=WAL", "busy_timeout=30000", "foreign_keys=ON", "synchronous=NORMAL"):
-        conn.execute(f"PRAGMA {pragma}")
-    return conn
-
-
-async def _run_sqlite(
-    path: str, *, secret_key: str, offer_id: int, tokens: list[str], concurrency: int, clock: Clock,
-    payment_ttl: timedelta,
-) -> RunFigures:
-    token_sql, reserve_sql = _sql(TOKEN_SQL, "sqlite"), _sql(RESERVE_SQL, "sqlite")
-    order_sql, outbox_sql = _sql(ORDER_SQL, "sqlite"), _sql(OUTBOX_SQL, "sqlite")
-    # One writer at a time, queued in-process without sleeping, as the app's engine does (db.Database's write
-    # gate): SQLite's busy timeout would otherwise poll with sleeps of up to 100 ms.
-    write_gate = threading.Lock()
-    connections: list[sqlite3.Connection] = []
-    loop = asyncio.get_running_loop()
-    executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="engine-ceiling")
-    try:
-        reader = _sqlite_connection(path)
-        try:
-            snapshot = OfferSnapshot(offer_id, *reader.execute(_sql(SNAPSHOT_SQL, "sqlite"), (offer_id,)).fetchone())
-        finally:
-            reader.close()
-
-        def attempt_in_thread(conn: sqlite3.Connection, token: str) -> bool | None:
-            moment = clock.now()
-            now = _sqlite_time(moment)
-            auth = conn.execute(token_sql, (keyed_hash(secret_key, token), snapshot.brand_id)).fetchone()
-            if auth is None or auth[1] is not None or auth[0] <= now:
-                return None
-            with write_gate:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    taken = conn.execute(reserve_sql, (offer_id, now)).fetchone()
-                    if taken is None:
-                        conn.execute("ROLLBACK")
-                        return False
-                    member_id, user_id, price_fen = auth[3], auth[2], taken[2]
-                    expires = _sqlite_time(moment + payment_ttl)
-                    order = snapshot.order_params(
-                        member_id=member_id, user_id=user_id, price_fen=price_fen, now=now, expires=expires
-                    )
-                    order_id = conn.execute(order_sql, order).fetchone()[0]
-                    event = snapshot.event_payload(order_id=order_id, member_id=member_id, price_fen=price_fen)
-                    conn.execute(outbox_sql, (event, now))
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-            return True
-
-        async def make_worker() -> AttemptFn:
-            conn = _sqlite_connection(path)
-            connections.append(conn)
-
-            async def attempt(token: str) -> bool | None:
-                return await loop.run_in_executor(executor, attempt_in_thread, conn, token)
-
-            return attempt
-
-        attempts, elapsed = await _drive(tokens, concurrency=concurrency, make_worker=make_worker)
-    finally:
-        executor.shutdown(wait=True)
-        for conn in connections:
-            conn.close()
-    return figures(attempts, elapsed=elapsed)
-
-
 async def run_engine_ceiling(
     *, database_url: str, secret_key: str, offer_id: int, tokens: list[str], concurrency: int, clock: Clock,
     payment_ttl: timedelta,
 ) -> RunFigures:
     """Every token tries the offer once, `concurrency` at a time; the figures of the run (see linli.bench.phases)."""
-    if database_url.startswith("sqlite"):
-        return await _run_sqlite(
-            database_url.split("///", 1)[1], secret_key=secret_key, offer_id=offer_id, tokens=tokens,
-            concurrency=concurrency, clock=clock, payment_ttl=payment_ttl,
-        )
-    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-    return await _run_postgresql(
-        dsn, secret_key=secret_key, offer_id=offer_id, tokens=tokens, concurrency=concurrency, clock=clock,
-        payment_ttl=payment_ttl,
+    engine = await open_engine(
+        database_url=database_url, secret_key=secret_key, clock=clock, payment_ttl=payment_ttl, connections=concurrency
     )
+    try:
+        await engine.warm(offer_id)  # before the clock starts, as a per-process cache would have it
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        for token in tokens:
+            queue.put_nowait(token)
+        attempts: list[Attempt] = []
+        origin = time.perf_counter()
+
+        async def work() -> None:
+            while not queue.empty():
+                token = queue.get_nowait()
+                started = time.perf_counter() - origin
+                try:
+                    outcome = await engine.attempt(token, offer_id)
+                except (asyncpg.PostgresError, sqlite3.Error):
+                    outcome = None
+                ended = time.perf_counter() - origin
+                attempts.append(Attempt(started, ended, bought=bool(outcome), failed=outcome is None))
+
+        await asyncio.gather(*(work() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - origin
+    finally:
+        await engine.close()
+    return figures(attempts, elapsed=elapsed)

@@ -11,6 +11,8 @@ Two ceilings, each on its own offer with the same quota, the same members and th
   driver, run just before and just after the HTTP run (the mean is reported, and both values), while no
   server is up (its connections and the server's pool would not fit in PostgreSQL's default 100 together);
 - `ceiling_per_second`: linli's own reservation transaction (`orders.place_order`) called in-process.
+Beside them the HTTP floor (linli.bench.bare_order): the engine's statements behind a bare Starlette endpoint
+with as many processes as the server under test, driven by the same client: what HTTP in Python costs here.
 Each run is also split into its phases (linli.bench.phases): the opening rush while units remain and the
 refusals after the sell-out; and an "every attempt buys" run (quota = buyers) measures purchases alone.
 """
@@ -20,9 +22,13 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import math
+import os
+import sys
 import time
 import uuid
-from contextlib import nullcontext
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
@@ -33,7 +39,9 @@ from linli import migrate
 from linli.accounts import service as accounts
 from linli.attribution import service as attribution
 from linli.bench.engine_ceiling import run_engine_ceiling
-from linli.bench.harness import KeepAliveConnection, scratch_database, server_process, worker_process
+from linli.bench.harness import (
+    KeepAliveConnection, free_port, http_process, scratch_database, server_process, worker_process,
+)
 from linli.bench.seeding import brand_with_leader
 from linli.bench.phases import Attempt, RunFigures, figures, mean, ratio
 from linli.bench.statements import count_statements
@@ -49,6 +57,7 @@ from linli.live.models import CommunityOffer
 from linli.orders import service as orders
 from linli.orders.models import Order
 from linli.payments.models import Payment
+from linli.preflight import api_processes
 
 
 ALL_BUY_BUYERS = 300  # the "every attempt buys" run: this many members (or all, if fewer) on an offer of as many units
@@ -91,6 +100,19 @@ class FlashSaleResult:
     all_buy_purchases_per_second: float
     engine_all_buy_purchases_per_second: float
     all_buy_ratio: float
+    # The HTTP floor: the engine's statements behind a bare Starlette endpoint, the same client and processes.
+    http_floor_per_second: float
+    http_floor_purchases_per_second: float
+    http_floor_refusals_per_second: float
+    http_floor_all_buy_purchases_per_second: float
+    http_floor_p99_ms: float
+    http_floor_ratio: float  # the floor's attempts per second over the engine's: HTTP in Python, nothing else
+    http_floor_purchase_ratio: float
+    http_floor_refusal_ratio: float
+    http_floor_all_buy_ratio: float
+    floor_share: float  # linli's attempts per second over the floor's: what linli's own stack keeps of it
+    http_floor_sold: list[int]  # read back: the floor's rush offer, then its all-buy offer
+    http_floor_errors: int
     engine_sold: list[int]  # read back from the database: the engine's rush offers (before, after), then all-buy
     engine_oversold: int
     engine_errors: int
@@ -107,6 +129,8 @@ class Offers:
     all_buy_http: int
     all_buy_engine: int
     statements: int  # quota 2: two orders then a sold-out refusal, counted in-process
+    floor: int
+    all_buy_floor: int
 
 
 @dataclass
@@ -139,8 +163,9 @@ async def _seed(ctx: AppContext, *, members: int, quota: int, all_buy: int) -> S
         await live_sessions.start_session(session=s, brand_id=seeded.brand_id, session_id=live_session.id, now=now)
         offer_ids = []
         # The HTTP run, the in-process ceiling, the engine before and after, all-buy over HTTP and by the engine,
-        # and the statement count: each its own offer, so every member may try each once.
-        for offer_quota in (quota, quota, quota, quota, all_buy, all_buy, 2):
+        # the statement count, and the HTTP floor's rush and all-buy: each its own offer, so every member may try
+        # each once.
+        for offer_quota in (quota, quota, quota, quota, all_buy, all_buy, 2, quota, all_buy):
             offer = await live_offers.create_offer(
                 session=s, brand_id=seeded.brand_id, session_id=live_session.id,
                 data=live_offers.OfferInput(
@@ -197,6 +222,19 @@ async def _rush_over_http(
     origin = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(concurrency)))
     return attempts, winners, time.perf_counter() - origin
+
+
+@asynccontextmanager
+async def _floor_server(*, database_url: str, secret_key: str, processes: int, connections: int) -> AsyncIterator[str]:
+    """linli.bench.bare_order in its own process(es); yields its base URL."""
+    port = free_port()
+    env = {
+        **os.environ, "LINLI_DATABASE_URL": database_url, "LINLI_SECRET_KEY": secret_key,
+        "LINLI_BENCH_FLOOR_CONNECTIONS": str(math.ceil(connections / processes)),
+    }
+    argv = [sys.executable, "-m", "linli.bench.bare_order", "--port", str(port), "--processes", str(processes)]
+    async with http_process(argv=argv, env=env, port=port) as server:
+        yield server.base_url
 
 
 async def _pay_winners(base: str, *, winners: list[int], tokens: dict[int, str], concurrency: int) -> int:
@@ -281,9 +319,13 @@ async def _engine_sold(ctx: AppContext, *, offer_ids: list[int]) -> list[int]:
     return sold
 
 
-async def run_flash_sale(*, db: str, members: int, concurrency: int, quota: int, server_workers: int = 1) -> FlashSaleResult:
+async def run_flash_sale(
+    *, db: str, members: int, concurrency: int, quota: int, server_workers: int | None = None
+) -> FlashSaleResult:
+    """`server_workers` None: as many API processes as `linli serve` runs by default on that database."""
     all_buy = min(ALL_BUY_BUYERS, members)
     async with scratch_database(db) as url:
+        server_workers = api_processes(url=url, requested=server_workers)
         await asyncio.to_thread(migrate.upgrade, url)
         secret = secrets.token_urlsafe(32)
         settings = Settings(database_url=url, secret_key=secret, inprocess_worker=False, payment_simulator_enabled=True)
@@ -328,6 +370,17 @@ async def run_flash_sale(*, db: str, members: int, concurrency: int, quota: int,
                     base, winners=winners, tokens={o: tokens_by_user[u] for o, u in owners.items()}, concurrency=concurrency
                 )
             engine_after = await engine(offers.engine_after, tokens)
+            # The floor, like the engine, runs while linli's server is down (connections; the same cores).
+            async with _floor_server(
+                database_url=url, secret_key=secret, processes=server_workers, connections=concurrency
+            ) as floor_base:
+                floor_attempts, _, floor_elapsed = await _rush_over_http(
+                    floor_base, offer_id=offers.floor, users=seed.users, concurrency=concurrency
+                )
+                floor_all_buy_attempts, _, floor_all_buy_elapsed = await _rush_over_http(
+                    floor_base, offer_id=offers.all_buy_floor, users=seed.users[:all_buy], concurrency=concurrency
+                )
+            floor_sold = await _engine_sold(ctx, offer_ids=[offers.floor, offers.all_buy_floor])
             engine_all_buy = await engine(offers.all_buy_engine, tokens[:all_buy])
             ceiling = await _ceiling(ctx, offer_id=offers.ceiling, users=seed.users, concurrency=concurrency)
             counts = await count_statements(ctx, offer_id=offers.statements, tokens=tokens[:3])
@@ -337,6 +390,8 @@ async def run_flash_sale(*, db: str, members: int, concurrency: int, quota: int,
             await ctx.db.dispose()
     http = figures(attempts, elapsed=elapsed)
     http_all_buy = figures(all_buy_attempts, elapsed=all_buy_elapsed)
+    floor = figures(floor_attempts, elapsed=floor_elapsed)
+    floor_all_buy = figures(floor_all_buy_attempts, elapsed=floor_all_buy_elapsed)
     raw = mean([engine_before, engine_after])
     return FlashSaleResult(
         db=db, server_workers=server_workers, attempts=len(seed.users), concurrency=concurrency, quota=quota, sold=sold,
@@ -360,6 +415,18 @@ async def run_flash_sale(*, db: str, members: int, concurrency: int, quota: int,
         all_buy_purchases_per_second=round(http_all_buy.purchases_per_second, 1),
         engine_all_buy_purchases_per_second=round(engine_all_buy.purchases_per_second, 1),
         all_buy_ratio=ratio(http_all_buy.purchases_per_second, engine_all_buy.purchases_per_second),
+        http_floor_per_second=round(floor.attempts_per_second, 1),
+        http_floor_purchases_per_second=round(floor.purchases_per_second, 1),
+        http_floor_refusals_per_second=round(floor.refusals_per_second, 1),
+        http_floor_all_buy_purchases_per_second=round(floor_all_buy.purchases_per_second, 1),
+        http_floor_p99_ms=round(floor.p99_ms, 1),
+        http_floor_ratio=ratio(floor.attempts_per_second, raw.attempts_per_second),
+        http_floor_purchase_ratio=ratio(floor.purchases_per_second, raw.purchases_per_second),
+        http_floor_refusal_ratio=ratio(floor.refusals_per_second, raw.refusals_per_second),
+        http_floor_all_buy_ratio=ratio(floor_all_buy.purchases_per_second, engine_all_buy.purchases_per_second),
+        floor_share=ratio(http.attempts_per_second, floor.attempts_per_second),
+        http_floor_sold=floor_sold,
+        http_floor_errors=floor.errors + floor_all_buy.errors,
         engine_sold=engine_sold,
         engine_oversold=sum(max(0, n - cap) for n, cap in zip(engine_sold, (quota, quota, all_buy), strict=True)),
         engine_errors=engine_before.errors + engine_after.errors + engine_all_buy.errors,
