@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, exists, select, text, update
+from sqlalchemy import bindparam, case, exists, literal_column, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.catalog.models import Sku
@@ -41,6 +41,9 @@ class Reserved:
     unit_price_fen: int
     listing_left: int
     offer_left: int | None  # None for a listing order
+    # PostgreSQL: the order's id, drawn from its sequence by the same statement once the units were taken, so
+    # the order, its status change and its events are written together in one statement (orders.placement).
+    order_id: int | None = None
 
 
 # The member's row lock, and a key-share lock on the session row the order will reference, in one statement.
@@ -116,6 +119,11 @@ class _Taken:
     listing: tuple[int, int, int] | None  # sold, allocation, live price
     stock_left: int | None
     session_status: str | None
+    order_id: int | None = None
+
+
+# Drawn only when the stock was taken (CASE does not evaluate a branch it does not take): a refusal spends no id.
+_NEXT_ORDER_ID = literal_column("nextval('orders_id_seq')")
 
 
 def _one_statement(*, with_offer: bool):  # noqa: ANN202 - a SELECT over data-modifying CTEs
@@ -132,6 +140,7 @@ def _one_statement(*, with_offer: bool):  # noqa: ANN202 - a SELECT over data-mo
         select(listing_cte.c.live_price_fen).scalar_subquery(),
         select(stock_cte.c.stock_quantity).scalar_subquery(),
         _session_status().scalar_subquery(),
+        case((exists(select(stock_cte.c.stock_quantity)), _NEXT_ORDER_ID), else_=None),
     ]
     ctes = [listing_cte, stock_cte]
     if offer_cte is not None:
@@ -151,10 +160,10 @@ _TAKE_OFFER, _TAKE_LISTING, _TAKE_STOCK, _SESSION_STATUS = _take_offer(), _take_
 async def _take_in_one_statement(session: AsyncSession, params: dict) -> _Taken:
     row = (await session.execute(_ONE_STATEMENT[params["take_offer_id"] is not None], params)).one()
     offer = None
-    if params["take_offer_id"] is not None and row[5] is not None:
-        offer = (row[5], row[6], row[7])
+    if params["take_offer_id"] is not None and row[6] is not None:
+        offer = (row[6], row[7], row[8])
     listing = (row[0], row[1], row[2]) if row[0] is not None else None
-    return _Taken(offer=offer, listing=listing, stock_left=row[3], session_status=row[4])
+    return _Taken(offer=offer, listing=listing, stock_left=row[3], session_status=row[4], order_id=row[5])
 
 
 async def _take_one_by_one(session: AsyncSession, params: dict) -> _Taken:
@@ -194,5 +203,8 @@ async def reserve(
     listing_sold, allocation, live_price = taken.listing
     if taken.offer is not None:
         offer_sold, quota, offer_price = taken.offer
-        return Reserved(unit_price_fen=offer_price, listing_left=allocation - listing_sold, offer_left=quota - offer_sold)
-    return Reserved(unit_price_fen=live_price, listing_left=allocation - listing_sold, offer_left=None)
+        return Reserved(
+            unit_price_fen=offer_price, listing_left=allocation - listing_sold, offer_left=quota - offer_sold,
+            order_id=taken.order_id,
+        )
+    return Reserved(unit_price_fen=live_price, listing_left=allocation - listing_sold, offer_left=None, order_id=taken.order_id)

@@ -22,7 +22,7 @@ from linli.errors import Conflict, Forbidden, InvalidInput, NotFound
 from linli.live import reservations
 from linli.live.service import room_stream
 from linli.members import service as members
-from linli.orders import reservation, targets
+from linli.orders import reservation, targets, writes
 from linli.orders.models import Order, OrderStatusChange
 from linli.orders.reservation import SoldOut
 from linli.orders.targets import HOLDING_STATUSES, after_lock, check_limit, refuse_before_any_lock
@@ -64,9 +64,21 @@ def _replayed(existing: Order | None, fingerprint: str) -> PlacedOrder | None:
     """The order this key already made (same body), a 409 (different body), or None (a new key)."""
     if existing is None:
         return None
-    if existing.request_fingerprint != fingerprint:
-        raise Conflict("该幂等键已用于另一笔不同的下单请求", code="idempotency_key_reused")
+    _refuse_reused_key(existing.request_fingerprint, fingerprint)
     return PlacedOrder(order=existing, created=False)
+
+
+def _refuse_reused_key(recorded: str, fingerprint: str) -> None:
+    if recorded != fingerprint:
+        raise Conflict("该幂等键已用于另一笔不同的下单请求", code="idempotency_key_reused")
+
+
+async def _replay_of(session: AsyncSession, replay: targets.ReplayFacts, fingerprint: str) -> PlacedOrder:
+    """The fresh read found an order made with this key: the same body gets that order back, another a 409."""
+    _refuse_reused_key(replay.request_fingerprint, fingerprint)
+    order = await session.get(Order, replay.order_id)
+    assert order is not None  # orders are never deleted
+    return PlacedOrder(order=order, created=False)
 
 
 def _checked_key(*, listing_id: int | None, offer_id: int | None, quantity: int, idempotency_key: str) -> str:
@@ -106,17 +118,17 @@ async def place_order_in(
                 session=session, user_id=user_id, listing_id=listing_id, offer_id=offer_id, quantity=quantity,
                 idempotency_key=key, pickup_community_id=pickup_community_id, payment_ttl=payment_ttl, now=now,
             )
-    async with db.lookup() as session:
+    async with db.lookup_connection() as connection:
         target = await targets.read_target(
-            session=session, offer_id=offer_id, listing_id=listing_id, user_id=user_id, idempotency_key=key
+            session=connection, offer_id=offer_id, listing_id=listing_id, user_id=user_id, idempotency_key=key
         )
     if target.member_id is not None:
         fingerprint = _fingerprint(
             listing_id=listing_id, offer_id=offer_id, quantity=quantity, pickup_community_id=pickup_community_id
         )
-        replay = _replayed(target.replay, fingerprint)
-        if replay is not None:
-            return replay
+        if target.replay is not None:
+            async with db.lookup() as session:
+                return await _replay_of(session, target.replay, fingerprint)
         refuse_before_any_lock(target, leader_id=targets.binding_leader(target, now), quantity=quantity, now=now)
     async with db.transaction() as session:
         return await place_order(
@@ -164,9 +176,8 @@ async def place_order(
         target = await read()
     member_id, listing, offer = target.member_id, target.listing, target.offer
     assert member_id is not None
-    replay = _replayed(target.replay, fingerprint)
-    if replay is not None:
-        return replay
+    if target.replay is not None:
+        return await _replay_of(session, target.replay, fingerprint)
     leader_id = targets.binding_leader(target, now)
     refuse_before_any_lock(target, leader_id=leader_id, quantity=quantity, now=now)
 
@@ -199,30 +210,24 @@ async def place_order(
     )
     unit_price = reserved.unit_price_fen
     order = Order(
-        brand_id=listing.brand_id, member_id=member_id, user_id=user_id, session_id=listing.session_id,
-        listing_id=listing.id, offer_id=offer.id if offer else None, sku_id=listing.sku_id, product_id=sku.product_id,
-        product_name=sku.product_name, sku_name=sku.sku_name, quantity=quantity, unit_price_fen=unit_price,
-        total_fen=unit_price * quantity, leader_id=leader_id, community_id=pickup.community_id,
+        id=reserved.order_id, brand_id=listing.brand_id, member_id=member_id, user_id=user_id,
+        session_id=listing.session_id, listing_id=listing.id, offer_id=offer.id if offer else None, sku_id=listing.sku_id,
+        product_id=sku.product_id, product_name=sku.product_name, sku_name=sku.sku_name, quantity=quantity,
+        unit_price_fen=unit_price, total_fen=unit_price * quantity, leader_id=leader_id, community_id=pickup.community_id,
         pickup_point_id=pickup.pickup_point_id, status="pending_payment", idempotency_key=key,
-        request_fingerprint=fingerprint, placed_at=now, expires_at=now + payment_ttl,
+        request_fingerprint=fingerprint, placed_at=now, expires_at=now + payment_ttl, paid_at=None, closed_at=None,
     )
-    session.add(order)
-    await session.flush()  # the order's id, for its status change and its events (flushed with the commit)
-    session.add(OrderStatusChange(order_id=order.id, from_status=None, to_status="pending_payment", reason=None, changed_at=now))
-    emit(session, topic="order.placed", payload=_order_payload(order), now=now)
-    _emit_room_stock(session, order=order, listing_left=reserved.listing_left, offer_left=reserved.offer_left, now=now)
-    emit(
-        session,
-        topic="live.order_ticker",
-        stream=room_stream(listing.session_id),
-        payload={
-            "name": mask_name(target.display_name),
-            "community": pickup.community_name,
-            "product": sku.product_name,
-            "quantity": quantity,
-        },
-        now=now,
-    )
+    room = room_stream(listing.session_id)
+    ticker = {
+        "name": mask_name(target.display_name), "community": pickup.community_name, "product": sku.product_name,
+        "quantity": quantity,
+    }
+
+    def events_of(placed: Order) -> list[writes.Event]:
+        stock = _room_stock_payload(order=placed, listing_left=reserved.listing_left, offer_left=reserved.offer_left)
+        return [("order.placed", None, _order_payload(placed)), ("live.stock", room, stock), ("live.order_ticker", room, ticker)]
+
+    order = await writes.write_placed_order(session, order=order, events_of=events_of, now=now)
     return PlacedOrder(order=order, created=True)
 
 
@@ -241,11 +246,16 @@ def _order_payload(order: Order) -> dict:
     }
 
 
-def _emit_room_stock(session: AsyncSession, *, order: Order, listing_left: int, offer_left: int | None, now: datetime) -> None:
-    assert order.session_id is not None
+def _room_stock_payload(*, order: Order, listing_left: int, offer_left: int | None) -> dict:
     payload: dict = {"listing_id": order.listing_id, "listing_remaining": listing_left}
     if order.offer_id is not None:
         payload.update({"offer_id": order.offer_id, "offer_remaining": offer_left})
+    return payload
+
+
+def _emit_room_stock(session: AsyncSession, *, order: Order, listing_left: int, offer_left: int | None, now: datetime) -> None:
+    assert order.session_id is not None
+    payload = _room_stock_payload(order=order, listing_left=listing_left, offer_left=offer_left)
     emit(session, topic="live.stock", stream=room_stream(order.session_id), payload=payload, now=now)
 
 

@@ -31,8 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, bindparam, func, literal, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from linli.accounts.models import User
 from linli.attribution.models import Binding
@@ -137,40 +136,98 @@ def _cache_of(engine: Engine) -> SaleCache:
     return cache
 
 
+# The fresh read's facts are plain rows (Core columns, no ORM entities): loading entities for the identity map
+# cost more than the statement itself on every attempt, and nothing here is changed through them.
+@dataclass(frozen=True)
+class OfferFacts:
+    id: int
+    leader_id: int
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+    sold: int
+    quota: int
+    per_member_limit: int | None
+
+
+@dataclass(frozen=True)
+class ListingFacts:
+    id: int
+    brand_id: int
+    session_id: int
+    sku_id: int
+    status: str
+    per_member_limit: int | None
+
+
+@dataclass(frozen=True)
+class BindingFacts:
+    """What `attribution.is_active` reads of a binding."""
+
+    leader_id: int
+    status: str
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ReplayFacts:
+    """The order this idempotency key already made: enough to tell a replay from a reused key."""
+
+    order_id: int
+    request_fingerprint: str
+
+
 @dataclass(frozen=True)
 class Target:
     """The fresh read: the offer (None for a listing order), its listing and session, and the caller."""
 
-    offer: CommunityOffer | None
-    listing: Listing
+    offer: OfferFacts | None
+    listing: ListingFactsFacts
     session_status: str
     member_id: int | None
-    binding: Binding | None
-    replay: Order | None
+    binding: BindingFacts | None
+    replay: ReplayFacts | None
     display_name: str | None
+
+
+# Table columns (Core), not ORM attributes: on a bare connection the statement runs without the ORM's
+# execution and result machinery.
+_OFFERS, _LISTINGS, _SESSIONS = CommunityOffer.__table__.c, Listing.__table__.c, LiveSession.__table__.c
+_MEMBERS, _BINDINGS, _ORDERS, _USERS = Member.__table__.c, Binding.__table__.c, Order.__table__.c, User.__table__.c
+_OFFER_COLUMNS = (
+    _OFFERS.id, _OFFERS.leader_id, _OFFERS.status, _OFFERS.starts_at, _OFFERS.ends_at, _OFFERS.sold, _OFFERS.quota,
+    _OFFERS.per_member_limit,
+)
+_LISTING_COLUMNS = (
+    _LISTINGS.id, _LISTINGS.brand_id, _LISTINGS.session_id, _LISTINGS.sku_id, _LISTINGS.status, _LISTINGS.per_member_limit,
+)
 
 
 def _target_query(*, by_offer: bool):  # noqa: ANN202 - a SELECT
     """The fresh read, with bound parameters: built once per kind, since building it costs more than running it."""
-    # The binding comes through a derived table so that a member without one still yields the row.
-    binding = aliased(Binding, select(Binding).subquery("binding"))
     user_id = bindparam("user_id")
-    columns = (Listing, LiveSession.status, Member.id, binding, Order, User.display_name)
+    # The binding through a derived table (PostgreSQL flattens it): the statement reads it as one unit.
+    binding = select(_BINDINGS.member_id, _BINDINGS.leader_id, _BINDINGS.status, _BINDINGS.expires_at).subquery("binding")
+    columns = (
+        *_LISTING_COLUMNS, _SESSIONS.status, _MEMBERS.id, binding.c.leader_id, binding.c.status, binding.c.expires_at,
+        _ORDERS.id, _ORDERS.request_fingerprint, _USERS.display_name,
+    )
+    listings, sessions = Listing.__table__, LiveSession.__table__
     if by_offer:
         query = (
-            select(CommunityOffer, *columns)
-            .select_from(CommunityOffer)
-            .join(Listing, Listing.id == CommunityOffer.listing_id)
-            .where(CommunityOffer.id == bindparam("target_id"))
+            select(*_OFFER_COLUMNS, *columns)
+            .select_from(CommunityOffer.__table__)
+            .join(listings, _LISTINGS.id == _OFFERS.listing_id)
+            .where(_OFFERS.id == bindparam("target_id"))
         )
     else:
-        query = select(*columns).select_from(Listing).where(Listing.id == bindparam("target_id"))
+        query = select(*columns).select_from(listings).where(_LISTINGS.id == bindparam("target_id"))
     return (
-        query.join(LiveSession, LiveSession.id == Listing.session_id)
-        .outerjoin(Member, (Member.brand_id == Listing.brand_id) & (Member.user_id == user_id))
-        .outerjoin(binding, binding.member_id == Member.id)
-        .outerjoin(Order, (Order.member_id == Member.id) & (Order.idempotency_key == bindparam("key")))
-        .outerjoin(User, User.id == user_id)
+        query.join(sessions, _SESSIONS.id == _LISTINGS.session_id)
+        .outerjoin(Member.__table__, (_MEMBERS.brand_id == _LISTINGS.brand_id) & (_MEMBERS.user_id == user_id))
+        .outerjoin(binding, binding.c.member_id == _MEMBERS.id)
+        .outerjoin(Order.__table__, (_ORDERS.member_id == _MEMBERS.id) & (_ORDERS.idempotency_key == bindparam("key")))
+        .outerjoin(User.__table__, _USERS.id == user_id)
     )
 
 
@@ -178,9 +235,11 @@ _TARGET_QUERIES = {True: _target_query(by_offer=True), False: _target_query(by_o
 
 
 async def read_target(
-    *, session: AsyncSession, offer_id: int | None, listing_id: int | None, user_id: int, idempotency_key: str
+    *, session: AsyncSession | AsyncConnection, offer_id: int | None, listing_id: int | None, user_id: int,
+    idempotency_key: str,
 ) -> Target:
-    """One statement: the target's rows joined with the caller's member, binding and replayed order."""
+    """One statement: the target's rows joined with the caller's member, binding and replayed order (on a
+    transaction's session, or on a bare connection before any)."""
     query = _TARGET_QUERIES[offer_id is not None]
     params = {"target_id": offer_id if offer_id is not None else listing_id, "user_id": user_id, "key": idempotency_key}
     row = (await session.execute(query, params)).one_or_none()
@@ -188,15 +247,21 @@ async def read_target(
         if offer_id is not None:
             raise NotFound("社区专享价不存在", code="offer_not_found")
         raise NotFound("直播商品不存在", code="listing_not_found")
-    offer, rest = (row[0], row[1:]) if offer_id is not None else (None, row)
-    listing, session_status, member_id, bound, replay, display_name = rest
+    offer = None
+    if offer_id is not None:
+        offer, row = OfferFacts(*row[:len(_OFFER_COLUMNS)]), row[len(_OFFER_COLUMNS):]
+    listing = ListingFacts(*row[:len(_LISTING_COLUMNS)])
+    session_status, member_id, bound_leader, bound_status, bound_until, replay_id, replay_fingerprint, display_name = (
+        row[len(_LISTING_COLUMNS):]
+    )
     return Target(
-        offer=offer, listing=listing, session_status=session_status, member_id=member_id, binding=bound,
-        replay=replay, display_name=display_name,
+        offer=offer, listing=listing, session_status=session_status, member_id=member_id,
+        binding=BindingFacts(bound_leader, bound_status, bound_until) if bound_leader is not None else None,
+        replay=ReplayFacts(replay_id, replay_fingerprint) if replay_id is not None else None, display_name=display_name,
     )
 
 
-async def sku_facts(*, session: AsyncSession, listing: Listing) -> SkuFacts:
+async def sku_facts(*, session: AsyncSession, listing: ListingFacts) -> SkuFacts:
     cache = cache_for(session)
     key = ("sku", listing.brand_id, listing.sku_id)
     facts = cache.get(key)
@@ -210,7 +275,7 @@ async def sku_facts(*, session: AsyncSession, listing: Listing) -> SkuFacts:
 
 
 async def pickup_facts(
-    *, session: AsyncSession, listing: Listing, leader_id: int | None, pickup_community_id: int | None
+    *, session: AsyncSession, listing: ListingFacts, leader_id: int | None, pickup_community_id: int | None
 ) -> PickupFacts | None:
     """Where the goods go: a bound member's to their leader's pickup point, else to the community chosen.
 
