@@ -52,6 +52,8 @@ async def test_a_neighbour_files_a_claim_with_a_photo_and_staff_approve_it(phone
     await expect(page.get_by_test_id("claim-asked")).to_have_text("¥40.00")
     photo = page.get_by_test_id("claim-photo")
     await expect(photo).to_have_count(1)
+    # the page is there before its photo has loaded (a busy machine): wait for the image, then check its size
+    await page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=await photo.element_handle())
     assert await photo.evaluate("img => img.complete && img.naturalWidth") == 64
     await phone.shoot("claim-filed")
     async with ctx.db.read() as s:
