@@ -203,7 +203,7 @@ async def test_once_the_quota_is_gone_an_ineligible_member_is_told_not_eligible(
     await _refused(client, world, stage, eligible, body, 409, "offer_sold_out")
 
 
-PLACEMENT_STATEMENTS = {"sqlite": 10, "postgresql": 6}  # issue 15: 21 and 20 before the lean path, then 10 and 8; PostgreSQL writes an order in one statement since
+PLACEMENT_STATEMENTS = {"sqlite": 10, "postgresql": 5}  # issue 15: 21 and 20 before the lean path, then 10 and 8; PostgreSQL now takes the units and writes the order in one statement
 
 
 class _Statements:

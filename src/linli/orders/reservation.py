@@ -15,10 +15,12 @@ locked row (RETURNING), so a price changed a moment ago is the price charged.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, case, exists, literal_column, select, text, update
+from sqlalchemy import CTE, ColumnElement, bindparam, exists, null, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.catalog.models import Sku
@@ -41,9 +43,23 @@ class Reserved:
     unit_price_fen: int
     listing_left: int
     offer_left: int | None  # None for a listing order
-    # PostgreSQL: the order's id, drawn from its sequence by the same statement once the units were taken, so
-    # the order, its status change and its events are written together in one statement (orders.placement).
+    # PostgreSQL with `write`: the id of the order the same statement wrote from the rows it took.
     order_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TakenRows:
+    """The reservation's CTEs (each at most one row, RETURNING what it took), for writes in the same statement."""
+
+    offer: CTE | None  # sold, quota, price_fen; None for a listing order
+    listing: CTE  # sold, allocation, live_price_fen
+    stock: CTE  # stock_quantity
+
+
+# Builds, from the taken rows, the data-modifying CTEs that write the order and the column returning its id.
+# Used on PostgreSQL only: the hot rows are then locked for one statement and the COMMIT, not for a round trip
+# more per write (while the event loop serves other requests between them).
+WriteBuilder = Callable[[TakenRows], tuple[list[CTE], ColumnElement[Any]]]
 
 
 # The member's row lock, and a key-share lock on the session row the order will reference, in one statement.
@@ -122,11 +138,7 @@ class _Taken:
     order_id: int | None = None
 
 
-# Drawn only when the stock was taken (CASE does not evaluate a branch it does not take): a refusal spends no id.
-_NEXT_ORDER_ID = literal_column("nextval('orders_id_seq')")
-
-
-def _one_statement(*, with_offer: bool):  # noqa: ANN202 - a SELECT over data-modifying CTEs
+def _one_statement(*, with_offer: bool, write: WriteBuilder | None = None):  # noqa: ANN202 - a SELECT over data-modifying CTEs
     listing_update = _take_listing()
     offer_cte = None
     if with_offer:
@@ -140,9 +152,14 @@ def _one_statement(*, with_offer: bool):  # noqa: ANN202 - a SELECT over data-mo
         select(listing_cte.c.live_price_fen).scalar_subquery(),
         select(stock_cte.c.stock_quantity).scalar_subquery(),
         _session_status().scalar_subquery(),
-        case((exists(select(stock_cte.c.stock_quantity)), _NEXT_ORDER_ID), else_=None),
     ]
     ctes = [listing_cte, stock_cte]
+    if write is None:
+        columns.append(null())
+    else:
+        written, order_id = write(TakenRows(offer=offer_cte, listing=listing_cte, stock=stock_cte))
+        ctes += written
+        columns.append(order_id)
     if offer_cte is not None:
         ctes.insert(0, offer_cte)
         columns += [
@@ -153,12 +170,16 @@ def _one_statement(*, with_offer: bool):  # noqa: ANN202 - a SELECT over data-mo
     return select(*columns).add_cte(*ctes)
 
 
-_ONE_STATEMENT = {True: _one_statement(with_offer=True), False: _one_statement(with_offer=False)}
+_ONE_STATEMENT: dict[tuple[bool, WriteBuilder | None], Any] = {}
 _TAKE_OFFER, _TAKE_LISTING, _TAKE_STOCK, _SESSION_STATUS = _take_offer(), _take_listing(), _take_stock(), _session_status()
 
 
-async def _take_in_one_statement(session: AsyncSession, params: dict) -> _Taken:
-    row = (await session.execute(_ONE_STATEMENT[params["take_offer_id"] is not None], params)).one()
+async def _take_in_one_statement(session: AsyncSession, params: dict, write: WriteBuilder | None) -> _Taken:
+    kind = (params["take_offer_id"] is not None, write)
+    statement = _ONE_STATEMENT.get(kind)
+    if statement is None:  # built once per kind and writer
+        statement = _ONE_STATEMENT[kind] = _one_statement(with_offer=kind[0], write=write)
+    row = (await session.execute(statement, params)).one()
     offer = None
     if params["take_offer_id"] is not None and row[6] is not None:
         offer = (row[6], row[7], row[8])
@@ -183,15 +204,21 @@ async def _take_one_by_one(session: AsyncSession, params: dict) -> _Taken:
 
 
 async def reserve(
-    *, session: AsyncSession, offer_id: int | None, listing_id: int, session_id: int, sku_id: int, quantity: int, now: datetime
+    *, session: AsyncSession, offer_id: int | None, listing_id: int, session_id: int, sku_id: int, quantity: int,
+    now: datetime, write: WriteBuilder | None = None, write_params: dict[str, Any] | None = None,
 ) -> Reserved:
-    """Takes the units or raises (SoldOut, or session_not_live when the session ended meanwhile)."""
-    take = _take_in_one_statement if session.get_bind().dialect.name == "postgresql" else _take_one_by_one
+    """Takes the units or raises (SoldOut, or session_not_live when the session ended meanwhile).
+
+    On PostgreSQL, `write` (with its `write_params`) writes the order from the taken rows in the same statement
+    and `order_id` comes back; on SQLite (three statements) it is not used and the caller writes the order."""
     params = {
         "take_offer_id": offer_id, "take_listing_id": listing_id, "take_session_id": session_id, "take_sku_id": sku_id, "take_quantity": quantity,
         "take_now": now,
     }
-    taken = await take(session, params)
+    if session.get_bind().dialect.name == "postgresql":
+        taken = await _take_in_one_statement(session, {**params, **(write_params or {})}, write)
+    else:
+        taken = await _take_one_by_one(session, params)
     if offer_id is not None and taken.offer is None:
         raise SoldOut("专享名额已抢完", code="offer_sold_out")
     if taken.listing is None:

@@ -203,36 +203,49 @@ async def place_order(
         raise InvalidInput("请选择自提点所在小区", code="pickup_point_required")
     sku = await targets.sku_facts(session=session, listing=listing)
 
-    # The reservation comes last: the hot offer and listing rows stay locked only for the writes below.
-    reserved = await reservation.reserve(
-        session=session, offer_id=offer.id if offer else None, listing_id=listing.id, session_id=listing.session_id,
-        sku_id=listing.sku_id, quantity=quantity, now=now,
-    )
-    unit_price = reserved.unit_price_fen
+    # The reservation comes last: the hot offer and listing rows stay locked only for the writes and the commit.
     order = Order(
-        id=reserved.order_id, brand_id=listing.brand_id, member_id=member_id, user_id=user_id,
-        session_id=listing.session_id, listing_id=listing.id, offer_id=offer.id if offer else None, sku_id=listing.sku_id,
-        product_id=sku.product_id, product_name=sku.product_name, sku_name=sku.sku_name, quantity=quantity,
-        unit_price_fen=unit_price, total_fen=unit_price * quantity, leader_id=leader_id, community_id=pickup.community_id,
-        pickup_point_id=pickup.pickup_point_id, status="pending_payment", idempotency_key=key,
-        request_fingerprint=fingerprint, placed_at=now, expires_at=now + payment_ttl, paid_at=None, closed_at=None,
+        brand_id=listing.brand_id, member_id=member_id, user_id=user_id, session_id=listing.session_id,
+        listing_id=listing.id, offer_id=offer.id if offer else None, sku_id=listing.sku_id, product_id=sku.product_id,
+        product_name=sku.product_name, sku_name=sku.sku_name, quantity=quantity, leader_id=leader_id,
+        community_id=pickup.community_id, pickup_point_id=pickup.pickup_point_id, status="pending_payment",
+        idempotency_key=key, request_fingerprint=fingerprint, placed_at=now, expires_at=now + payment_ttl, paid_at=None,
+        closed_at=None,
     )
     room = room_stream(listing.session_id)
     ticker = {
         "name": mask_name(target.display_name), "community": pickup.community_name, "product": sku.product_name,
         "quantity": quantity,
     }
+    on_postgresql = session.get_bind().dialect.name == "postgresql"
+    reserved = await reservation.reserve(
+        session=session, offer_id=offer.id if offer else None, listing_id=listing.id, session_id=listing.session_id,
+        sku_id=listing.sku_id, quantity=quantity, now=now,
+        # PostgreSQL writes the order, its status change and its events in the reservation's own statement.
+        write=writes.placed_order_ctes if on_postgresql else None,
+        write_params=writes.write_params(
+            order=order, placed_payload=_order_payload(order, without=("order_id", "total_fen")),
+            stock_payload=_room_stock_payload(order=order), ticker=ticker, room=room,
+        ) if on_postgresql else None,
+    )
+    if reserved.order_id is not None:
+        order = writes.attach_written(
+            session, order=order, order_id=reserved.order_id, unit_price_fen=reserved.unit_price_fen, room=room
+        )
+        return PlacedOrder(order=order, created=True)
+    order.unit_price_fen, order.total_fen = reserved.unit_price_fen, reserved.unit_price_fen * quantity
 
-    def events_of(placed: Order) -> list[writes.Event]:
+    def events_of(placed: Order) -> list[tuple[str, str | None, dict]]:
         stock = _room_stock_payload(order=placed, listing_left=reserved.listing_left, offer_left=reserved.offer_left)
         return [("order.placed", None, _order_payload(placed)), ("live.stock", room, stock), ("live.order_ticker", room, ticker)]
 
-    order = await writes.write_placed_order(session, order=order, events_of=events_of, now=now)
+    order = await writes.write_with_the_orm(session, order=order, events_of=events_of, now=now)
     return PlacedOrder(order=order, created=True)
 
 
-def _order_payload(order: Order) -> dict:
-    return {
+def _order_payload(order: Order, *, without: tuple[str, ...] = ()) -> dict:
+    """The order's events' payload; `without` leaves out what the statement writing it fills in itself."""
+    payload = {
         "order_id": order.id,
         "brand_id": order.brand_id,
         "member_id": order.member_id,
@@ -244,12 +257,21 @@ def _order_payload(order: Order) -> dict:
         "total_fen": order.total_fen,
         "status": order.status,
     }
+    for key in without:
+        del payload[key]
+    return payload
 
 
-def _room_stock_payload(*, order: Order, listing_left: int, offer_left: int | None) -> dict:
-    payload: dict = {"listing_id": order.listing_id, "listing_remaining": listing_left}
+def _room_stock_payload(*, order: Order, listing_left: int | None = None, offer_left: int | None = None) -> dict:
+    """`live.stock` for the order's listing (and offer); without the units left when the statement writing it
+    fills them in itself (PostgreSQL's placement)."""
+    payload: dict = {"listing_id": order.listing_id}
+    if listing_left is not None:
+        payload["listing_remaining"] = listing_left
     if order.offer_id is not None:
-        payload.update({"offer_id": order.offer_id, "offer_remaining": offer_left})
+        payload["offer_id"] = order.offer_id
+        if offer_left is not None:
+            payload["offer_remaining"] = offer_left
     return payload
 
 

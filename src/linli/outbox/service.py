@@ -34,14 +34,10 @@ def emit(session: AsyncSession, *, topic: str, payload: dict[str, Any], now: dat
         commit_hook.mark(session, stream=stream, topic=topic)
 
 
-def emitted_row(
-    session: AsyncSession, *, topic: str, payload: dict[str, Any], now: datetime, stream: str | None = None
-) -> dict[str, Any]:
-    """`emit` for a caller that writes the row itself, in one statement with its other rows (the order path):
-    the row's column values, with the stream marked for the commit hook exactly as `emit` marks it."""
-    if stream is not None:
-        commit_hook.mark(session, stream=stream, topic=topic)
-    return {"topic": topic, "stream": stream, "payload": payload, "created_at": now, "available_at": now, "attempts": 0}
+def announce(session: AsyncSession, *, stream: str, topic: str) -> None:
+    """For a caller that wrote an event on `stream` itself (one statement with its other rows, the order path):
+    whoever tails the stream hears of it when this transaction commits, exactly as after `emit`."""
+    commit_hook.mark(session, stream=stream, topic=topic)
 
 
 async def recent_on_stream(
