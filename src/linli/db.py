@@ -17,6 +17,8 @@ from typing import Annotated, Any
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.util import greenlet_spawn
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -109,6 +111,43 @@ def _install_sqlite_pragmas(engine: AsyncEngine, *, begin: str) -> None:
         connection.exec_driver_sql(begin)
 
 
+class DriverStatement:
+    """A Core statement compiled once for PostgreSQL's driver: its SQL and the order of its parameters.
+
+    For the reads every request makes (the token check, the order's fresh read), run on `Database.driver_lookup()`:
+    asyncpg prepares it once per connection, and no SQLAlchemy connection, execution context or result is built
+    per call, which cost more than the statement itself. Literal values in the statement keep their value.
+    """
+
+    def __init__(self, statement: ClauseElement) -> None:
+        self.statement = statement
+        self._compiled: tuple[str, list[tuple[str, bool, Any]]] | None = None
+
+    def compiled(self, dialect: Dialect) -> tuple[str, list[tuple[str, bool, Any]]]:
+        """The SQL, and per parameter in order: its name, whether the caller must give it, its literal value."""
+        if self._compiled is None:
+            compiled = self.statement.compile(dialect=dialect)
+            binds = [(name, compiled.binds[name]) for name in compiled.positiontup or []]
+            self._compiled = (str(compiled), [(name, bind.required, bind.effective_value) for name, bind in binds])
+        return self._compiled
+
+
+class DriverConnection:
+    """A pooled connection's asyncpg connection, outside any transaction. Each statement is announced to the
+    engine's `before_cursor_execute` listeners first, so what counts or logs statements sees these too."""
+
+    def __init__(self, driver: Any, engine: AsyncEngine) -> None:
+        self._driver = driver
+        self._engine = engine.sync_engine
+
+    async def fetchrow(self, statement: DriverStatement, params: dict[str, Any]) -> Any:  # noqa: ANN401 - a Record
+        sql, order = statement.compiled(self._engine.dialect)
+        args = [params[name] if required else params.get(name, value) for name, required, value in order]
+        if self._engine.dispatch.before_cursor_execute:
+            self._engine.dispatch.before_cursor_execute(None, None, sql, args, None, False)
+        return await self._driver.fetchrow(sql, *args)
+
+
 class Database:
     """Engines and session factories for one database URL."""
 
@@ -180,6 +219,18 @@ class Database:
             return
         async with self._autocommit_engine.connect() as connection:
             yield connection
+
+    @asynccontextmanager
+    async def driver_lookup(self) -> AsyncIterator[DriverConnection]:
+        """PostgreSQL only: `lookup_connection` on the driver itself (see DriverStatement), autocommit as
+        asyncpg is outside a transaction. The connection goes back to the pool (and its reset) afterwards."""
+        if self.dialect != "postgresql":
+            raise RuntimeError("driver_lookup is for PostgreSQL")
+        pooled = await self.engine.raw_connection()
+        try:
+            yield DriverConnection(pooled.driver_connection, self.engine)
+        finally:
+            await greenlet_spawn(pooled.close)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

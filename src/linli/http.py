@@ -81,8 +81,7 @@ async def _authenticate(request: Request, credentials: HTTPAuthorizationCredenti
     if not token:
         raise Unauthorized()
     ctx = app_context(request)
-    async with ctx.db.lookup_connection() as connection:
-        caller = await accounts.token_caller(connection=connection, settings=ctx.settings, token=token, now=ctx.clock.now())
+    caller = await accounts.token_caller(db=ctx.db, settings=ctx.settings, token=token, now=ctx.clock.now())
     return CurrentUser(user_id=caller.user_id, auth_session_id=caller.auth_session_id)
 
 

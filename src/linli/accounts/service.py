@@ -10,17 +10,18 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Row, Select, bindparam, false, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.accounts.models import AuthSession, DevSmsMessage, LoginAttempt, SmsCode, User
 from linli.accounts.sms import SmsSender
 from linli.accounts.wechat import WeChatClient, WeChatIdentity
 from linli.config import Settings
-from linli.db import insert_unique
+from linli.db import Database, DriverStatement, insert_unique
 from linli.errors import Conflict, DomainError, InvalidInput, NotFound, RateLimited, Unauthorized
 from linli.security import is_valid_phone, keyed_hash, new_token
 
@@ -319,7 +320,7 @@ async def login_with_wechat(
     return await login_with_wechat_identity(session=session, settings=settings, identity=identity, now=now)
 
 
-def _refuse_unusable_token(found: AuthSession | Row | None, *, now: datetime) -> None:
+def _refuse_unusable_token(found: AuthSession | Row | _TokenRow | None, *, now: datetime) -> None:
     if found is None:
         raise Unauthorized("登录凭证无效，请重新登录", code="token_invalid")
     if found.revoked_at is not None:
@@ -349,13 +350,30 @@ _TOKEN_CALLER_QUERY = select(
 ).where(AuthSession.token_hash == bindparam("token_hash"))
 
 
-async def token_caller(*, connection: AsyncConnection, settings: Settings, token: str, now: datetime) -> TokenCaller:
-    """`authenticate_token` as one Core row on a bare connection: the same checks and refusals, without an
-    ORM session or a loaded AuthSession (it runs on every authenticated request)."""
-    found = (await connection.execute(_TOKEN_CALLER_QUERY, {"token_hash": keyed_hash(settings.secret_key, token)})).one_or_none()
+_TOKEN_CALLER_ON_DRIVER = DriverStatement(_TOKEN_CALLER_QUERY)
+
+
+async def token_caller(*, db: Database, settings: Settings, token: str, now: datetime) -> TokenCaller:
+    """`authenticate_token` as one row, without an ORM session or a loaded AuthSession (it runs on every
+    authenticated request): on PostgreSQL on the driver itself, on SQLite as a Core row."""
+    params = {"token_hash": keyed_hash(settings.secret_key, token)}
+    if db.dialect == "postgresql":
+        async with db.driver_lookup() as connection:
+            record = await connection.fetchrow(_TOKEN_CALLER_ON_DRIVER, params)
+        found = _TokenRow(*record) if record is not None else None
+    else:
+        async with db.lookup_connection() as connection:
+            found = (await connection.execute(_TOKEN_CALLER_QUERY, params)).one_or_none()
     _refuse_unusable_token(found, now=now)
     assert found is not None  # refused above otherwise
     return TokenCaller(user_id=found.user_id, auth_session_id=found.id)
+
+
+class _TokenRow(NamedTuple):
+    id: int
+    user_id: int
+    revoked_at: datetime | None
+    expires_at: datetime
 
 
 async def revoke_session(*, session: AsyncSession, auth_session_id: int, now: datetime) -> None:

@@ -1,13 +1,14 @@
 """How many SQL statements one order and one sold-out refusal cost linli, counted in-process.
 
 An attempt is what `POST /api/v1/orders` runs: the bearer-token check of http.py's auth dependency
-(`db.lookup_connection()` + `accounts.token_caller`), then `orders.place_order_in` (the route's call: the read that
+(`accounts.token_caller`), then `orders.place_order_in` (the route's call: the read that
 decides who may buy outside a transaction on PostgreSQL, the write transaction only when it lets the order go
 ahead). `StatementCounter` counts what the database receives: every statement SQLAlchemy hands the driver
 (`before_cursor_execute`), plus each transaction's BEGIN and COMMIT / ROLLBACK from the connection's own
 events, because asyncpg sends them without a cursor (and SQLite's "BEGIN IMMEDIATE", sent through a cursor by
-`linli.db`, must not count twice). A connection in AUTOCOMMIT (`Database.lookup_connection` on PostgreSQL) sends no BEGIN
-or COMMIT and is charged none. The tests pin the order path's budget with the same counter.
+`linli.db`, must not count twice); statements run on the driver itself (`Database.driver_lookup`) are announced
+to the same listeners. A connection in AUTOCOMMIT (`Database.lookup_connection` on PostgreSQL) or on the driver
+outside a transaction sends no BEGIN or COMMIT and is charged none. The tests pin the order path's budget with the same counter.
 """
 
 from __future__ import annotations
@@ -82,8 +83,7 @@ class StatementCounts:
 
 async def _attempt(ctx: AppContext, *, token: str, offer_id: int) -> str:
     """One order request as the HTTP layer runs it, without HTTP: "placed", or the refusal's code."""
-    async with ctx.db.lookup_connection() as connection:
-        auth = await accounts.token_caller(connection=connection, settings=ctx.settings, token=token, now=ctx.clock.now())
+    auth = await accounts.token_caller(db=ctx.db, settings=ctx.settings, token=token, now=ctx.clock.now())
     try:
         await orders.place_order_in(
             db=ctx.db, user_id=auth.user_id, listing_id=None, offer_id=offer_id, quantity=1,

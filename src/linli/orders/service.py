@@ -118,10 +118,9 @@ async def place_order_in(
                 session=session, user_id=user_id, listing_id=listing_id, offer_id=offer_id, quantity=quantity,
                 idempotency_key=key, pickup_community_id=pickup_community_id, payment_ttl=payment_ttl, now=now,
             )
-    async with db.lookup_connection() as connection:
-        target = await targets.read_target(
-            session=connection, offer_id=offer_id, listing_id=listing_id, user_id=user_id, idempotency_key=key
-        )
+    target = await targets.read_target_on_driver(
+        db=db, offer_id=offer_id, listing_id=listing_id, user_id=user_id, idempotency_key=key
+    )
     if target.member_id is not None:
         fingerprint = _fingerprint(
             listing_id=listing_id, offer_id=offer_id, quantity=quantity, pickup_community_id=pickup_community_id

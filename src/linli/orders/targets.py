@@ -29,6 +29,7 @@ import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, bindparam, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
@@ -38,6 +39,7 @@ from linli.attribution.models import Binding
 from linli.attribution.service import is_active
 from linli.brands import service as brands
 from linli.catalog import service as catalog
+from linli.db import Database, DriverStatement
 from linli.errors import Conflict, Forbidden, NotFound
 from linli.leaders import service as leaders
 from linli.live.models import CommunityOffer, Listing, LiveSession
@@ -232,6 +234,7 @@ def _target_query(*, by_offer: bool):  # noqa: ANN202 - a SELECT
 
 
 _TARGET_QUERIES = {True: _target_query(by_offer=True), False: _target_query(by_offer=False)}
+_TARGET_ON_DRIVER = {by_offer: DriverStatement(query) for by_offer, query in _TARGET_QUERIES.items()}
 
 
 async def read_target(
@@ -242,7 +245,20 @@ async def read_target(
     transaction's session, or on a bare connection before any)."""
     query = _TARGET_QUERIES[offer_id is not None]
     params = {"target_id": offer_id if offer_id is not None else listing_id, "user_id": user_id, "key": idempotency_key}
-    row = (await session.execute(query, params)).one_or_none()
+    return _target_of((await session.execute(query, params)).one_or_none(), offer_id=offer_id)
+
+
+async def read_target_on_driver(
+    *, db: Database, offer_id: int | None, listing_id: int | None, user_id: int, idempotency_key: str
+) -> Target:
+    """`read_target` before any transaction on PostgreSQL, on the driver itself (`Database.driver_lookup`)."""
+    params = {"target_id": offer_id if offer_id is not None else listing_id, "user_id": user_id, "key": idempotency_key}
+    async with db.driver_lookup() as connection:
+        row = await connection.fetchrow(_TARGET_ON_DRIVER[offer_id is not None], params)
+    return _target_of(tuple(row) if row is not None else None, offer_id=offer_id)
+
+
+def _target_of(row: Any, *, offer_id: int | None) -> Target:  # noqa: ANN401 - a Row or a driver's record
     if row is None:
         if offer_id is not None:
             raise NotFound("社区专享价不存在", code="offer_not_found")
