@@ -239,17 +239,47 @@ def settle(
 
 @app.command()
 def audit(as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False) -> None:
-    """Check every ledger invariant; exits 1 with a report on any breach."""
+    """Check every ledger invariant and the dashboards' roll-ups; exits 1 with a report on any breach."""
+    from linli.dashboards.audit import rollup_check
     from linli.ledger.audit import run_audit
 
     async def run(ctx: AppContext):  # noqa: ANN202
         async with ctx.db.read() as session:
-            return await run_audit(session=session, now=ctx.clock.now())
+            report = await run_audit(session=session, now=ctx.clock.now())
+            report.checks.append(await rollup_check(session))  # and the dashboards' roll-ups (docs/kpis.md)
+            return report
 
     report = asyncio.run(_with_ctx(_settings(), None, run, payments=False))
     typer.echo(report.to_json() if as_json else report.to_text())
     if not report.ok:
         raise typer.Exit(code=1)
+
+
+@app.command("rollup")
+def rollup(
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="recompute the dashboards' roll-ups from the raw tables")] = False,
+    brand: Annotated[int | None, typer.Option("--brand", help="only this brand id")] = None,
+) -> None:
+    """The dashboards' roll-ups: with --rebuild, replace them by a recomputation from orders and refunds; without,
+    report whether they agree with it (exits 1 when they do not)."""
+    from linli.dashboards.rebuild import rebuild_rollups, rollups_agree
+
+    async def run(ctx: AppContext) -> dict[str, int]:
+        if rebuild:
+            async with ctx.db.transaction() as session:
+                fresh = await rebuild_rollups(session=session, brand_id=brand)
+            return {"paid_orders": len(fresh.paid_orders), "brand_days": len(fresh.brand_days), "leader_days": len(fresh.leader_days)}
+        async with ctx.db.read() as session:
+            return await rollups_agree(session=session, brand_id=brand)
+
+    outcome = asyncio.run(_with_ctx(_settings(), None, run, payments=False))
+    if rebuild:
+        typer.echo("重建完成：" + "，".join(f"{name} {count}" for name, count in outcome.items()))
+    elif outcome:
+        typer.echo("看板汇总与重算不一致：" + "，".join(f"{name} {count} 行" for name, count in outcome.items()))
+        raise typer.Exit(code=1)
+    else:
+        typer.echo("看板汇总与重算一致")
 
 
 @app.command("tier-bonus")

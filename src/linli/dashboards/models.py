@@ -1,0 +1,101 @@
+"""Dashboard roll-ups, kept current from the outbox (docs/kpis.md): never recomputed per request.
+
+- `dash_paid_orders`: one row per order that was paid, with where its money counts (the brand's local day and
+  month of the payment, its leader, community, member and session) and what was refunded of it since.
+- `dash_applied_refunds`: each refund counted once (the outbox may deliver `payment.refunded` again).
+- `dash_leader_days` / `dash_brand_days`: per local day, orders paid, fen paid and fen refunded of those
+  orders (a refund counts on the day its order was paid, so a day's net GMV is final once its refunds are in).
+- `dash_member_months` / `dash_leader_member_months`: who paid in a local month (brand-wide and per leader);
+  `dash_brand_months` / `dash_leader_months`: how many, and how many of them paid again the month after.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index
+from sqlalchemy.orm import Mapped, mapped_column
+
+from linli.db import Base, Fen, IdType
+
+
+class PaidOrder(Base):
+    __tablename__ = "dash_paid_orders"
+    __table_args__ = (Index("ix_dash_paid_orders_brand_day", "brand_id", "paid_day"),)
+
+    order_id: Mapped[int] = mapped_column(IdType, ForeignKey("orders.id"), primary_key=True)
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
+    leader_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("leaders.id"))
+    community_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("communities.id"))
+    member_id: Mapped[int] = mapped_column(IdType, ForeignKey("members.id"))
+    session_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("live_sessions.id"))
+    paid_at: Mapped[datetime]
+    paid_day: Mapped[date] = mapped_column(Date)  # in the brand's time zone
+    paid_month: Mapped[date] = mapped_column(Date)  # the first day of paid_day's month
+    paid_fen: Mapped[Fen]
+    refunded_fen: Mapped[Fen] = mapped_column(default=0)
+
+
+class AppliedRefund(Base):
+    __tablename__ = "dash_applied_refunds"
+
+    refund_id: Mapped[int] = mapped_column(IdType, ForeignKey("refunds.id"), primary_key=True)
+    order_id: Mapped[int] = mapped_column(IdType, ForeignKey("orders.id"), index=True)
+    amount_fen: Mapped[Fen]
+
+
+class LeaderDay(Base):
+    __tablename__ = "dash_leader_days"
+    __table_args__ = (Index("ix_dash_leader_days_brand_day", "brand_id", "day"),)
+
+    leader_id: Mapped[int] = mapped_column(IdType, ForeignKey("leaders.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
+    orders: Mapped[int] = mapped_column(default=0)
+    paid_fen: Mapped[Fen] = mapped_column(default=0)
+    refunded_fen: Mapped[Fen] = mapped_column(default=0)
+
+
+class BrandDay(Base):
+    __tablename__ = "dash_brand_days"
+
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    orders: Mapped[int] = mapped_column(default=0)
+    paid_fen: Mapped[Fen] = mapped_column(default=0)
+    refunded_fen: Mapped[Fen] = mapped_column(default=0)
+
+
+class MemberMonth(Base):
+    __tablename__ = "dash_member_months"
+
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    member_id: Mapped[int] = mapped_column(IdType, ForeignKey("members.id"), primary_key=True)
+
+
+class LeaderMemberMonth(Base):
+    __tablename__ = "dash_leader_member_months"
+
+    leader_id: Mapped[int] = mapped_column(IdType, ForeignKey("leaders.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    member_id: Mapped[int] = mapped_column(IdType, ForeignKey("members.id"), primary_key=True)
+
+
+class BrandMonth(Base):
+    __tablename__ = "dash_brand_months"
+
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    paying_members: Mapped[int] = mapped_column(default=0)
+    bought_again_next_month: Mapped[int] = mapped_column(default=0)  # of them, members who paid in month + 1 too
+
+
+class LeaderMonth(Base):
+    __tablename__ = "dash_leader_months"
+
+    leader_id: Mapped[int] = mapped_column(IdType, ForeignKey("leaders.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
+    paying_members: Mapped[int] = mapped_column(default=0)
+    bought_again_next_month: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,203 @@
+"""The roll-ups recomputed from the raw tables (orders, refunds): `linli rollup --rebuild` writes them,
+`linli audit` compares them with what the outbox kept (`rollups_agree`).
+
+The rules are the ones `dashboards.rollups` applies event by event (docs/kpis.md): an order counts once it
+has been paid (`orders.paid_at`), on its local day in the brand's time zone; a succeeded refund of a paid
+order counts on that order's day; a member "paid in a month" with at least one order paid in it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from linli.brands.models import Brand
+from linli.dashboards.models import (
+    AppliedRefund, BrandDay, BrandMonth, LeaderDay, LeaderMemberMonth, LeaderMonth, MemberMonth, PaidOrder,
+)
+from linli.dashboards.rollups import month_of, next_month
+from linli.orders.models import Order
+from linli.payments.models import Refund
+from linli.payments.providers import REFUND_SUCCEEDED_STATUS
+
+ROLLUP_MODELS = (
+    PaidOrder, AppliedRefund, LeaderDay, BrandDay, MemberMonth, LeaderMemberMonth, BrandMonth, LeaderMonth,
+)
+
+
+@dataclass
+class Rollups:
+    """Every roll-up row, keyed by its primary key, as plain tuples (so two sets of them compare with ==)."""
+
+    paid_orders: dict[int, tuple] = field(default_factory=dict)
+    applied_refunds: dict[int, tuple] = field(default_factory=dict)
+    brand_days: dict[tuple, tuple] = field(default_factory=dict)
+    leader_days: dict[tuple, tuple] = field(default_factory=dict)
+    member_months: set[tuple] = field(default_factory=set)
+    leader_member_months: set[tuple] = field(default_factory=set)
+    brand_months: dict[tuple, tuple] = field(default_factory=dict)
+    leader_months: dict[tuple, tuple] = field(default_factory=dict)
+
+    def differences(self, other: Rollups) -> dict[str, int]:
+        """Per table, how many keys differ (missing on either side, or with other values)."""
+        counts = {}
+        for name in self.__dataclass_fields__:
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if isinstance(mine, set):
+                differing = len(mine ^ theirs)
+            else:
+                differing = sum(1 for key in mine.keys() | theirs.keys() if mine.get(key) != theirs.get(key))
+            if differing:
+                counts[name] = differing
+        return counts
+
+
+def _brand_filter(column, brand_id: int | None) -> list:  # noqa: ANN001
+    return [] if brand_id is None else [column == brand_id]
+
+
+async def expected_rollups(*, session: AsyncSession, brand_id: int | None = None) -> Rollups:
+    zones = {
+        brand_id_: ZoneInfo(zone)
+        for brand_id_, zone in (await session.execute(select(Brand.id, Brand.timezone).where(*_brand_filter(Brand.id, brand_id)))).all()
+    }
+    refunds = (
+        await session.execute(
+            select(Refund.id, Refund.order_id, Refund.amount_fen)
+            .join(Order, Order.id == Refund.order_id)
+            .where(Refund.status == REFUND_SUCCEEDED_STATUS, *_brand_filter(Order.brand_id, brand_id))
+        )
+    ).all()
+    out = Rollups(applied_refunds={refund_id: (order_id, amount) for refund_id, order_id, amount in refunds})
+    refunded: dict[int, int] = defaultdict(int)
+    for order_id, amount in out.applied_refunds.values():
+        refunded[order_id] += amount
+    paid = await session.execute(
+        select(Order.id, Order.brand_id, Order.leader_id, Order.community_id, Order.member_id, Order.session_id,
+               Order.paid_at, Order.total_fen)
+        .where(Order.paid_at.is_not(None), *_brand_filter(Order.brand_id, brand_id))
+    )
+    brand_days: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+    leader_days: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+    leader_brand: dict[int, int] = {}
+    for order_id, brand, leader, community, member, live_session, paid_at, total in paid.all():
+        day = paid_at.astimezone(zones[brand]).date()  # paid_at comes back aware, in UTC
+        month = month_of(day)
+        back = refunded.get(order_id, 0)
+        out.paid_orders[order_id] = (brand, leader, community, member, live_session, paid_at, day, month, total, back)
+        for totals in [brand_days[(brand, day)]] + ([leader_days[(leader, day)]] if leader is not None else []):
+            totals[0] += 1
+            totals[1] += total
+            totals[2] += back
+        out.member_months.add((brand, month, member))
+        if leader is not None:
+            leader_brand[leader] = brand
+            out.leader_member_months.add((leader, month, member))
+    out.brand_days = {key: tuple(value) for key, value in brand_days.items()}
+    out.leader_days = {(leader, day): (leader_brand[leader], *value) for (leader, day), value in leader_days.items()}
+    out.brand_months = _month_counts(out.member_months, extra=None)
+    out.leader_months = _month_counts(out.leader_member_months, extra=leader_brand)
+    return out
+
+
+def _month_counts(presence: set[tuple], *, extra: dict[int, int] | None) -> dict[tuple, tuple]:
+    """(owner, month) → (paying members, those who paid the month after too), with the owner's brand first
+    when `extra` maps owners (leaders) to brands."""
+    paying: dict[tuple, int] = defaultdict(int)
+    again: dict[tuple, int] = defaultdict(int)
+    for owner, month, member in presence:
+        paying[(owner, month)] += 1
+        if (owner, next_month(month), member) in presence:
+            again[(owner, month)] += 1
+    return {
+        key: ((extra[key[0]],) if extra is not None else ()) + (count, again.get(key, 0)) for key, count in paying.items()
+    }
+
+
+async def stored_rollups(*, session: AsyncSession, brand_id: int | None = None) -> Rollups:
+    out = Rollups()
+    for row in (await session.scalars(select(PaidOrder).where(*_brand_filter(PaidOrder.brand_id, brand_id)))).all():
+        out.paid_orders[row.order_id] = (
+            row.brand_id, row.leader_id, row.community_id, row.member_id, row.session_id, row.paid_at, row.paid_day,
+            row.paid_month, row.paid_fen, row.refunded_fen,
+        )
+    refunds = select(AppliedRefund.refund_id, AppliedRefund.order_id, AppliedRefund.amount_fen)
+    if brand_id is not None:
+        refunds = refunds.join(Order, Order.id == AppliedRefund.order_id).where(Order.brand_id == brand_id)
+    out.applied_refunds = {refund_id: (order_id, amount) for refund_id, order_id, amount in (await session.execute(refunds)).all()}
+    for row in (await session.scalars(select(BrandDay).where(*_brand_filter(BrandDay.brand_id, brand_id)))).all():
+        out.brand_days[(row.brand_id, row.day)] = (row.orders, row.paid_fen, row.refunded_fen)
+    for row in (await session.scalars(select(LeaderDay).where(*_brand_filter(LeaderDay.brand_id, brand_id)))).all():
+        out.leader_days[(row.leader_id, row.day)] = (row.brand_id, row.orders, row.paid_fen, row.refunded_fen)
+    out.member_months = {
+        tuple(r) for r in (await session.execute(
+            select(MemberMonth.brand_id, MemberMonth.month, MemberMonth.member_id).where(*_brand_filter(MemberMonth.brand_id, brand_id))
+        )).all()
+    }
+    leader_presence = select(LeaderMemberMonth.leader_id, LeaderMemberMonth.month, LeaderMemberMonth.member_id)
+    if brand_id is not None:
+        leader_presence = leader_presence.join(
+            LeaderMonth, (LeaderMonth.leader_id == LeaderMemberMonth.leader_id) & (LeaderMonth.month == LeaderMemberMonth.month)
+        ).where(LeaderMonth.brand_id == brand_id)
+    out.leader_member_months = {tuple(r) for r in (await session.execute(leader_presence)).all()}
+    for row in (await session.scalars(select(BrandMonth).where(*_brand_filter(BrandMonth.brand_id, brand_id)))).all():
+        out.brand_months[(row.brand_id, row.month)] = (row.paying_members, row.bought_again_next_month)
+    for row in (await session.scalars(select(LeaderMonth).where(*_brand_filter(LeaderMonth.brand_id, brand_id)))).all():
+        out.leader_months[(row.leader_id, row.month)] = (row.brand_id, row.paying_members, row.bought_again_next_month)
+    return out
+
+
+async def rollups_agree(*, session: AsyncSession, brand_id: int | None = None) -> dict[str, int]:
+    """{} when the kept roll-ups equal a rebuild from the raw tables; else the differing rows per table."""
+    return (await stored_rollups(session=session, brand_id=brand_id)).differences(
+        await expected_rollups(session=session, brand_id=brand_id)
+    )
+
+
+async def rebuild_rollups(*, session: AsyncSession, brand_id: int | None = None) -> Rollups:
+    """Replaces every roll-up row (of one brand, or all) with the rows recomputed from the raw tables.
+
+    Safe beside a running worker: on PostgreSQL the roll-ups' own rows are locked against its inserts before the
+    raw tables are read, so an event handled before counts in the recomputation and one handled after finds
+    its order or refund already counted, or counts on top (SQLite's write transaction excludes the worker)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("LOCK TABLE dash_paid_orders, dash_applied_refunds IN EXCLUSIVE MODE"))
+    fresh = await expected_rollups(session=session, brand_id=brand_id)
+    if brand_id is None:
+        for model in reversed(ROLLUP_MODELS):
+            await session.execute(delete(model))
+    else:
+        leaders = select(LeaderMonth.leader_id).where(LeaderMonth.brand_id == brand_id)
+        orders = select(Order.id).where(Order.brand_id == brand_id)
+        await session.execute(delete(LeaderMemberMonth).where(LeaderMemberMonth.leader_id.in_(leaders)))
+        for model, condition in (
+            (LeaderMonth, LeaderMonth.brand_id == brand_id), (BrandMonth, BrandMonth.brand_id == brand_id),
+            (MemberMonth, MemberMonth.brand_id == brand_id), (BrandDay, BrandDay.brand_id == brand_id),
+            (LeaderDay, LeaderDay.brand_id == brand_id), (AppliedRefund, AppliedRefund.order_id.in_(orders)),
+            (PaidOrder, PaidOrder.brand_id == brand_id),
+        ):
+            await session.execute(delete(model).where(condition))
+    session.add_all(_rows(fresh))
+    await session.flush()
+    return fresh
+
+
+def _rows(fresh: Rollups) -> list:
+    rows: list = []
+    for order_id, (brand, leader, community, member, live, paid_at, day, month, paid, back) in fresh.paid_orders.items():
+        rows.append(PaidOrder(order_id=order_id, brand_id=brand, leader_id=leader, community_id=community, member_id=member,
+                              session_id=live, paid_at=paid_at, paid_day=day, paid_month=month, paid_fen=paid, refunded_fen=back))
+    rows += [AppliedRefund(refund_id=r, order_id=o, amount_fen=a) for r, (o, a) in fresh.applied_refunds.items()]
+    rows += [BrandDay(brand_id=b, day=d, orders=n, paid_fen=p, refunded_fen=r) for (b, d), (n, p, r) in fresh.brand_days.items()]
+    rows += [LeaderDay(leader_id=le, day=d, brand_id=b, orders=n, paid_fen=p, refunded_fen=r)
+             for (le, d), (b, n, p, r) in fresh.leader_days.items()]
+    rows += [MemberMonth(brand_id=b, month=m, member_id=x) for b, m, x in fresh.member_months]
+    rows += [LeaderMemberMonth(leader_id=le, month=m, member_id=x) for le, m, x in fresh.leader_member_months]
+    rows += [BrandMonth(brand_id=b, month=m, paying_members=n, bought_again_next_month=a) for (b, m), (n, a) in fresh.brand_months.items()]
+    rows += [LeaderMonth(leader_id=le, month=m, brand_id=b, paying_members=n, bought_again_next_month=a)
+             for (le, m), (b, n, a) in fresh.leader_months.items()]
+    return rows

@@ -1,0 +1,128 @@
+"""Keeping the dashboards' roll-ups current from the outbox: each payment and each refund counted once.
+
+`record_payment` (on `order.paid`) and `record_refund` (on `payment.refunded`) are idempotent: the order's
+row in `dash_paid_orders` and the refund's in `dash_applied_refunds` are inserted first (a unique key), and
+only an insert that happened adds anything. Both lock the order's row first, so a refund processed before or
+beside its order's payment (events retried out of order, two workers) is neither lost nor counted twice: a
+payment counts the refunds already applied to its order, a refund adds to a payment already counted. Money of
+an order that was never paid (a late payment refunded at once) is never GMV. Every figure is in the brand's
+time zone (a payment's local day and month); a refund counts on the day its order was paid.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from linli.brands import service as brands
+from linli.dashboards.models import (
+    AppliedRefund, BrandDay, BrandMonth, LeaderDay, LeaderMemberMonth, LeaderMonth, MemberMonth, PaidOrder,
+)
+from linli.db import Base, insert_unique
+from linli.orders.models import Order
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def previous_month(month: date) -> date:
+    return date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+
+
+async def _bump(session: AsyncSession, model: type[Base], *, keys: dict[str, Any], also: dict[str, Any] | None = None,
+                **increments: int) -> None:
+    """INSERT the row with `increments` as its values, or add them to the row that has these `keys`."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(model).values(**keys, **(also or {}), **increments)
+    table = model.__table__
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys), set_={name: table.c[name] + statement.excluded[name] for name in increments}
+    )
+    await session.execute(statement)
+
+
+async def _bump_days(session: AsyncSession, fact: PaidOrder, *, orders: int, paid_fen: int, refunded_fen: int) -> None:
+    changes = {"orders": orders, "paid_fen": paid_fen, "refunded_fen": refunded_fen}
+    await _bump(session, BrandDay, keys={"brand_id": fact.brand_id, "day": fact.paid_day}, **changes)
+    if fact.leader_id is not None:
+        await _bump(session, LeaderDay, keys={"leader_id": fact.leader_id, "day": fact.paid_day},
+                    also={"brand_id": fact.brand_id}, **changes)
+
+
+async def _paid_in(session: AsyncSession, model: type[Base], owner: dict[str, int], *, month: date, member_id: int) -> bool:
+    conditions = [getattr(model, name) == value for name, value in owner.items()]
+    query = select(exists().where(*conditions, model.month == month, model.member_id == member_id))
+    return bool(await session.scalar(query))
+
+
+async def _count_member(
+    session: AsyncSession, *, presence: type[Base], counters: type[Base], owner: dict[str, int], month: date,
+    member_id: int, also: dict[str, Any] | None = None,
+) -> None:
+    """The member paid in `month` (brand-wide or for one leader): counted once per month, and each pair of
+    consecutive months they paid in counts once for the earlier one, whichever of the two arrives first."""
+    if not await insert_unique(session, presence(**owner, month=month, member_id=member_id)):
+        return
+    await _bump(session, counters, keys={**owner, "month": month}, also=also, paying_members=1, bought_again_next_month=0)
+    if await _paid_in(session, presence, owner, month=previous_month(month), member_id=member_id):
+        await _bump(session, counters, keys={**owner, "month": previous_month(month)}, also=also,
+                    paying_members=0, bought_again_next_month=1)
+    if await _paid_in(session, presence, owner, month=next_month(month), member_id=member_id):
+        await _bump(session, counters, keys={**owner, "month": month}, also=also, paying_members=0, bought_again_next_month=1)
+
+
+async def _zone(session: AsyncSession, brand_id: int) -> ZoneInfo:
+    brand = await brands.get_brand(session=session, brand_id=brand_id)
+    return ZoneInfo(brand.timezone)
+
+
+async def record_payment(*, session: AsyncSession, order_id: int) -> bool:
+    """Counts a paid order once; False if it was already counted, or is not paid (nothing changes)."""
+    order = await session.get(Order, order_id, with_for_update=True)
+    if order is None or order.paid_at is None:
+        return False
+    paid_day = order.paid_at.astimezone(await _zone(session, order.brand_id)).date()
+    already_refunded = int(
+        await session.scalar(
+            select(func.coalesce(func.sum(AppliedRefund.amount_fen), 0)).where(AppliedRefund.order_id == order_id)
+        ) or 0
+    )
+    fact = PaidOrder(
+        order_id=order.id, brand_id=order.brand_id, leader_id=order.leader_id, community_id=order.community_id,
+        member_id=order.member_id, session_id=order.session_id, paid_at=order.paid_at, paid_day=paid_day,
+        paid_month=month_of(paid_day), paid_fen=order.total_fen, refunded_fen=already_refunded,
+    )
+    if not await insert_unique(session, fact):
+        return False
+    await _bump_days(session, fact, orders=1, paid_fen=fact.paid_fen, refunded_fen=already_refunded)
+    await _count_member(session, presence=MemberMonth, counters=BrandMonth, owner={"brand_id": fact.brand_id},
+                        month=fact.paid_month, member_id=fact.member_id)
+    if fact.leader_id is not None:
+        await _count_member(session, presence=LeaderMemberMonth, counters=LeaderMonth, owner={"leader_id": fact.leader_id},
+                            month=fact.paid_month, member_id=fact.member_id, also={"brand_id": fact.brand_id})
+    return True
+
+
+async def record_refund(*, session: AsyncSession, refund_id: int, order_id: int, amount_fen: int) -> bool:
+    """Counts a refund once; False if it was already counted."""
+    if await session.get(Order, order_id, with_for_update=True) is None:
+        return False
+    if not await insert_unique(session, AppliedRefund(refund_id=refund_id, order_id=order_id, amount_fen=amount_fen)):
+        return False
+    fact = await session.get(PaidOrder, order_id)
+    if fact is None:
+        return True  # its payment, if it ever counts, will count this refund with it
+    fact.refunded_fen += amount_fen
+    await _bump_days(session, fact, orders=0, paid_fen=0, refunded_fen=amount_fen)
+    return True

@@ -1,0 +1,109 @@
+"""Hypothesis drives random evenings — payments across days and months, partial and whole refunds, late
+payments of expired orders, members moved to the other leader, events delivered again — and after every step
+the roll-ups the outbox kept equal a rebuild from the raw tables."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, update
+
+from linli.attribution.models import Binding
+from linli.errors import DomainError
+from linli.models import metadata
+from linli.orders import service as orders
+from linli.orders.models import Order
+from linli.outbox.service import emit
+from linli.payments import service as payments
+from linli.payments.models import Payment, Refund
+from linli.worker import run_until_idle
+from tests.conftest import START
+from tests.dashboards.test_rollups import _agree
+from tests.ledger.helpers import buy, refund, refund_whole
+from tests.orders.setup import bound_member, build_stage
+
+OPS = ["buy", "buy", "buy", "late", "refund_part", "refund_whole", "move", "again", "hours", "days"]
+steps = st.lists(st.tuples(st.sampled_from(OPS), st.integers(0, 30), st.integers(1, 100)), min_size=3, max_size=14)
+
+
+async def _late_payment(ctx, stage, buyer, quantity: int) -> None:
+    """Placed, expired unpaid, then paid after all: the order counts on the day its payment came."""
+    now = ctx.clock.now()
+    async with ctx.db.transaction() as s:
+        placed = await orders.place_order(
+            session=s, user_id=buyer.user_id, listing_id=stage.listing_id, offer_id=None, quantity=quantity,
+            idempotency_key=uuid.uuid4().hex, pickup_community_id=stage.community_id, payment_ttl=timedelta(minutes=10),
+            now=now,
+        )
+        order_id = placed.order.id
+    ctx.clock.advance(timedelta(minutes=30))
+    async with ctx.db.transaction() as s:
+        await orders.expire_due_orders(session=s, now=ctx.clock.now())
+    async with ctx.db.transaction() as s:
+        order = await s.get(Order, order_id)
+        s.add(Payment(order_id=order_id, brand_id=order.brand_id, provider="simulator", out_trade_no=payments.new_out_trade_no(),
+                      amount_fen=order.total_fen, status="succeeded", provider_transaction_id=None, prepay={},
+                      created_at=ctx.clock.now(), succeeded_at=ctx.clock.now()))
+        await orders.apply_payment(session=s, order_id=order_id, amount_fen=order.total_fen, now=ctx.clock.now())
+    await run_until_idle(ctx)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(script=steps)
+async def test_random_evenings_keep_the_rollups_equal_to_a_rebuild(world, ctx, clock, script):
+    async with ctx.db.engine.begin() as conn:  # every example in the same database, from empty
+        for table in reversed(metadata.sorted_tables):
+            await conn.execute(table.delete())
+    clock.set(START)
+    stage = await build_stage(world, quota=1000, per_member_limit=99, allocation=5000, stock=5000, live_price_fen=8800)
+    buyers = [await bound_member(world, stage.leader) for _ in range(3)] + [await bound_member(world, stage.other_leader)]
+    walk_in = await world.user()
+    paid: list[int] = []
+    for op, a, b in script:
+        if op in ("buy", "late"):
+            buyer = (buyers + [walk_in])[a % 5]
+            try:
+                if op == "buy":
+                    paid.append(await buy(ctx, stage, buyer, quantity=1 + b % 3, offer=False))
+                else:
+                    await _late_payment(ctx, stage, buyer, 1 + b % 3)
+            except DomainError:
+                pass
+        elif op == "refund_part" and paid:
+            order_id = paid[a % len(paid)]
+            async with ctx.db.read() as s:
+                order = await s.get(Order, order_id)
+                taken = sum((await s.scalars(select(Refund.amount_fen).where(Refund.order_id == order_id))).all())
+            left = order.total_fen - taken
+            if order.status == "paid" and left > 1:
+                try:
+                    await refund(ctx, order_id, 1 + (b * left) // 101)
+                except DomainError:
+                    pass
+        elif op == "refund_whole" and paid:
+            try:
+                await refund_whole(ctx, paid[a % len(paid)])
+            except DomainError:
+                pass
+        elif op == "move":  # a member moved to the other leader (a dispute upheld, a transfer): later orders follow
+            member_leader = [stage.leader.leader_id, stage.other_leader.leader_id][b % 2]
+            async with ctx.db.transaction() as s:
+                await s.execute(update(Binding).where(Binding.member_id.in_(
+                    select(Order.member_id).where(Order.user_id == buyers[a % 4].user_id)
+                )).values(leader_id=member_leader))
+        elif op == "again":  # the outbox delivers every money event once more
+            async with ctx.db.transaction() as s:
+                for order_id in paid:
+                    emit(s, topic="order.paid", payload={"order_id": order_id}, now=clock.now())
+                for refund_id, order_id, amount in (await s.execute(select(Refund.id, Refund.order_id, Refund.amount_fen))).all():
+                    emit(s, topic="payment.refunded", payload={"refund_id": refund_id, "order_id": order_id, "amount_fen": amount},
+                         now=clock.now())
+            await run_until_idle(ctx)
+        elif op == "hours":
+            clock.advance(timedelta(hours=1 + a))  # across local midnights
+        elif op == "days":
+            clock.advance(timedelta(days=1 + a))  # across months
+        assert await _agree(ctx) == {}, (op, a, b)
