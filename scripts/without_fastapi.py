@@ -63,10 +63,11 @@ async def compare(members, processes):
     async with scratch_database("postgresql") as url:
         await asyncio.to_thread(migrate.upgrade, url)
         secret = secrets.token_urlsafe(32)
-        ctx = AppContext.build(Settings(database_url=url, secret_key=secret, inprocess_worker=False), clock=SystemClock())
+        ctx = AppContext.build(Settings(database_url=url, secret_key=secret, inprocess_worker=False, payment_simulator_enabled=True), clock=SystemClock())
         seed = await fs._seed(ctx, members=members, quota=100, all_buy=3)
         await ctx.db.dispose()
-        env = {**os.environ, "LINLI_DATABASE_URL": url, "LINLI_SECRET_KEY": secret, "LINLI_INPROCESS_WORKER": "0"}
+        env = {**os.environ, "LINLI_DATABASE_URL": url, "LINLI_SECRET_KEY": secret, "LINLI_INPROCESS_WORKER": "0",
+               "LINLI_PAYMENT_SIMULATOR": "1"}
         for name, offer_id in (("fastapi", seed.offers.http), ("starlette", seed.offers.floor),
                                ("fastapi", seed.offers.engine_before), ("starlette", seed.offers.engine_after)):
             if name == "fastapi":
