@@ -15,6 +15,7 @@ from linli.aftersales.api import router as aftersales_router  # wire-up: after-s
 from linli.attribution.api import router as attribution_router
 from linli.brands.api import router as brands_router
 from linli.catalog.api import router as catalog_router
+from linli.dashboards.api import router as dashboards_router  # wire-up: dashboards (issue 16)
 from linli.context import AppContext
 from linli.fulfillment import payment_timeline
 from linli.fulfillment.api import router as fulfillment_router  # wire-up: fulfillment (issue 5)
@@ -84,6 +85,7 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
         notifications_router,  # wire-up: in-app inbox (issue 5)
         aftersales_router,  # wire-up: after-sales claims (issue 5)
         scheduler_router,  # wire-up: the brand's schedule (issue 13)
+        dashboards_router,  # wire-up: dashboards (issue 16)
         health_router,  # wire-up: /healthz and /metrics (issue 13)
         web_router,  # wire-up: the pages (issue 14)
     ):

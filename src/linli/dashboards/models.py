@@ -21,7 +21,10 @@ from linli.db import Base, Fen, IdType
 
 class PaidOrder(Base):
     __tablename__ = "dash_paid_orders"
-    __table_args__ = (Index("ix_dash_paid_orders_brand_day", "brand_id", "paid_day"),)
+    __table_args__ = (
+        Index("ix_dash_paid_orders_brand_day", "brand_id", "paid_day"),
+        Index("ix_dash_paid_orders_leader_day", "leader_id", "paid_day"),
+    )
 
     order_id: Mapped[int] = mapped_column(IdType, ForeignKey("orders.id"), primary_key=True)
     brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))

@@ -98,6 +98,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('dash_paid_orders', schema=None) as batch_op:
         batch_op.create_index('ix_dash_paid_orders_brand_day', ['brand_id', 'paid_day'], unique=False)
+        batch_op.create_index('ix_dash_paid_orders_leader_day', ['leader_id', 'paid_day'], unique=False)
 
     op.create_table('dash_applied_refunds',
     sa.Column('refund_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -118,6 +119,7 @@ def downgrade() -> None:
 
     op.drop_table('dash_applied_refunds')
     with op.batch_alter_table('dash_paid_orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_dash_paid_orders_leader_day')
         batch_op.drop_index('ix_dash_paid_orders_brand_day')
 
     op.drop_table('dash_paid_orders')

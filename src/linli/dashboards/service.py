@@ -1,0 +1,152 @@
+"""The leader's dashboard: the figures of a period, read from the roll-ups (docs/kpis.md), never from raw orders.
+
+A period is today, this week (Monday to today), this month (the 1st to today) or a chosen month, all in the
+brand's time zone. Money figures come from `dash_leader_days`; paying members from the paid orders of the
+period (a leader's rows, by index); the month's repurchase from `dash_leader_months`; commission from the
+ledger's balances and the payouts already made.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from linli.attribution.models import Binding
+from linli.brands import service as brands
+from linli.dashboards.models import LeaderDay, LeaderMonth, PaidOrder
+from linli.dashboards.rollups import month_of, next_month, previous_month
+from linli.errors import InvalidInput
+from linli.ledger import service as ledger
+from linli.payouts import service as payouts
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+@dataclass(frozen=True)
+class Period:
+    kind: str  # today, week, month, or "YYYY-MM" for a chosen month
+    first_day: date
+    last_day: date  # inclusive
+
+    @property
+    def month(self) -> date:
+        """The month whose repurchase the period shows: its own for a month, else the one it falls in."""
+        return month_of(self.first_day)
+
+
+def period_of(*, kind: str, today: date) -> Period:
+    """today / week / month, or a month "YYYY-MM" that has begun (400 otherwise)."""
+    if kind == "today":
+        return Period(kind, today, today)
+    if kind == "week":
+        return Period(kind, today - timedelta(days=today.weekday()), today)
+    if kind == "month":
+        return Period(kind, month_of(today), today)
+    found = _MONTH.match(kind)
+    if found is None or not 1 <= int(found.group(2)) <= 12 or not 2000 <= int(found.group(1)) <= 2999:
+        raise InvalidInput("统计周期须为 today、week、month 或 YYYY-MM", code="period_invalid")
+    first = date(int(found.group(1)), int(found.group(2)), 1)
+    if first > today:
+        raise InvalidInput("所选月份尚未开始", code="period_in_future")
+    return Period(kind, first, min(next_month(first) - timedelta(days=1), today))
+
+
+@dataclass(frozen=True)
+class Repurchase:
+    month: date  # of the members who paid in this month …
+    paying_members: int
+    bought_again_next_month: int  # … those who paid again the month after (so far, while it runs)
+
+    @property
+    def rate_bp(self) -> int | None:
+        """In basis points (8,500 = 85.00 %), rounded down; None when nobody paid that month."""
+        return self.bought_again_next_month * 10_000 // self.paying_members if self.paying_members else None
+
+
+@dataclass(frozen=True)
+class LeaderDashboard:
+    period: Period
+    today: date
+    orders: int
+    paid_fen: int
+    refunded_fen: int
+    gmv_fen: int  # paid − refunded
+    paying_members: int
+    new_members: int
+    repurchase: Repurchase
+    pending_fen: int
+    available_fen: int
+    withdrawing_fen: int
+    withdrawn_fen: int
+    rank: int | None  # among the brand's leaders by GMV of the period; None without any GMV
+    ranked_leaders: int
+
+
+async def brand_zone(*, session: AsyncSession, brand_id: int) -> ZoneInfo:
+    return ZoneInfo((await brands.get_brand(session=session, brand_id=brand_id)).timezone)
+
+
+def _utc_bounds(period: Period, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    start = datetime.combine(period.first_day, time.min, zone)
+    end = datetime.combine(period.last_day + timedelta(days=1), time.min, zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+async def _rank(session: AsyncSession, *, brand_id: int, leader_id: int, period: Period) -> tuple[int | None, int]:
+    net = func.sum(LeaderDay.paid_fen - LeaderDay.refunded_fen)
+    totals = (
+        select(LeaderDay.leader_id, net.label("gmv"))
+        .where(LeaderDay.brand_id == brand_id, LeaderDay.day.between(period.first_day, period.last_day))
+        .group_by(LeaderDay.leader_id)
+        .subquery()
+    )
+    rows = {leader: int(gmv) for leader, gmv in (await session.execute(select(totals.c.leader_id, totals.c.gmv))).all()}
+    mine = rows.get(leader_id, 0)
+    if mine <= 0:
+        return None, len(rows)
+    return 1 + sum(1 for gmv in rows.values() if gmv > mine), len(rows)
+
+
+async def leader_dashboard(
+    *, session: AsyncSession, brand_id: int, leader_id: int, period_kind: str, now: datetime
+) -> LeaderDashboard:
+    zone = await brand_zone(session=session, brand_id=brand_id)
+    today = now.astimezone(zone).date()
+    period = period_of(kind=period_kind, today=today)
+    in_period = (LeaderDay.leader_id == leader_id, LeaderDay.day.between(period.first_day, period.last_day))
+    orders, paid, refunded = (
+        await session.execute(
+            select(func.coalesce(func.sum(LeaderDay.orders), 0), func.coalesce(func.sum(LeaderDay.paid_fen), 0),
+                   func.coalesce(func.sum(LeaderDay.refunded_fen), 0)).where(*in_period)
+        )
+    ).one()
+    paying = await session.scalar(
+        select(func.count(func.distinct(PaidOrder.member_id))).where(
+            PaidOrder.leader_id == leader_id, PaidOrder.paid_day.between(period.first_day, period.last_day)
+        )
+    )
+    start, end = _utc_bounds(period, zone)
+    new_members = await session.scalar(
+        select(func.count()).select_from(Binding).where(
+            Binding.leader_id == leader_id, Binding.bound_at >= start, Binding.bound_at < end
+        )
+    )
+    # A month chosen shows its own repurchase; today, this week and this month show last month's, measured
+    # into the month running now.
+    month = period.month if _MONTH.match(period.kind) else previous_month(period.month)
+    row = await session.get(LeaderMonth, (leader_id, month))
+    repurchase = Repurchase(month, row.paying_members if row else 0, row.bought_again_next_month if row else 0)
+    balances = await ledger.leader_balances(session=session, brand_id=brand_id, leader_id=leader_id)
+    rank, ranked = await _rank(session, brand_id=brand_id, leader_id=leader_id, period=period)
+    return LeaderDashboard(
+        period=period, today=today, orders=int(orders), paid_fen=int(paid), refunded_fen=int(refunded),
+        gmv_fen=int(paid) - int(refunded), paying_members=int(paying or 0), new_members=int(new_members or 0),
+        repurchase=repurchase, pending_fen=balances.pending_fen, available_fen=balances.available_fen,
+        withdrawing_fen=balances.withdrawing_fen,
+        withdrawn_fen=await payouts.paid_out_fen(session=session, leader_id=leader_id), rank=rank, ranked_leaders=ranked,
+    )
