@@ -38,6 +38,7 @@ from linli.web import (
     order_pages,
     signin,
     workbench,
+    workbench_dashboard,
     workbench_members,
     workbench_parcels,
     workbench_statements,
@@ -49,7 +50,8 @@ AREAS = (
     (home, signin, invite, member, live_room, live_comments, order_pages, claims_member),
     (member_orders, member_pickup, member_inbox, member_leader),
     # The leader's workbench.
-    (workbench, workbench_parcels, workbench_withdrawals, claims_workbench, workbench_members, workbench_statements),
+    (workbench, workbench_parcels, workbench_withdrawals, claims_workbench, workbench_members, workbench_statements,
+     workbench_dashboard),
     # The brand console; in the 团长 area, levels before the leader's own page (/console/leaders/levels is no id).
     (console, console_host, console_waves, console_wave, console_pick_list, console_claims),
     (console_products, console_sessions, console_session_setup),
