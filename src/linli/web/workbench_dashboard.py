@@ -3,6 +3,10 @@
 The same figures as `GET /api/v1/brands/{id}/leader/dashboard` (`dashboards.service.leader_dashboard`, read
 from the roll-ups, docs/kpis.md): `leaders.require_active_leader` first, then the period; a period it cannot
 show (not a month, a month not begun) is told beside the month field with its status (422).
+
+While a session of the brand is live the page also shows the leader's live panel (`dashboards.live_panel`),
+which `dashboard.js` refreshes from `GET …/leader/dashboard/live` whenever the room's stream reports a stock,
+ticker or offer event, and every 15 s (payments change it without a room event).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from fastapi.responses import Response
 from linli.brands import service as brands
 from linli.brands.schemas import IdPath
 from linli.dashboards import service as dashboards
+from linli.dashboards.live_panel import leader_live_panel
 from linli.errors import DomainError
 from linli.http import Ctx
 from linli.leaders import service as leaders
@@ -46,8 +51,20 @@ async def dashboard_page(request: Request, brand_id: IdPath, visitor: SignedIn, 
             figures = await dashboards.leader_dashboard(
                 session=session, brand_id=brand_id, leader_id=leader.id, period_kind="today", now=ctx.clock.now()
             )
+        panel = await leader_live_panel(session=session, brand_id=brand_id, leader_id=leader.id)
     chosen_month = figures.period.kind if figures.period.kind not in dict(TABS) else figures.today.strftime("%Y-%m")
     return render(
         request, visitor, "workbench_dashboard.html", status_code=form.status_code, brand=brand, form=form,
         figures=figures, tabs=TABS, chosen_month=form.values["period"] if form.errors else chosen_month, tab="dashboard",
+        panel=panel,
     )
+
+
+@router.get("/brands/{brand_id}/leader/dashboard/live")
+async def live_panel_fragment(request: Request, brand_id: IdPath, visitor: SignedIn, ctx: Ctx) -> Response:
+    """The live panel alone (the page's script swaps it in); empty when no session is live any more."""
+    async with ctx.db.read() as session:
+        leader = await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user_id_of(visitor))
+        brand = await brands.get_brand(session=session, brand_id=brand_id)
+        panel = await leader_live_panel(session=session, brand_id=brand_id, leader_id=leader.id)
+    return render(request, visitor, "workbench_live_panel.html", brand=brand, panel=panel)
