@@ -4,15 +4,24 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from linli.brands.schemas import IdPath
-from linli.dashboards import service
-from linli.dashboards.schemas import LeaderDashboardOut, RepurchaseOut
+from linli.brands import service as brands
+from linli.brands.schemas import MAX_ID, IdPath
+from linli.dashboards import brand, service
+from linli.dashboards.schemas import (
+    BrandDashboardOut, DayOut, FiguresOut, LeaderDashboardOut, MonthOut, RepurchaseOut, TopLeaderOut,
+)
 from linli.http import AuthUser, Now, ReadSession
 from linli.leaders import service as leaders
 from linli.openapi import errors
 
 router = APIRouter(prefix="/api/v1", tags=["dashboards"], responses=errors(403, 404))
 PeriodQuery = Annotated[str, Query(max_length=16, description="today（今天）、week（本周）、month（本月）或 YYYY-MM，品牌时区")]
+FromQuery = Annotated[
+    str | None, Query(alias="from", max_length=10, description="开始日期 YYYY-MM-DD（含，品牌时区）；默认结束日期前 29 天")
+]
+ToQuery = Annotated[str | None, Query(alias="to", max_length=10, description="结束日期 YYYY-MM-DD（含；最多 400 天）；默认今天")]
+LeaderQuery = Annotated[int | None, Query(ge=1, le=MAX_ID, description="只看这位团长（本品牌的）")]
+CommunityQuery = Annotated[int | None, Query(ge=1, le=MAX_ID, description="只看这个小区（订单的自提小区，本品牌的）")]
 
 
 def leader_dashboard_out(figures: service.LeaderDashboard) -> LeaderDashboardOut:
@@ -37,3 +46,33 @@ async def my_dashboard(
         session=session, brand_id=brand_id, leader_id=leader.id, period_kind=period, now=now
     )
     return leader_dashboard_out(figures)
+
+
+def brand_dashboard_out(figures: brand.BrandDashboard) -> BrandDashboardOut:
+    totals = figures.totals
+    return BrandDashboardOut(
+        first_day=figures.first_day, last_day=figures.last_day, today=figures.today, leader_id=figures.leader_id,
+        community_id=figures.community_id,
+        totals=FiguresOut(orders=totals.orders, paid_fen=totals.paid_fen, refunded_fen=totals.refunded_fen,
+                          gmv_fen=totals.gmv_fen),
+        days=[DayOut(day=d.day, orders=d.orders, paid_fen=d.paid_fen, refunded_fen=d.refunded_fen, gmv_fen=d.gmv_fen)
+              for d in figures.days],
+        leaders=[TopLeaderOut(leader_id=t.leader_id, name=t.name, orders=t.orders, gmv_fen=t.gmv_fen)
+                 for t in figures.leaders],
+        months=[MonthOut(month=m.month, paying_members=m.paying_members,
+                         bought_again_next_month=m.bought_again_next_month, rate_bp=m.rate_bp)
+                for m in figures.months],
+    )
+
+
+@router.get("/brands/{brand_id}/dashboard", response_model=BrandDashboardOut, summary="品牌数据看板（品牌员工）")
+async def brand_dashboard(
+    brand_id: IdPath, user: AuthUser, session: ReadSession, now: Now, date_from: FromQuery = None,
+    date_to: ToQuery = None, leader_id: LeaderQuery = None, community_id: CommunityQuery = None,
+) -> BrandDashboardOut:
+    await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
+    figures = await brand.brand_dashboard(
+        session=session, brand_id=brand_id, date_from=date_from, date_to=date_to, leader_id=leader_id,
+        community_id=community_id, now=now,
+    )
+    return brand_dashboard_out(figures)

@@ -30,3 +30,40 @@ class LeaderDashboardOut(BaseModel):
     withdrawn_fen: int = Field(description="已提现")
     rank: int | None = Field(description="本期成交额在品牌团长中的名次（1 为最高）；本期无成交时为空")
     ranked_leaders: int = Field(description="本期有成交的团长数")
+
+
+class FiguresOut(BaseModel):
+    orders: int = Field(description="已支付订单数")
+    paid_fen: int
+    refunded_fen: int = Field(description="这些订单的退款（计入原订单支付日）")
+    gmv_fen: int = Field(description="成交额 = 已付 − 已退")
+
+
+class DayOut(FiguresOut):
+    day: date = Field(description="品牌时区的日期；无成交的日子为 0")
+
+
+class TopLeaderOut(BaseModel):
+    leader_id: int
+    name: str = Field(description="团长真实姓名")
+    orders: int
+    gmv_fen: int
+
+
+class MonthOut(BaseModel):
+    month: date = Field(description="该月第一天（品牌时区）")
+    paying_members: int = Field(description="该月付款成员数（去重）")
+    bought_again_next_month: int = Field(description="其中次月再次付款的人数（次月进行中时为截至今日）")
+    rate_bp: int | None = Field(description="复购率，基点，8500 = 85%；该月无人付款时为空")
+
+
+class BrandDashboardOut(BaseModel):
+    first_day: date = Field(description="开始日期（含，品牌时区）")
+    last_day: date = Field(description="结束日期（含）")
+    today: date = Field(description="品牌时区的今天")
+    leader_id: int | None = Field(description="只看这位团长时为其 id")
+    community_id: int | None = Field(description="只看这个小区（订单的自提小区）时为其 id")
+    totals: FiguresOut
+    days: list[DayOut] = Field(description="范围内每一天，含无成交的日子")
+    leaders: list[TopLeaderOut] = Field(description="范围内成交额前 20 的团长（全品牌，不随筛选变化）")
+    months: list[MonthOut] = Field(description="范围涉及的每个自然月的复购")

@@ -1,0 +1,216 @@
+"""The brand's dashboard: a date range's figures, day by day, its top leaders and its months' repurchase, read
+from the roll-ups (docs/kpis.md), never from raw orders.
+
+A range is inclusive and in the brand's time zone; by default the last 30 days ending today. Brand-wide
+figures come from `dash_brand_days` and `dash_brand_months`; one leader's from `dash_leader_days` and
+`dash_leader_months`; a community's (the pickup community recorded on the order) from the paid orders kept
+in `dash_paid_orders`. The top leaders are always the brand's, from `dash_leader_days`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from linli.brands import service as brands
+from linli.dashboards.models import BrandDay, BrandMonth, LeaderDay, LeaderMonth, PaidOrder
+from linli.dashboards.rollups import month_of, next_month
+from linli.dashboards.service import Repurchase, brand_zone
+from linli.errors import InvalidInput
+from linli.leaders import service as leaders
+from linli.ledger.statements import parse_date
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 400
+TOP_LEADERS = 20
+
+
+@dataclass(frozen=True)
+class Totals:
+    orders: int
+    paid_fen: int
+    refunded_fen: int
+
+    @property
+    def gmv_fen(self) -> int:
+        return self.paid_fen - self.refunded_fen
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    day: date
+    orders: int
+    paid_fen: int
+    refunded_fen: int  # of the orders paid that day, whenever the refund came
+
+    @property
+    def gmv_fen(self) -> int:
+        return self.paid_fen - self.refunded_fen
+
+
+@dataclass(frozen=True)
+class LeaderFigures:
+    leader_id: int
+    name: str  # the leader's real name
+    orders: int
+    paid_fen: int
+    refunded_fen: int
+
+    @property
+    def gmv_fen(self) -> int:
+        return self.paid_fen - self.refunded_fen
+
+
+@dataclass(frozen=True)
+class BrandDashboard:
+    first_day: date
+    last_day: date  # inclusive
+    today: date
+    leader_id: int | None
+    community_id: int | None
+    totals: Totals
+    days: list[DayFigures]
+    leaders: list[LeaderFigures]
+    months: list[Repurchase]
+
+
+def date_range(*, date_from: str | None, date_to: str | None, today: date) -> tuple[date, date]:
+    """The inclusive range asked for: `to` defaults to today, `from` to 29 days before `to` (30 days)."""
+    last = parse_date(date_to, code="date_invalid") if date_to is not None else today
+    if date_from is None:
+        first = last - timedelta(days=DEFAULT_DAYS - 1)
+    else:
+        first = parse_date(date_from, code="date_invalid")
+    if first > last:
+        raise InvalidInput("开始日期不能晚于结束日期", code="range_invalid")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise InvalidInput(f"一次最多查询 {MAX_DAYS} 天", code="range_too_long")
+    return first, last
+
+
+def _months(first: date, last: date) -> list[date]:
+    months, month = [], month_of(first)
+    while month <= last:
+        months.append(month)
+        month = next_month(month)
+    return months
+
+
+async def _day_rows(
+    session: AsyncSession, *, brand_id: int, leader_id: int | None, community_id: int | None, first: date, last: date
+) -> dict[date, tuple[int, int, int]]:
+    day: Any
+    if community_id is not None:  # a community's: its paid orders, one row each
+        day = PaidOrder.paid_day
+        conditions: list[ColumnElement[bool]] = [
+            PaidOrder.brand_id == brand_id, PaidOrder.community_id == community_id, day.between(first, last)
+        ]
+        if leader_id is not None:
+            conditions.append(PaidOrder.leader_id == leader_id)
+        columns = (func.count(), func.sum(PaidOrder.paid_fen), func.sum(PaidOrder.refunded_fen))
+        query = select(day, *columns).where(*conditions).group_by(day)
+    elif leader_id is not None:
+        day = LeaderDay.day
+        query = select(day, LeaderDay.orders, LeaderDay.paid_fen, LeaderDay.refunded_fen).where(
+            LeaderDay.leader_id == leader_id, day.between(first, last)
+        )
+    else:
+        day = BrandDay.day
+        query = select(day, BrandDay.orders, BrandDay.paid_fen, BrandDay.refunded_fen).where(
+            BrandDay.brand_id == brand_id, day.between(first, last)
+        )
+    return {
+        row_day: (int(orders or 0), int(paid or 0), int(refunded or 0))
+        for row_day, orders, paid, refunded in (await session.execute(query)).all()
+    }
+
+
+async def _top_leaders(session: AsyncSession, *, brand_id: int, first: date, last: date) -> list[LeaderFigures]:
+    paid, refunded = func.sum(LeaderDay.paid_fen), func.sum(LeaderDay.refunded_fen)
+    rows = (
+        await session.execute(
+            select(LeaderDay.leader_id, func.sum(LeaderDay.orders), paid, refunded)
+            .where(LeaderDay.brand_id == brand_id, LeaderDay.day.between(first, last))
+            .group_by(LeaderDay.leader_id)
+            .order_by((paid - refunded).desc(), LeaderDay.leader_id)
+            .limit(TOP_LEADERS)
+        )
+    ).all()
+    names = await leaders.leaders_by_ids(session=session, leader_ids={row[0] for row in rows})
+    return [
+        LeaderFigures(leader_id=leader_id, name=names[leader_id].real_name, orders=int(orders), paid_fen=int(p),
+                      refunded_fen=int(r))
+        for leader_id, orders, p, r in rows
+    ]
+
+
+async def _community_months(
+    session: AsyncSession, *, brand_id: int, community_id: int, leader_id: int | None, months: list[date]
+) -> dict[date, tuple[int, int]]:
+    """Per month, the members with an order of the community paid in it, and of them those with one in the next."""
+    conditions: list[ColumnElement[bool]] = [
+        PaidOrder.brand_id == brand_id, PaidOrder.community_id == community_id,
+        PaidOrder.paid_day.between(months[0], next_month(next_month(months[-1])) - timedelta(days=1)),
+    ]
+    if leader_id is not None:
+        conditions.append(PaidOrder.leader_id == leader_id)
+    query = select(PaidOrder.paid_month, PaidOrder.member_id).where(*conditions).distinct()
+    paid_in: dict[date, set[int]] = {}
+    for month, member_id in (await session.execute(query)).all():
+        paid_in.setdefault(month, set()).add(member_id)
+    return {
+        month: (len(paid_in.get(month, set())), len(paid_in.get(month, set()) & paid_in.get(next_month(month), set())))
+        for month in months
+    }
+
+
+async def _month_rows(
+    session: AsyncSession, *, brand_id: int, leader_id: int | None, community_id: int | None, months: list[date]
+) -> dict[date, tuple[int, int]]:
+    if community_id is not None:
+        return await _community_months(
+            session, brand_id=brand_id, community_id=community_id, leader_id=leader_id, months=months
+        )
+    if leader_id is not None:
+        query = select(LeaderMonth.month, LeaderMonth.paying_members, LeaderMonth.bought_again_next_month).where(
+            LeaderMonth.leader_id == leader_id, LeaderMonth.month.between(months[0], months[-1])
+        )
+    else:
+        query = select(BrandMonth.month, BrandMonth.paying_members, BrandMonth.bought_again_next_month).where(
+            BrandMonth.brand_id == brand_id, BrandMonth.month.between(months[0], months[-1])
+        )
+    return {month: (int(paying), int(again)) for month, paying, again in (await session.execute(query)).all()}
+
+
+async def brand_dashboard(
+    *, session: AsyncSession, brand_id: int, date_from: str | None, date_to: str | None, leader_id: int | None,
+    community_id: int | None, now: datetime,
+) -> BrandDashboard:
+    """The brand's figures over a range (422 for a bad one); a leader or a community not of the brand is 404."""
+    today = now.astimezone(await brand_zone(session=session, brand_id=brand_id)).date()
+    first, last = date_range(date_from=date_from, date_to=date_to, today=today)
+    if leader_id is not None:
+        await leaders.get_leader(session=session, brand_id=brand_id, leader_id=leader_id)
+    if community_id is not None:
+        await brands.get_community(session=session, brand_id=brand_id, community_id=community_id)
+    found = await _day_rows(
+        session, brand_id=brand_id, leader_id=leader_id, community_id=community_id, first=first, last=last
+    )
+    days = [
+        DayFigures(first + timedelta(days=n), *found.get(first + timedelta(days=n), (0, 0, 0)))
+        for n in range((last - first).days + 1)
+    ]
+    totals = Totals(sum(d.orders for d in days), sum(d.paid_fen for d in days), sum(d.refunded_fen for d in days))
+    months = _months(first, last)
+    counted = await _month_rows(
+        session, brand_id=brand_id, leader_id=leader_id, community_id=community_id, months=months
+    )
+    return BrandDashboard(
+        first_day=first, last_day=last, today=today, leader_id=leader_id, community_id=community_id, totals=totals,
+        days=days, leaders=await _top_leaders(session, brand_id=brand_id, first=first, last=last),
+        months=[Repurchase(month, *counted.get(month, (0, 0))) for month in months],
+    )
