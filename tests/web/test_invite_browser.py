@@ -72,7 +72,8 @@ async def test_no_page_or_asset_comes_from_another_host(phone: Phone, ctx, web_s
     # The leader's workbench, as 小李 (his app token is the page's cookie too).
     await phone.page.context.add_cookies([{"name": SESSION_COOKIE, "value": web_scene.li.actor.token, "url": phone.base_url}])
     for path in ("/leader", f"/brands/{web_scene.brand_id}/leader/parcels", f"/brands/{web_scene.brand_id}/leader/withdrawals",
-                 f"/brands/{web_scene.brand_id}/leader/members", f"/brands/{web_scene.brand_id}/leader/statements"):
+                 f"/brands/{web_scene.brand_id}/leader/members", f"/brands/{web_scene.brand_id}/leader/statements",
+                 f"/brands/{web_scene.brand_id}/leader/dashboard"):
         await phone.open(path)
         await expect(phone.page.get_by_role("navigation", name="团长工作台")).to_be_visible()
     assert any(url.endswith(f"/brands/{web_scene.brand_id}/leader/qr.png") for url in phone.requests)

@@ -63,3 +63,22 @@ async def test_only_this_brands_active_leader_opens_it(client, world, evening): 
         assert refused.status_code == 403 and "text/html" in refused.headers["content-type"]
     _as(client, stage.leader.actor)
     assert (await client.get(f"/brands/{await world.brand(name='别家')}/leader/dashboard")).status_code == 403
+
+
+async def test_the_live_panel_counts_the_sessions_orders_of_this_leader_only(client, world, evening):  # noqa: F811
+    stage, _ = evening  # its session is live: 小李's neighbours ordered three times in it, a walk-in once
+    _as(client, stage.leader.actor)
+    fragment = await client.get(f"/brands/{stage.brand_id}/leader/dashboard/live")
+    assert fragment.status_code == 200
+    html = fragment.text
+    assert "直播中 · 黄金奶油草莓专场" in html
+    assert (_testid(html, "live-orders"), _testid(html, "live-paid"), _testid(html, "live-gmv")) == ("3", "3", "¥322.00")  # 88 + 176 + 88 paid, 30 refunded
+    assert _testid(html, "live-quota") == "100"  # 小李's open offer, nothing sold on it
+    assert 'data-stream="/api/v1/live-sessions/' in html
+    page = (await client.get(f"/brands/{stage.brand_id}/leader/dashboard")).text
+    assert _testid(page, "live-orders") == "3"
+    _as(client, stage.other_leader.actor)  # 王姐 leads the other community: nothing of 小李's shows
+    other = (await client.get(f"/brands/{stage.brand_id}/leader/dashboard/live")).text
+    assert (_testid(other, "live-orders"), _testid(other, "live-quota")) == ("0", "未开放")
+    _as(client, await bound_member(world, stage.leader))
+    assert (await client.get(f"/brands/{stage.brand_id}/leader/dashboard/live")).status_code == 403
