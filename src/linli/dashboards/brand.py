@@ -29,9 +29,9 @@ MAX_DAYS = 400
 TOP_LEADERS = 20
 
 
-@dataclass(frozen=True)
-class Totals:
-    orders: int
+class _Net:
+    """GMV of figures that carry what was paid and what was refunded of it."""
+
     paid_fen: int
     refunded_fen: int
 
@@ -41,28 +41,27 @@ class Totals:
 
 
 @dataclass(frozen=True)
-class DayFigures:
+class Totals(_Net):
+    orders: int
+    paid_fen: int
+    refunded_fen: int
+
+
+@dataclass(frozen=True)
+class DayFigures(_Net):
     day: date
     orders: int
     paid_fen: int
     refunded_fen: int  # of the orders paid that day, whenever the refund came
 
-    @property
-    def gmv_fen(self) -> int:
-        return self.paid_fen - self.refunded_fen
-
 
 @dataclass(frozen=True)
-class LeaderFigures:
+class LeaderFigures(_Net):
     leader_id: int
     name: str  # the leader's real name
     orders: int
     paid_fen: int
     refunded_fen: int
-
-    @property
-    def gmv_fen(self) -> int:
-        return self.paid_fen - self.refunded_fen
 
 
 @dataclass(frozen=True)
