@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.brands import service as brands
 from linli.dashboards.models import BrandDay, BrandMonth, LeaderDay, LeaderMonth, PaidOrder
-from linli.dashboards.rollups import month_of, next_month
-from linli.dashboards.service import Repurchase, brand_zone
+from linli.dashboards.rollups import brand_zone, month_of, next_month
+from linli.dashboards.service import Repurchase
 from linli.errors import InvalidInput
 from linli.leaders import service as leaders
 from linli.ledger.statements import parse_date

@@ -82,7 +82,8 @@ async def _count_member(
         await _bump(session, counters, keys={**owner, "month": month}, also=also, paying_members=0, bought_again_next_month=1)
 
 
-async def _zone(session: AsyncSession, brand_id: int) -> ZoneInfo:
+async def brand_zone(*, session: AsyncSession, brand_id: int) -> ZoneInfo:
+    """The brand's time zone: its local days and months are the dashboards'."""
     brand = await brands.get_brand(session=session, brand_id=brand_id)
     return ZoneInfo(brand.timezone)
 
@@ -92,7 +93,7 @@ async def record_payment(*, session: AsyncSession, order_id: int) -> bool:
     order = await session.get(Order, order_id, with_for_update=True)
     if order is None or order.paid_at is None:
         return False
-    paid_day = order.paid_at.astimezone(await _zone(session, order.brand_id)).date()
+    paid_day = order.paid_at.astimezone(await brand_zone(session=session, brand_id=order.brand_id)).date()
     already_refunded = int(
         await session.scalar(
             select(func.coalesce(func.sum(AppliedRefund.amount_fen), 0)).where(AppliedRefund.order_id == order_id)

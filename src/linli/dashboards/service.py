@@ -17,9 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.attribution.models import Binding
-from linli.brands import service as brands
 from linli.dashboards.models import LeaderDay, LeaderMonth, PaidOrder
-from linli.dashboards.rollups import month_of, next_month, previous_month
+from linli.dashboards.rollups import brand_zone, month_of, next_month, previous_month
 from linli.errors import InvalidInput
 from linli.ledger import service as ledger
 from linli.payouts import service as payouts
@@ -85,10 +84,6 @@ class LeaderDashboard:
     withdrawn_fen: int
     rank: int | None  # among the brand's leaders by GMV of the period; None without any GMV
     ranked_leaders: int
-
-
-async def brand_zone(*, session: AsyncSession, brand_id: int) -> ZoneInfo:
-    return ZoneInfo((await brands.get_brand(session=session, brand_id=brand_id)).timezone)
 
 
 def _utc_bounds(period: Period, zone: ZoneInfo) -> tuple[datetime, datetime]:
