@@ -13,11 +13,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
+from sqlalchemy import BigInteger, Date, DateTime, Integer, MetaData, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.util import greenlet_spawn
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -94,6 +97,45 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+class local_date(GenericFunction[Any]):  # noqa: N801 - SQL functions read as functions
+    """`local_date(instant, zone)`: the calendar day of a stored UTC instant in an IANA time zone, in SQL, so
+    that set-based statements (the dashboards' rebuild) group by a brand's local days on both databases."""
+
+    type = Date()
+    inherit_cache = True
+
+
+class local_month(GenericFunction[Any]):  # noqa: N801
+    """`local_month(instant, zone)`: the first day of that local day's month."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(local_date, "postgresql")
+def _local_date_postgresql(element: local_date, compiler: Any, **kw: Any) -> str:
+    instant, zone = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"CAST(timezone({zone}, {instant}) AS DATE)"
+
+
+@compiles(local_month, "postgresql")
+def _local_month_postgresql(element: local_month, compiler: Any, **kw: Any) -> str:
+    instant, zone = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"CAST(date_trunc('month', timezone({zone}, {instant})) AS DATE)"
+
+
+def _sqlite_local_date(instant: str | None, zone: str | None) -> str | None:
+    """SQLite has no time zones: the rebuild's `local_date` is this Python function, registered per connection."""
+    if instant is None or zone is None:
+        return None
+    return datetime.fromisoformat(instant).replace(tzinfo=UTC).astimezone(ZoneInfo(zone)).date().isoformat()
+
+
+def _sqlite_local_month(instant: str | None, zone: str | None) -> str | None:
+    day = _sqlite_local_date(instant, zone)
+    return None if day is None else day[:8] + "01"
+
+
 def _install_sqlite_pragmas(engine: AsyncEngine, *, begin: str) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -105,6 +147,8 @@ def _install_sqlite_pragmas(engine: AsyncEngine, *, begin: str) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        dbapi_connection.create_function("local_date", 2, _sqlite_local_date, deterministic=True)
+        dbapi_connection.create_function("local_month", 2, _sqlite_local_month, deterministic=True)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:

@@ -1,6 +1,7 @@
-"""Hypothesis drives random evenings — payments across days and months, partial and whole refunds, late
-payments of expired orders, members moved to the other leader, events delivered again — and after every step
-the roll-ups the outbox kept equal a rebuild from the raw tables."""
+"""Hypothesis drives random evenings — payments across days and months, partial and whole refunds (each clawing
+commission back, in a later month too), late payments of expired orders, members moved to the other leader or
+transferred by an upheld dispute, new members entering, new leaders approved, events delivered again — and after
+every step the roll-ups the outbox kept (the leader KPIs' included) equal a rebuild from the raw tables."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
+from linli.attribution import service as attribution
 from linli.attribution.models import Binding
 from linli.errors import DomainError
 from linli.models import metadata
 from linli.orders import service as orders
 from linli.orders.models import Order
+from linli.outbox.models import OutboxEvent
 from linli.outbox.service import emit
 from linli.payments import service as payments
 from linli.payments.models import Payment, Refund
@@ -25,7 +28,9 @@ from tests.dashboards.test_rollups import _agree
 from tests.ledger.helpers import buy, refund, refund_whole
 from tests.orders.setup import bound_member, build_stage
 
-OPS = ["buy", "buy", "buy", "late", "refund_part", "refund_whole", "move", "again", "hours", "days"]
+OPS = ["buy", "buy", "buy", "late", "refund_part", "refund_whole", "move", "again", "hours", "days", "enter", "transfer",
+       "approve"]
+KPI_TOPICS = ("commission.posted", "leader.approved", "member.bound")
 steps = st.lists(st.tuples(st.sampled_from(OPS), st.integers(0, 30), st.integers(1, 100)), min_size=3, max_size=14)
 
 
@@ -51,6 +56,22 @@ async def _late_payment(ctx, stage, buyer, quantity: int) -> None:
     await run_until_idle(ctx)
 
 
+async def _transfer(ctx, stage, buyer) -> None:
+    """The buyer tries 王姐's code (refused: bound to 小李 for good), 王姐 disputes, staff uphold: a transfer, not a
+    new member."""
+    now = ctx.clock.now()
+    other = stage.other_leader
+    async with ctx.db.transaction() as s:
+        outcome = await attribution.enter_with_code(session=s, user_id=buyer.user_id, raw_code=other.code, now=now)
+    if outcome.result != "refused":
+        return
+    async with ctx.db.transaction() as s:
+        dispute = await attribution.open_dispute(session=s, brand_id=stage.brand_id, leader_id=other.leader_id,
+                                                 member_id=outcome.member_id, reason="是我拉来的", now=now)
+        await attribution.resolve_dispute(session=s, brand_id=stage.brand_id, dispute_id=dispute.id, decision="upheld",
+                                          reason="核实属实", actor_user_id=stage.owner.user_id, now=now)
+
+
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(script=steps)
 async def test_random_evenings_keep_the_rollups_equal_to_a_rebuild(world, ctx, clock, script):
@@ -61,10 +82,11 @@ async def test_random_evenings_keep_the_rollups_equal_to_a_rebuild(world, ctx, c
     stage = await build_stage(world, quota=1000, per_member_limit=99, allocation=5000, stock=5000, live_price_fen=8800)
     buyers = [await bound_member(world, stage.leader) for _ in range(3)] + [await bound_member(world, stage.other_leader)]
     walk_in = await world.user()
+    await run_until_idle(ctx)
     paid: list[int] = []
-    for op, a, b in script:
+    for step, (op, a, b) in enumerate(script):
         if op in ("buy", "late"):
-            buyer = (buyers + [walk_in])[a % 5]
+            buyer = (buyers + [walk_in])[a % (len(buyers) + 1)]
             try:
                 if op == "buy":
                     paid.append(await buy(ctx, stage, buyer, quantity=1 + b % 3, offer=False))
@@ -92,10 +114,27 @@ async def test_random_evenings_keep_the_rollups_equal_to_a_rebuild(world, ctx, c
             member_leader = [stage.leader.leader_id, stage.other_leader.leader_id][b % 2]
             async with ctx.db.transaction() as s:
                 await s.execute(update(Binding).where(Binding.member_id.in_(
-                    select(Order.member_id).where(Order.user_id == buyers[a % 4].user_id)
+                    select(Order.member_id).where(Order.user_id == buyers[a % len(buyers)].user_id)
                 )).values(leader_id=member_leader))
-        elif op == "again":  # the outbox delivers every money event once more
+        elif op == "enter":  # a new neighbour enters through a code: a new member of the brand
+            buyers.append(await bound_member(world, [stage.leader, stage.other_leader][b % 2]))
+            await run_until_idle(ctx)
+        elif op == "transfer":
+            try:
+                await _transfer(ctx, stage, buyers[a % len(buyers)])
+            except DomainError:
+                pass
+            await run_until_idle(ctx)
+        elif op == "approve":  # a new leader of a new community
+            await world.leader(stage.brand_id, await world.community(stage.brand_id, f"新小区{step}"), approver=stage.owner,
+                               name="新团长")
+            await run_until_idle(ctx)
+        elif op == "again":  # the outbox delivers every money, commission and growth event once more
             async with ctx.db.transaction() as s:
+                for topic, payload in (await s.execute(
+                    select(OutboxEvent.topic, OutboxEvent.payload).where(OutboxEvent.topic.in_(KPI_TOPICS))
+                )).all():
+                    emit(s, topic=topic, payload=payload, now=clock.now())
                 for order_id in paid:
                     emit(s, topic="order.paid", payload={"order_id": order_id}, now=clock.now())
                 for refund_id, order_id, amount in (await s.execute(select(Refund.id, Refund.order_id, Refund.amount_fen))).all():

@@ -29,6 +29,7 @@ from linli.errors import Conflict, InvalidInput, NotFound
 from linli.leaders import invite_codes
 from linli.leaders import service as leaders
 from linli.members import service as members
+from linli.outbox.service import emit
 from linli.pagination import PageParams, fetch_page
 from linli.timefmt import format_local
 
@@ -287,6 +288,10 @@ async def enter_with_code(*, session: AsyncSession, user_id: int, raw_code: str,
         fresh = Binding(brand_id=leader.brand_id, member_id=member.id)
         take(fresh)
         if await insert_unique(session, fresh):
+            # The member's first binding ever: a new member of the brand (later rebindings and transfers are not).
+            emit(session, topic="member.bound", payload={
+                "member_id": member.id, "brand_id": leader.brand_id, "leader_id": leader.id, "bound_at": now.isoformat()
+            }, now=now)
             return bound(fresh, kind="bound", reason="first_entry", previous_leader_id=None)
         # A concurrent first entry bound this member a moment ago: continue as "already bound".
         binding = await _lock_binding(session, member.id)

@@ -7,13 +7,17 @@
   orders (a refund counts on the day its order was paid, so a day's net GMV is final once its refunds are in).
 - `dash_member_months` / `dash_leader_member_months`: who paid in a local month (brand-wide and per leader);
   `dash_brand_months` / `dash_leader_months`: how many, and how many of them paid again the month after.
+- `dash_leader_sales_months`: a leader's paid orders per local month (core-leader churn ranks by it).
+- `dash_applied_commissions` / `dash_leader_income_months`: each accrual and clawback counted once, and a
+  leader's commission per local month of posting (leader monthly income).
+- `dash_growth_facts` / `dash_brand_growth_days`: leaders approved and members first bound, per local day.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index
+from sqlalchemy import Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from linli.db import Base, Fen, IdType
@@ -102,3 +106,68 @@ class LeaderMonth(Base):
     brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
     paying_members: Mapped[int] = mapped_column(default=0)
     bought_again_next_month: Mapped[int] = mapped_column(default=0)
+
+
+# --- the brand's leader KPIs (docs/kpis.md): income, GMV per month, new leaders and members -------------------
+
+
+class LeaderSalesMonth(Base):
+    """A leader's paid orders of a local month, and what was refunded of them (on that month, whenever it came)."""
+
+    __tablename__ = "dash_leader_sales_months"
+    __table_args__ = (Index("ix_dash_leader_sales_months_brand_month", "brand_id", "month"),)
+
+    leader_id: Mapped[int] = mapped_column(IdType, ForeignKey("leaders.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
+    orders: Mapped[int] = mapped_column(default=0)
+    paid_fen: Mapped[Fen] = mapped_column(default=0)
+    refunded_fen: Mapped[Fen] = mapped_column(default=0)
+
+
+class AppliedCommission(Base):
+    """Each accrual or clawback the ledger posted, counted once (`commission.posted` may come again)."""
+
+    __tablename__ = "dash_applied_commissions"
+    __table_args__ = (Index("ix_dash_applied_commissions_brand_month", "brand_id", "month"),)
+
+    transaction_id: Mapped[int] = mapped_column(IdType, ForeignKey("ledger_transactions.id"), primary_key=True)
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
+    leader_id: Mapped[int] = mapped_column(IdType, ForeignKey("leaders.id"))
+    month: Mapped[date] = mapped_column(Date)  # the local month it was posted in
+    kind: Mapped[str] = mapped_column(String(16))  # accrual or clawback
+    amount_fen: Mapped[Fen]  # the leader's side, signed: + accrued, − clawed back
+
+
+class LeaderIncomeMonth(Base):
+    """Commission credited to a leader in a local month (by posting time), and clawed back in it."""
+
+    __tablename__ = "dash_leader_income_months"
+    __table_args__ = (Index("ix_dash_leader_income_months_brand_month", "brand_id", "month"),)
+
+    leader_id: Mapped[int] = mapped_column(IdType, ForeignKey("leaders.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
+    accrued_fen: Mapped[Fen] = mapped_column(default=0)
+    clawed_back_fen: Mapped[Fen] = mapped_column(default=0)  # positive: what the clawbacks took
+
+
+class GrowthFact(Base):
+    """A leader approved or a member first bound, counted once: `kind` is leader or member, `subject_id` its id."""
+
+    __tablename__ = "dash_growth_facts"
+    __table_args__ = (Index("ix_dash_growth_facts_brand_day", "brand_id", "day"),)
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    subject_id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
+    day: Mapped[date] = mapped_column(Date)
+
+
+class BrandGrowthDay(Base):
+    __tablename__ = "dash_brand_growth_days"
+
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    leaders_approved: Mapped[int] = mapped_column(default=0)
+    members_bound: Mapped[int] = mapped_column(default=0)

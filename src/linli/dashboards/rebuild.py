@@ -3,7 +3,9 @@
 
 The rules are the ones `dashboards.rollups` applies event by event (docs/kpis.md): an order counts once it
 has been paid (`orders.paid_at`), on its local day in the brand's time zone; a succeeded refund of a paid
-order counts on that order's day; a member "paid in a month" with at least one order paid in it.
+order counts on that order's day; a member "paid in a month" with at least one order paid in it. The leader
+KPIs' roll-ups (income, sales months, growth) are rebuilt and compared in set-based SQL by `dashboards.rebuild_kpis`,
+and both are done here.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from linli.brands.models import Brand
 from linli.dashboards.models import (
     AppliedRefund, BrandDay, BrandMonth, LeaderDay, LeaderMemberMonth, LeaderMonth, MemberMonth, PaidOrder,
 )
+from linli.dashboards.rebuild_kpis import kpi_rollups_differ, rebuild_kpi_rollups
 from linli.dashboards.rollups import month_of, next_month
 from linli.orders.models import Order
 from linli.payments.models import Refund
@@ -153,9 +156,10 @@ async def stored_rollups(*, session: AsyncSession, brand_id: int | None = None) 
 
 async def rollups_agree(*, session: AsyncSession, brand_id: int | None = None) -> dict[str, int]:
     """{} when the kept roll-ups equal a rebuild from the raw tables; else the differing rows per table."""
-    return (await stored_rollups(session=session, brand_id=brand_id)).differences(
+    differing = (await stored_rollups(session=session, brand_id=brand_id)).differences(
         await expected_rollups(session=session, brand_id=brand_id)
     )
+    return differing | await kpi_rollups_differ(session=session, brand_id=brand_id)
 
 
 async def rebuild_rollups(*, session: AsyncSession, brand_id: int | None = None) -> Rollups:
@@ -183,6 +187,7 @@ async def rebuild_rollups(*, session: AsyncSession, brand_id: int | None = None)
             await session.execute(delete(model).where(condition))
     session.add_all(_rows(fresh))
     await session.flush()
+    await rebuild_kpi_rollups(session=session, brand_id=brand_id)
     return fresh
 
 

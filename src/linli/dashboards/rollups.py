@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.brands import service as brands
 from linli.dashboards.models import (
-    AppliedRefund, BrandDay, BrandMonth, LeaderDay, LeaderMemberMonth, LeaderMonth, MemberMonth, PaidOrder,
+    AppliedRefund, BrandDay, BrandMonth, LeaderDay, LeaderMemberMonth, LeaderMonth, LeaderSalesMonth, MemberMonth,
+    PaidOrder,
 )
 from linli.db import Base, insert_unique
 from linli.orders.models import Order
@@ -58,6 +59,13 @@ async def _bump_days(session: AsyncSession, fact: PaidOrder, *, orders: int, pai
     if fact.leader_id is not None:
         await _bump(session, LeaderDay, keys={"leader_id": fact.leader_id, "day": fact.paid_day},
                     also={"brand_id": fact.brand_id}, **changes)
+        await _bump_sales_month(session, fact, changes)
+
+
+async def _bump_sales_month(session: AsyncSession, fact: PaidOrder, changes: dict[str, int]) -> None:
+    """The leader's month (core-leader churn ranks leaders by it): as the days, a refund on its order's month."""
+    await _bump(session, LeaderSalesMonth, keys={"leader_id": fact.leader_id, "month": fact.paid_month},
+                also={"brand_id": fact.brand_id}, **changes)
 
 
 async def _paid_in(session: AsyncSession, model: type[Base], owner: dict[str, int], *, month: date, member_id: int) -> bool:

@@ -24,6 +24,7 @@ from linli.leaders.models import (
     LeaderStatusChange,
 )
 from linli.members import service as members
+from linli.outbox.service import emit
 from linli.pagination import PageParams, fetch_page
 
 LEADER_STATUSES = ("applied", "rejected", "active", "suspended", "exited")
@@ -228,6 +229,9 @@ async def approve(*, session: AsyncSession, brand_id: int, leader_id: int, actor
     leader.activated_at = now
     await session.flush()  # the partial unique index refuses a second holder that raced past the check
     await invite_codes.issue_code(session=session, leader_id=leader.id, now=now)
+    # Only an approval, never a reinstatement, is a new leader (the dashboards' growth figures).
+    emit(session, topic="leader.approved", payload={
+        "leader_id": leader.id, "brand_id": leader.brand_id, "approved_at": now.isoformat()}, now=now)
     return leader
 
 

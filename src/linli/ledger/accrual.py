@@ -13,7 +13,8 @@
   becomes available (`eligible_at`, see rules.eligible_at); the first completion wins.
 
 Every function locks the order's commission line first, so clawbacks, completion and settlement of one
-order queue behind each other.
+order queue behind each other. Each accrual and clawback posted emits `commission.posted` in the same
+transaction (`commission_posted_payload`): the dashboards keep the leaders' monthly income from it.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ from linli.ledger.models import (
 )
 from linli.orders import service as orders
 from linli.orders.models import Order
+from linli.outbox.service import emit
+
+COMMISSION_POSTED = "commission.posted"
 
 
 def accrual_key(order_id: int) -> str:
@@ -59,6 +63,21 @@ def full_refund_clawback_key(order_id: int) -> str:
 def paid_base(order: Order) -> int:
     """The commission base: what the member actually paid (coupons, when they come, are deducted here)."""
     return order.total_fen
+
+
+def commission_posted_payload(posted: service.Posted, *, leader_id: int, amount_fen: int) -> dict:
+    """`commission.posted`: one accrual (+) or clawback (−) on the leader's side, with when it was posted."""
+    tx = posted.transaction
+    return {
+        "transaction_id": tx.id, "brand_id": tx.brand_id, "leader_id": leader_id, "order_id": tx.order_id,
+        "kind": tx.kind, "amount_fen": amount_fen, "posted_at": tx.posted_at.isoformat(),
+    }
+
+
+def _announce(session: AsyncSession, posted: service.Posted, *, leader_id: int, amount_fen: int, now: datetime) -> None:
+    if posted.created:  # a replay of the same key posted nothing, so there is nothing new to tell
+        emit(session, topic=COMMISSION_POSTED, payload=commission_posted_payload(
+            posted, leader_id=leader_id, amount_fen=amount_fen), now=now)
 
 
 async def find_line(*, session: AsyncSession, order_id: int) -> CommissionLine | None:
@@ -129,7 +148,7 @@ async def accrue_for_order(*, session: AsyncSession, order_id: int, now: datetim
     accounts = await service.leader_accounts(session=session, brand_id=order.brand_id, leader_id=order.leader_id, now=now)
     if quote.commission_fen > 0:
         expense = await service.brand_account(session=session, brand_id=order.brand_id, kind=BRAND_COMMISSION_EXPENSE, now=now)
-        await service.post(
+        posted = await service.post(
             session=session, key=accrual_key(order.id), brand_id=order.brand_id, kind=TX_ACCRUAL,
             entries=[(expense.id, -quote.commission_fen), (accounts.pending.id, quote.commission_fen)], now=now,
             source=service.Source(
@@ -137,6 +156,7 @@ async def accrue_for_order(*, session: AsyncSession, order_id: int, now: datetim
                 memo=f"订单支付，佣金入账（待结算）：{rules.RULE_TEXT[quote.rule]}",
             ),
         )
+        _announce(session, posted, leader_id=order.leader_id, amount_fen=quote.commission_fen, now=now)
     return line
 
 
@@ -189,6 +209,7 @@ async def _clawback(
             ),
         )
         transaction_id = posted.transaction.id
+        _announce(session, posted, leader_id=line.leader_id, amount_fen=-clawback, now=now)
     line.refunded_fen = refunded_after
     line.clawed_back_fen = clawed_after
     if line.status == LINE_PENDING and refunded_after == line.paid_fen:
