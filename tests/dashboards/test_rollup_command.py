@@ -51,3 +51,29 @@ def test_a_drifted_rollup_is_reported_by_both_commands_and_a_rebuild_repairs_it(
     rebuilt = cli("rollup", "--rebuild")
     assert rebuilt.exit_code == 0 and "paid_orders 1" in rebuilt.output and "brand_days 1" in rebuilt.output
     assert cli("rollup").exit_code == 0 and cli("audit").exit_code == 0
+
+
+async def _drift_income(url: str) -> None:
+    from linli.dashboards.models import LeaderIncomeMonth
+
+    db = Database(url)
+    try:
+        async with db.transaction() as s:
+            await s.execute(update(LeaderIncomeMonth).values(accrued_fen=LeaderIncomeMonth.accrued_fen + 1))
+    finally:
+        await db.dispose()
+
+
+def test_a_rebuild_from_a_day_repairs_the_leader_kpis_from_it(cli, database_url):
+    asyncio.run(_drift_income(database_url))  # the stage's order was paid on 20 November 2026
+    drifted = cli("rollup")
+    assert drifted.exit_code == 1 and "leader_income_months 1 行" in drifted.output
+    later = cli("rollup", "--rebuild", "--from", "2026-12-01")
+    assert later.exit_code == 0 and "自 2026-12-01 起" in later.output and "leader_income_months 0" in later.output
+    assert cli("rollup").exit_code == 1  # November's row is before the day: left as it was
+    repaired = cli("rollup", "--rebuild", "--from", "2026-11-20")
+    assert repaired.exit_code == 0 and "leader_income_months 1" in repaired.output
+    assert cli("rollup").exit_code == 0 and cli("audit").exit_code == 0
+    for bad in (("rollup", "--from", "2026-11-20"), ("rollup", "--rebuild", "--from", "2026-11-31")):
+        refused = cli(*bad)
+        assert refused.exit_code == 2
