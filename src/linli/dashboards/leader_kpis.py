@@ -19,7 +19,7 @@ _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 @dataclass(frozen=True)
-class LeaderMonth:
+class KpiMonth:
     month: date
     income: MonthIncome
     churn: MonthChurn
@@ -29,7 +29,7 @@ class LeaderMonth:
 class LeaderKpis:
     month: date
     today: date
-    months: list[LeaderMonth]  # oldest first, ending with `month`
+    months: list[KpiMonth]  # oldest first, ending with `month`
 
 
 def parse_month(raw: str | None, *, today: date) -> date:
@@ -54,4 +54,4 @@ async def leader_kpis(*, session: AsyncSession, brand_id: int, month: str | None
     income = await monthly_income(session=session, brand_id=brand_id, months=months)
     churn = await core_churn(session=session, brand_id=brand_id, months=months, today=today)
     return LeaderKpis(month=last, today=today,
-                      months=[LeaderMonth(m, i, c) for m, i, c in zip(months, income, churn, strict=True)])
+                      months=[KpiMonth(m, i, c) for m, i, c in zip(months, income, churn, strict=True)])
