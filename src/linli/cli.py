@@ -260,13 +260,11 @@ def rollup(
     rebuild: Annotated[bool, typer.Option("--rebuild", help="recompute the dashboards' roll-ups from the raw tables")] = False,
     brand: Annotated[int | None, typer.Option("--brand", help="only this brand id")] = None,
     first_day: Annotated[str | None, typer.Option(
-        "--from", help="with --rebuild: only the leader KPIs' roll-ups, from this local day (YYYY-MM-DD) on; "
-                       "their month rows from its month on")] = None,
+        "--from", help="with --rebuild: only from this local day (YYYY-MM-DD) on, month rows from its month on")] = None,
 ) -> None:
     """The dashboards' roll-ups: with --rebuild, replace them by a recomputation from orders, refunds, the ledger,
     leaders and bindings; without, report whether they agree with it (exits 1 when they do not)."""
     from linli.dashboards.rebuild import rebuild_rollups, rollups_agree
-    from linli.dashboards.rebuild_kpis import rebuild_kpi_rollups
     from linli.errors import DomainError
     from linli.ledger.statements import parse_date
 
@@ -282,17 +280,13 @@ def rollup(
     async def run(ctx: AppContext) -> dict[str, int]:
         if rebuild:
             async with ctx.db.transaction() as session:
-                if since is not None:
-                    return await rebuild_kpi_rollups(session=session, brand_id=brand, first_day=since)
-                fresh = await rebuild_rollups(session=session, brand_id=brand)
-            return {"paid_orders": len(fresh.paid_orders), "brand_days": len(fresh.brand_days),
-                    "leader_days": len(fresh.leader_days)}
+                return await rebuild_rollups(session=session, brand_id=brand, first_day=since)
         async with ctx.db.read() as session:
             return await rollups_agree(session=session, brand_id=brand)
 
     outcome = asyncio.run(_with_ctx(_settings(), None, run, payments=False))
     if rebuild:
-        scope = f"（自 {since.isoformat()} 起，团长指标汇总）" if since is not None else ""
+        scope = f"（自 {since.isoformat()} 起）" if since is not None else ""
         typer.echo(f"重建完成{scope}：" + "，".join(f"{name} {count}" for name, count in outcome.items()))
     elif outcome:
         typer.echo("看板汇总与重算不一致：" + "，".join(f"{name} {count} 行" for name, count in outcome.items()))

@@ -69,10 +69,11 @@ def test_a_rebuild_from_a_day_repairs_the_leader_kpis_from_it(cli, database_url)
     drifted = cli("rollup")
     assert drifted.exit_code == 1 and "leader_income_months 1 行" in drifted.output
     later = cli("rollup", "--rebuild", "--from", "2026-12-01")
-    assert later.exit_code == 0 and "自 2026-12-01 起" in later.output and "leader_income_months 0" in later.output
+    assert later.exit_code == 0 and "自 2026-12-01 起" in later.output
+    assert "leader_income_months 0" in later.output and "paid_orders 0" in later.output
     assert cli("rollup").exit_code == 1  # November's row is before the day: left as it was
     repaired = cli("rollup", "--rebuild", "--from", "2026-11-20")
-    assert repaired.exit_code == 0 and "leader_income_months 1" in repaired.output
+    assert repaired.exit_code == 0 and "leader_income_months 1" in repaired.output and "paid_orders 1" in repaired.output
     assert cli("rollup").exit_code == 0 and cli("audit").exit_code == 0
     for bad in (("rollup", "--from", "2026-11-20"), ("rollup", "--rebuild", "--from", "2026-11-31")):
         refused = cli(*bad)

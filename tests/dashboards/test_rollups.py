@@ -96,10 +96,35 @@ async def test_a_refund_handled_before_its_payment_is_counted_with_it(ctx, world
 async def test_a_rebuild_writes_what_the_events_kept(ctx, evening):
     kept = await _stored(ctx)
     async with ctx.db.transaction() as s:
-        fresh = await rebuild_rollups(session=s)
+        written = await rebuild_rollups(session=s)
     assert await _stored(ctx) == kept
     async with ctx.db.read() as s:
-        assert fresh == await expected_rollups(session=s)
+        assert await expected_rollups(session=s) == kept
+    # a, b, c and the walk-in's d; one refund; three brand days, two of 小李's; November 1 member, December 3.
+    assert {name: written[name] for name in ("paid_orders", "applied_refunds", "brand_days", "leader_days",
+                                             "member_months", "brand_months")} == {
+        "paid_orders": 4, "applied_refunds": 1, "brand_days": 3, "leader_days": 2, "member_months": 4, "brand_months": 2}
+
+
+async def test_a_rebuild_from_a_day_replaces_only_from_it(ctx, evening):
+    stage, _ = evening
+    async with ctx.db.transaction() as s:  # drift before and after 1 December, on days and on months
+        for key in ((stage.brand_id, date(2026, 11, 30)), (stage.brand_id, date(2026, 12, 15))):
+            (await s.get(BrandDay, key)).paid_fen += 1
+        (await s.get(BrandMonth, (stage.brand_id, NOV))).bought_again_next_month = 0
+        (await s.get(BrandMonth, (stage.brand_id, DEC))).paying_members = 9
+    assert await _agree(ctx) == {"brand_days": 2, "brand_months": 2}
+    async with ctx.db.transaction() as s:
+        await rebuild_rollups(session=s, first_day=date(2026, 12, 1))
+    # 15 December and December repaired; November's "paid again in December" recounted (it hangs on December);
+    # 30 November before the day: left as it was.
+    assert await _agree(ctx) == {"brand_days": 1}
+    async with ctx.db.read() as s:
+        assert (await s.get(BrandDay, (stage.brand_id, date(2026, 11, 30)))).paid_fen == 8801
+        assert (await s.get(BrandMonth, (stage.brand_id, NOV))).bought_again_next_month == 1
+    async with ctx.db.transaction() as s:
+        await rebuild_rollups(session=s, first_day=date(2026, 11, 30))
+    assert await _agree(ctx) == {}
 
 
 async def test_a_kept_figure_that_drifted_is_reported_and_a_rebuild_repairs_it(ctx, evening):

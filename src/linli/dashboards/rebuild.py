@@ -1,5 +1,7 @@
-"""The roll-ups recomputed from the raw tables (orders, refunds): `linli rollup --rebuild` writes them,
-`linli audit` compares them with what the outbox kept (`rollups_agree`).
+"""The roll-ups recomputed from the raw tables (orders, refunds; the ledger, leaders, the attribution trail):
+`linli rollup --rebuild [--from D]` writes them in set-based SQL (`rebuild_orders`, `rebuild_kpis`), `linli audit`
+compares them with what the outbox kept (`rollups_agree`; `expected_rollups` below is the comparison's twin of
+`rebuild_orders`, read into memory).
 
 The rules are the ones `dashboards.rollups` applies event by event (docs/kpis.md): an order counts once it
 has been paid (`orders.paid_at`), on its local day in the brand's time zone; a succeeded refund of a paid
@@ -12,25 +14,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.brands.models import Brand
 from linli.dashboards.models import (
     AppliedRefund, BrandDay, BrandMonth, LeaderDay, LeaderMemberMonth, LeaderMonth, MemberMonth, PaidOrder,
 )
-from linli.dashboards.rebuild_kpis import kpi_rollups_differ, rebuild_kpi_rollups
+from linli.dashboards.rebuild_kpis import brand_scopes, kpi_rollups_differ, rebuild_kpi_scope
+from linli.dashboards.rebuild_orders import rebuild_order_scope
 from linli.dashboards.rollups import month_of, next_month
 from linli.orders.models import Order
 from linli.payments.models import Refund
 from linli.payments.providers import REFUND_SUCCEEDED_STATUS
-
-ROLLUP_MODELS = (
-    PaidOrder, AppliedRefund, LeaderDay, BrandDay, MemberMonth, LeaderMemberMonth, BrandMonth, LeaderMonth,
-)
-
 
 @dataclass
 class Rollups:
@@ -162,47 +161,24 @@ async def rollups_agree(*, session: AsyncSession, brand_id: int | None = None) -
     return differing | await kpi_rollups_differ(session=session, brand_id=brand_id)
 
 
-async def rebuild_rollups(*, session: AsyncSession, brand_id: int | None = None) -> Rollups:
-    """Replaces every roll-up row (of one brand, or all) with the rows recomputed from the raw tables.
+async def rebuild_rollups(
+    *, session: AsyncSession, brand_id: int | None = None, first_day: date | None = None
+) -> dict[str, int]:
+    """Replaces every roll-up row (of one brand, or all; from a local day on, or all) with the rows recomputed from
+    the raw tables, in set-based SQL (`rebuild_orders`, `rebuild_kpis`); rows written per table.
 
-    Safe beside a running worker: on PostgreSQL the roll-ups' own rows are locked against its inserts before the
-    raw tables are read, so an event handled before counts in the recomputation and one handled after finds
-    its order or refund already counted, or counts on top (SQLite's write transaction excludes the worker)."""
+    Safe beside a running worker: on PostgreSQL the tables each event inserts into first are locked against its
+    inserts before the raw tables are read, so an event handled before counts in the recomputation and one handled
+    after finds its order, refund, posting or arrival already counted, or counts on top (SQLite's write
+    transaction excludes the worker)."""
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("LOCK TABLE dash_paid_orders, dash_applied_refunds IN EXCLUSIVE MODE"))
-    fresh = await expected_rollups(session=session, brand_id=brand_id)
-    if brand_id is None:
-        for model in reversed(ROLLUP_MODELS):
-            await session.execute(delete(model))
-    else:
-        leaders = select(LeaderMonth.leader_id).where(LeaderMonth.brand_id == brand_id)
-        orders = select(Order.id).where(Order.brand_id == brand_id)
-        await session.execute(delete(LeaderMemberMonth).where(LeaderMemberMonth.leader_id.in_(leaders)))
-        for model, condition in (
-            (LeaderMonth, LeaderMonth.brand_id == brand_id), (BrandMonth, BrandMonth.brand_id == brand_id),
-            (MemberMonth, MemberMonth.brand_id == brand_id), (BrandDay, BrandDay.brand_id == brand_id),
-            (LeaderDay, LeaderDay.brand_id == brand_id), (AppliedRefund, AppliedRefund.order_id.in_(orders)),
-            (PaidOrder, PaidOrder.brand_id == brand_id),
-        ):
-            await session.execute(delete(model).where(condition))
-    session.add_all(_rows(fresh))
-    await session.flush()
-    await rebuild_kpi_rollups(session=session, brand_id=brand_id)
-    return fresh
-
-
-def _rows(fresh: Rollups) -> list:
-    rows: list = []
-    for order_id, (brand, leader, community, member, live, paid_at, day, month, paid, back) in fresh.paid_orders.items():
-        rows.append(PaidOrder(order_id=order_id, brand_id=brand, leader_id=leader, community_id=community, member_id=member,
-                              session_id=live, paid_at=paid_at, paid_day=day, paid_month=month, paid_fen=paid, refunded_fen=back))
-    rows += [AppliedRefund(refund_id=r, order_id=o, amount_fen=a) for r, (o, a) in fresh.applied_refunds.items()]
-    rows += [BrandDay(brand_id=b, day=d, orders=n, paid_fen=p, refunded_fen=r) for (b, d), (n, p, r) in fresh.brand_days.items()]
-    rows += [LeaderDay(leader_id=le, day=d, brand_id=b, orders=n, paid_fen=p, refunded_fen=r)
-             for (le, d), (b, n, p, r) in fresh.leader_days.items()]
-    rows += [MemberMonth(brand_id=b, month=m, member_id=x) for b, m, x in fresh.member_months]
-    rows += [LeaderMemberMonth(leader_id=le, month=m, member_id=x) for le, m, x in fresh.leader_member_months]
-    rows += [BrandMonth(brand_id=b, month=m, paying_members=n, bought_again_next_month=a) for (b, m), (n, a) in fresh.brand_months.items()]
-    rows += [LeaderMonth(leader_id=le, month=m, brand_id=b, paying_members=n, bought_again_next_month=a)
-             for (le, m), (b, n, a) in fresh.leader_months.items()]
-    return rows
+        await session.execute(text(
+            "LOCK TABLE dash_paid_orders, dash_applied_refunds, dash_applied_commissions, dash_growth_facts "
+            "IN EXCLUSIVE MODE"
+        ))
+    written: dict[str, int] = defaultdict(int)
+    for scope in await brand_scopes(session, brand_id, first_day):
+        for name, count in (await rebuild_order_scope(session=session, scope=scope)
+                            | await rebuild_kpi_scope(session=session, scope=scope)).items():
+            written[name] += count
+    return dict(written)

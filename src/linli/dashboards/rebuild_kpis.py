@@ -10,7 +10,7 @@ From the raw tables, with the rules `dashboards.rollups` and `dashboards.kpi_rol
   (the attribution trail's `bound / first_entry`, one per member), on their local day.
 
 A rebuild from a local day D replaces the day roll-ups from D on and the month roll-ups from D's month on (a
-month is one row); earlier rows are left as they are.
+month is one row); earlier rows are left as they are. `rebuild.rebuild_rollups` runs it with `rebuild_orders`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, case, delete, except_, func, insert, literal_column, select, text, union
+from sqlalchemy import ColumnElement, Select, case, delete, except_, func, insert, literal_column, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.attribution.models import AttributionEvent
@@ -38,7 +38,7 @@ from linli.payments.providers import REFUND_SUCCEEDED_STATUS
 
 
 @dataclass(frozen=True)
-class _Scope:
+class Scope:
     brand_id: int
     zone: str
     first_day: date | None  # None: from the beginning
@@ -55,7 +55,7 @@ def _after(column: ColumnElement, since: datetime | None) -> list[ColumnElement[
     return [] if since is None else [column >= since]
 
 
-def _sales_months(scope: _Scope) -> Select:
+def _sales_months(scope: Scope) -> Select:
     refunded = (
         select(Refund.order_id, func.sum(Refund.amount_fen).label("fen"))
         .where(Refund.status == REFUND_SUCCEEDED_STATUS).group_by(Refund.order_id).subquery()
@@ -74,7 +74,7 @@ def _sales_months(scope: _Scope) -> Select:
     ).group_by(paid.c.leader_id, paid.c.month, paid.c.brand_id)
 
 
-def _commissions(scope: _Scope) -> Select:
+def _commissions(scope: Scope) -> Select:
     """One row per accrual or clawback: the entry on the leader's account (each such posting has exactly one)."""
     return (
         select(LedgerTransaction.id.label("transaction_id"), LedgerTransaction.brand_id, LedgerAccount.leader_id,
@@ -87,7 +87,7 @@ def _commissions(scope: _Scope) -> Select:
     )
 
 
-def _income_months(scope: _Scope) -> Select:
+def _income_months(scope: Scope) -> Select:
     rows = _commissions(scope).subquery()
     accrued = func.sum(case((rows.c.kind == TX_ACCRUAL, rows.c.amount_fen), else_=0))
     clawed = -func.sum(case((rows.c.kind == TX_CLAWBACK, rows.c.amount_fen), else_=0))
@@ -96,7 +96,7 @@ def _income_months(scope: _Scope) -> Select:
     ).group_by(rows.c.leader_id, rows.c.month, rows.c.brand_id)
 
 
-def _growth_facts(scope: _Scope) -> Select:
+def _growth_facts(scope: Scope) -> Select:
     since = scope.since(monthly=False)
     leaders = select(
         literal_column("'leader'").label("kind"), Leader.id.label("subject_id"), Leader.brand_id,
@@ -111,7 +111,7 @@ def _growth_facts(scope: _Scope) -> Select:
     return select(facts.c.kind, facts.c.subject_id, facts.c.brand_id, facts.c.day)
 
 
-def _growth_days(scope: _Scope) -> Select:
+def _growth_days(scope: Scope) -> Select:
     facts = _growth_facts(scope).subquery()
     return select(
         facts.c.brand_id, facts.c.day,
@@ -127,13 +127,13 @@ class _Table:
     keys: tuple[str, ...]
     period: str  # the day or month column a rebuild from a day starts at
     monthly: bool
-    expected: Callable[[_Scope], Select]  # its columns in the model's column order
+    expected: Callable[[Scope], Select]  # its columns in the model's column order
 
     @property
     def columns(self) -> list[str]:
         return [column.name for column in self.model.__table__.columns]
 
-    def kept(self, scope: _Scope) -> list[ColumnElement[bool]]:
+    def kept(self, scope: Scope) -> list[ColumnElement[bool]]:
         """The rows of the scope: the brand's, from the first day's day or month on."""
         table = self.model.__table__
         conditions = [table.c.brand_id == scope.brand_id]
@@ -141,7 +141,7 @@ class _Table:
             conditions.append(table.c[self.period] >= (month_of(scope.first_day) if self.monthly else scope.first_day))
         return conditions
 
-    def stored(self, scope: _Scope) -> Select:
+    def stored(self, scope: Scope) -> Select:
         table = self.model.__table__
         return select(*(table.c[name] for name in self.columns)).where(*self.kept(scope))
 
@@ -155,17 +155,18 @@ TABLES = (
 )
 
 
-async def _scopes(session: AsyncSession, brand_id: int | None, first_day: date | None) -> list[_Scope]:
+async def brand_scopes(session: AsyncSession, brand_id: int | None, first_day: date | None) -> list[Scope]:
+    """One scope per brand (or the one asked for), with its time zone."""
     query = select(Brand.id, Brand.timezone).order_by(Brand.id)
     if brand_id is not None:
         query = query.where(Brand.id == brand_id)
-    return [_Scope(brand, zone, first_day) for brand, zone in (await session.execute(query)).all()]
+    return [Scope(brand, zone, first_day) for brand, zone in (await session.execute(query)).all()]
 
 
 async def kpi_rollups_differ(*, session: AsyncSession, brand_id: int | None = None) -> dict[str, int]:
     """Per table, how many keys differ between the kept rows and a recomputation (missing or other values)."""
     counts: dict[str, int] = {}
-    for scope in await _scopes(session, brand_id, None):
+    for scope in await brand_scopes(session, brand_id, None):
         for table in TABLES:
             stored, expected = table.stored(scope), table.expected(scope)
             only_kept, only_expected = except_(stored, expected).subquery(), except_(expected, stored).subquery()
@@ -178,22 +179,13 @@ async def kpi_rollups_differ(*, session: AsyncSession, brand_id: int | None = No
     return counts
 
 
-async def rebuild_kpi_rollups(
-    *, session: AsyncSession, brand_id: int | None = None, first_day: date | None = None
-) -> dict[str, int]:
-    """Replaces the rows (of one brand or all; from a local day on, or all) by the recomputation; rows written per
-    table. Safe beside a running worker for the reason `rebuild.rebuild_rollups` gives: on PostgreSQL the tables
-    each event inserts into first are locked before the raw tables are read."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text(
-            "LOCK TABLE dash_paid_orders, dash_applied_refunds, dash_applied_commissions, dash_growth_facts "
-            "IN EXCLUSIVE MODE"
-        ))
-    written = {table.name: 0 for table in TABLES}
-    for scope in await _scopes(session, brand_id, first_day):
-        for table in TABLES:
-            model = table.model.__table__
-            await session.execute(delete(model).where(*table.kept(scope)))
-            result = await session.execute(insert(model).from_select(table.columns, table.expected(scope)))
-            written[table.name] += max(result.rowcount or 0, 0)
+async def rebuild_kpi_scope(*, session: AsyncSession, scope: Scope) -> dict[str, int]:
+    """Replaces the scope's rows (one brand's; from its first day on, or all) by the recomputation; rows written per
+    table. `rebuild.rebuild_rollups` calls it, after locking the tables each event inserts into first."""
+    written = {}
+    for table in TABLES:
+        model = table.model.__table__
+        await session.execute(delete(model).where(*table.kept(scope)))
+        result = await session.execute(insert(model).from_select(table.columns, table.expected(scope)))
+        written[table.name] = max(result.rowcount or 0, 0)
     return written
