@@ -12,7 +12,7 @@ from sqlalchemy import select
 from linli.attribution import service as attribution
 from linli.dashboards.models import BrandGrowthDay, LeaderIncomeMonth
 from linli.dashboards.rebuild import rebuild_rollups
-from linli.dashboards.rebuild_kpis import kpi_rollups_differ
+from linli.dashboards.rebuild_leaders import leader_rollups_differ
 from linli.leaders import service as leaders
 from linli.worker import run_until_idle
 from tests.dashboards.test_rollups import _agree
@@ -108,12 +108,12 @@ async def test_a_rebuild_from_a_day_leaves_the_earlier_rows_as_they_are(ctx, wor
         for row in await s.scalars(select(BrandGrowthDay)):
             row.members_bound += 1
     async with ctx.db.read() as s:
-        assert await kpi_rollups_differ(session=s) == {"leader_income_months": 2, "brand_growth_days": 2}
+        assert await leader_rollups_differ(session=s) == {"leader_income_months": 2, "brand_growth_days": 2}
     async with ctx.db.transaction() as s:
         written = await rebuild_rollups(session=s, brand_id=stage.brand_id, first_day=date(2026, 12, 2))
     assert written["leader_income_months"] == 1 and written["brand_growth_days"] == 1
     async with ctx.db.read() as s:  # December (the month of the 2nd) and the 3rd repaired; November not touched
-        assert await kpi_rollups_differ(session=s) == {"leader_income_months": 1, "brand_growth_days": 1}
+        assert await leader_rollups_differ(session=s) == {"leader_income_months": 1, "brand_growth_days": 1}
         november = await s.scalar(select(BrandGrowthDay).where(BrandGrowthDay.day == date(2026, 11, 20)))
         assert (november.leaders_approved, november.members_bound) == (2, 2)  # 1 bound + the drift
     async with ctx.db.transaction() as s:

@@ -8,7 +8,7 @@
 | `leader.approved` | leaders.approve (applied → active; a reinstatement is not one) | `leader_id`, `brand_id`, `approved_at` | one more leader approved on that local day |
 | `member.bound` | attribution.enter_with_code (a member's first binding ever; rebinding and transfers emit nothing) | `member_id`, `brand_id`, `leader_id`, `bound_at` | one more new member on that local day |
 
-All idempotent (dashboards.rollups, dashboards.kpi_rollups); they run in the worker's transaction.
+All idempotent (dashboards.rollups, dashboards.leader_rollups); they run in the worker's transaction.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.context import AppContext
-from linli.dashboards import kpi_rollups, rollups
+from linli.dashboards import leader_rollups, rollups
 from linli.outbox.models import OutboxEvent
 from linli.outbox.service import HandlerRegistry
 
@@ -35,13 +35,13 @@ def register(registry: HandlerRegistry, ctx: AppContext) -> None:  # noqa: ARG00
         )
 
     async def commission_posted(*, session: AsyncSession, event: OutboxEvent, now: datetime) -> None:  # noqa: ARG001
-        await kpi_rollups.record_commission(session=session, payload=event.payload)
+        await leader_rollups.record_commission(session=session, payload=event.payload)
 
     async def leader_approved(*, session: AsyncSession, event: OutboxEvent, now: datetime) -> None:  # noqa: ARG001
-        await kpi_rollups.record_leader_approved(session=session, payload=event.payload)
+        await leader_rollups.record_leader_approved(session=session, payload=event.payload)
 
     async def member_bound(*, session: AsyncSession, event: OutboxEvent, now: datetime) -> None:  # noqa: ARG001
-        await kpi_rollups.record_member_bound(session=session, payload=event.payload)
+        await leader_rollups.record_member_bound(session=session, payload=event.payload)
 
     registry.register("order.paid", order_paid)
     registry.register("payment.refunded", payment_refunded)

@@ -1,12 +1,12 @@
 """The roll-ups recomputed from the raw tables (orders, refunds; the ledger, leaders, the attribution trail):
-`linli rollup --rebuild [--from D]` writes them in set-based SQL (`rebuild_orders`, `rebuild_kpis`), `linli audit`
+`linli rollup --rebuild [--from D]` writes them in set-based SQL (`rebuild_orders`, `rebuild_leaders`), `linli audit`
 compares them with what the outbox kept (`rollups_agree`; `expected_rollups` below is the comparison's twin of
 `rebuild_orders`, read into memory).
 
 The rules are the ones `dashboards.rollups` applies event by event (docs/kpis.md): an order counts once it
 has been paid (`orders.paid_at`), on its local day in the brand's time zone; a succeeded refund of a paid
 order counts on that order's day; a member "paid in a month" with at least one order paid in it. The leader
-KPIs' roll-ups (income, sales months, growth) are rebuilt and compared in set-based SQL by `dashboards.rebuild_kpis`,
+KPIs' roll-ups (income, sales months, growth) are rebuilt and compared in set-based SQL by `dashboards.rebuild_leaders`,
 and both are done here.
 """
 
@@ -24,7 +24,7 @@ from linli.brands.models import Brand
 from linli.dashboards.models import (
     AppliedRefund, BrandDay, BrandMonth, LeaderDay, LeaderMemberMonth, LeaderMonth, MemberMonth, PaidOrder,
 )
-from linli.dashboards.rebuild_kpis import brand_scopes, kpi_rollups_differ, rebuild_kpi_scope
+from linli.dashboards.rebuild_leaders import brand_scopes, leader_rollups_differ, rebuild_kpi_scope
 from linli.dashboards.rebuild_orders import rebuild_order_scope
 from linli.dashboards.rollups import month_of, next_month
 from linli.orders.models import Order
@@ -158,14 +158,14 @@ async def rollups_agree(*, session: AsyncSession, brand_id: int | None = None) -
     differing = (await stored_rollups(session=session, brand_id=brand_id)).differences(
         await expected_rollups(session=session, brand_id=brand_id)
     )
-    return differing | await kpi_rollups_differ(session=session, brand_id=brand_id)
+    return differing | await leader_rollups_differ(session=session, brand_id=brand_id)
 
 
 async def rebuild_rollups(
     *, session: AsyncSession, brand_id: int | None = None, first_day: date | None = None
 ) -> dict[str, int]:
     """Replaces every roll-up row (of one brand, or all; from a local day on, or all) with the rows recomputed from
-    the raw tables, in set-based SQL (`rebuild_orders`, `rebuild_kpis`); rows written per table.
+    the raw tables, in set-based SQL (`rebuild_orders`, `rebuild_leaders`); rows written per table.
 
     Safe beside a running worker: on PostgreSQL the tables each event inserts into first are locked against its
     inserts before the raw tables are read, so an event handled before counts in the recomputation and one handled

@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from linli.dashboards.models import (
     AppliedRefund, BrandDay, BrandMonth, LeaderDay, LeaderMemberMonth, LeaderMonth, MemberMonth, PaidOrder,
 )
-from linli.dashboards.rebuild_kpis import Scope
+from linli.dashboards.rebuild_leaders import Scope
 from linli.dashboards.rollups import month_of, next_month, previous_month
 from linli.db import Base, local_date, local_month
 from linli.leaders.models import Leader

@@ -1,7 +1,7 @@
 """The leader KPIs' roll-ups recomputed from the raw tables in set-based SQL (INSERT … SELECT … GROUP BY, so that a
 rebuild never loads the orders or the ledger into memory), compared with what the outbox kept (EXCEPT both ways).
 
-From the raw tables, with the rules `dashboards.rollups` and `dashboards.kpi_rollups` apply event by event:
+From the raw tables, with the rules `dashboards.rollups` and `dashboards.leader_rollups` apply event by event:
 - leader sales months: orders paid (`orders.paid_at`) with a leader, on their local month; succeeded refunds of
   them on the same month;
 - commissions and income months: the ledger's accrual and clawback transactions, by the local month of
@@ -163,7 +163,7 @@ async def brand_scopes(session: AsyncSession, brand_id: int | None, first_day: d
     return [Scope(brand, zone, first_day) for brand, zone in (await session.execute(query)).all()]
 
 
-async def kpi_rollups_differ(*, session: AsyncSession, brand_id: int | None = None) -> dict[str, int]:
+async def leader_rollups_differ(*, session: AsyncSession, brand_id: int | None = None) -> dict[str, int]:
     """Per table, how many keys differ between the kept rows and a recomputation (missing or other values)."""
     counts: dict[str, int] = {}
     for scope in await brand_scopes(session, brand_id, None):
