@@ -176,6 +176,9 @@ async def test_dashboards_read_the_replica_and_money_reads_the_primary(backend, 
     report = (await setup.http.get(f"/api/v1/brands/{stage.brand_id}/commission-report", headers=owner,
                                    params={"from": "2026-11-01", "to": "2026-11-30"})).json()
     assert report["total"]["orders"] == 1 and report["staleness_seconds"] >= 1
+    setup.http.cookies.set(SESSION_COOKIE, stage.owner.token)
+    console = (await setup.http.get(f"/brands/{stage.brand_id}/console/reports/commission")).text
+    assert 'data-testid="staleness">数据延迟约 ' in console
 
     # Resumed, it catches up: both orders, and 0 s.
     await _scalar(setup.replica, "SELECT pg_wal_replay_resume()")
