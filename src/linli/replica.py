@@ -5,7 +5,8 @@ Each read measures the replica's lag first, in the same session: 0 when it has r
 from a primary it is streaming from, else the time since the last transaction it replayed was committed. A
 replica that does not answer is left alone for `RETRY_SECONDS` (one warning each time) and the read goes to the
 primary meanwhile; so does one that cannot tell its lag (nothing replayed since it started and not caught up).
-What decides money never comes here: only `Database.report()` does (docs/operations.md, "Read replica").
+Only `Database.report()` reads here, for a dashboard's or report's figures; who may and what decides money read
+the primary (docs/operations.md, "Read replica").
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class Replica:
             await session.close()
             log_event(log, "replica.lag_unknown", level=logging.WARNING)
             return None
-        session.info[STALENESS_KEY] = float(staleness)
+        session.info[STALENESS_KEY] = round(float(staleness), 1)  # tenths: finer is noise between two clocks
         return session
 
     async def dispose(self) -> None:
