@@ -10,9 +10,10 @@ from linli.dashboards import brand, service
 from linli.dashboards.schemas import (
     BrandDashboardOut, DayOut, FiguresOut, LeaderDashboardOut, MonthOut, RepurchaseOut, TopLeaderOut,
 )
-from linli.http import AuthUser, Now, ReadSession
+from linli.http import AuthUser, Now, ReadSession, ReportSession
 from linli.leaders import service as leaders
 from linli.openapi import errors
+from linli.replica import staleness_of
 
 router = APIRouter(prefix="/api/v1", tags=["dashboards"], responses=errors(403, 404))
 PeriodQuery = Annotated[str, Query(max_length=16, description="today（今天）、week（本周）、month（本月）或 YYYY-MM，品牌时区")]
@@ -24,7 +25,7 @@ LeaderQuery = Annotated[int | None, Query(ge=1, le=MAX_ID, description="只看�
 CommunityQuery = Annotated[int | None, Query(ge=1, le=MAX_ID, description="只看这个小区（订单的自提小区，本品牌的）")]
 
 
-def leader_dashboard_out(figures: service.LeaderDashboard) -> LeaderDashboardOut:
+def leader_dashboard_out(figures: service.LeaderDashboard, staleness_seconds: float | None) -> LeaderDashboardOut:
     repurchase = figures.repurchase
     return LeaderDashboardOut(
         period=figures.period.kind, first_day=figures.period.first_day, last_day=figures.period.last_day,
@@ -34,21 +35,24 @@ def leader_dashboard_out(figures: service.LeaderDashboard) -> LeaderDashboardOut
                                  bought_again_next_month=repurchase.bought_again_next_month, rate_bp=repurchase.rate_bp),
         pending_fen=figures.pending_fen, available_fen=figures.available_fen, withdrawing_fen=figures.withdrawing_fen,
         withdrawn_fen=figures.withdrawn_fen, rank=figures.rank, ranked_leaders=figures.ranked_leaders,
+        staleness_seconds=staleness_seconds,
     )
 
 
 @router.get("/brands/{brand_id}/leader/dashboard", response_model=LeaderDashboardOut, summary="我的数据看板（团长）")
 async def my_dashboard(
-    brand_id: IdPath, user: AuthUser, session: ReadSession, now: Now, period: PeriodQuery = "today"
+    brand_id: IdPath, user: AuthUser, session: ReadSession, report: ReportSession, now: Now,
+    period: PeriodQuery = "today",
 ) -> LeaderDashboardOut:
+    # Who may, and the commission, on the primary; the figures where reports read (docs/operations.md).
     leader = await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user.user_id)
     figures = await service.leader_dashboard(
-        session=session, brand_id=brand_id, leader_id=leader.id, period_kind=period, now=now
+        session=report, balances_session=session, brand_id=brand_id, leader_id=leader.id, period_kind=period, now=now
     )
-    return leader_dashboard_out(figures)
+    return leader_dashboard_out(figures, staleness_of(report))
 
 
-def brand_dashboard_out(figures: brand.BrandDashboard) -> BrandDashboardOut:
+def brand_dashboard_out(figures: brand.BrandDashboard, staleness_seconds: float | None) -> BrandDashboardOut:
     totals = figures.totals
     return BrandDashboardOut(
         first_day=figures.first_day, last_day=figures.last_day, today=figures.today, leader_id=figures.leader_id,
@@ -62,17 +66,19 @@ def brand_dashboard_out(figures: brand.BrandDashboard) -> BrandDashboardOut:
         months=[MonthOut(month=m.month, paying_members=m.paying_members,
                          bought_again_next_month=m.bought_again_next_month, rate_bp=m.rate_bp)
                 for m in figures.months],
+        staleness_seconds=staleness_seconds,
     )
 
 
 @router.get("/brands/{brand_id}/dashboard", response_model=BrandDashboardOut, summary="品牌数据看板（品牌员工）")
 async def brand_dashboard(
-    brand_id: IdPath, user: AuthUser, session: ReadSession, now: Now, date_from: FromQuery = None,
-    date_to: ToQuery = None, leader_id: LeaderQuery = None, community_id: CommunityQuery = None,
+    brand_id: IdPath, user: AuthUser, session: ReadSession, report: ReportSession, now: Now,
+    date_from: FromQuery = None, date_to: ToQuery = None, leader_id: LeaderQuery = None,
+    community_id: CommunityQuery = None,
 ) -> BrandDashboardOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     figures = await brand.brand_dashboard(
-        session=session, brand_id=brand_id, date_from=date_from, date_to=date_to, leader_id=leader_id,
+        session=report, brand_id=brand_id, date_from=date_from, date_to=date_to, leader_id=leader_id,
         community_id=community_id, now=now,
     )
-    return brand_dashboard_out(figures)
+    return brand_dashboard_out(figures, staleness_of(report))

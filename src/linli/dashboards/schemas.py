@@ -4,6 +4,8 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+from linli.replica import staleness_field
+
 
 class RepurchaseOut(BaseModel):
     month: date = Field(description="该月付款的成员中，次月再次付款的比例（次月进行中时为截至今日）")
@@ -24,12 +26,13 @@ class LeaderDashboardOut(BaseModel):
     paying_members: int = Field(description="付款成员数（去重）")
     new_members: int = Field(description="新绑定成员数")
     repurchase: RepurchaseOut
-    pending_fen: int = Field(description="待结算佣金")
+    pending_fen: int = Field(description="待结算佣金（佣金四项总读自主库，不受数据延迟影响）")
     available_fen: int = Field(description="可提现佣金")
     withdrawing_fen: int = Field(description="提现中")
     withdrawn_fen: int = Field(description="已提现")
     rank: int | None = Field(description="本期成交额在品牌团长中的名次（1 为最高）；本期无成交时为空")
     ranked_leaders: int = Field(description="本期有成交的团长数")
+    staleness_seconds: float | None = staleness_field()
 
 
 class FiguresOut(BaseModel):
@@ -67,3 +70,4 @@ class BrandDashboardOut(BaseModel):
     days: list[DayOut] = Field(description="范围内每一天，含无成交的日子")
     leaders: list[TopLeaderOut] = Field(description="范围内成交额前 20 的团长（全品牌，不随筛选变化）")
     months: list[MonthOut] = Field(description="范围涉及的每个自然月的复购")
+    staleness_seconds: float | None = staleness_field()

@@ -3,7 +3,8 @@
 A period is today, this week (Monday to today), this month (the 1st to today) or a chosen month, all in the
 brand's time zone. Money figures come from `dash_leader_days`; paying members from the paid orders of the
 period (a leader's rows, by index); the month's repurchase from `dash_leader_months`; commission from the
-ledger's balances and the payouts already made.
+ledger's balances and the payouts already made. The figures may be read on a replica (`Database.report()`); the
+commission is read on `balances_session`, the primary's: what a leader can withdraw is never shown stale.
 """
 
 from __future__ import annotations
@@ -108,7 +109,8 @@ async def _rank(session: AsyncSession, *, brand_id: int, leader_id: int, period:
 
 
 async def leader_dashboard(
-    *, session: AsyncSession, brand_id: int, leader_id: int, period_kind: str, now: datetime
+    *, session: AsyncSession, balances_session: AsyncSession, brand_id: int, leader_id: int, period_kind: str,
+    now: datetime,
 ) -> LeaderDashboard:
     zone = await brand_zone(session=session, brand_id=brand_id)
     today = now.astimezone(zone).date()
@@ -136,12 +138,13 @@ async def leader_dashboard(
     month = period.month if _MONTH.match(period.kind) else previous_month(period.month)
     row = await session.get(LeaderMonth, (leader_id, month))
     repurchase = Repurchase(month, row.paying_members if row else 0, row.bought_again_next_month if row else 0)
-    balances = await ledger.leader_balances(session=session, brand_id=brand_id, leader_id=leader_id)
+    balances = await ledger.leader_balances(session=balances_session, brand_id=brand_id, leader_id=leader_id)
     rank, ranked = await _rank(session, brand_id=brand_id, leader_id=leader_id, period=period)
     return LeaderDashboard(
         period=period, today=today, orders=int(orders), paid_fen=int(paid), refunded_fen=int(refunded),
         gmv_fen=int(paid) - int(refunded), paying_members=int(paying or 0), new_members=int(new_members or 0),
         repurchase=repurchase, pending_fen=balances.pending_fen, available_fen=balances.available_fen,
         withdrawing_fen=balances.withdrawing_fen,
-        withdrawn_fen=await payouts.paid_out_fen(session=session, leader_id=leader_id), rank=rank, ranked_leaders=ranked,
+        withdrawn_fen=await payouts.paid_out_fen(session=balances_session, leader_id=leader_id), rank=rank,
+        ranked_leaders=ranked,
     )
