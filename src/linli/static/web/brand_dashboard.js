@@ -8,7 +8,7 @@
 
   var UNITS = {
     fen: { scale: 100, value: function (v) { return "¥" + v.toFixed(2); }, axis: function (v) { return "¥" + v; } },
-    bp: { scale: 100, value: function (v) { return v.toFixed(2) + "%"; }, axis: function (v) { return v + "%"; } },
+    bp: { scale: 100, max: 100, value: function (v) { return v.toFixed(2) + "%"; }, axis: function (v) { return v + "%"; } },
     count: { scale: 1, value: String, axis: String }
   };
   var COLOURS = ["#e4572e", "#2e86ab", "#76b041", "#f0a202", "#8e6c8a"];
@@ -20,7 +20,7 @@
   function optionOf(spec) {
     var unit = UNITS[spec.series[0].unit];
     var categories = { type: "category", data: spec.labels, inverse: spec.horizontal };
-    var values = { type: "value", axisLabel: { formatter: unit.axis } };
+    var values = { type: "value", min: 0, max: unit.max, axisLabel: { formatter: unit.axis } };
     return {
       animation: false,
       color: COLOURS,
@@ -42,9 +42,12 @@
   }
 
   function draw(element) {
-    var source = document.getElementById(element.dataset.chart);
+    var spec = JSON.parse(document.getElementById(element.dataset.chart).textContent);
+    if (spec.horizontal) {  // a bar per row: one leader or twenty, each bar keeps its height
+      element.style.height = Math.max(160, 60 + 28 * spec.labels.length) + "px";
+    }
     var chart = window.echarts.init(element, null, { renderer: "canvas" });
-    chart.setOption(optionOf(JSON.parse(source.textContent)));
+    chart.setOption(optionOf(spec));
     element.dataset.drawn = "true";
     return chart;
   }
