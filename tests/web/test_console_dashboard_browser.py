@@ -100,7 +100,8 @@ async def test_the_brand_dashboards_charts_render_with_the_demos_data(desk: Phon
     async with page.expect_download() as downloading:
         await page.get_by_test_id("csv-days").click()
     download = await downloading.value
-    assert download.suggested_filename.startswith("brand-dashboard-") and download.suggested_filename.endswith("-days.csv")
+    name = download.suggested_filename
+    assert name.startswith("brand-dashboard-") and name.endswith("-days.csv")
     body = Path(await download.path()).read_bytes()
     assert body.startswith(b"\xef\xbb\xbf") and "日期,订单数,实付(分)".encode() in body
 

@@ -168,14 +168,11 @@ async def _communities(
     if community_id is not None:
         conditions.append(PaidOrder.community_id == community_id)
     paid, refunded = func.sum(PaidOrder.paid_fen), func.sum(PaidOrder.refunded_fen)
-    rows = (
-        await session.execute(
-            select(PaidOrder.community_id, func.count(), paid, refunded).where(*conditions).group_by(PaidOrder.community_id)
-        )
-    ).all()
+    query = select(PaidOrder.community_id, func.count(), paid, refunded).where(*conditions)
+    rows = (await session.execute(query.group_by(PaidOrder.community_id))).all()
     names = await brands.communities_by_ids(session=session, community_ids={r[0] for r in rows if r[0] is not None})
     found = [
-        CommunityFigures(community_id=key, name=names[key].name if key is not None else NO_COMMUNITY, orders=int(orders),
+        CommunityFigures(community_id=key, name=NO_COMMUNITY if key is None else names[key].name, orders=int(orders),
                          paid_fen=int(p), refunded_fen=int(r))
         for key, orders, p, r in rows
     ]

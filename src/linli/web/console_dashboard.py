@@ -11,7 +11,7 @@ service refuses, is told beside its field (422) and no figures are shown.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request
@@ -125,12 +125,13 @@ async def dashboard_page(
             figures = await figures_of(session, ctx, brand_id=brand_id, form=form, choices=choices)
         except InvalidInput:
             pass  # told beside its field by figures_of
+    shown: dict[str, Any] = {"charts": {}, "query": ""}
     if figures is not None:  # the range the figures are of (the default one when none was typed)
         form.values.update(date_from=figures.first_day.isoformat(), date_to=figures.last_day.isoformat())
+        shown = {"charts": brand_charts(figures), "query": csv_query(figures)}
     return render(
         request, visitor, "console_dashboard.html", status_code=form.status_code, staff=staff, brand=staff.brand,
-        tab="dashboard", form=form, choices=choices, figures=figures,
-        charts=brand_charts(figures) if figures is not None else {}, query=csv_query(figures) if figures is not None else "",
+        tab="dashboard", form=form, choices=choices, figures=figures, **shown,
     )
 
 

@@ -8,7 +8,9 @@
 
   var UNITS = {
     fen: { scale: 100, value: function (v) { return "¥" + v.toFixed(2); }, axis: function (v) { return "¥" + v; } },
-    bp: { scale: 100, max: 100, value: function (v) { return v.toFixed(2) + "%"; }, axis: function (v) { return v + "%"; } },
+    bp: {
+      scale: 100, max: 100, value: function (v) { return v.toFixed(2) + "%"; }, axis: function (v) { return v + "%"; }
+    },
     count: { scale: 1, value: String, axis: String }
   };
   var COLOURS = ["#e4572e", "#2e86ab", "#76b041", "#f0a202", "#8e6c8a"];
