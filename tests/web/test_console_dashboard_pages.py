@@ -150,6 +150,7 @@ async def test_the_filters_narrow_the_figures_as_the_api_does(client, ctx, world
         ({"date_from": "2025-01-01", "date_to": "2026-12-01"}, "date_to", "一次最多查询 400 天"),
         ({"leader_id": "abc"}, "leader_id", "请从列表中选择团长"),
         ({"leader_id": "999999"}, "leader_id", "请从列表中选择团长"),
+        ({"leader_id": "²"}, "leader_id", "请从列表中选择团长"),  # a digit to str.isdigit, not to int()
         ({"community_id": "-3"}, "community_id", "请从列表中选择小区"),
     ],
 )

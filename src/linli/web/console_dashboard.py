@@ -69,7 +69,7 @@ def _chosen(form: FormState, name: str, choices: list[tuple[int, str]], message:
     text = form.values[name]
     if not text:
         return None
-    if text.isdigit() and int(text) in {key for key, _ in choices}:
+    if text.isascii() and text.isdigit() and int(text) in {key for key, _ in choices}:
         return int(text)
     exc = InvalidInput(message, code=f"{name.removesuffix('_id')}_invalid")
     form.refuse(exc, name)
