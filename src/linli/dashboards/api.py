@@ -3,12 +3,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 
 from linli.brands import service as brands
 from linli.brands.schemas import MAX_ID, IdPath
-from linli.dashboards import brand, service
+from linli.dashboards import brand, exports, service
 from linli.dashboards.schemas import (
-    BrandDashboardOut, DayOut, FiguresOut, LeaderDashboardOut, MonthOut, RepurchaseOut, TopLeaderOut,
+    BrandDashboardOut, CommunityOut, DayOut, FiguresOut, LeaderDashboardOut, MonthOut, RepurchaseOut, TopLeaderOut,
 )
 from linli.http import AuthUser, Now, ReadSession, ReportSession
 from linli.leaders import service as leaders
@@ -23,6 +24,11 @@ FromQuery = Annotated[
 ToQuery = Annotated[str | None, Query(alias="to", max_length=10, description="结束日期 YYYY-MM-DD（含；最多 400 天）；默认今天")]
 LeaderQuery = Annotated[int | None, Query(ge=1, le=MAX_ID, description="只看这位团长（本品牌的）")]
 CommunityQuery = Annotated[int | None, Query(ge=1, le=MAX_ID, description="只看这个小区（订单的自提小区，本品牌的）")]
+TableQuery = Annotated[
+    str, Query(max_length=16, description="days（每日）、leaders（团长排行）、months（月复购）或 communities（小区）")
+]
+CSV_MEDIA = "text/csv; charset=utf-8"
+CSV_RESPONSE = {200: {"content": {"text/csv": {}}, "description": "CSV（UTF-8 带 BOM，可直接用 Excel 打开）"}}
 
 
 def leader_dashboard_out(figures: service.LeaderDashboard, staleness_seconds: float | None) -> LeaderDashboardOut:
@@ -67,6 +73,9 @@ def brand_dashboard_out(figures: brand.BrandDashboard, staleness_seconds: float 
                          bought_again_next_month=m.bought_again_next_month, rate_bp=m.rate_bp)
                 for m in figures.months],
         staleness_seconds=staleness_seconds,
+        communities=[CommunityOut(community_id=c.community_id, name=c.name, orders=c.orders, paid_fen=c.paid_fen,
+                                  refunded_fen=c.refunded_fen, gmv_fen=c.gmv_fen)
+                     for c in figures.communities],
     )
 
 
@@ -82,3 +91,23 @@ async def brand_dashboard(
         community_id=community_id, now=now,
     )
     return brand_dashboard_out(figures, staleness_of(report))
+
+
+@router.get(
+    "/brands/{brand_id}/dashboard.csv", response_class=Response, responses=CSV_RESPONSE,
+    summary="导出品牌数据看板的一张表 CSV（品牌员工）",
+)
+async def brand_dashboard_csv(
+    brand_id: IdPath, user: AuthUser, session: ReadSession, report: ReportSession, now: Now, table: TableQuery,
+    date_from: FromQuery = None, date_to: ToQuery = None, leader_id: LeaderQuery = None,
+    community_id: CommunityQuery = None,
+) -> Response:
+    await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
+    exports.check_table(table)
+    figures = await brand.brand_dashboard(
+        session=report, brand_id=brand_id, date_from=date_from, date_to=date_to, leader_id=leader_id,
+        community_id=community_id, now=now,
+    )
+    return Response(exports.dashboard_csv(figures, table=table), media_type=CSV_MEDIA, headers={
+        "Content-Disposition": f'attachment; filename="{exports.csv_filename(figures, table=table)}"',
+    })

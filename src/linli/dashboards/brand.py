@@ -4,7 +4,8 @@ from the roll-ups (docs/kpis.md), never from raw orders.
 A range is inclusive and in the brand's time zone; by default the last 30 days ending today. Brand-wide
 figures come from `dash_brand_days` and `dash_brand_months`; one leader's from `dash_leader_days` and
 `dash_leader_months`; a community's (the pickup community recorded on the order) from the paid orders kept
-in `dash_paid_orders`. The top leaders are always the brand's, from `dash_leader_days`.
+in `dash_paid_orders`. The top leaders are always the brand's, from `dash_leader_days`; the communities' GMV
+from `dash_paid_orders`, narrowed by the filters as the days are.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from linli.ledger.statements import parse_date
 DEFAULT_DAYS = 30
 MAX_DAYS = 400
 TOP_LEADERS = 20
+NO_COMMUNITY = "未记录小区"
 
 
 class _Net:
@@ -65,6 +67,15 @@ class LeaderFigures(_Net):
 
 
 @dataclass(frozen=True)
+class CommunityFigures(_Net):
+    community_id: int | None  # None: orders recorded without a pickup community
+    name: str
+    orders: int
+    paid_fen: int
+    refunded_fen: int
+
+
+@dataclass(frozen=True)
 class BrandDashboard:
     first_day: date
     last_day: date  # inclusive
@@ -75,6 +86,7 @@ class BrandDashboard:
     days: list[DayFigures]
     leaders: list[LeaderFigures]
     months: list[Repurchase]
+    communities: list[CommunityFigures]  # highest GMV first; only communities with a paid order in the range
 
 
 def date_range(*, date_from: str | None, date_to: str | None, today: date) -> tuple[date, date]:
@@ -147,6 +159,27 @@ async def _top_leaders(session: AsyncSession, *, brand_id: int, first: date, las
     ]
 
 
+async def _communities(
+    session: AsyncSession, *, brand_id: int, leader_id: int | None, community_id: int | None, first: date, last: date
+) -> list[CommunityFigures]:
+    conditions: list[ColumnElement[bool]] = [PaidOrder.brand_id == brand_id, PaidOrder.paid_day.between(first, last)]
+    if leader_id is not None:
+        conditions.append(PaidOrder.leader_id == leader_id)
+    if community_id is not None:
+        conditions.append(PaidOrder.community_id == community_id)
+    paid, refunded = func.sum(PaidOrder.paid_fen), func.sum(PaidOrder.refunded_fen)
+    query = select(PaidOrder.community_id, func.count(), paid, refunded).where(*conditions)
+    rows = (await session.execute(query.group_by(PaidOrder.community_id))).all()
+    names = await brands.communities_by_ids(session=session, community_ids={r[0] for r in rows if r[0] is not None})
+    found = [
+        CommunityFigures(community_id=key, name=NO_COMMUNITY if key is None else names[key].name, orders=int(orders),
+                         paid_fen=int(p), refunded_fen=int(r))
+        for key, orders, p, r in rows
+    ]
+    # Ordered here rather than in SQL: a NULL community sorts differently on SQLite and PostgreSQL.
+    return sorted(found, key=lambda c: (-c.gmv_fen, c.community_id is None, c.community_id or 0))
+
+
 async def _community_months(
     session: AsyncSession, *, brand_id: int, community_id: int, leader_id: int | None, months: list[date]
 ) -> dict[date, tuple[int, int]]:
@@ -212,4 +245,7 @@ async def brand_dashboard(
         first_day=first, last_day=last, today=today, leader_id=leader_id, community_id=community_id, totals=totals,
         days=days, leaders=await _top_leaders(session, brand_id=brand_id, first=first, last=last),
         months=[Repurchase(month, *counted.get(month, (0, 0))) for month in months],
+        communities=await _communities(
+            session, brand_id=brand_id, leader_id=leader_id, community_id=community_id, first=first, last=last
+        ),
     )

@@ -60,6 +60,15 @@ class MonthOut(BaseModel):
     rate_bp: int | None = Field(description="复购率，基点，8500 = 85%；该月无人付款时为空")
 
 
+class CommunityOut(BaseModel):
+    community_id: int | None = Field(description="订单记录的自提小区；为空时是未记录小区的订单")
+    name: str
+    orders: int
+    paid_fen: int
+    refunded_fen: int
+    gmv_fen: int
+
+
 class BrandDashboardOut(BaseModel):
     first_day: date = Field(description="开始日期（含，品牌时区）")
     last_day: date = Field(description="结束日期（含）")
@@ -71,3 +80,6 @@ class BrandDashboardOut(BaseModel):
     leaders: list[TopLeaderOut] = Field(description="范围内成交额前 20 的团长（全品牌，不随筛选变化）")
     months: list[MonthOut] = Field(description="范围涉及的每个自然月的复购")
     staleness_seconds: float | None = staleness_field()
+    communities: list[CommunityOut] = Field(
+        description="范围内有成交的小区（订单的自提小区）及其成交额，从高到低；随团长、小区筛选变化"
+    )

@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from linli.dashboards.exports import rate_text
 from linli.http import app_context
 from linli.money import yuan
 from linli.timefmt import DEFAULT_TIMEZONE, format_local
@@ -57,6 +58,7 @@ environment = Environment(
 environment.filters["yuan"] = money_filter
 environment.filters["local_time"] = time_filter
 environment.filters["staleness"] = staleness_text
+environment.filters["rate"] = rate_text  # basis points: 8500 → "85.00%", None → ""
 
 
 def render(
