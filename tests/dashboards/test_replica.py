@@ -179,6 +179,8 @@ async def test_dashboards_read_the_replica_and_money_reads_the_primary(backend, 
     setup.http.cookies.set(SESSION_COOKIE, stage.owner.token)
     console = (await setup.http.get(f"/brands/{stage.brand_id}/console/reports/commission")).text
     assert 'data-testid="staleness">数据延迟约 ' in console
+    board = (await setup.http.get(f"/brands/{stage.brand_id}/console/dashboard")).text
+    assert 'data-testid="total-orders">1<' in board and 'data-testid="staleness">数据延迟约 ' in board
 
     # Resumed, it catches up: both orders, and 0 s.
     await _scalar(setup.replica, "SELECT pg_wal_replay_resume()")
