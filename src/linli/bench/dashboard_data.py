@@ -403,9 +403,10 @@ async def generate(db: Database, *, scale: float, now: datetime) -> DataSet:
                 await conn.execute(text(sql).bindparams(*params))
                 progress.advance(task)
             await conn.execute(text(
-                f"CREATE TABLE {MARKER} (scale FLOAT, generation INTEGER, schema_head VARCHAR(32), local_month VARCHAR(10), "
+                f"CREATE TABLE IF NOT EXISTS {MARKER} (scale FLOAT, generation INTEGER, schema_head VARCHAR(32), local_month VARCHAR(10), "
                 "brand_id INTEGER, rush_listing_id INTEGER, owner_user_id INTEGER, generate_seconds FLOAT)"
             ))
+            await conn.execute(text(f"DELETE FROM {MARKER}"))
             await conn.execute(text(f"INSERT INTO {MARKER} VALUES (:scale, :generation, :head, :month, :brand, :rush, :owner, :seconds)"),
                                {"scale": scale, "generation": GENERATION, "head": schema_head(), "month": this_month.isoformat(),
                                 "brand": stage.brand_id, "rush": stage.rush_listing_id, "owner": stage.owner_user_id,

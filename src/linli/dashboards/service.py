@@ -96,10 +96,9 @@ def _utc_bounds(period: Period, zone: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 def _is_month_so_far(period: Period, today: date) -> bool:
-    """The period is one month from its 1st to its end or to today: its figures are the month's roll-up (nothing
-    is paid after today)."""
-    month_end = next_month(period.first_day) - timedelta(days=1)
-    return period.first_day.day == 1 and period.last_day in (today, month_end) and period.last_day <= month_end
+    """The period runs from the 1st of a month to its end or to today (a period never spans two months from a
+    1st): its figures are the month's roll-up, nothing being paid after today."""
+    return period.first_day.day == 1 and period.last_day in (today, next_month(period.first_day) - timedelta(days=1))
 
 
 async def _rank(
