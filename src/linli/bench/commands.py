@@ -113,6 +113,9 @@ def bench_dashboard(
     rush: Annotated[int, typer.Option(min=1, help="orders paid during the freshness rush, each of another leader")] = 200,
     rush_concurrency: Annotated[int, typer.Option("--rush-concurrency", min=1, help="orders being paid at once, at most")] = 8,
     rush_rate: Annotated[float, typer.Option("--rush-rate", min=0.1, help="buyers starting to order and pay per second")] = 20,
+    server_workers: Annotated[
+        int | None, typer.Option(min=1, help="`linli serve --workers` for the server under test; default as `linli serve`'s")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """The leader's and the brand's dashboards over HTTP on a national-scale data set (kept between runs),
@@ -126,6 +129,7 @@ def bench_dashboard(
     result = as_dict(uvloop.run(run_dashboard_bench(
         db=db, scale=scale, regenerate=regenerate, database=database, requests=requests, leaders=leaders,
         concurrency=concurrency, rush=rush, rush_concurrency=rush_concurrency, rush_rate=rush_rate,
+        server_workers=server_workers,
     )))
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False))

@@ -4,8 +4,9 @@ The data set (linli.bench.dashboard_data) is generated once per scale and kept (
 Then `linli serve` runs in its own process (on PostgreSQL with its in-process outbox worker off and one `linli
 worker` process beside it, as docs/operations.md deploys; SQLite keeps its one process's in-process worker)
 and, one request at a time by default (`--concurrency`), on keep-alive connections:
-- the leader's dashboard (`GET /api/v1/brands/{id}/leader/dashboard?period=month`) for random leaders, each
-  with a token of their own: `leader_p50_ms`, `leader_p95_ms`;
+- the leader's dashboard (`GET /api/v1/brands/{id}/leader/dashboard`) for random leaders, each with a token of
+  their own, alternately `period=month` (this month so far) and the last complete month (`period=YYYY-MM`, a
+  whole month's rows even on the 1st): `leader_p50_ms`, `leader_p95_ms` over both, and each apart;
 - the brand's dashboard (`GET /api/v1/brands/{id}/dashboard`) by its owner, alternately its default (the last
   30 days) and the last complete month: `brand_p50_ms`, `brand_p95_ms` over both, and each apart;
 - freshness under a rush: `--rush` members, each bound to another leader, order the live session's listing
@@ -75,6 +76,8 @@ class DashboardBenchResult:
     requests: int
     leader_p50_ms: float
     leader_p95_ms: float
+    leader_this_month_p95_ms: float
+    leader_last_month_p95_ms: float
     brand_p50_ms: float
     brand_p95_ms: float
     brand_30_days_p95_ms: float
@@ -289,7 +292,9 @@ async def raw_brand(db: Database, *, brand_id: int, first: date, last: date) -> 
 async def run_dashboard_bench(
     *, db: str, scale: float, regenerate: bool = False, database: str | None = None, requests: int = 400,
     leaders: int = 200, concurrency: int = 1, rush: int = 200, rush_concurrency: int = 8, rush_rate: float = 20.0,
+    server_workers: int | None = None,
 ) -> DashboardBenchResult:
+    """`server_workers` None: as many API processes as `linli serve` runs by default on that database."""
     url = store_url(db, database)
     data_set = await prepare(url, scale=scale, regenerate=regenerate, now=datetime.now(UTC))
     secret = secrets.token_urlsafe(32)
@@ -301,8 +306,10 @@ async def run_dashboard_bench(
     b = data_set.brand_id
     try:
         tokens = await issue_tokens(ctx, data_set, leaders=leaders, rush=rush, rng=rng)
-        server_workers = api_processes(url=url, requested=None)
-        leader_calls = [(f"/api/v1/brands/{b}/leader/dashboard?period=month", rng.choice(tokens.leaders)) for _ in range(requests)]
+        server_workers = api_processes(url=url, requested=server_workers)
+        leader_paths = [f"/api/v1/brands/{b}/leader/dashboard?period=month",
+                        f"/api/v1/brands/{b}/leader/dashboard?period={first:%Y-%m}"]
+        leader_calls = [(leader_paths[n % 2], rng.choice(tokens.leaders)) for n in range(requests)]
         brand_paths = [f"/api/v1/brands/{b}/dashboard", f"/api/v1/brands/{b}/dashboard?from={first}&to={last}"]
         brand_calls = [(brand_paths[n % 2], tokens.owner) for n in range(requests)]
         separate_worker = db == "postgresql"
@@ -333,6 +340,8 @@ async def run_dashboard_bench(
         generated=data_set.generated, generate_seconds=data_set.generate_seconds, server_workers=server_workers,
         concurrency=concurrency, requests=requests,
         leader_p50_ms=round(percentile(leader_ms, 0.50), 2), leader_p95_ms=round(percentile(leader_ms, 0.95), 2),
+        leader_this_month_p95_ms=round(percentile(leader_ms[0::2], 0.95), 2),
+        leader_last_month_p95_ms=round(percentile(leader_ms[1::2], 0.95), 2),
         brand_p50_ms=round(percentile(brand_ms, 0.50), 2), brand_p95_ms=round(percentile(brand_ms, 0.95), 2),
         brand_30_days_p95_ms=round(percentile(brand_ms[0::2], 0.95), 2),
         brand_month_p95_ms=round(percentile(brand_ms[1::2], 0.95), 2),
