@@ -7,6 +7,8 @@
   orders (a refund counts on the day its order was paid, so a day's net GMV is final once its refunds are in).
 - `dash_member_months` / `dash_leader_member_months`: who paid in a local month (brand-wide and per leader);
   `dash_brand_months` / `dash_leader_months`: how many, and how many of them paid again the month after.
+- `dash_leader_months` also sums the leader's days of the month (orders, paid, refunded, and their difference
+  `gmv_fen`, indexed by brand and month): the brand's leaders ranked by a month's GMV without grouping days.
 """
 
 from __future__ import annotations
@@ -96,9 +98,14 @@ class BrandMonth(Base):
 
 class LeaderMonth(Base):
     __tablename__ = "dash_leader_months"
+    __table_args__ = (Index("ix_dash_leader_months_brand_month_gmv", "brand_id", "month", "gmv_fen"),)
 
     leader_id: Mapped[int] = mapped_column(IdType, ForeignKey("leaders.id"), primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
     paying_members: Mapped[int] = mapped_column(default=0)
     bought_again_next_month: Mapped[int] = mapped_column(default=0)
+    orders: Mapped[int] = mapped_column(default=0)  # the sums of the leader's days of the month
+    paid_fen: Mapped[Fen] = mapped_column(default=0)
+    refunded_fen: Mapped[Fen] = mapped_column(default=0)
+    gmv_fen: Mapped[Fen] = mapped_column(default=0)  # paid − refunded, stored for the index that ranks by it

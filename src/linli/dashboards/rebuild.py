@@ -100,7 +100,15 @@ async def expected_rollups(*, session: AsyncSession, brand_id: int | None = None
     out.brand_days = {key: tuple(value) for key, value in brand_days.items()}
     out.leader_days = {(leader, day): (leader_brand[leader], *value) for (leader, day), value in leader_days.items()}
     out.brand_months = _month_counts(out.member_months, extra=None)
-    out.leader_months = _month_counts(out.leader_member_months, extra=leader_brand)
+    leader_money: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for (leader, day), value in leader_days.items():
+        totals = leader_money[(leader, month_of(day))]
+        for n in range(3):
+            totals[n] += value[n]
+    out.leader_months = {
+        key: (*counts, *leader_money[key], leader_money[key][1] - leader_money[key][2])
+        for key, counts in _month_counts(out.leader_member_months, extra=leader_brand).items()
+    }
     return out
 
 
@@ -147,7 +155,10 @@ async def stored_rollups(*, session: AsyncSession, brand_id: int | None = None) 
     for row in (await session.scalars(select(BrandMonth).where(*_brand_filter(BrandMonth.brand_id, brand_id)))).all():
         out.brand_months[(row.brand_id, row.month)] = (row.paying_members, row.bought_again_next_month)
     for row in (await session.scalars(select(LeaderMonth).where(*_brand_filter(LeaderMonth.brand_id, brand_id)))).all():
-        out.leader_months[(row.leader_id, row.month)] = (row.brand_id, row.paying_members, row.bought_again_next_month)
+        out.leader_months[(row.leader_id, row.month)] = (
+            row.brand_id, row.paying_members, row.bought_again_next_month, row.orders, row.paid_fen, row.refunded_fen,
+            row.gmv_fen,
+        )
     return out
 
 
@@ -198,6 +209,7 @@ def _rows(fresh: Rollups) -> list:
     rows += [MemberMonth(brand_id=b, month=m, member_id=x) for b, m, x in fresh.member_months]
     rows += [LeaderMemberMonth(leader_id=le, month=m, member_id=x) for le, m, x in fresh.leader_member_months]
     rows += [BrandMonth(brand_id=b, month=m, paying_members=n, bought_again_next_month=a) for (b, m), (n, a) in fresh.brand_months.items()]
-    rows += [LeaderMonth(leader_id=le, month=m, brand_id=b, paying_members=n, bought_again_next_month=a)
-             for (le, m), (b, n, a) in fresh.leader_months.items()]
+    rows += [LeaderMonth(leader_id=le, month=m, brand_id=b, paying_members=n, bought_again_next_month=a, orders=o,
+                         paid_fen=p, refunded_fen=r, gmv_fen=g)
+             for (le, m), (b, n, a, o, p, r, g) in fresh.leader_months.items()]
     return rows

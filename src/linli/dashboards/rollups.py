@@ -58,6 +58,8 @@ async def _bump_days(session: AsyncSession, fact: PaidOrder, *, orders: int, pai
     if fact.leader_id is not None:
         await _bump(session, LeaderDay, keys={"leader_id": fact.leader_id, "day": fact.paid_day},
                     also={"brand_id": fact.brand_id}, **changes)
+        await _bump(session, LeaderMonth, keys={"leader_id": fact.leader_id, "month": fact.paid_month},
+                    also={"brand_id": fact.brand_id}, gmv_fen=paid_fen - refunded_fen, **changes)
 
 
 async def _paid_in(session: AsyncSession, model: type[Base], owner: dict[str, int], *, month: date, member_id: int) -> bool:
