@@ -71,7 +71,9 @@ async def test_the_rank_and_paying_members_equal_grouping_every_leaders_days(db,
             everyone = {leader: p - r for leader, _, p, r in await _grouped(s, brand_id=brand_id, first=first, last=last)}
             leaders = (await s.scalars(select(Leader.id).where(Leader.brand_id == brand_id).order_by(Leader.id))).all()
             for leader_id in leaders[::5]:
-                shown = await service.leader_dashboard(session=s, brand_id=brand_id, leader_id=leader_id, period_kind=period, now=NOW)
+                shown = await service.leader_dashboard(
+                    session=s, balances_session=s, brand_id=brand_id, leader_id=leader_id, period_kind=period, now=NOW
+                )
                 mine = everyone.get(leader_id, 0)
                 assert shown.gmv_fen == mine
                 assert shown.ranked_leaders == len(everyone)
