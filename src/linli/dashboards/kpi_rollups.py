@@ -88,13 +88,13 @@ async def record_claim(*, session: AsyncSession, claim_id: int, order_id: int) -
 
 
 def funnel_visits(*where: ColumnElement[bool]) -> Select:
-    """(session, leader, brand, views, entries) of ended sessions: visits up to the end, through a leader's code
+    """(session, leader, brand, views, entries) of ended sessions: visits before the end, through a leader's code
     or none (leader None); entries are the distinct logged-in viewers of each leader's visits."""
     return (
         select(RoomVisit.session_id, RoomVisit.leader_id, LiveSession.brand_id, func.count().label("views"),
                func.count(func.distinct(RoomVisit.user_id)).label("entries"))
         .join(LiveSession, LiveSession.id == RoomVisit.session_id)
-        .where(LiveSession.status == ENDED, RoomVisit.visited_at <= LiveSession.ended_at, *where)
+        .where(LiveSession.status == ENDED, RoomVisit.visited_at < LiveSession.ended_at, *where)
         .group_by(RoomVisit.session_id, RoomVisit.leader_id, LiveSession.brand_id)
     )
 
