@@ -7,8 +7,6 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from linli.aftersales.models import Claim
 from linli.aftersales.service import _payload as claim_payload
 from linli.context import AppContext
@@ -118,7 +116,3 @@ async def write_claim(ctx: AppContext, order_id: int, *, work: bool = True) -> i
         await run_until_idle(ctx)
     return claim_id
 
-
-async def claims_of(ctx: AppContext) -> list[tuple[int, int]]:
-    async with ctx.db.read() as s:
-        return [tuple(r) for r in (await s.execute(select(Claim.id, Claim.order_id))).all()]

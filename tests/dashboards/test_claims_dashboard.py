@@ -123,14 +123,14 @@ async def test_a_claim_handled_before_its_payment_and_events_delivered_again(ctx
     second = await kpi.write_claim(ctx, order_id)
     async with ctx.db.read() as s:
         day = await s.scalar(select(ProductDay))
-    assert (day.paid_lines, day.claimed_lines, day.claims) == (1, 1, 2)
+    assert (day.lines, day.claimed_lines, day.claims) == (1, 1, 2)
 
     await kpi.visit(ctx, stage.session_id, user=buyer, code=stage.leader.code)
     ctx.clock.advance(timedelta(minutes=1))
     await kpi.end(ctx, stage)
     async with ctx.db.read() as s:
-        kept = [(r.views, r.entries, r.placed_orders, r.paid_orders) for r in await s.scalars(select(SessionFigures))]
-        leader = [(r.views, r.entries, r.placed_orders, r.paid_orders) for r in await s.scalars(select(SessionLeader))]
+        kept = [(r.views, r.entries, r.placed_orders, r.orders) for r in await s.scalars(select(SessionFigures))]
+        leader = [(r.views, r.entries, r.placed_orders, r.orders) for r in await s.scalars(select(SessionLeader))]
     assert kept == [(1, 1, 1, 1)] and leader == [(1, 1, 1, 1)]
     async with ctx.db.transaction() as s:  # every event once more, and the services called directly
         order = await s.get(Order, order_id)
@@ -143,9 +143,9 @@ async def test_a_claim_handled_before_its_payment_and_events_delivered_again(ctx
         assert await kpi_rollups.record_claim(session=s, claim_id=second, order_id=order_id) is False
     async with ctx.db.read() as s:
         day = await s.scalar(select(ProductDay))
-        again = [(r.views, r.entries, r.placed_orders, r.paid_orders) for r in await s.scalars(select(SessionFigures))]
+        again = [(r.views, r.entries, r.placed_orders, r.orders) for r in await s.scalars(select(SessionFigures))]
         assert await rollups_agree(session=s) == {}
-    assert (day.paid_lines, day.claimed_lines, day.claims) == (1, 1, 2) and again == kept
+    assert (day.lines, day.claimed_lines, day.claims) == (1, 1, 2) and again == kept
 
 
 async def test_a_drifted_figure_is_reported_and_a_rebuild_repairs_it(ctx, claimed):

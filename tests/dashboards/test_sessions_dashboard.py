@@ -40,11 +40,11 @@ async def evening(ctx, world, clock):
     m1, m2 = await bound_member(world, stage.leader), await bound_member(world, stage.leader)
     m3 = await bound_member(world, stage.other_leader)
     walk_in = await world.user()
-    x0 = await kpi.buy_off_session(ctx, stage, m1)  # 30 Oct: 88.00 at A, outside the window
+    await kpi.buy_off_session(ctx, stage, m1)  # x0, 30 Oct: 88.00 at A, outside the window
     clock.set(OCT_31_EARLY)
     x1 = await kpi.buy_off_session(ctx, stage, m1, quantity=2)  # 31 Oct: 176.00 at A
     clock.set(NOV_27_LATE)
-    x2 = await kpi.buy_off_session(ctx, stage, m3, community_id=community_b)  # 27 Nov: 88.00 at B
+    await kpi.buy_off_session(ctx, stage, m3, community_id=community_b)  # x2, 27 Nov: 88.00 at B
 
     clock.set(NOV_28_EVENING)
     async with ctx.db.transaction() as s:
@@ -53,9 +53,9 @@ async def evening(ctx, world, clock):
     li, wang = stage.leader.code, stage.other_leader.code
     for user, code in ((None, li), (None, li), (m1, li), (m1, li), (m2, li), (m3, wang), (walk_in, None), (None, None)):
         await kpi.visit(ctx, stage.session_id, user=user, code=code)
-    l1 = await buy(ctx, stage, m1, offer=False)  # A 88.00
+    await buy(ctx, stage, m1, offer=False)  # l1, A 88.00
     l2 = await buy(ctx, stage, m2, quantity=2, offer=False)  # A 176.00
-    l3 = await buy(ctx, replace(stage, community_id=community_b), m3, offer=False)  # B 88.00
+    await buy(ctx, replace(stage, community_id=community_b), m3, offer=False)  # l3, B 88.00
     l4 = await kpi.place(ctx, stage, m1)  # A 88.00, paid late
     await kpi.place(ctx, stage, walk_in)  # never paid
     clock.set(NOV_28_LATE)
@@ -65,7 +65,7 @@ async def evening(ctx, world, clock):
     await kpi.pay_late(ctx, l4)
     await refund(ctx, l2, 3000)
     await refund(ctx, x1, 1000)
-    return stage, {"x0": x0, "x1": x1, "x2": x2, "l1": l1, "l2": l2, "l3": l3, "l4": l4, "b": community_b}
+    return stage, community_b
 
 
 async def _get(client, actor, brand: int, **params):
@@ -82,7 +82,7 @@ def _money(body: dict) -> tuple[int, int, int, int]:
 
 
 async def test_a_sessions_gmv_its_baseline_and_its_funnel(client, ctx, evening):
-    stage, orders = evening
+    stage, _ = evening
     answer = await _get(client, stage.owner, stage.brand_id, date_from="2026-11-28", date_to="2026-11-29")
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -113,7 +113,7 @@ async def test_a_sessions_gmv_its_baseline_and_its_funnel(client, ctx, evening):
 
 
 async def test_the_gmv_per_community_counts_every_order_on_its_paid_day(client, evening):
-    stage, orders = evening
+    stage, _ = evening
     body = (await _get(client, stage.owner, stage.brand_id, date_from="2026-10-01", date_to="2026-11-29")).json()
     # A: x0 88.00, x1 176.00 (10.00 back) outside sessions, the session's 352.00 (30.00 back); B: x2, l3.
     assert [(c["name"], _money(c), c["session_gmv_fen"]) for c in body["communities"]] == [
@@ -133,12 +133,12 @@ async def test_the_gmv_per_community_counts_every_order_on_its_paid_day(client, 
 
 
 async def test_a_session_still_live_shows_its_funnel_from_its_visits(client, ctx, world, evening):
-    stage, orders = evening
+    stage, community_b = evening
     second = await kpi.new_session(ctx, stage)  # starts on 29 November
     buyer = await bound_member(world, stage.other_leader)
     await kpi.visit(ctx, second.session_id, user=buyer, code=stage.other_leader.code)
     await kpi.visit(ctx, second.session_id)
-    await buy(ctx, replace(second, community_id=orders["b"]), buyer, offer=False)
+    await buy(ctx, replace(second, community_id=community_b), buyer, offer=False)
     body = (await _get(client, stage.owner, stage.brand_id, session_id=second.session_id)).json()
     [one] = body["sessions"]
     assert (one["status"], _money(one), _funnel(one["funnel"])) == ("live", (1, 8800, 0, 8800), (2, 1, 1, 1))

@@ -58,7 +58,7 @@ def _ranked(figures: list[NamedClaimFigures]) -> list[NamedClaimFigures]:
 async def _products(session: AsyncSession, *, brand_id: int, first: date, last: date) -> list[NamedClaimFigures]:
     p = ProductDay
     rows = (await session.execute(
-        select(p.product_id, func.sum(p.paid_lines), func.sum(p.claimed_lines), func.sum(p.claims))
+        select(p.product_id, func.sum(p.lines), func.sum(p.claimed_lines), func.sum(p.claims))
         .where(p.brand_id == brand_id, p.day.between(first, last)).group_by(p.product_id)
     )).all()
     names = await catalog.products_by_ids(session=session, product_ids={row[0] for row in rows})

@@ -32,10 +32,10 @@ async def count_payment(session: AsyncSession, *, fact: PaidOrder, product_id: i
     money = {"paid_fen": fact.paid_fen, "refunded_fen": fact.refunded_fen}
     brand = {"brand_id": fact.brand_id}
     if fact.session_id is not None:
-        await bump(session, SessionFigures, keys={"session_id": fact.session_id}, also=brand, paid_orders=1, **money)
+        await bump(session, SessionFigures, keys={"session_id": fact.session_id}, also=brand, orders=1, **money)
         if fact.leader_id is not None:
             await bump(session, SessionLeader, keys={"session_id": fact.session_id, "leader_id": fact.leader_id},
-                       also=brand, paid_orders=1)
+                       also=brand, orders=1)
         if fact.community_id is not None:
             await bump(session, SessionCommunity, keys={"session_id": fact.session_id, "community_id": fact.community_id},
                        also=brand, orders=1, **money)
@@ -45,7 +45,7 @@ async def count_payment(session: AsyncSession, *, fact: PaidOrder, product_id: i
         })
     claims = await _claims_of(session, fact.order_id)
     await bump(session, ProductDay, keys={"product_id": product_id, "day": fact.paid_day}, also=brand,
-               paid_lines=1, claimed_lines=int(claims > 0), claims=claims)
+               lines=1, claimed_lines=int(claims > 0), claims=claims)
     if fact.leader_id is not None and claims:
         await bump(session, LeaderClaimDay, keys={"leader_id": fact.leader_id, "day": fact.paid_day}, also=brand,
                    claimed_lines=1, claims=claims)
@@ -56,7 +56,7 @@ async def count_refund(session: AsyncSession, *, fact: PaidOrder, amount_fen: in
     money = {"paid_fen": 0, "refunded_fen": amount_fen}
     brand = {"brand_id": fact.brand_id}
     if fact.session_id is not None:
-        await bump(session, SessionFigures, keys={"session_id": fact.session_id}, also=brand, paid_orders=0, **money)
+        await bump(session, SessionFigures, keys={"session_id": fact.session_id}, also=brand, orders=0, **money)
         if fact.community_id is not None:
             await bump(session, SessionCommunity, keys={"session_id": fact.session_id, "community_id": fact.community_id},
                        also=brand, orders=0, **money)
@@ -80,7 +80,7 @@ async def record_claim(*, session: AsyncSession, claim_id: int, order_id: int) -
     first = int(earlier == 0)
     brand = {"brand_id": fact.brand_id}
     await bump(session, ProductDay, keys={"product_id": order.product_id, "day": fact.paid_day}, also=brand,
-               paid_lines=0, claimed_lines=first, claims=1)
+               lines=0, claimed_lines=first, claims=1)
     if fact.leader_id is not None:
         await bump(session, LeaderClaimDay, keys={"leader_id": fact.leader_id, "day": fact.paid_day}, also=brand,
                    claimed_lines=first, claims=1)

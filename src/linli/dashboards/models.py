@@ -117,10 +117,10 @@ class SessionFigures(Base):
 
     session_id: Mapped[int] = mapped_column(IdType, ForeignKey("live_sessions.id"), primary_key=True)
     brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"), index=True)
-    views: Mapped[int] = mapped_column(default=0)  # room visits up to the end
+    views: Mapped[int] = mapped_column(default=0)  # room visits before the end
     entries: Mapped[int] = mapped_column(default=0)  # distinct logged-in viewers, summed over the leaders' rows
     placed_orders: Mapped[int] = mapped_column(default=0)
-    paid_orders: Mapped[int] = mapped_column(default=0)  # ever paid, refunded ones included
+    orders: Mapped[int] = mapped_column(default=0)  # paid (ever: refunded ones included)
     paid_fen: Mapped[Fen] = mapped_column(default=0)
     refunded_fen: Mapped[Fen] = mapped_column(default=0)
 
@@ -136,7 +136,7 @@ class SessionLeader(Base):
     views: Mapped[int] = mapped_column(default=0)
     entries: Mapped[int] = mapped_column(default=0)
     placed_orders: Mapped[int] = mapped_column(default=0)
-    paid_orders: Mapped[int] = mapped_column(default=0)
+    orders: Mapped[int] = mapped_column(default=0)
 
 
 class SessionCommunity(Base):
@@ -184,7 +184,7 @@ class ProductDay(Base):
     product_id: Mapped[int] = mapped_column(IdType, ForeignKey("products.id"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
-    paid_lines: Mapped[int] = mapped_column(default=0)
+    lines: Mapped[int] = mapped_column(default=0)
     claimed_lines: Mapped[int] = mapped_column(default=0)
     claims: Mapped[int] = mapped_column(default=0)
 

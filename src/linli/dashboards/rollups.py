@@ -6,7 +6,8 @@ only an insert that happened adds anything. Both lock the order's row first, so 
 beside its order's payment (events retried out of order, two workers) is neither lost nor counted twice: a
 payment counts the refunds already applied to its order, a refund adds to a payment already counted. Money of
 an order that was never paid (a late payment refunded at once) is never GMV. Every figure is in the brand's
-time zone (a payment's local day and month); a refund counts on the day its order was paid.
+time zone (a payment's local day and month); a refund counts on the day its order was paid. The session,
+community and claim figures of the same payment or refund are counted with it (dashboards.kpi_rollups).
 """
 
 from __future__ import annotations

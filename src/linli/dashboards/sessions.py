@@ -146,7 +146,7 @@ class SessionsDashboard:
     community_totals: CommunityTotals  # every community of the range
 
 
-def _local_start(live: LiveSession) -> datetime:
+def _start(live: LiveSession) -> datetime:
     return live.started_at or live.scheduled_start_at
 
 
@@ -188,7 +188,7 @@ async def _kept_leader_funnels(session: AsyncSession, *, ended_ids: set[int]) ->
         return {}
     s = SessionLeader
     rows = await session.execute(
-        select(s.leader_id, func.sum(s.views), func.sum(s.entries), func.sum(s.placed_orders), func.sum(s.paid_orders))
+        select(s.leader_id, func.sum(s.views), func.sum(s.entries), func.sum(s.placed_orders), func.sum(s.orders))
         .where(s.session_id.in_(ended_ids)).group_by(s.leader_id)
     )
     return {leader_id: Funnel(*(int(n) for n in counts)) for leader_id, *counts in rows.all()}
@@ -203,7 +203,7 @@ async def _session_kpis(
     in_session: dict[int, list[SessionCommunity]] = {}
     for row in await session.scalars(select(SessionCommunity).where(SessionCommunity.session_id.in_(ids))):
         in_session.setdefault(row.session_id, []).append(row)
-    start_days = {one.id: _local_start(one).astimezone(zone).date() for one in shown}
+    start_days = {one.id: _start(one).astimezone(zone).date() for one in shown}
     community_ids = {row.community_id for rows in in_session.values() for row in rows}
     names = await brands.communities_by_ids(session=session, community_ids=community_ids)
     baseline = await _baselines(
@@ -231,12 +231,12 @@ async def _session_kpis(
             for leader_id, counted in live_funnels[one.id].items():
                 per_leader[leader_id] = per_leader.get(leader_id, Funnel()) + counted
         elif figures is not None:
-            funnel = Funnel(figures.views, figures.entries, figures.placed_orders, figures.paid_orders)
+            funnel = Funnel(figures.views, figures.entries, figures.placed_orders, figures.orders)
         else:
             funnel = Funnel()
         out.append(SessionKpi(
-            session_id=one.id, title=one.title, status=one.status, started_at=_local_start(one), start_day=day,
-            orders=figures.paid_orders if figures else 0, paid_fen=figures.paid_fen if figures else 0,
+            session_id=one.id, title=one.title, status=one.status, started_at=_start(one), start_day=day,
+            orders=figures.orders if figures else 0, paid_fen=figures.paid_fen if figures else 0,
             refunded_fen=figures.refunded_fen if figures else 0, communities=communities, funnel=funnel,
         ))
     return out, per_leader
