@@ -121,11 +121,12 @@ async def record_session_end(*, session: AsyncSession, session_id: int) -> bool:
     for _, leader_id, _, placed in (await session.execute(funnel_orders(Order.session_id == live.id))).all():
         per_leader.setdefault(leader_id, [0, 0, 0])[2] = int(placed)
     brand = {"brand_id": live.brand_id}
-    for leader_id, (views, entries, placed) in per_leader.items():
+    totals = [sum(row[n] for row in per_leader.values()) for n in range(3)]
+    # The session's row before its leaders' rows, as a payment writes them: two workers never wait on each other.
+    await put(session, SessionFigures, keys={"session_id": live.id}, also=brand,
+              views=totals[0], entries=totals[1], placed_orders=totals[2])
+    for leader_id, (views, entries, placed) in sorted(per_leader.items(), key=lambda item: item[0] or 0):
         if leader_id is not None:
             await put(session, SessionLeader, keys={"session_id": live.id, "leader_id": leader_id}, also=brand,
                       views=views, entries=entries, placed_orders=placed)
-    totals = [sum(row[n] for row in per_leader.values()) for n in range(3)]
-    await put(session, SessionFigures, keys={"session_id": live.id}, also=brand,
-              views=totals[0], entries=totals[1], placed_orders=totals[2])
     return True

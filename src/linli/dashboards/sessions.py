@@ -183,7 +183,7 @@ async def _live_funnels(session: AsyncSession, *, brand_id: int, live: list[Live
     return out
 
 
-async def _kept_leader_funnels(session: AsyncSession, *, ended_ids: set[int]) -> dict[int, Funnel]:
+async def _kept_leader_funnels(session: AsyncSession, *, ended_ids: set[int]) -> dict[int | None, Funnel]:
     if not ended_ids:
         return {}
     s = SessionLeader
