@@ -7,9 +7,12 @@ from fastapi.responses import Response
 
 from linli.brands import service as brands
 from linli.brands.schemas import MAX_ID, IdPath
-from linli.dashboards import brand, exports, service
+from linli.dashboards import brand, claims, exports, service, sessions
 from linli.dashboards.schemas import (
-    BrandDashboardOut, CommunityOut, DayOut, FiguresOut, LeaderDashboardOut, MonthOut, RepurchaseOut, TopLeaderOut,
+    BrandDashboardOut, ClaimFiguresOut, ClaimsDashboardOut, CommunityGmvOut, CommunityOut, CommunityTotalsOut, DayOut,
+    FiguresOut,
+    FunnelOut, LeaderDashboardOut, LeaderFunnelOut, MonthOut, NamedClaimFiguresOut, RepurchaseOut, SessionCommunityOut,
+    SessionKpiOut, SessionsDashboardOut, TopLeaderOut,
 )
 from linli.http import AuthUser, Now, ReadSession, ReportSession
 from linli.leaders import service as leaders
@@ -111,3 +114,80 @@ async def brand_dashboard_csv(
     return Response(exports.dashboard_csv(figures, table=table), media_type=CSV_MEDIA, headers={
         "Content-Disposition": f'attachment; filename="{exports.csv_filename(figures, table=table)}"',
     })
+
+
+SessionQuery = Annotated[int | None, Query(ge=1, le=MAX_ID, description="只看这一场（本品牌的直播场次）")]
+
+
+def _funnel_out(funnel: sessions.Funnel) -> FunnelOut:
+    return FunnelOut(views=funnel.views, entries=funnel.entries, orders=funnel.orders, paid_orders=funnel.paid_orders)
+
+
+def sessions_dashboard_out(figures: sessions.SessionsDashboard, staleness_seconds: float | None) -> SessionsDashboardOut:
+    totals = figures.community_totals
+    return SessionsDashboardOut(
+        staleness_seconds=staleness_seconds,
+        first_day=figures.first_day, last_day=figures.last_day, today=figures.today, session_id=figures.session_id,
+        sessions=[
+            SessionKpiOut(
+                session_id=k.session_id, title=k.title, status=k.status, started_at=k.started_at, start_day=k.start_day,
+                orders=k.orders, paid_fen=k.paid_fen, refunded_fen=k.refunded_fen, gmv_fen=k.gmv_fen,
+                communities=[
+                    SessionCommunityOut(community_id=c.community_id, name=c.name, orders=c.orders, paid_fen=c.paid_fen,
+                                        refunded_fen=c.refunded_fen, gmv_fen=c.gmv_fen, baseline_fen=c.baseline_fen)
+                    for c in k.communities
+                ],
+                baseline_fen=k.baseline_fen, baseline_day_fen=k.baseline_day_fen, multiple_bp=k.multiple_bp,
+                funnel=_funnel_out(k.funnel),
+            )
+            for k in figures.sessions
+        ],
+        funnel=_funnel_out(figures.funnel),
+        leaders=[LeaderFunnelOut(leader_id=f.leader_id, name=f.name, **_funnel_out(f.funnel).model_dump())
+                 for f in figures.leaders],
+        unattributed=_funnel_out(figures.unattributed),
+        communities=[
+            CommunityGmvOut(community_id=c.community_id, name=c.name, orders=c.orders, paid_fen=c.paid_fen,
+                            refunded_fen=c.refunded_fen, gmv_fen=c.gmv_fen, session_gmv_fen=c.session_gmv_fen)
+            for c in figures.communities
+        ],
+        community_totals=CommunityTotalsOut(orders=totals.orders, paid_fen=totals.paid_fen, refunded_fen=totals.refunded_fen,
+                                            gmv_fen=totals.gmv_fen, session_gmv_fen=totals.session_gmv_fen),
+    )
+
+
+@router.get("/brands/{brand_id}/dashboard/sessions", response_model=SessionsDashboardOut,
+            summary="直播场次看板：单场成交额与基线、小区成交额、漏斗（品牌员工）")
+async def sessions_dashboard(
+    brand_id: IdPath, user: AuthUser, session: ReadSession, report: ReportSession, now: Now,
+    date_from: FromQuery = None, date_to: ToQuery = None, session_id: SessionQuery = None,
+) -> SessionsDashboardOut:
+    await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
+    figures = await sessions.sessions_dashboard(
+        session=report, brand_id=brand_id, date_from=date_from, date_to=date_to, session_id=session_id, now=now,
+    )
+    return sessions_dashboard_out(figures, staleness_of(report))
+
+
+def _claim_figures_out(figures: claims.NamedClaimFigures) -> NamedClaimFiguresOut:
+    return NamedClaimFiguresOut(id=figures.key, name=figures.name, paid_lines=figures.paid_lines,
+                                claimed_lines=figures.claimed_lines, claims=figures.claims, rate_bp=figures.rate_bp)
+
+
+@router.get("/brands/{brand_id}/dashboard/claims", response_model=ClaimsDashboardOut,
+            summary="售后率看板：按商品、按团长（品牌员工）")
+async def claims_dashboard(
+    brand_id: IdPath, user: AuthUser, session: ReadSession, report: ReportSession, now: Now, date_from: FromQuery = None,
+    date_to: ToQuery = None,
+) -> ClaimsDashboardOut:
+    await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
+    figures = await claims.claims_dashboard(session=report, brand_id=brand_id, date_from=date_from, date_to=date_to, now=now)
+    totals = figures.totals
+    return ClaimsDashboardOut(
+        staleness_seconds=staleness_of(report),
+        first_day=figures.first_day, last_day=figures.last_day, today=figures.today,
+        totals=ClaimFiguresOut(paid_lines=totals.paid_lines, claimed_lines=totals.claimed_lines, claims=totals.claims,
+                               rate_bp=totals.rate_bp),
+        products=[_claim_figures_out(p) for p in figures.products],
+        leaders=[_claim_figures_out(p) for p in figures.leaders],
+    )

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.brands.models import Brand
+from linli.dashboards import kpi_rebuild
 from linli.dashboards.models import (
     AppliedRefund, BrandDay, BrandMonth, LeaderDay, LeaderMemberMonth, LeaderMonth, MemberMonth, PaidOrder,
 )
@@ -164,9 +165,10 @@ async def stored_rollups(*, session: AsyncSession, brand_id: int | None = None) 
 
 async def rollups_agree(*, session: AsyncSession, brand_id: int | None = None) -> dict[str, int]:
     """{} when the kept roll-ups equal a rebuild from the raw tables; else the differing rows per table."""
-    return (await stored_rollups(session=session, brand_id=brand_id)).differences(
+    differing = (await stored_rollups(session=session, brand_id=brand_id)).differences(
         await expected_rollups(session=session, brand_id=brand_id)
     )
+    return {**differing, **await kpi_rebuild.differences(session=session, brand_id=brand_id)}
 
 
 async def rebuild_rollups(*, session: AsyncSession, brand_id: int | None = None) -> Rollups:
@@ -194,6 +196,7 @@ async def rebuild_rollups(*, session: AsyncSession, brand_id: int | None = None)
             await session.execute(delete(model).where(condition))
     session.add_all(_rows(fresh))
     await session.flush()
+    await kpi_rebuild.rebuild(session=session, brand_id=brand_id)  # from the fresh dash_paid_orders
     return fresh
 
 
