@@ -74,6 +74,9 @@ class Settings:
     # The live room's LISTEN connection (PostgreSQL); empty: database_url. Needs a session of its own: under
     # PgBouncer in transaction mode, point it at PostgreSQL itself or at a session-mode pool.
     listen_database_url: str = field(default="", repr=False)
+    # A PostgreSQL streaming replica the dashboards and reports read (docs/operations.md, "Read replica"); empty:
+    # they read the primary. What decides money always reads database_url.
+    read_database_url: str = field(default="", repr=False)
     inprocess_worker: bool = True
     worker_poll_seconds: float = 0.2
     # The scheduler in every worker looks at what is due at most this often (docs/operations.md).
@@ -114,7 +117,7 @@ class Settings:
     sms_tencent_timeout_seconds: float = 5.0
 
     def __post_init__(self) -> None:
-        problem = _sms_problem(self)
+        problem = _sms_problem(self) or _replica_problem(self)
         if problem:
             raise SettingsError(problem)
 
@@ -142,6 +145,7 @@ class Settings:
             db_pool_size=_env_int("LINLI_DB_POOL_SIZE", 20),
             db_max_overflow=_env_int("LINLI_DB_MAX_OVERFLOW", 10),
             listen_database_url=os.environ.get("LINLI_LISTEN_DATABASE_URL", "").strip(),
+            read_database_url=os.environ.get("LINLI_READ_DATABASE_URL", "").strip(),
             inprocess_worker=os.environ.get("LINLI_INPROCESS_WORKER", "1") not in ("0", "false", "no"),
             worker_poll_seconds=float(os.environ.get("LINLI_WORKER_POLL_SECONDS", "0.2")),
             scheduler_check_seconds=float(os.environ.get("LINLI_SCHEDULER_CHECK_SECONDS", "30")),
@@ -187,6 +191,17 @@ class Settings:
     @property
     def sms_tencent_template_values(self) -> tuple[str, ...]:
         return tuple(part.strip() for part in self.sms_tencent_template_params.split(","))
+
+
+def _replica_problem(settings: Settings) -> str | None:
+    """A read replica is PostgreSQL's streaming replication: SQLite has none, on either side."""
+    url = settings.read_database_url
+    if url and (not url.startswith("postgresql") or settings.database_url.startswith("sqlite")):
+        return (
+            "LINLI_READ_DATABASE_URL 须为 PostgreSQL 只读副本（postgresql+asyncpg://…），"
+            "且 LINLI_DATABASE_URL 须为 PostgreSQL 主库（见 docs/operations.md）"
+        )
+    return None
 
 
 def _sms_problem(settings: Settings) -> str | None:

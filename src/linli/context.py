@@ -49,7 +49,10 @@ class AppContext:
         """providers=False: for a command that never pays nor pays out, so no payment provider need be configured."""
         return cls(
             settings=settings,
-            db=Database(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow),
+            db=Database(
+                settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
+                replica_url=settings.read_database_url,
+            ),
             clock=clock or SystemClock(),
             sms_sender=sms_sender_for(settings),
             wechat=wechat_client_for(settings),

@@ -3,7 +3,8 @@
 SQLite is one writer at a time, so write transactions begin IMMEDIATE (they queue on the busy
 timeout instead of failing with "database is locked" when they later try to write), WAL lets
 readers proceed meanwhile, and read-only requests use a second engine whose transactions are
-deferred.
+deferred. Dashboards and reports read through `Database.report()`: a PostgreSQL replica when one is configured
+(`linli.replica`), else the same as `read()`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.util import greenlet_spawn
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from linli.replica import Replica
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -193,9 +196,11 @@ class DriverConnection:
 
 
 class Database:
-    """Engines and session factories for one database URL."""
+    """Engines and session factories for one database URL, and the replica reports may read (`replica_url`)."""
 
-    def __init__(self, url: str, *, pool_size: int = 20, max_overflow: int = 10, echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 20, max_overflow: int = 10, echo: bool = False, replica_url: str = ""
+    ) -> None:
         self.url = url
         self.dialect = "sqlite" if is_sqlite(url) else "postgresql"
         if self.dialect == "sqlite":
@@ -219,6 +224,7 @@ class Database:
         self._write_gate = asyncio.Lock() if self.dialect == "sqlite" else None
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self.replica = Replica(replica_url, pool_size=pool_size, max_overflow=max_overflow) if replica_url else None
 
     @staticmethod
     def _ensure_sqlite_folder(url: str) -> None:
@@ -241,6 +247,19 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         async with self._read_sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def report(self) -> AsyncIterator[AsyncSession]:
+        """A read for dashboards and reports, which may be a little behind: on the replica when one is configured
+        and answers (`replica.staleness_of(session)` says how far behind), else `read()` on the primary.
+        Never for what decides money or access: those read the primary."""
+        session = await self.replica.open() if self.replica is not None else None
+        if session is None:
+            async with self.read() as session:
+                yield session
+            return
+        async with session:  # read only: closing rolls the replica's transaction back
             yield session
 
     @asynccontextmanager
@@ -280,6 +299,8 @@ class Database:
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
+        if self.replica is not None:
+            await self.replica.dispose()
 
 
 async def insert_unique(session: AsyncSession, obj: Base) -> bool:

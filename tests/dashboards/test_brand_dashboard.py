@@ -132,6 +132,16 @@ async def test_one_communitys_figures(client, ctx, world, evening):  # noqa: F81
 
     brand_wide = (await _dashboard(client, stage.owner, stage.brand_id)).json()
     assert _figures(brand_wide["totals"]) == (5, 52800, 3000, 49800)
+    # GMV per community, highest first, adding up to the totals; with a community chosen, that one alone.
+    assert [(c["community_id"], c["name"], *_figures(c)) for c in brand_wide["communities"]] == [
+        (stage.community_id, "云顶华府", 4, 44000, 3000, 41000), (other_community, "翠湖花园", 1, 8800, 0, 8800)
+    ]
+    assert [c["community_id"] for c in there["communities"]] == [other_community]
+    november = (await _dashboard(client, stage.owner, stage.brand_id, date_from="2026-11-01", date_to=NOV_30,
+                                 leader_id=stage.leader.leader_id)).json()
+    assert [(c["name"], *_figures(c)) for c in november["communities"]] == [("云顶华府", 1, 8800, 0, 8800)]
+    assert (await _dashboard(client, stage.owner, stage.brand_id, date_from="2026-10-01",
+                             date_to="2026-10-31")).json()["communities"] == []
     assert _months(brand_wide) == [("2026-11-01", 1, 1, 10_000), ("2026-12-01", 4, 0, 0)]
 
     both = (await _dashboard(client, stage.owner, stage.brand_id, community_id=stage.community_id,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from linli.dashboards.churn import top_share
 from linli.dashboards.income import summarize
-from linli.dashboards.models import LeaderIncomeMonth, LeaderSalesMonth
+from linli.dashboards.models import LeaderIncomeMonth, LeaderMonth
 from linli.leaders.models import Leader
 from tests.dashboards.test_rollups import _agree
 from tests.ledger.helpers import buy, refund
@@ -70,7 +70,7 @@ async def test_the_kept_months_match_the_hand_count(ctx, half_year):
     leader, other = stage.leader.leader_id, stage.other_leader.leader_id
     async with ctx.db.read() as s:
         sales = {(r.leader_id, r.month): (r.orders, r.paid_fen, r.refunded_fen)
-                 for r in await s.scalars(select(LeaderSalesMonth).where(LeaderSalesMonth.brand_id == stage.brand_id))}
+                 for r in await s.scalars(select(LeaderMonth).where(LeaderMonth.brand_id == stage.brand_id))}
         income = {(r.leader_id, r.month): (r.accrued_fen, r.clawed_back_fen)
                   for r in await s.scalars(select(LeaderIncomeMonth).where(LeaderIncomeMonth.brand_id == stage.brand_id))}
     dec, jan, feb, mar, apr = (date(2026, 12, 1), date(2027, 1, 1), date(2027, 2, 1), date(2027, 3, 1), date(2027, 4, 1))

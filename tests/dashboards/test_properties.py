@@ -1,7 +1,9 @@
 """Hypothesis drives random evenings — payments across days and months, partial and whole refunds (each clawing
-commission back, in a later month too), late payments of expired orders, members moved to the other leader or
-transferred by an upheld dispute, new members entering, new leaders approved, events delivered again — and after
-every step the roll-ups the outbox kept (the leader KPIs' included) equal a rebuild from the raw tables."""
+commission back, in a later month too), late payments of expired orders, orders outside any session, claims (some
+handled before their order's payment), room visits, sessions ending and new ones starting, members moved to the
+other leader or transferred by an upheld dispute, new members entering, new leaders approved, events delivered
+again — and after every step the roll-ups the outbox kept (every KPI's) equal a rebuild from the raw tables; at the
+end the set-based rebuild, from a random day and whole, writes the same."""
 
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
+from linli.aftersales.models import Claim
 from linli.attribution import service as attribution
 from linli.attribution.models import Binding
+from linli.dashboards import kpi_rollups
 from linli.dashboards.rebuild import rebuild_rollups
 from linli.errors import DomainError
 from linli.models import metadata
@@ -22,17 +26,19 @@ from linli.orders.models import Order
 from linli.outbox.models import OutboxEvent
 from linli.outbox.service import emit
 from linli.payments import service as payments
+from linli.live.models import LiveSession
 from linli.payments.models import Payment, Refund
 from linli.worker import run_until_idle
 from tests.conftest import START
+from tests.dashboards import kpi_setup as kpi
 from tests.dashboards.test_rollups import _agree
 from tests.ledger.helpers import buy, refund, refund_whole
 from tests.orders.setup import bound_member, build_stage
 
-OPS = ["buy", "buy", "buy", "late", "refund_part", "refund_whole", "move", "again", "hours", "days", "enter", "transfer",
-       "approve"]
+OPS = ["buy", "buy", "buy", "late", "off", "refund_part", "refund_whole", "claim", "claim_first", "visit", "end", "move",
+       "again", "hours", "days", "enter", "transfer", "approve"]
 KPI_TOPICS = ("commission.posted", "leader.approved", "member.bound")
-steps = st.lists(st.tuples(st.sampled_from(OPS), st.integers(0, 30), st.integers(1, 100)), min_size=3, max_size=14)
+steps = st.lists(st.tuples(st.sampled_from(OPS), st.integers(0, 30), st.integers(1, 100)), min_size=3, max_size=18)
 rebuilt_from = st.integers(0, 60)  # days after the evening's start, for a rebuild from that day at the end
 
 
@@ -74,7 +80,7 @@ async def _transfer(ctx, stage, buyer) -> None:
                                           reason="核实属实", actor_user_id=stage.owner.user_id, now=now)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=14, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(script=steps, rebuild_after=rebuilt_from)
 async def test_random_evenings_keep_the_rollups_equal_to_a_rebuild(world, ctx, clock, script, rebuild_after):
     async with ctx.db.engine.begin() as conn:  # every example in the same database, from empty
@@ -86,6 +92,7 @@ async def test_random_evenings_keep_the_rollups_equal_to_a_rebuild(world, ctx, c
     walk_in = await world.user()
     await run_until_idle(ctx)
     paid: list[int] = []
+    off: list[int] = []  # paid outside any session: refunded in part only (a whole refund gives units back to a listing)
     for step, (op, a, b) in enumerate(script):
         if op in ("buy", "late"):
             buyer = (buyers + [walk_in])[a % (len(buyers) + 1)]
@@ -96,8 +103,13 @@ async def test_random_evenings_keep_the_rollups_equal_to_a_rebuild(world, ctx, c
                     await _late_payment(ctx, stage, buyer, 1 + b % 3)
             except DomainError:
                 pass
-        elif op == "refund_part" and paid:
-            order_id = paid[a % len(paid)]
+        elif op == "off":
+            try:
+                off.append(await kpi.buy_off_session(ctx, stage, (buyers + [walk_in])[a % 5], quantity=1 + b % 3))
+            except DomainError:
+                pass
+        elif op == "refund_part" and paid + off:
+            order_id = (paid + off)[a % len(paid + off)]
             async with ctx.db.read() as s:
                 order = await s.get(Order, order_id)
                 taken = sum((await s.scalars(select(Refund.amount_fen).where(Refund.order_id == order_id))).all())
@@ -112,6 +124,27 @@ async def test_random_evenings_keep_the_rollups_equal_to_a_rebuild(world, ctx, c
                 await refund_whole(ctx, paid[a % len(paid)])
             except DomainError:
                 pass
+        elif op == "claim" and paid + off:
+            await kpi.write_claim(ctx, (paid + off)[a % len(paid + off)])
+        elif op == "claim_first":  # claim.filed handled before its order's order.paid
+            buyer = (buyers + [walk_in])[a % 5]
+            order_id = await buy(ctx, stage, buyer, quantity=1 + b % 3, offer=False, work=False)
+            claim_id = await kpi.write_claim(ctx, order_id, work=False)
+            async with ctx.db.transaction() as s:
+                await kpi_rollups.record_claim(session=s, claim_id=claim_id, order_id=order_id)
+            await run_until_idle(ctx)
+            paid.append(order_id)
+        elif op == "visit":
+            code = [stage.leader.code, stage.other_leader.code, None][b % 3]
+            try:
+                await kpi.visit(ctx, stage.session_id, user=(buyers + [walk_in, None])[a % 6], code=code)
+            except DomainError:
+                pass
+            await run_until_idle(ctx)  # a first entry through a code makes a new member (member.bound)
+        elif op == "end":  # the session ends (its funnel is written) and the next one starts
+            clock.advance(timedelta(minutes=1 + a))
+            await kpi.end(ctx, stage)
+            stage = await kpi.new_session(ctx, stage)
         elif op == "move":  # a member moved to the other leader (a dispute upheld, a transfer): later orders follow
             member_leader = [stage.leader.leader_id, stage.other_leader.leader_id][b % 2]
             async with ctx.db.transaction() as s:
@@ -142,6 +175,10 @@ async def test_random_evenings_keep_the_rollups_equal_to_a_rebuild(world, ctx, c
                 for refund_id, order_id, amount in (await s.execute(select(Refund.id, Refund.order_id, Refund.amount_fen))).all():
                     emit(s, topic="payment.refunded", payload={"refund_id": refund_id, "order_id": order_id, "amount_fen": amount},
                          now=clock.now())
+                for claim_id, order_id in (await s.execute(select(Claim.id, Claim.order_id))).all():
+                    emit(s, topic="claim.filed", payload={"claim_id": claim_id, "order_id": order_id}, now=clock.now())
+                for ended in (await s.scalars(select(LiveSession.id).where(LiveSession.status == "ended"))).all():
+                    emit(s, topic="live.session_ended", payload={"id": ended}, now=clock.now())
             await run_until_idle(ctx)
         elif op == "hours":
             clock.advance(timedelta(hours=1 + a))  # across local midnights

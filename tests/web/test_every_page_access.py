@@ -42,7 +42,7 @@ async def demo_ids(ctx) -> dict[str, str]:  # noqa: ANN001
         "brand_id": str(demo.brand_id), "session_id": str(live.id), "offer_id": str(offer.id),
         "order_id": str(order.id), "wave_id": str(wave.id), "notification_id": str(message.id),
         "leader_id": str(demo.xiaoli_leader_id), "code": "ZZZZZZZZ", "claim_id": "1", "photo_id": "1",
-        "dispute_id": "1", "withdrawal_id": "1", "product_id": "1",
+        "dispute_id": "1", "withdrawal_id": "1", "product_id": "1", "table": "days",
     }
 
 

@@ -99,6 +99,10 @@ async def test_no_page_or_asset_comes_from_another_host(phone: Phone, ctx, web_s
     for rest in ("/commission", "/withdrawals", "/reports/commission"):
         await phone.open(f"/brands/{web_scene.brand_id}/console{rest}")
         await expect(phone.page.get_by_role("navigation", name="品牌后台")).to_be_visible()
+    # The brand's dashboard, its charts drawn by the vendored ECharts.
+    await phone.open(f"/brands/{web_scene.brand_id}/console/dashboard")
+    await expect(phone.page.get_by_test_id("chart-days")).to_have_attribute("data-drawn", "true")
+    assert any(url.endswith("/static/vendor/echarts/echarts.min.js") for url in phone.requests)
     # The pages did load their own assets (so the check below saw real traffic) ...
     assert any(url.endswith("/static/vendor/htmx/htmx.min.js") for url in phone.requests)
     assert any(url.endswith("/static/web/linli.css") for url in phone.requests)

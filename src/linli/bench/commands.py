@@ -97,3 +97,44 @@ def bench_settle(
             typer.echo(f"{key:>18}: {value}")
     if not result["verified"]:
         raise typer.Exit(code=1)
+
+
+@bench_app.command("dashboard")
+def bench_dashboard(
+    db: Annotated[str, typer.Option("--db", help="sqlite or postgresql (LINLI_BENCH_POSTGRES_URL's server)")] = "postgresql",
+    scale: Annotated[float, typer.Option(min=0.00001, max=10, help="1.0: 10M orders, 50k leaders, 2M members over 12 months")] = 1.0,
+    regenerate: Annotated[bool, typer.Option("--regenerate", help="rebuild the stored data set even if its scale matches")] = False,
+    database: Annotated[
+        str | None, typer.Option("--database", help="where the data set is kept: a PostgreSQL database name or an SQLite file")
+    ] = None,
+    requests: Annotated[int, typer.Option(min=1, help="timed requests per dashboard")] = 400,
+    leaders: Annotated[int, typer.Option(min=1, help="random leaders whose dashboards are asked for")] = 200,
+    concurrency: Annotated[int, typer.Option(min=1, help="requests in flight at once")] = 1,
+    rush: Annotated[int, typer.Option(min=1, help="orders paid during the freshness rush, each of another leader")] = 200,
+    rush_concurrency: Annotated[int, typer.Option("--rush-concurrency", min=1, help="orders being paid at once, at most")] = 8,
+    rush_rate: Annotated[float, typer.Option("--rush-rate", min=0.1, help="buyers starting to order and pay per second")] = 20,
+    server_workers: Annotated[
+        int | None, typer.Option(min=1, help="`linli serve --workers` for the server under test; default as `linli serve`'s")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """The leader's and the brand's dashboards over HTTP on a national-scale data set (kept between runs),
+    beside the raw-table query of the same figures, and their freshness while orders are being paid."""
+    import json
+
+    import uvloop
+
+    from linli.bench.dashboard import as_dict, run_dashboard_bench
+
+    result = as_dict(uvloop.run(run_dashboard_bench(
+        db=db, scale=scale, regenerate=regenerate, database=database, requests=requests, leaders=leaders,
+        concurrency=concurrency, rush=rush, rush_concurrency=rush_concurrency, rush_rate=rush_rate,
+        server_workers=server_workers,
+    )))
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        for key, value in result.items():
+            typer.echo(f"{key:>22}: {value}")
+    if result["errors"] or not result["raw_matches_rollups"]:
+        raise typer.Exit(code=1)

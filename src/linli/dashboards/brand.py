@@ -4,7 +4,9 @@ from the roll-ups (docs/kpis.md), never from raw orders.
 A range is inclusive and in the brand's time zone; by default the last 30 days ending today. Brand-wide
 figures come from `dash_brand_days` and `dash_brand_months`; one leader's from `dash_leader_days` and
 `dash_leader_months`; a community's (the pickup community recorded on the order) from the paid orders kept
-in `dash_paid_orders`. The top leaders are always the brand's, from `dash_leader_days`.
+in `dash_paid_orders`. The top leaders are always the brand's, from `dash_leader_days` for the few leaders
+that `dash_leader_months` (by its GMV index) shows can be among them; the communities' GMV from
+`dash_paid_orders`, narrowed by the filters as the days are.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from linli.ledger.statements import parse_date
 DEFAULT_DAYS = 30
 MAX_DAYS = 400
 TOP_LEADERS = 20
+NO_COMMUNITY = "未记录小区"
+CANDIDATES_PER_MONTH = 4 * TOP_LEADERS  # the first guess of _top_leaders; it grows while it is not enough
+MAX_CANDIDATES = 5000  # beyond, _top_leaders groups every leader's days (and binds no longer list of ids)
 
 
 class _Net:
@@ -65,6 +70,15 @@ class LeaderFigures(_Net):
 
 
 @dataclass(frozen=True)
+class CommunityFigures(_Net):
+    community_id: int | None  # None: orders recorded without a pickup community
+    name: str
+    orders: int
+    paid_fen: int
+    refunded_fen: int
+
+
+@dataclass(frozen=True)
 class BrandDashboard:
     first_day: date
     last_day: date  # inclusive
@@ -75,6 +89,7 @@ class BrandDashboard:
     days: list[DayFigures]
     leaders: list[LeaderFigures]
     months: list[Repurchase]
+    communities: list[CommunityFigures]  # highest GMV first; only communities with a paid order in the range
 
 
 def date_range(*, date_from: str | None, date_to: str | None, today: date) -> tuple[date, date]:
@@ -128,23 +143,86 @@ async def _day_rows(
     }
 
 
-async def _top_leaders(session: AsyncSession, *, brand_id: int, first: date, last: date) -> list[LeaderFigures]:
+async def _exact_totals(
+    session: AsyncSession, *, brand_id: int, leader_ids: set[int] | None, first: date, last: date
+) -> list[tuple[int, int, int, int]]:
+    """(leader, orders, paid, refunded) over the range for these leaders (None: all the brand's), best GMV
+    first (ties by leader id)."""
     paid, refunded = func.sum(LeaderDay.paid_fen), func.sum(LeaderDay.refunded_fen)
+    which = LeaderDay.brand_id == brand_id if leader_ids is None else LeaderDay.leader_id.in_(sorted(leader_ids))
     rows = (
         await session.execute(
             select(LeaderDay.leader_id, func.sum(LeaderDay.orders), paid, refunded)
-            .where(LeaderDay.brand_id == brand_id, LeaderDay.day.between(first, last))
+            .where(which, LeaderDay.day.between(first, last))
             .group_by(LeaderDay.leader_id)
-            .order_by((paid - refunded).desc(), LeaderDay.leader_id)
-            .limit(TOP_LEADERS)
         )
     ).all()
-    names = await leaders.leaders_by_ids(session=session, leader_ids={row[0] for row in rows})
+    totals = [(int(leader), int(orders), int(p), int(r)) for leader, orders, p, r in rows]
+    return sorted(totals, key=lambda t: (-(t[2] - t[3]), t[0]))
+
+
+async def _top_leaders(session: AsyncSession, *, brand_id: int, first: date, last: date) -> list[LeaderFigures]:
+    """The brand's TOP_LEADERS by GMV of the range without grouping every leader's days.
+
+    A leader's GMV of a day is never negative (a refund never exceeds what its order paid), so its GMV over the
+    range is at most the sum of its months' (`dash_leader_months.gmv_fen`) over the months the range touches.
+    The candidates are each month's `candidates` best leaders (by the GMV index); a leader outside them has at
+    most the sum of each month's last candidate's GMV (0 for a month with fewer rows). Once the TOP_LEADERS-th
+    best candidate's exact GMV beats that bound, no other leader can reach the list (not even by a tie); else
+    the candidates grow; past MAX_CANDIDATES (a range whose best leaders differ month by month) every leader's
+    days are grouped, as without the bound."""
+    months = _months(first, last)
+    candidates = CANDIDATES_PER_MONTH
+    while True:
+        chosen: set[int] = set()
+        bound, complete = 0, True
+        for month in months:
+            best = (
+                await session.execute(
+                    select(LeaderMonth.leader_id, LeaderMonth.gmv_fen)
+                    .where(LeaderMonth.brand_id == brand_id, LeaderMonth.month == month)
+                    .order_by(LeaderMonth.gmv_fen.desc())
+                    .limit(candidates)
+                )
+            ).all()
+            chosen |= {leader for leader, _ in best}
+            if len(best) == candidates:
+                bound += int(best[-1][1])
+                complete = False
+        if len(chosen) > MAX_CANDIDATES:
+            totals = await _exact_totals(session, brand_id=brand_id, leader_ids=None, first=first, last=last)
+            break
+        totals = await _exact_totals(session, brand_id=brand_id, leader_ids=chosen, first=first, last=last)
+        if complete or (len(totals) >= TOP_LEADERS and totals[TOP_LEADERS - 1][2] - totals[TOP_LEADERS - 1][3] > bound):
+            break
+        candidates *= 4
+    top = totals[:TOP_LEADERS]
+    names = await leaders.leaders_by_ids(session=session, leader_ids={row[0] for row in top})
     return [
-        LeaderFigures(leader_id=leader_id, name=names[leader_id].real_name, orders=int(orders), paid_fen=int(p),
-                      refunded_fen=int(r))
-        for leader_id, orders, p, r in rows
+        LeaderFigures(leader_id=leader_id, name=names[leader_id].real_name, orders=orders, paid_fen=p, refunded_fen=r)
+        for leader_id, orders, p, r in top
     ]
+
+
+async def _communities(
+    session: AsyncSession, *, brand_id: int, leader_id: int | None, community_id: int | None, first: date, last: date
+) -> list[CommunityFigures]:
+    conditions: list[ColumnElement[bool]] = [PaidOrder.brand_id == brand_id, PaidOrder.paid_day.between(first, last)]
+    if leader_id is not None:
+        conditions.append(PaidOrder.leader_id == leader_id)
+    if community_id is not None:
+        conditions.append(PaidOrder.community_id == community_id)
+    paid, refunded = func.sum(PaidOrder.paid_fen), func.sum(PaidOrder.refunded_fen)
+    query = select(PaidOrder.community_id, func.count(), paid, refunded).where(*conditions)
+    rows = (await session.execute(query.group_by(PaidOrder.community_id))).all()
+    names = await brands.communities_by_ids(session=session, community_ids={r[0] for r in rows if r[0] is not None})
+    found = [
+        CommunityFigures(community_id=key, name=NO_COMMUNITY if key is None else names[key].name, orders=int(orders),
+                         paid_fen=int(p), refunded_fen=int(r))
+        for key, orders, p, r in rows
+    ]
+    # Ordered here rather than in SQL: a NULL community sorts differently on SQLite and PostgreSQL.
+    return sorted(found, key=lambda c: (-c.gmv_fen, c.community_id is None, c.community_id or 0))
 
 
 async def _community_months(
@@ -212,4 +290,7 @@ async def brand_dashboard(
         first_day=first, last_day=last, today=today, leader_id=leader_id, community_id=community_id, totals=totals,
         days=days, leaders=await _top_leaders(session, brand_id=brand_id, first=first, last=last),
         months=[Repurchase(month, *counted.get(month, (0, 0))) for month in months],
+        communities=await _communities(
+            session, brand_id=brand_id, leader_id=leader_id, community_id=community_id, first=first, last=last
+        ),
     )

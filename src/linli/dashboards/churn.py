@@ -1,4 +1,4 @@
-"""Core-leader churn (docs/kpis.md), from the leaders' GMV per local month (`dash_leader_sales_months`).
+"""Core-leader churn (docs/kpis.md), from the leaders' GMV per local month (`dash_leader_months`).
 
 - The top 20 % of a month: of the brand's leaders with a paid order attributed in that month (N of them), those
   with a GMV (paid − refunded, refunds on their order's month) above 0 that fewer than ⌈N ÷ 5⌉ leaders beat;
@@ -18,7 +18,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from linli.dashboards.models import LeaderSalesMonth
+from linli.dashboards.models import LeaderMonth
 from linli.dashboards.rollups import next_month, previous_month
 
 TOP_SHARE_DIVISOR = 5  # the top 20 %
@@ -48,9 +48,9 @@ async def core_churn(*, session: AsyncSession, brand_id: int, months: list[date]
     last = next_month(months[-1])
     gmv: dict[date, dict[int, int]] = {}
     for leader_id, month, paid, refunded in (await session.execute(
-        select(LeaderSalesMonth.leader_id, LeaderSalesMonth.month, LeaderSalesMonth.paid_fen, LeaderSalesMonth.refunded_fen)
-        .where(LeaderSalesMonth.brand_id == brand_id, LeaderSalesMonth.month.between(first, last),
-               LeaderSalesMonth.orders > 0)
+        select(LeaderMonth.leader_id, LeaderMonth.month, LeaderMonth.paid_fen, LeaderMonth.refunded_fen)
+        .where(LeaderMonth.brand_id == brand_id, LeaderMonth.month.between(first, last),
+               LeaderMonth.orders > 0)
     )).all():
         gmv.setdefault(month, {})[leader_id] = int(paid) - int(refunded)
     tops = {month: top_share(by_leader) for month, by_leader in gmv.items()}

@@ -2,7 +2,7 @@
 month's clawbacks, and over the brand's leaders of that month its mean, median and distribution.
 
 Read from the roll-ups only: `dash_leader_income_months` (accruals and clawbacks by the month they were posted)
-and `dash_leader_sales_months` (who had a paid order that month). The leaders counted in a month are the
+and `dash_leader_months` (who had a paid order that month). The leaders counted in a month are the
 brand's leaders with a paid order attributed in it or a commission posting in it (an accrual, or a clawback of
 an earlier month's order); a leader who sold but earned nothing (self-purchases not counted, rate 0) counts at 0.
 """
@@ -15,7 +15,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from linli.dashboards.models import LeaderIncomeMonth, LeaderSalesMonth
+from linli.dashboards.models import LeaderIncomeMonth, LeaderMonth
 
 # The distribution's bands, in fen: [low, high), None for open. Below zero when clawbacks exceeded the accruals.
 BUCKETS: tuple[tuple[str, int | None, int | None], ...] = (
@@ -77,8 +77,8 @@ async def monthly_income(*, session: AsyncSession, brand_id: int, months: list[d
     )).all():
         income[(month, leader_id)] = int(accrued) - int(clawed)
     for leader_id, month in (await session.execute(
-        select(LeaderSalesMonth.leader_id, LeaderSalesMonth.month)
-        .where(LeaderSalesMonth.brand_id == brand_id, LeaderSalesMonth.month.in_(months))
+        select(LeaderMonth.leader_id, LeaderMonth.month)
+        .where(LeaderMonth.brand_id == brand_id, LeaderMonth.month.in_(months))
     )).all():
         income.setdefault((month, leader_id), 0)
     return [summarize(month, [fen for (m, _), fen in income.items() if m == month]) for month in months]

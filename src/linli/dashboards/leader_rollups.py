@@ -6,7 +6,7 @@
 - `record_leader_approved` (on `leader.approved`) and `record_member_bound` (on `member.bound`, a member's
   first binding ever): one more on the local day, once per leader or member (`dash_growth_facts`).
 
-The leader's GMV per month (`dash_leader_sales_months`) follows `order.paid` and `payment.refunded` with the
+The leader's GMV per month (`dash_leader_months`) follows `order.paid` and `payment.refunded` with the
 days, in `dashboards.rollups`.
 """
 

@@ -7,7 +7,13 @@
   orders (a refund counts on the day its order was paid, so a day's net GMV is final once its refunds are in).
 - `dash_member_months` / `dash_leader_member_months`: who paid in a local month (brand-wide and per leader);
   `dash_brand_months` / `dash_leader_months`: how many, and how many of them paid again the month after.
-- `dash_leader_sales_months`: a leader's paid orders per local month (core-leader churn ranks by it).
+- `dash_leader_months` also sums the leader's days of the month (orders, paid, refunded, and their difference
+  `gmv_fen`, indexed by brand and month): the brand's leaders ranked by a month's GMV without grouping days.
+- `dash_sessions` / `dash_session_leaders` / `dash_session_communities`: a live session's paid orders and GMV
+  (in all, per leader, per pickup community) and, once it has ended, its funnel (views, entries, orders placed).
+- `dash_community_days`: per pickup community and local day, paid orders placed in a session or outside any.
+- `dash_applied_claims`, `dash_product_days`, `dash_leader_claim_days`: claims filed on the paid orders of a
+  local day, per product and per leader (docs/kpis.md, claim rate).
 - `dash_applied_commissions` / `dash_leader_income_months`: each accrual and clawback counted once, and a
   leader's commission per local month of posting (leader monthly income).
 - `dash_growth_facts` / `dash_brand_growth_days`: leaders approved and members first bound, per local day.
@@ -100,29 +106,113 @@ class BrandMonth(Base):
 
 class LeaderMonth(Base):
     __tablename__ = "dash_leader_months"
+    __table_args__ = (Index("ix_dash_leader_months_brand_month_gmv", "brand_id", "month", "gmv_fen"),)
 
     leader_id: Mapped[int] = mapped_column(IdType, ForeignKey("leaders.id"), primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
     paying_members: Mapped[int] = mapped_column(default=0)
     bought_again_next_month: Mapped[int] = mapped_column(default=0)
+    orders: Mapped[int] = mapped_column(default=0)  # the sums of the leader's days of the month
+    paid_fen: Mapped[Fen] = mapped_column(default=0)
+    refunded_fen: Mapped[Fen] = mapped_column(default=0)
+    gmv_fen: Mapped[Fen] = mapped_column(default=0)  # paid − refunded, stored for the index that ranks by it
 
 
-# --- the brand's leader KPIs (docs/kpis.md): income, GMV per month, new leaders and members -------------------
+class SessionFigures(Base):
+    """A live session's paid orders (`order.paid`, `payment.refunded`) and its funnel, written once it has ended
+    (`live.session_ended`): views and entries are then final, and orders are only placed while it is live."""
+
+    __tablename__ = "dash_sessions"
+
+    session_id: Mapped[int] = mapped_column(IdType, ForeignKey("live_sessions.id"), primary_key=True)
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"), index=True)
+    views: Mapped[int] = mapped_column(default=0)  # room visits before the end
+    entries: Mapped[int] = mapped_column(default=0)  # distinct logged-in viewers, summed over the leaders' rows
+    placed_orders: Mapped[int] = mapped_column(default=0)
+    orders: Mapped[int] = mapped_column(default=0)  # paid (ever: refunded ones included)
+    paid_fen: Mapped[Fen] = mapped_column(default=0)
+    refunded_fen: Mapped[Fen] = mapped_column(default=0)
 
 
-class LeaderSalesMonth(Base):
-    """A leader's paid orders of a local month, and what was refunded of them (on that month, whenever it came)."""
+class SessionLeader(Base):
+    """The funnel of one leader in one session: views and entries through the leader's code, orders attributed."""
 
-    __tablename__ = "dash_leader_sales_months"
-    __table_args__ = (Index("ix_dash_leader_sales_months_brand_month", "brand_id", "month"),)
+    __tablename__ = "dash_session_leaders"
 
+    session_id: Mapped[int] = mapped_column(IdType, ForeignKey("live_sessions.id"), primary_key=True)
     leader_id: Mapped[int] = mapped_column(IdType, ForeignKey("leaders.id"), primary_key=True)
-    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"), index=True)
+    views: Mapped[int] = mapped_column(default=0)
+    entries: Mapped[int] = mapped_column(default=0)
+    placed_orders: Mapped[int] = mapped_column(default=0)
+    orders: Mapped[int] = mapped_column(default=0)
+
+
+class SessionCommunity(Base):
+    __tablename__ = "dash_session_communities"
+
+    session_id: Mapped[int] = mapped_column(IdType, ForeignKey("live_sessions.id"), primary_key=True)
+    community_id: Mapped[int] = mapped_column(IdType, ForeignKey("communities.id"), primary_key=True)
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"), index=True)
+    orders: Mapped[int] = mapped_column(default=0)
+    paid_fen: Mapped[Fen] = mapped_column(default=0)
+    refunded_fen: Mapped[Fen] = mapped_column(default=0)
+
+
+class CommunityDay(Base):
+    """Paid orders of a pickup community on a local day, those placed in a session apart from the others."""
+
+    __tablename__ = "dash_community_days"
+    __table_args__ = (Index("ix_dash_community_days_brand_day", "brand_id", "day"),)
+
+    community_id: Mapped[int] = mapped_column(IdType, ForeignKey("communities.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    in_session: Mapped[bool] = mapped_column(primary_key=True)
     brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
     orders: Mapped[int] = mapped_column(default=0)
     paid_fen: Mapped[Fen] = mapped_column(default=0)
     refunded_fen: Mapped[Fen] = mapped_column(default=0)
+
+
+class AppliedClaim(Base):
+    """Each claim counted once (the outbox may deliver `claim.filed` again)."""
+
+    __tablename__ = "dash_applied_claims"
+
+    claim_id: Mapped[int] = mapped_column(IdType, ForeignKey("claims.id"), primary_key=True)
+    order_id: Mapped[int] = mapped_column(IdType, ForeignKey("orders.id"), index=True)
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"), index=True)
+
+
+class ProductDay(Base):
+    """A product's paid orders (one line each) of a local day, how many of them have a claim, and the claims."""
+
+    __tablename__ = "dash_product_days"
+    __table_args__ = (Index("ix_dash_product_days_brand_day", "brand_id", "day"),)
+
+    product_id: Mapped[int] = mapped_column(IdType, ForeignKey("products.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
+    lines: Mapped[int] = mapped_column(default=0)
+    claimed_lines: Mapped[int] = mapped_column(default=0)
+    claims: Mapped[int] = mapped_column(default=0)
+
+
+class LeaderClaimDay(Base):
+    """Claims on a leader's orders paid on a local day (the paid orders themselves: `dash_leader_days.orders`)."""
+
+    __tablename__ = "dash_leader_claim_days"
+    __table_args__ = (Index("ix_dash_leader_claim_days_brand_day", "brand_id", "day"),)
+
+    leader_id: Mapped[int] = mapped_column(IdType, ForeignKey("leaders.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
+    claimed_lines: Mapped[int] = mapped_column(default=0)
+    claims: Mapped[int] = mapped_column(default=0)
+
+
+# --- the brand's leader KPIs (docs/kpis.md): income, new leaders and members -------------------------------
 
 
 class AppliedCommission(Base):

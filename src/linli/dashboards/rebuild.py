@@ -6,7 +6,7 @@ compares them with what the outbox kept (`rollups_agree`; `expected_rollups` bel
 The rules are the ones `dashboards.rollups` applies event by event (docs/kpis.md): an order counts once it
 has been paid (`orders.paid_at`), on its local day in the brand's time zone; a succeeded refund of a paid
 order counts on that order's day; a member "paid in a month" with at least one order paid in it. The leader
-KPIs' roll-ups (income, sales months, growth) are rebuilt and compared in set-based SQL by `dashboards.rebuild_leaders`,
+KPIs' roll-ups (income, growth) are rebuilt and compared in set-based SQL by `dashboards.rebuild_leaders`,
 and both are done here.
 """
 
@@ -21,6 +21,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.brands.models import Brand
+from linli.dashboards import kpi_rebuild
 from linli.dashboards.models import (
     AppliedRefund, BrandDay, BrandMonth, LeaderDay, LeaderMemberMonth, LeaderMonth, MemberMonth, PaidOrder,
 )
@@ -102,7 +103,15 @@ async def expected_rollups(*, session: AsyncSession, brand_id: int | None = None
     out.brand_days = {key: tuple(value) for key, value in brand_days.items()}
     out.leader_days = {(leader, day): (leader_brand[leader], *value) for (leader, day), value in leader_days.items()}
     out.brand_months = _month_counts(out.member_months, extra=None)
-    out.leader_months = _month_counts(out.leader_member_months, extra=leader_brand)
+    leader_money: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for (leader, day), value in leader_days.items():
+        totals = leader_money[(leader, month_of(day))]
+        for n in range(3):
+            totals[n] += value[n]
+    out.leader_months = {
+        key: (*counts, *leader_money[key], leader_money[key][1] - leader_money[key][2])
+        for key, counts in _month_counts(out.leader_member_months, extra=leader_brand).items()
+    }
     return out
 
 
@@ -149,7 +158,10 @@ async def stored_rollups(*, session: AsyncSession, brand_id: int | None = None) 
     for row in (await session.scalars(select(BrandMonth).where(*_brand_filter(BrandMonth.brand_id, brand_id)))).all():
         out.brand_months[(row.brand_id, row.month)] = (row.paying_members, row.bought_again_next_month)
     for row in (await session.scalars(select(LeaderMonth).where(*_brand_filter(LeaderMonth.brand_id, brand_id)))).all():
-        out.leader_months[(row.leader_id, row.month)] = (row.brand_id, row.paying_members, row.bought_again_next_month)
+        out.leader_months[(row.leader_id, row.month)] = (
+            row.brand_id, row.paying_members, row.bought_again_next_month, row.orders, row.paid_fen, row.refunded_fen,
+            row.gmv_fen,
+        )
     return out
 
 
@@ -158,7 +170,8 @@ async def rollups_agree(*, session: AsyncSession, brand_id: int | None = None) -
     differing = (await stored_rollups(session=session, brand_id=brand_id)).differences(
         await expected_rollups(session=session, brand_id=brand_id)
     )
-    return differing | await leader_rollups_differ(session=session, brand_id=brand_id)
+    return (differing | await leader_rollups_differ(session=session, brand_id=brand_id)
+            | await kpi_rebuild.differences(session=session, brand_id=brand_id))
 
 
 async def rebuild_rollups(
@@ -181,4 +194,6 @@ async def rebuild_rollups(
         for name, count in (await rebuild_order_scope(session=session, scope=scope)
                             | await rebuild_kpi_scope(session=session, scope=scope)).items():
             written[name] += count
+    # The session and claim roll-ups, recomputed whole from the fresh dash_paid_orders (they are small).
+    await kpi_rebuild.rebuild(session=session, brand_id=brand_id)
     return dict(written)

@@ -2,8 +2,6 @@
 rebuild never loads the orders or the ledger into memory), compared with what the outbox kept (EXCEPT both ways).
 
 From the raw tables, with the rules `dashboards.rollups` and `dashboards.leader_rollups` apply event by event:
-- leader sales months: orders paid (`orders.paid_at`) with a leader, on their local month; succeeded refunds of
-  them on the same month;
 - commissions and income months: the ledger's accrual and clawback transactions, by the local month of
   `posted_at`, the amount of the entry on the leader's account;
 - growth: leaders by `leaders.activated_at` (set once, at approval), members by their first binding
@@ -25,9 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.attribution.models import AttributionEvent
 from linli.brands.models import Brand
-from linli.dashboards.models import (
-    AppliedCommission, BrandGrowthDay, GrowthFact, LeaderIncomeMonth, LeaderSalesMonth,
-)
+from linli.dashboards.models import AppliedCommission, BrandGrowthDay, GrowthFact, LeaderIncomeMonth
 from linli.dashboards.rollups import month_of
 from linli.db import Base, local_date, local_month
 from linli.leaders.models import Leader
@@ -53,25 +49,6 @@ class Scope:
 
 def _after(column: ColumnElement, since: datetime | None) -> list[ColumnElement[bool]]:
     return [] if since is None else [column >= since]
-
-
-def _sales_months(scope: Scope) -> Select:
-    refunded = (
-        select(Refund.order_id, func.sum(Refund.amount_fen).label("fen"))
-        .where(Refund.status == REFUND_SUCCEEDED_STATUS).group_by(Refund.order_id).subquery()
-    )
-    paid = (
-        select(Order.leader_id, local_month(Order.paid_at, scope.zone).label("month"), Order.brand_id,
-               Order.total_fen, func.coalesce(refunded.c.fen, 0).label("refunded"))
-        .outerjoin(refunded, refunded.c.order_id == Order.id)
-        .where(Order.brand_id == scope.brand_id, Order.paid_at.is_not(None), Order.leader_id.is_not(None),
-               *_after(Order.paid_at, scope.since(monthly=True)))
-        .subquery()
-    )
-    return select(
-        paid.c.leader_id, paid.c.month, paid.c.brand_id, func.count().label("orders"),
-        func.sum(paid.c.total_fen).label("paid_fen"), func.sum(paid.c.refunded).label("refunded_fen"),
-    ).group_by(paid.c.leader_id, paid.c.month, paid.c.brand_id)
 
 
 def _commissions(scope: Scope) -> Select:
@@ -147,7 +124,6 @@ class _Table:
 
 
 TABLES = (
-    _Table("leader_sales_months", LeaderSalesMonth, ("leader_id", "month"), "month", True, _sales_months),
     _Table("applied_commissions", AppliedCommission, ("transaction_id",), "month", True, _commissions),
     _Table("leader_income_months", LeaderIncomeMonth, ("leader_id", "month"), "month", True, _income_months),
     _Table("growth_facts", GrowthFact, ("kind", "subject_id"), "day", False, _growth_facts),

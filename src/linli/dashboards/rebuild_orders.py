@@ -120,12 +120,23 @@ async def rebuild_order_scope(*, session: AsyncSession, scope: Scope) -> dict[st
               select(MemberMonth.brand_id, MemberMonth.month, func.count(), literal_column("0"))
               .where(MemberMonth.brand_id == brand, *_on_or_after(MemberMonth.month, month))
               .group_by(MemberMonth.brand_id, MemberMonth.month))
-    await put("leader_months", LeaderMonth, ["leader_id", "month", "brand_id", "paying_members", "bought_again_next_month"],
-              select(LeaderMemberMonth.leader_id, LeaderMemberMonth.month, Leader.brand_id, func.count(),
-                     literal_column("0"))
-              .join(Leader, Leader.id == LeaderMemberMonth.leader_id)
-              .where(Leader.brand_id == brand, *_on_or_after(LeaderMemberMonth.month, month))
-              .group_by(LeaderMemberMonth.leader_id, LeaderMemberMonth.month, Leader.brand_id))
+    paying = (
+        select(LeaderMemberMonth.leader_id, LeaderMemberMonth.month, Leader.brand_id, func.count().label("members"))
+        .join(Leader, Leader.id == LeaderMemberMonth.leader_id)
+        .where(Leader.brand_id == brand, *_on_or_after(LeaderMemberMonth.month, month))
+        .group_by(LeaderMemberMonth.leader_id, LeaderMemberMonth.month, Leader.brand_id).subquery()
+    )
+    sold = (  # the sums of the leader's days of the month, as record_payment keeps them
+        select(PaidOrder.leader_id, PaidOrder.paid_month.label("month"), func.count().label("orders"),
+               func.sum(PaidOrder.paid_fen).label("paid"), func.sum(PaidOrder.refunded_fen).label("refunded"))
+        .where(*in_months, PaidOrder.leader_id.is_not(None))
+        .group_by(PaidOrder.leader_id, PaidOrder.paid_month).subquery()
+    )
+    await put("leader_months", LeaderMonth, ["leader_id", "month", "brand_id", "paying_members", "bought_again_next_month",
+                                             "orders", "paid_fen", "refunded_fen", "gmv_fen"],
+              select(paying.c.leader_id, paying.c.month, paying.c.brand_id, paying.c.members, literal_column("0"),
+                     sold.c.orders, sold.c.paid, sold.c.refunded, sold.c.paid - sold.c.refunded)
+              .join(sold, and_(sold.c.leader_id == paying.c.leader_id, sold.c.month == paying.c.month)))
     first_month = await session.scalar(select(func.min(MemberMonth.month)).where(MemberMonth.brand_id == brand))
     if first_month is not None:
         await _recount_again(session, scope, previous_month(month) if month is not None else first_month)

@@ -6,7 +6,8 @@ only an insert that happened adds anything. Both lock the order's row first, so 
 beside its order's payment (events retried out of order, two workers) is neither lost nor counted twice: a
 payment counts the refunds already applied to its order, a refund adds to a payment already counted. Money of
 an order that was never paid (a late payment refunded at once) is never GMV. Every figure is in the brand's
-time zone (a payment's local day and month); a refund counts on the day its order was paid.
+time zone (a payment's local day and month); a refund counts on the day its order was paid. The session,
+community and claim figures of the same payment or refund are counted with it (dashboards.kpi_rollups).
 """
 
 from __future__ import annotations
@@ -16,15 +17,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.brands import service as brands
+from linli.dashboards import kpi_rollups
 from linli.dashboards.models import (
-    AppliedRefund, BrandDay, BrandMonth, LeaderDay, LeaderMemberMonth, LeaderMonth, LeaderSalesMonth, MemberMonth,
-    PaidOrder,
+    AppliedRefund, BrandDay, BrandMonth, LeaderDay, LeaderMemberMonth, LeaderMonth, MemberMonth, PaidOrder,
 )
+from linli.dashboards.upsert import bump as _bump
 from linli.db import Base, insert_unique
 from linli.orders.models import Order
 
@@ -41,31 +41,14 @@ def previous_month(month: date) -> date:
     return date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
 
 
-async def _bump(session: AsyncSession, model: type[Base], *, keys: dict[str, Any], also: dict[str, Any] | None = None,
-                **increments: int) -> None:
-    """INSERT the row with `increments` as its values, or add them to the row that has these `keys`."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(model).values(**keys, **(also or {}), **increments)
-    table = model.__table__
-    statement = statement.on_conflict_do_update(
-        index_elements=list(keys), set_={name: table.c[name] + statement.excluded[name] for name in increments}
-    )
-    await session.execute(statement)
-
-
 async def _bump_days(session: AsyncSession, fact: PaidOrder, *, orders: int, paid_fen: int, refunded_fen: int) -> None:
     changes = {"orders": orders, "paid_fen": paid_fen, "refunded_fen": refunded_fen}
     await _bump(session, BrandDay, keys={"brand_id": fact.brand_id, "day": fact.paid_day}, **changes)
     if fact.leader_id is not None:
         await _bump(session, LeaderDay, keys={"leader_id": fact.leader_id, "day": fact.paid_day},
                     also={"brand_id": fact.brand_id}, **changes)
-        await _bump_sales_month(session, fact, changes)
-
-
-async def _bump_sales_month(session: AsyncSession, fact: PaidOrder, changes: dict[str, int]) -> None:
-    """The leader's month (core-leader churn ranks leaders by it): as the days, a refund on its order's month."""
-    await _bump(session, LeaderSalesMonth, keys={"leader_id": fact.leader_id, "month": fact.paid_month},
-                also={"brand_id": fact.brand_id}, **changes)
+        await _bump(session, LeaderMonth, keys={"leader_id": fact.leader_id, "month": fact.paid_month},
+                    also={"brand_id": fact.brand_id}, gmv_fen=paid_fen - refunded_fen, **changes)
 
 
 async def _paid_in(session: AsyncSession, model: type[Base], owner: dict[str, int], *, month: date, member_id: int) -> bool:
@@ -115,6 +98,7 @@ async def record_payment(*, session: AsyncSession, order_id: int) -> bool:
     if not await insert_unique(session, fact):
         return False
     await _bump_days(session, fact, orders=1, paid_fen=fact.paid_fen, refunded_fen=already_refunded)
+    await kpi_rollups.count_payment(session, fact=fact, product_id=order.product_id)
     await _count_member(session, presence=MemberMonth, counters=BrandMonth, owner={"brand_id": fact.brand_id},
                         month=fact.paid_month, member_id=fact.member_id)
     if fact.leader_id is not None:
@@ -134,4 +118,5 @@ async def record_refund(*, session: AsyncSession, refund_id: int, order_id: int,
         return True  # its payment, if it ever counts, will count this refund with it
     fact.refunded_fen += amount_fen
     await _bump_days(session, fact, orders=0, paid_fen=0, refunded_fen=amount_fen)
+    await kpi_rollups.count_refund(session, fact=fact, amount_fen=amount_fen)
     return True

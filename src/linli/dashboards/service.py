@@ -2,8 +2,11 @@
 
 A period is today, this week (Monday to today), this month (the 1st to today) or a chosen month, all in the
 brand's time zone. Money figures come from `dash_leader_days`; paying members from the paid orders of the
-period (a leader's rows, by index); the month's repurchase from `dash_leader_months`; commission from the
-ledger's balances and the payouts already made.
+period (a leader's rows, by index), or for a month (to its end or to today) from `dash_leader_months`; the
+rank from `dash_leader_months` by its GMV index for a month, else from the days of the period grouped by
+leader; the month's repurchase from `dash_leader_months`; commission from the ledger's balances and the
+payouts already made. The figures may be read on a replica (`Database.report()`); the commission is read on
+`balances_session`, the primary's: what a leader can withdraw is never shown stale.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.attribution.models import Binding
@@ -92,23 +96,40 @@ def _utc_bounds(period: Period, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-async def _rank(session: AsyncSession, *, brand_id: int, leader_id: int, period: Period) -> tuple[int | None, int]:
-    net = func.sum(LeaderDay.paid_fen - LeaderDay.refunded_fen)
-    totals = (
-        select(LeaderDay.leader_id, net.label("gmv"))
-        .where(LeaderDay.brand_id == brand_id, LeaderDay.day.between(period.first_day, period.last_day))
-        .group_by(LeaderDay.leader_id)
-        .subquery()
-    )
-    rows = {leader: int(gmv) for leader, gmv in (await session.execute(select(totals.c.leader_id, totals.c.gmv))).all()}
-    mine = rows.get(leader_id, 0)
-    if mine <= 0:
-        return None, len(rows)
-    return 1 + sum(1 for gmv in rows.values() if gmv > mine), len(rows)
+def _is_month_so_far(period: Period, today: date) -> bool:
+    """The period runs from the 1st of a month to its end or to today (a period never spans two months from a
+    1st): its figures are the month's roll-up, nothing being paid after today."""
+    return period.first_day.day == 1 and period.last_day in (today, next_month(period.first_day) - timedelta(days=1))
+
+
+async def _rank(
+    session: AsyncSession, *, brand_id: int, period: Period, mine: int, by_month: bool
+) -> tuple[int | None, int]:
+    """1 + the leaders of the brand with a higher GMV in the period (None if `mine` is not positive), and how
+    many leaders had a paid order in it. A month's come from `dash_leader_months` by its GMV index; other
+    periods (a week, a day) group their few days in the database."""
+    higher_than_mine: Any
+    if by_month:
+        higher_than_mine = case((LeaderMonth.gmv_fen > mine, 1), else_=0)
+        query = select(func.count(), func.coalesce(func.sum(higher_than_mine), 0)).where(
+            LeaderMonth.brand_id == brand_id, LeaderMonth.month == period.month
+        )
+    else:
+        totals = (
+            select(func.sum(LeaderDay.paid_fen - LeaderDay.refunded_fen).label("gmv"))
+            .where(LeaderDay.brand_id == brand_id, LeaderDay.day.between(period.first_day, period.last_day))
+            .group_by(LeaderDay.leader_id)
+            .subquery()
+        )
+        higher_than_mine = case((totals.c.gmv > mine, 1), else_=0)
+        query = select(func.count(), func.coalesce(func.sum(higher_than_mine), 0)).select_from(totals)
+    ranked, higher = (await session.execute(query)).one()
+    return (1 + int(higher) if mine > 0 else None), int(ranked)
 
 
 async def leader_dashboard(
-    *, session: AsyncSession, brand_id: int, leader_id: int, period_kind: str, now: datetime
+    *, session: AsyncSession, balances_session: AsyncSession, brand_id: int, leader_id: int, period_kind: str,
+    now: datetime,
 ) -> LeaderDashboard:
     zone = await brand_zone(session=session, brand_id=brand_id)
     today = now.astimezone(zone).date()
@@ -120,11 +141,16 @@ async def leader_dashboard(
                    func.coalesce(func.sum(LeaderDay.refunded_fen), 0)).where(*in_period)
         )
     ).one()
-    paying = await session.scalar(
-        select(func.count(func.distinct(PaidOrder.member_id))).where(
-            PaidOrder.leader_id == leader_id, PaidOrder.paid_day.between(period.first_day, period.last_day)
+    by_month = _is_month_so_far(period, today)
+    if by_month:  # members who paid the leader in the month, counted once each as they came
+        month_row = await session.get(LeaderMonth, (leader_id, period.month))
+        paying = month_row.paying_members if month_row else 0
+    else:
+        paying = await session.scalar(
+            select(func.count(func.distinct(PaidOrder.member_id))).where(
+                PaidOrder.leader_id == leader_id, PaidOrder.paid_day.between(period.first_day, period.last_day)
+            )
         )
-    )
     start, end = _utc_bounds(period, zone)
     new_members = await session.scalar(
         select(func.count()).select_from(Binding).where(
@@ -136,12 +162,15 @@ async def leader_dashboard(
     month = period.month if _MONTH.match(period.kind) else previous_month(period.month)
     row = await session.get(LeaderMonth, (leader_id, month))
     repurchase = Repurchase(month, row.paying_members if row else 0, row.bought_again_next_month if row else 0)
-    balances = await ledger.leader_balances(session=session, brand_id=brand_id, leader_id=leader_id)
-    rank, ranked = await _rank(session, brand_id=brand_id, leader_id=leader_id, period=period)
+    balances = await ledger.leader_balances(session=balances_session, brand_id=brand_id, leader_id=leader_id)
+    rank, ranked = await _rank(
+        session, brand_id=brand_id, period=period, mine=int(paid) - int(refunded), by_month=by_month
+    )
     return LeaderDashboard(
         period=period, today=today, orders=int(orders), paid_fen=int(paid), refunded_fen=int(refunded),
         gmv_fen=int(paid) - int(refunded), paying_members=int(paying or 0), new_members=int(new_members or 0),
         repurchase=repurchase, pending_fen=balances.pending_fen, available_fen=balances.available_fen,
         withdrawing_fen=balances.withdrawing_fen,
-        withdrawn_fen=await payouts.paid_out_fen(session=session, leader_id=leader_id), rank=rank, ranked_leaders=ranked,
+        withdrawn_fen=await payouts.paid_out_fen(session=balances_session, leader_id=leader_id), rank=rank,
+        ranked_leaders=ranked,
     )

@@ -39,7 +39,8 @@ from linli.ledger.schemas import (
 from linli.ledger.service import LeaderBalances
 from linli.openapi import errors
 from linli.pagination import Page, PageParams, fetch_page, page_of, page_params
-from linli.http import AuthUser, Ctx, Now, ReadSession, WriteSession
+from linli.http import AuthUser, Ctx, Now, ReadSession, ReportSession, WriteSession
+from linli.replica import staleness_of
 
 router = APIRouter(prefix="/api/v1", tags=["commission"], responses=errors(409))
 Paging = Annotated[PageParams, Depends(page_params)]
@@ -307,10 +308,13 @@ def _row_out(row: statements.ReportRow) -> ReportRowOut:
     )
 
 
-async def _report(session: AsyncSession, brand_id: int, user_id: int, date_from: str, date_to: str) -> statements.CommissionReport:
+async def _report(
+    session: AsyncSession, report: AsyncSession, brand_id: int, user_id: int, date_from: str, date_to: str
+) -> statements.CommissionReport:
+    """Who may on the primary (`session`); the figures where reports read (`report`, maybe the replica)."""
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user_id)
     return await statements.commission_report(
-        session=session, brand_id=brand_id, date_from=statements.parse_date(date_from, code="report_date_invalid"),
+        session=report, brand_id=brand_id, date_from=statements.parse_date(date_from, code="report_date_invalid"),
         date_to=statements.parse_date(date_to, code="report_date_invalid"),
     )
 
@@ -320,13 +324,15 @@ async def _report(session: AsyncSession, brand_id: int, user_id: int, date_from:
     summary="佣金报表：按社区、按直播场次（品牌员工）",
 )
 async def commission_report(
-    brand_id: IdPath, user: AuthUser, session: ReadSession, date_from: FromQuery, date_to: ToQuery
+    brand_id: IdPath, user: AuthUser, session: ReadSession, reading: ReportSession, date_from: FromQuery,
+    date_to: ToQuery,
 ) -> CommissionReportOut:
-    report = await _report(session, brand_id, user.user_id, date_from, date_to)
+    report = await _report(session, reading, brand_id, user.user_id, date_from, date_to)
     return CommissionReportOut(
         brand_id=report.brand_id, date_from=report.date_from, date_to=report.date_to, timezone=report.timezone,
         starts_at=report.starts_at.astimezone(UTC), ends_at=report.ends_at.astimezone(UTC), by_community=[_row_out(r) for r in report.by_community],
         by_session=[_row_out(r) for r in report.by_session], total=_row_out(report.total),
+        staleness_seconds=staleness_of(reading),
     )
 
 
@@ -335,10 +341,10 @@ async def commission_report(
     summary="导出佣金报表 CSV（品牌员工）",
 )
 async def commission_report_csv(
-    brand_id: IdPath, user: AuthUser, session: ReadSession, date_from: FromQuery, date_to: ToQuery,
-    group_by: GroupQuery = "community",
+    brand_id: IdPath, user: AuthUser, session: ReadSession, reading: ReportSession, date_from: FromQuery,
+    date_to: ToQuery, group_by: GroupQuery = "community",
 ) -> Response:
-    report = await _report(session, brand_id, user.user_id, date_from, date_to)
+    report = await _report(session, reading, brand_id, user.user_id, date_from, date_to)
     filename = f"commission-report-{report.date_from.isoformat()}-{report.date_to.isoformat()}-{group_by}.csv"
     return Response(
         statements.report_csv(report, group_by=group_by), media_type=CSV_MEDIA,

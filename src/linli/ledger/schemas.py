@@ -4,6 +4,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from linli.replica import staleness_field
+
 # Ranges are checked by rules.validate (with their own error codes), so every caller gets them.
 
 
@@ -183,3 +185,4 @@ class CommissionReportOut(BaseModel):
     by_community: list[ReportRowOut]
     by_session: list[ReportRowOut]
     total: ReportRowOut
+    staleness_seconds: float | None = staleness_field()

@@ -14,6 +14,7 @@ from linli.web import (
     console_binding_policy,
     console_claims,
     console_commission,
+    console_dashboard,
     console_host,
     console_leader_detail,
     console_leaders,
@@ -56,7 +57,7 @@ AREAS = (
     (console, console_host, console_waves, console_wave, console_pick_list, console_claims),
     (console_products, console_sessions, console_session_setup),
     (console_leaders, console_levels, console_leader_detail, console_attribution, console_binding_policy),
-    (console_commission, console_withdrawals, console_reports),
+    (console_commission, console_withdrawals, console_reports, console_dashboard),
 )
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_page)])

@@ -1,4 +1,4 @@
-"""The one Jinja2 environment of the pages: templates under `web/templates/`, the money and time filters, and
+"""The one Jinja2 environment of the pages: templates under `web/templates/`, the money, time and staleness filters, and
 `render`, which every page answers through (CSRF token, cookies, no caching, the content security policy)."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from linli.dashboards.exports import rate_text
 from linli.http import app_context
 from linli.money import yuan
 from linli.timefmt import DEFAULT_TIMEZONE, format_local
@@ -36,6 +37,17 @@ def time_filter(moment: datetime | None, timezone: str = DEFAULT_TIMEZONE) -> st
     return format_local(moment, timezone) if moment is not None else ""
 
 
+def staleness_text(seconds: float) -> str:
+    """How old figures read from the replica are (`replica.staleness_of`), for people: "数据延迟约 3 秒"."""
+    if seconds < 1:
+        return "数据延迟不到 1 秒"
+    if seconds < 120:
+        return f"数据延迟约 {round(seconds)} 秒"
+    if seconds < 2 * 3600:
+        return f"数据延迟约 {round(seconds / 60)} 分钟"
+    return f"数据延迟约 {round(seconds / 3600)} 小时"
+
+
 environment = Environment(
     loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(default=True, default_for_string=True),
@@ -45,6 +57,8 @@ environment = Environment(
 )
 environment.filters["yuan"] = money_filter
 environment.filters["local_time"] = time_filter
+environment.filters["staleness"] = staleness_text
+environment.filters["rate"] = rate_text  # basis points: 8500 → "85.00%", None → ""
 
 
 def render(

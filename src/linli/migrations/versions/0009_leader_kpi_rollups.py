@@ -1,10 +1,10 @@
-"""the leader KPIs' roll-ups: leaders' income and sales per month, new leaders and members per day
+"""the leader KPIs' roll-ups: leaders' income per month, new leaders and members per day
 
 Postings, approvals and bindings made before this revision emitted no event: `linli rollup --rebuild` fills
 the new roll-ups from the ledger, the leaders and the attribution trail.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01 23:09:55
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import linli.db
 
-revision = '0007'
-down_revision = '0006'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
@@ -69,27 +69,8 @@ def upgrade() -> None:
     with op.batch_alter_table('dash_leader_income_months', schema=None) as batch_op:
         batch_op.create_index('ix_dash_leader_income_months_brand_month', ['brand_id', 'month'], unique=False)
 
-    op.create_table('dash_leader_sales_months',
-    sa.Column('leader_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('month', sa.Date(), nullable=False),
-    sa.Column('brand_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('orders', sa.Integer(), nullable=False),
-    sa.Column('paid_fen', linli.db.Money(), nullable=False),
-    sa.Column('refunded_fen', linli.db.Money(), nullable=False),
-    sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_dash_leader_sales_months_brand_id_brands')),
-    sa.ForeignKeyConstraint(['leader_id'], ['leaders.id'], name=op.f('fk_dash_leader_sales_months_leader_id_leaders')),
-    sa.PrimaryKeyConstraint('leader_id', 'month', name=op.f('pk_dash_leader_sales_months'))
-    )
-    with op.batch_alter_table('dash_leader_sales_months', schema=None) as batch_op:
-        batch_op.create_index('ix_dash_leader_sales_months_brand_month', ['brand_id', 'month'], unique=False)
-
-
 
 def downgrade() -> None:
-    with op.batch_alter_table('dash_leader_sales_months', schema=None) as batch_op:
-        batch_op.drop_index('ix_dash_leader_sales_months_brand_month')
-
-    op.drop_table('dash_leader_sales_months')
     with op.batch_alter_table('dash_leader_income_months', schema=None) as batch_op:
         batch_op.drop_index('ix_dash_leader_income_months_brand_month')
 
