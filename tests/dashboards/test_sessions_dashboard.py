@@ -30,6 +30,10 @@ NOV_29 = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)  # 10:00 on 29 Nov (logins las
 
 @pytest.fixture
 async def evening(ctx, world, clock):
+    return await session_evening(ctx, world, clock)
+
+
+async def session_evening(ctx, world, clock):
     """Orders outside any session at 云顶华府 (A) and 翠湖花园 (B) from 30 October, then one session on 28 November:
     visits through 小李's and 王姐's codes and without one, four paid orders (one paid late, after the end),
     one never paid, a refund of a session order and one of a baseline order."""

@@ -12,11 +12,18 @@ from datetime import UTC, datetime
 
 import pytest
 
-from linli.dashboards import brand
+from linli.dashboards import brand, claims, growth, leader_kpis, sessions
+from linli.dashboards.exports import rate_text
 from linli.leaders.models import Leader
+from linli.web.dashboard_kpi_charts import BAND_TEXT
 from linli.web.templating import money_filter
 from linli.web.visitor import SESSION_COOKIE
+from tests.dashboards.test_claims_dashboard import claimed  # noqa: F401 - the fixture
+from tests.dashboards.test_growth import growing  # noqa: F401 - the fixture
+from tests.dashboards.test_leader_kpis import half_year  # noqa: F401 - the fixture
 from tests.dashboards.test_rollups import evening  # noqa: F401 - the fixture
+from tests.dashboards.test_sessions_dashboard import session_evening
+from tests.factories import make_live_session
 from tests.ledger.helpers import buy
 from tests.orders.setup import bound_member
 from tests.web.test_workbench_pages import text_of
@@ -216,3 +223,142 @@ async def test_the_range_follows_the_brands_day(client, ctx, clock, evening):  #
     _as(client, stage.owner)
     page = (await client.get(PAGE.format(brand=stage.brand_id))).text
     assert 'data-testid="range">2026-11-17 至 2026-12-16' in page
+
+
+def _rate(bp: int | None) -> str:
+    return rate_text(bp) or "—"
+
+
+def _fen(fen: int | None) -> str:
+    return "—" if fen is None else money_filter(fen)
+
+
+def _funnel(f: sessions.Funnel) -> list[str]:
+    return [str(f.views), str(f.entries), str(f.orders), str(f.paid_orders)]
+
+
+def _claims(c: claims.ClaimFigures) -> list[str]:
+    return [str(c.paid_lines), str(c.claimed_lines), str(c.claims), _rate(c.rate_bp)]
+
+
+async def test_the_leader_income_and_churn_sections_show_the_services_months(client, ctx, world, half_year):  # noqa: F811
+    stage = half_year  # the clock on 2 May 2027; the range ending in April shows April and the six months before
+    _as(client, await world.staff(stage.brand_id))  # the evening's owner token is older than 30 days by May
+    page = await client.get(PAGE.format(brand=stage.brand_id), params={"date_from": "2027-04-01", "date_to": "2027-04-30"})
+    assert page.status_code == 200, page.text
+    async with ctx.db.read() as s:
+        kpis = await leader_kpis.leader_kpis(session=s, brand_id=stage.brand_id, month="2027-04", now=ctx.clock.now())
+    assert [m.month.isoformat() for m in kpis.months] == [f"{m}-01" for m in (
+        "2026-10", "2026-11", "2026-12", "2027-01", "2027-02", "2027-03", "2027-04")]
+    html = page.text
+    income = table_rows(html, "table-income")
+    assert income == [[m.month.strftime("%Y-%m"), str(m.income.leaders), money_filter(m.income.total_fen),
+                       _fen(m.income.mean_fen), _fen(m.income.median_fen)] for m in kpis.months]
+    # December: 小李 26.40, 王姐 13.20 → total 39.60, mean and median 19.80.
+    assert income[2] == ["2026-12", "2", "¥39.60", "¥19.80", "¥19.80"]
+    april = kpis.months[-1].income
+    assert table_rows(html, "table-income-bands") == [[BAND_TEXT[b.key], str(b.leaders)] for b in april.buckets]
+    assert chart_data(html, "income")["series"] == [
+        {"name": "团长数", "unit": "count", "values": [b.leaders for b in april.buckets]}
+    ]
+    assert april.leaders == sum(b.leaders for b in april.buckets) > 0
+    churn = table_rows(html, "table-churn")
+    assert churn == [[m.month.strftime("%Y-%m"), str(m.churn.core_leaders), str(m.churn.churned), _rate(m.churn.rate_bp),
+                      "已定" if m.churn.final else "截至今日"] for m in kpis.months]
+    assert any(m.churn.core_leaders for m in kpis.months)  # the story has a core leader
+    assert chart_data(html, "churn")["series"][0]["values"] == [m.churn.rate_bp for m in kpis.months]
+
+
+async def test_the_session_sections_show_the_services_sessions_and_funnels(client, ctx, world, clock):
+    stage, _ = await session_evening(ctx, world, clock)
+    _as(client, stage.owner)
+    path = PAGE.format(brand=stage.brand_id)
+    html = (await client.get(path)).text
+    async with ctx.db.read() as s:
+        figures = await sessions.sessions_dashboard(session=s, brand_id=stage.brand_id, date_from=None, date_to=None,
+                                                    session_id=None, now=ctx.clock.now())
+    assert len(figures.sessions) == 1
+    one = figures.sessions[0]
+    shown = table_rows(html, "table-sessions")
+    assert shown == [[one.title, one.start_day.isoformat(), str(one.orders), money_filter(one.gmv_fen),
+                      money_filter(one.baseline_fen), money_filter(one.baseline_day_fen),
+                      f"{one.multiple_bp // 10000}.{one.multiple_bp % 10000 // 100:02d} 倍"]]
+    # Paid 88 + 176 + 88 + 88 (late), 30.00 refunded: 410.00; baseline 176 − 10 (A) + 88 (B) = 254.00 over 28 days.
+    assert shown[0][3:6] == ["¥410.00", "¥254.00", "¥9.07"]
+    assert chart_data(html, "sessions")["series"] == [
+        {"name": "场次成交额", "unit": "fen", "values": [41000]},
+        {"name": "基线日均成交额", "unit": "fen", "values": [one.baseline_day_fen]},
+    ]
+    assert table_rows(html, "table-funnel") == [
+        [f"{one.title}（{one.start_day.isoformat()}）", *_funnel(one.funnel)], ["合计", *_funnel(figures.funnel)]
+    ]
+    assert table_rows(html, "table-funnel_leaders") == [
+        *[[str(n), f.name, *_funnel(f.funnel)] for n, f in enumerate(figures.leaders, 1)],
+        ["", "未归属", *_funnel(figures.unattributed)],
+    ]
+    assert [row[1] for row in table_rows(html, "table-funnel_leaders")][:2] == ["小李", "王姐"]
+    assert chart_data(html, "funnel_leaders")["horizontal"] is True
+
+    # The session select: the brand's sessions that went live; one chosen narrows the sessions to it.
+    option = f'<option value="{stage.session_id}">{one.title}（2026-11-28）</option>'
+    assert option in html
+    quiet = await client.get(path, params={"date_from": "2026-10-01", "date_to": "2026-10-31"})
+    assert table_rows(quiet.text, "table-sessions") == [] and 'data-testid="empty-sessions"' in quiet.text
+    chosen = await client.get(path, params={"date_from": "2026-10-01", "date_to": "2026-10-31",
+                                            "session_id": str(stage.session_id)})
+    assert chosen.status_code == 200
+    assert f'<option value="{stage.session_id}" selected>' in chosen.text
+    assert table_rows(chosen.text, "table-sessions") == shown
+
+
+@pytest.mark.parametrize("value", ["abc", "999999", "elsewhere", "scheduled"])
+async def test_a_session_not_among_the_choices_is_told_beside_its_field(client, world, evening, value):  # noqa: F811
+    stage, _ = evening
+    if value == "elsewhere":
+        value = str(await make_live_session(world, await world.brand(name="别家"), title="别家专场", start=True))
+    elif value == "scheduled":  # the brand's own, but never live: no figures to narrow to
+        value = str(await make_live_session(world, stage.brand_id, title="下周专场"))
+    _as(client, stage.owner)
+    page = await client.get(PAGE.format(brand=stage.brand_id), params={"session_id": value})
+    assert page.status_code == 422 and "text/html" in page.headers["content-type"]
+    error = re.search(r'<p class="field-error" id="f-session_id-error"[^>]*>(.*?)</p>', page.text, re.S)
+    assert error is not None and "请从列表中选择场次" in error.group(1)
+    assert "别家专场" not in page.text and "下周专场" not in page.text
+    assert 'data-testid="totals"' not in page.text and 'data-testid="section-sessions"' not in page.text
+
+
+async def test_the_claim_sections_show_the_services_rates(client, ctx, claimed):  # noqa: F811
+    stage = claimed  # the clock at 00:30 on 1 December; the default range holds 30 November and 1 December
+    _as(client, stage.owner)
+    html = (await client.get(PAGE.format(brand=stage.brand_id))).text
+    async with ctx.db.read() as s:
+        figures = await claims.claims_dashboard(session=s, brand_id=stage.brand_id, date_from=None, date_to=None,
+                                                now=ctx.clock.now())
+    products = table_rows(html, "table-claim_products")
+    assert products == [*[[p.name, *_claims(p)] for p in figures.products], ["合计", *_claims(figures.totals)]]
+    assert products[-1] == ["合计", "6", "4", "5", "66.66%"]  # o0 o1 o3 o4 claimed of six; o1 twice
+    assert table_rows(html, "table-claim_leaders") == [[p.name, *_claims(p)] for p in figures.leaders]
+    assert [p.name for p in figures.leaders] == ["小李", "王姐"]
+    assert chart_data(html, "claim_products")["series"][0] == {
+        "name": "售后率", "unit": "bp", "values": [p.rate_bp for p in figures.products]
+    }
+    assert chart_data(html, "claim_leaders")["labels"] == ["小李", "王姐"]
+
+
+async def test_the_growth_section_shows_the_services_days(client, ctx, growing):  # noqa: F811
+    stage = growing  # the clock at 00:30 on 21 November
+    _as(client, stage.owner)
+    html = (await client.get(PAGE.format(brand=stage.brand_id), params={"date_from": "2026-11-19"})).text
+    async with ctx.db.read() as s:
+        figures = await growth.brand_growth(session=s, brand_id=stage.brand_id, date_from="2026-11-19", date_to=None,
+                                            now=ctx.clock.now())
+    rows = table_rows(html, "table-growth")
+    assert rows == [*[[d.day.isoformat(), str(d.leaders_approved), str(d.members_bound)] for d in figures.days],
+                    ["合计", str(figures.leaders_approved), str(figures.members_bound)]]
+    # 20 Nov: 小李 and 王姐 approved, two neighbours bound; 21 Nov: 老陈 approved, one more (the moved one is not new).
+    assert rows == [["2026-11-19", "0", "0"], ["2026-11-20", "2", "2"], ["2026-11-21", "1", "1"], ["合计", "3", "3"]]
+    assert chart_data(html, "growth") == {
+        "kind": "line", "horizontal": False, "labels": ["2026-11-19", "2026-11-20", "2026-11-21"],
+        "series": [{"name": "新团长", "unit": "count", "values": [0, 2, 1]},
+                   {"name": "新成员", "unit": "count", "values": [0, 2, 1]}],
+    }

@@ -27,7 +27,7 @@
       animation: false,
       color: COLOURS,
       grid: { left: 8, right: 24, top: 32, bottom: 8, containLabel: true },
-      legend: { show: spec.series.length > 1 },
+      legend: { show: spec.series.length > 1, top: 0 },  // above the plot (grid.top), clear of the axis labels
       tooltip: {
         trigger: "axis", renderMode: "richText",
         valueFormatter: function (v) { return v === null || v === undefined ? "—" : unit.value(v); }
