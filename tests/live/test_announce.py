@@ -136,8 +136,8 @@ async def test_an_ended_session_announces_nothing(client, scene: Scene, world: W
 async def test_who_may_announce(client, scene: Scene, world: World, ctx):
     session_id, offer_id = await open_offer(world, scene)
     url = announce_url(scene, session_id, offer_id)
+    neighbour = await make_bound_member(world, scene.li)  # before counting: a first binding emits member.bound
     before = await event_count(ctx)
-    neighbour = await make_bound_member(world, scene.li)
     assert (await client.post(url)).status_code == 401
     for actor in (scene.li.actor, neighbour, scene.member, scene.other_owner):
         response = await client.post(url, headers=actor.headers)

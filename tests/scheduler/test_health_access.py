@@ -15,19 +15,20 @@ TEN_PAST_MIDNIGHT = datetime(2026, 11, 20, 16, 10, tzinfo=UTC)
 
 async def _stage_with_a_settled_day(ctx, world, clock):
     stage = await build_stage(world)
+    # A member bound before the worker's pass: its member.bound is delivered with the other due events.
+    member = await bound_member(world, stage.leader)
     order_id = await buy(ctx, stage, await bound_member(world, stage.leader), quantity=2)
     await complete(ctx, order_id)
     clock.set(TEN_PAST_MIDNIGHT)
     await seed_outbox(ctx)
     await run_once(ctx, build_registry(ctx), scheduler=Scheduler(check_every=Scheduler.for_context(ctx).check_every, name="w1"))
-    return stage
+    return stage, member
 
 
 async def test_healthz_shows_figures_to_staff_only(ctx, world, clock, client):
-    stage = await _stage_with_a_settled_day(ctx, world, clock)
+    stage, member = await _stage_with_a_settled_day(ctx, world, clock)
     other_brand = await world.brand("别家优选", slug="other")
     other_owner = await world.staff(other_brand, login_name="other-owner")
-    member = await bound_member(world, stage.leader)
 
     for headers in ({}, stage.leader.actor.headers, member.headers):
         answer = await client.get("/healthz", headers=headers)
@@ -55,7 +56,7 @@ async def test_healthz_shows_figures_to_staff_only(ctx, world, clock, client):
 
 
 async def test_metrics_are_off_without_a_token_and_need_it(ctx, world, clock, client):
-    stage = await _stage_with_a_settled_day(ctx, world, clock)
+    stage, _ = await _stage_with_a_settled_day(ctx, world, clock)
     off = await client.get("/metrics")
     assert off.status_code == 404 and off.json()["error"]["code"] == "metrics_disabled"
 
