@@ -136,6 +136,8 @@ async def test_a_refused_decision_is_told_beside_its_field_and_changes_nothing(c
 @pytest.mark.parametrize("who", ["csrf-missing", "csrf-forged", "other-brand-staff", "xiaoli"])
 async def test_only_the_brands_staff_decide_and_only_with_the_token(client, ctx, world, who):
     brand_id, claim_id, _, page = await staff_claim(client, ctx)
+    if who not in ("csrf-missing", "csrf-forged"):  # signed in first: making the actor may emit (leader.approved)
+        await sign_in_who(client, ctx, world, who)
     before = await snapshot(ctx)
     if who == "csrf-missing":
         refused = await client.post(f"/brands/{brand_id}/console/claims/{claim_id}/decision", data={"decision": "approve"})
@@ -143,7 +145,6 @@ async def test_only_the_brands_staff_decide_and_only_with_the_token(client, ctx,
         refused = await client.post(f"/brands/{brand_id}/console/claims/{claim_id}/decision",
                                     data={"decision": "approve", "csrf_token": "forged"})
     else:
-        await sign_in_who(client, ctx, world, who)
         mine = await client.get("/me")
         refused = await decide(client, brand_id, claim_id, mine)
     assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html")
