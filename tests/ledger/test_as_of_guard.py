@@ -15,6 +15,7 @@ from linli.db import Database
 from linli.ledger.models import LedgerEntry, LedgerTransaction
 from linli.models import metadata
 from linli.orders import service as orders
+from linli.worker import run_until_idle
 from tests.cli_support import cli_invoker, fresh_context
 from tests.conftest import START
 from tests.factories import World
@@ -34,6 +35,7 @@ async def _prepare(url: str, tmp_path) -> None:  # noqa: ANN001
                 session=s, user_id=buyer.user_id, listing_id=None, offer_id=stage.offer_id, quantity=1,
                 idempotency_key=uuid.uuid4().hex, pickup_community_id=None, payment_ttl=timedelta(minutes=10), now=START,
             )
+        await run_until_idle(ctx)  # the events of the setup handled (the second buyer's member.bound), as a worker would
 
 
 async def _snapshot(url: str) -> dict[str, list[str]]:
