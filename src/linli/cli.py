@@ -264,8 +264,10 @@ def rollup(
 ) -> None:
     """The dashboards' roll-ups: with --rebuild, replace them by a recomputation from orders, refunds, the ledger,
     leaders and bindings; without, report whether they agree with it (exits 1 when they do not)."""
-    from linli.dashboards.rebuild import rebuild_rollups, rollups_agree
+    from linli.dashboards.audit import rollup_check
+    from linli.dashboards.rebuild import rebuild_rollups
     from linli.errors import DomainError
+    from linli.ledger.audit import Check
     from linli.ledger.statements import parse_date
 
     if first_day is not None and not rebuild:
@@ -277,20 +279,25 @@ def rollup(
         typer.echo(exc.message, err=True)
         raise typer.Exit(code=2) from exc
 
-    async def run(ctx: AppContext) -> dict[str, int]:
+    async def run(ctx: AppContext) -> dict[str, int] | Check:
         if rebuild:
             async with ctx.db.transaction() as session:
                 return await rebuild_rollups(session=session, brand_id=brand, first_day=since)
         async with ctx.db.read() as session:
-            return await rollups_agree(session=session, brand_id=brand)
+            return await rollup_check(session, brand_id=brand)
 
     outcome = asyncio.run(_with_ctx(_settings(), None, run, payments=False))
-    if rebuild:
+    if isinstance(outcome, dict):
         scope = f"（自 {since.isoformat()} 起）" if since is not None else ""
         typer.echo(f"重建完成{scope}：" + "，".join(f"{name} {count}" for name, count in outcome.items()))
-    elif outcome:
-        typer.echo("看板汇总与重算不一致：" + "，".join(f"{name} {count} 行" for name, count in outcome.items()))
+        return
+    differing = "，".join(f"{s['table']} {s['differing_rows']} 行" for s in outcome.samples if "table" in s)
+    if not outcome.ok:
+        typer.echo("看板汇总与重算不一致：" + differing)
         raise typer.Exit(code=1)
+    lag = next((s["pending_events"] for s in outcome.samples if "pending_events" in s), None)
+    if lag is not None:
+        typer.echo(f"看板汇总暂落后于重算（{lag} 条看板事件待处理，处理完后再核对）：{differing}")
     else:
         typer.echo("看板汇总与重算一致")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from sqlalchemy import update
@@ -78,3 +79,26 @@ def test_a_rebuild_from_a_day_repairs_the_leader_kpis_from_it(cli, database_url)
     for bad in (("rollup", "--from", "2026-11-20"), ("rollup", "--rebuild", "--from", "2026-11-31")):
         refused = cli(*bad)
         assert refused.exit_code == 2
+
+
+async def _pay_without_the_worker(url: str, tmp_path) -> None:  # noqa: ANN001
+    async with fresh_context(url, tmp_path) as ctx:
+        world = World(ctx)
+        stage = await build_stage(world)
+        await buy(ctx, stage, await bound_member(world, stage.leader), work=False)
+
+
+def test_a_difference_while_its_events_wait_in_the_outbox_is_lag_not_a_breach(database_url, tmp_path, monkeypatch):
+    asyncio.run(_pay_without_the_worker(database_url, tmp_path))  # its order.paid has not been handled yet
+    cli = cli_invoker(monkeypatch, database_url, tmp_path)
+    lagging = cli("rollup")
+    assert lagging.exit_code == 0 and "待处理" in lagging.output and "paid_orders 1 行" in lagging.output
+    audit = cli("audit", "--json")
+    assert audit.exit_code == 0
+    check = next(c for c in json.loads(audit.output)["checks"] if c["name"] == "dashboard_rollups_agree")
+    assert check["breaches"] == 0 and check["samples"][0]["pending_events"] >= 1
+
+    assert cli("worker", "--once").exit_code == 0  # the worker drains the outbox
+    assert "看板汇总与重算一致" in cli("rollup").output
+    asyncio.run(_drift(database_url))  # with the outbox drained, a difference is a breach again
+    assert cli("rollup").exit_code == 1 and cli("audit").exit_code == 1

@@ -84,7 +84,7 @@ async def test_the_page_shows_the_services_figures_as_tables_and_charts(client, 
     assert table_rows(html, "table-leaders") == [["1", "小李", "3", "¥352.00", "¥30.00", "¥322.00"]]
     assert table_rows(html, "table-months") == [["2026-11", "1", "1", "100.00%"], ["2026-12", "3", "0", "0.00%"]]
     assert table_rows(html, "table-communities") == [
-        ["云顶华府", "4", "¥440.00", "¥30.00", "¥410.00"], ["合计", "4", "¥440.00", "¥30.00", "¥410.00"]
+        ["云顶华府", "4", "¥440.00", "¥30.00", "¥410.00"], ["全部小区合计", "4", "¥440.00", "¥30.00", "¥410.00"]
     ]
 
     # Each chart's JSON carries what its table shows, money in fen and rates in basis points.
@@ -118,7 +118,7 @@ async def test_the_filters_narrow_the_figures_as_the_api_does(client, ctx, world
     everything = (await client.get(path)).text
     assert table_rows(everything, "table-communities") == [
         ["云顶华府", "4", "¥440.00", "¥30.00", "¥410.00"], ["翠湖花园", "1", "¥176.00", "¥0.00", "¥176.00"],
-        ["合计", "5", "¥616.00", "¥30.00", "¥586.00"],
+        ["全部小区合计", "5", "¥616.00", "¥30.00", "¥586.00"],
     ]
     assert f'<option value="{stage.leader.leader_id}">小李（云顶华府）</option>' in everything
     assert f'<option value="{other_community}">翠湖花园</option>' in everything
@@ -128,7 +128,7 @@ async def test_the_filters_narrow_the_figures_as_the_api_does(client, ctx, world
     assert f'<option value="{other_community}" selected>翠湖花园</option>' in there.text
     assert 'data-testid="total-gmv">¥176.00<' in there.text
     assert table_rows(there.text, "table-communities") == [
-        ["翠湖花园", "1", "¥176.00", "¥0.00", "¥176.00"], ["合计", "1", "¥176.00", "¥0.00", "¥176.00"]
+        ["翠湖花园", "1", "¥176.00", "¥0.00", "¥176.00"], ["全部小区合计", "1", "¥176.00", "¥0.00", "¥176.00"]
     ]
     assert table_rows(there.text, "table-months") == [["2026-12", "1", "0", "0.00%"]]
     # The ranking stays the brand's whatever the filters.

@@ -26,7 +26,10 @@ class Binding(IdMixin, Base):
     """A member's current attribution: one row per member (the unique constraint is the last defence)."""
 
     __tablename__ = "bindings"
-    __table_args__ = (Index("ix_bindings_leader_status", "leader_id", "status"),)
+    __table_args__ = (
+        Index("ix_bindings_leader_status", "leader_id", "status"),
+        Index("ix_bindings_leader_bound_at", "leader_id", "bound_at"),  # a leader's new members of a period
+    )
 
     brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
     member_id: Mapped[int] = mapped_column(IdType, ForeignKey("members.id"), unique=True)

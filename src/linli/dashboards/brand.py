@@ -4,9 +4,8 @@ from the roll-ups (docs/kpis.md), never from raw orders.
 A range is inclusive and in the brand's time zone; by default the last 30 days ending today. Brand-wide
 figures come from `dash_brand_days` and `dash_brand_months`; one leader's from `dash_leader_days` and
 `dash_leader_months`; a community's (the pickup community recorded on the order) from the paid orders kept
-in `dash_paid_orders`. The top leaders are always the brand's, from `dash_leader_days` for the few leaders
-that `dash_leader_months` (by its GMV index) shows can be among them; the communities' GMV from
-`dash_paid_orders`, narrowed by the filters as the days are.
+in `dash_paid_orders`. The top leaders are always the brand's and the top communities the brand's (or, with a
+leader chosen, that leader's orders' communities), ranked by dashboards.ranking from the day and month roll-ups.
 """
 
 from __future__ import annotations
@@ -19,8 +18,9 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.brands import service as brands
+from linli.dashboards import ranking
 from linli.dashboards.models import BrandDay, BrandMonth, LeaderDay, LeaderMonth, PaidOrder
-from linli.dashboards.rollups import brand_zone, month_of, next_month
+from linli.dashboards.rollups import brand_zone, next_month
 from linli.dashboards.service import Repurchase
 from linli.errors import InvalidInput
 from linli.leaders import service as leaders
@@ -30,8 +30,7 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 400
 TOP_LEADERS = 20
 NO_COMMUNITY = "未记录小区"
-CANDIDATES_PER_MONTH = 4 * TOP_LEADERS  # the first guess of _top_leaders; it grows while it is not enough
-MAX_CANDIDATES = 5000  # beyond, _top_leaders groups every leader's days (and binds no longer list of ids)
+TOP_COMMUNITIES = 20
 
 
 class _Net:
@@ -106,14 +105,6 @@ def date_range(*, date_from: str | None, date_to: str | None, today: date) -> tu
     return first, last
 
 
-def _months(first: date, last: date) -> list[date]:
-    months, month = [], month_of(first)
-    while month <= last:
-        months.append(month)
-        month = next_month(month)
-    return months
-
-
 async def _day_rows(
     session: AsyncSession, *, brand_id: int, leader_id: int | None, community_id: int | None, first: date, last: date
 ) -> dict[date, tuple[int, int, int]]:
@@ -143,82 +134,65 @@ async def _day_rows(
     }
 
 
-async def _exact_totals(
-    session: AsyncSession, *, brand_id: int, leader_ids: set[int] | None, first: date, last: date
-) -> list[tuple[int, int, int, int]]:
-    """(leader, orders, paid, refunded) over the range for these leaders (None: all the brand's), best GMV
-    first (ties by leader id)."""
-    paid, refunded = func.sum(LeaderDay.paid_fen), func.sum(LeaderDay.refunded_fen)
-    which = LeaderDay.brand_id == brand_id if leader_ids is None else LeaderDay.leader_id.in_(sorted(leader_ids))
-    rows = (
-        await session.execute(
-            select(LeaderDay.leader_id, func.sum(LeaderDay.orders), paid, refunded)
-            .where(which, LeaderDay.day.between(first, last))
-            .group_by(LeaderDay.leader_id)
-        )
-    ).all()
-    totals = [(int(leader), int(orders), int(p), int(r)) for leader, orders, p, r in rows]
-    return sorted(totals, key=lambda t: (-(t[2] - t[3]), t[0]))
-
-
-async def _top_leaders(session: AsyncSession, *, brand_id: int, first: date, last: date) -> list[LeaderFigures]:
-    """The brand's TOP_LEADERS by GMV of the range without grouping every leader's days.
-
-    A leader's GMV of a day is never negative (a refund never exceeds what its order paid), so its GMV over the
-    range is at most the sum of its months' (`dash_leader_months.gmv_fen`) over the months the range touches.
-    The candidates are each month's `candidates` best leaders (by the GMV index); a leader outside them has at
-    most the sum of each month's last candidate's GMV (0 for a month with fewer rows). Once the TOP_LEADERS-th
-    best candidate's exact GMV beats that bound, no other leader can reach the list (not even by a tie); else
-    the candidates grow; past MAX_CANDIDATES (a range whose best leaders differ month by month) every leader's
-    days are grouped, as without the bound."""
-    months = _months(first, last)
-    candidates = CANDIDATES_PER_MONTH
-    while True:
-        chosen: set[int] = set()
-        bound, complete = 0, True
-        for month in months:
-            best = (
-                await session.execute(
-                    select(LeaderMonth.leader_id, LeaderMonth.gmv_fen)
-                    .where(LeaderMonth.brand_id == brand_id, LeaderMonth.month == month)
-                    .order_by(LeaderMonth.gmv_fen.desc())
-                    .limit(candidates)
-                )
-            ).all()
-            chosen |= {leader for leader, _ in best}
-            if len(best) == candidates:
-                bound += int(best[-1][1])
-                complete = False
-        if len(chosen) > MAX_CANDIDATES:
-            totals = await _exact_totals(session, brand_id=brand_id, leader_ids=None, first=first, last=last)
-            break
-        totals = await _exact_totals(session, brand_id=brand_id, leader_ids=chosen, first=first, last=last)
-        if complete or (len(totals) >= TOP_LEADERS and totals[TOP_LEADERS - 1][2] - totals[TOP_LEADERS - 1][3] > bound):
-            break
-        candidates *= 4
-    top = totals[:TOP_LEADERS]
-    names = await leaders.leaders_by_ids(session=session, leader_ids={row[0] for row in top})
+async def _leaders(
+    session: AsyncSession, *, brand_id: int, first: date, last: date, complete: bool
+) -> list[LeaderFigures]:
+    if complete:
+        ranked = await ranking.exact_totals(session, ranking.LEADERS, brand_id=brand_id, keys=None, first=first, last=last)
+    else:
+        ranked = await ranking.top(session, ranking.LEADERS, brand_id=brand_id, first=first, last=last, count=TOP_LEADERS)
+    names = await leaders.leaders_by_ids(session=session, leader_ids={row.key for row in ranked})
     return [
-        LeaderFigures(leader_id=leader_id, name=names[leader_id].real_name, orders=orders, paid_fen=p, refunded_fen=r)
-        for leader_id, orders, p, r in top
+        LeaderFigures(leader_id=row.key, name=names[row.key].real_name, orders=row.orders, paid_fen=row.paid_fen,
+                      refunded_fen=row.refunded_fen)
+        for row in ranked
     ]
 
 
-async def _communities(
-    session: AsyncSession, *, brand_id: int, leader_id: int | None, community_id: int | None, first: date, last: date
-) -> list[CommunityFigures]:
-    conditions: list[ColumnElement[bool]] = [PaidOrder.brand_id == brand_id, PaidOrder.paid_day.between(first, last)]
+async def _community_rows(
+    session: AsyncSession, *, brand_id: int, leader_id: int | None, community_id: int | None, first: date, last: date,
+    complete: bool,
+) -> list[tuple[int | None, int, int, int]]:
+    """(community, orders, paid, refunded): with a leader, from that leader's paid orders (a bounded few); else from
+    the community roll-ups, the best TOP_COMMUNITIES (or, `complete`, every community and the orders without
+    one, the brand's totals minus the communities')."""
     if leader_id is not None:
-        conditions.append(PaidOrder.leader_id == leader_id)
-    if community_id is not None:
-        conditions.append(PaidOrder.community_id == community_id)
-    paid, refunded = func.sum(PaidOrder.paid_fen), func.sum(PaidOrder.refunded_fen)
-    query = select(PaidOrder.community_id, func.count(), paid, refunded).where(*conditions)
-    rows = (await session.execute(query.group_by(PaidOrder.community_id))).all()
+        conditions: list[ColumnElement[bool]] = [
+            PaidOrder.brand_id == brand_id, PaidOrder.leader_id == leader_id, PaidOrder.paid_day.between(first, last),
+        ]
+        if community_id is not None:
+            conditions.append(PaidOrder.community_id == community_id)
+        paid, refunded = func.sum(PaidOrder.paid_fen), func.sum(PaidOrder.refunded_fen)
+        query = select(PaidOrder.community_id, func.count(), paid, refunded).where(*conditions)
+        rows = (await session.execute(query.group_by(PaidOrder.community_id))).all()
+        return [(key, int(orders), int(p), int(r)) for key, orders, p, r in rows]
+    if community_id is not None or complete:
+        keys = None if community_id is None else {community_id}
+        ranked = await ranking.exact_totals(
+            session, ranking.COMMUNITIES, brand_id=brand_id, keys=keys, first=first, last=last
+        )
+    else:
+        ranked = await ranking.top(
+            session, ranking.COMMUNITIES, brand_id=brand_id, first=first, last=last, count=TOP_COMMUNITIES
+        )
+    return [(row.key, row.orders, row.paid_fen, row.refunded_fen) for row in ranked]
+
+
+async def _communities(
+    session: AsyncSession, *, brand_id: int, leader_id: int | None, community_id: int | None, first: date, last: date,
+    totals: Totals, complete: bool,
+) -> list[CommunityFigures]:
+    rows = await _community_rows(session, brand_id=brand_id, leader_id=leader_id, community_id=community_id,
+                                 first=first, last=last, complete=complete)
+    if complete and leader_id is None and community_id is None:
+        unrecorded = (totals.orders - sum(r[1] for r in rows), totals.paid_fen - sum(r[2] for r in rows),
+                      totals.refunded_fen - sum(r[3] for r in rows))
+        if unrecorded[0]:
+            rows.append((None, *unrecorded))
     names = await brands.communities_by_ids(session=session, community_ids={r[0] for r in rows if r[0] is not None})
     found = [
-        CommunityFigures(community_id=key, name=NO_COMMUNITY if key is None else names[key].name, orders=int(orders),
-                         paid_fen=int(p), refunded_fen=int(r))
+        CommunityFigures(community_id=key, name=NO_COMMUNITY if key is None else names[key].name, orders=orders,
+                         paid_fen=p, refunded_fen=r)
         for key, orders, p, r in rows
     ]
     # Ordered here rather than in SQL: a NULL community sorts differently on SQLite and PostgreSQL.
@@ -265,9 +239,12 @@ async def _month_rows(
 
 async def brand_dashboard(
     *, session: AsyncSession, brand_id: int, date_from: str | None, date_to: str | None, leader_id: int | None,
-    community_id: int | None, now: datetime,
+    community_id: int | None, now: datetime, complete: bool = False,
 ) -> BrandDashboard:
-    """The brand's figures over a range (422 for a bad one); a leader or a community not of the brand is 404."""
+    """The brand's figures over a range (422 for a bad one); a leader or a community not of the brand is 404.
+
+    The page's leaders and communities are the best TOP_LEADERS / TOP_COMMUNITIES; `complete` (the CSV files)
+    lists every leader and every community with a paid order in the range instead."""
     today = now.astimezone(await brand_zone(session=session, brand_id=brand_id)).date()
     first, last = date_range(date_from=date_from, date_to=date_to, today=today)
     if leader_id is not None:
@@ -282,15 +259,16 @@ async def brand_dashboard(
         for n in range((last - first).days + 1)
     ]
     totals = Totals(sum(d.orders for d in days), sum(d.paid_fen for d in days), sum(d.refunded_fen for d in days))
-    months = _months(first, last)
+    months = ranking.months_of(first, last)
     counted = await _month_rows(
         session, brand_id=brand_id, leader_id=leader_id, community_id=community_id, months=months
     )
     return BrandDashboard(
         first_day=first, last_day=last, today=today, leader_id=leader_id, community_id=community_id, totals=totals,
-        days=days, leaders=await _top_leaders(session, brand_id=brand_id, first=first, last=last),
+        days=days, leaders=await _leaders(session, brand_id=brand_id, first=first, last=last, complete=complete),
         months=[Repurchase(month, *counted.get(month, (0, 0))) for month in months],
         communities=await _communities(
-            session, brand_id=brand_id, leader_id=leader_id, community_id=community_id, first=first, last=last
+            session, brand_id=brand_id, leader_id=leader_id, community_id=community_id, first=first, last=last,
+            totals=totals, complete=complete,
         ),
     )

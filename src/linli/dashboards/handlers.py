@@ -25,6 +25,11 @@ from linli.dashboards import kpi_rollups, leader_rollups, rollups
 from linli.outbox.models import OutboxEvent
 from linli.outbox.service import HandlerRegistry
 
+TOPICS = (
+    "order.paid", "payment.refunded", "commission.posted", "leader.approved", "member.bound", "claim.filed",
+    "live.session_ended",
+)  # the events the roll-ups count (the table above)
+
 
 def register(registry: HandlerRegistry, ctx: AppContext) -> None:  # noqa: ARG001 - the registrar signature
     async def order_paid(*, session: AsyncSession, event: OutboxEvent, now: datetime) -> None:  # noqa: ARG001

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from linli.aftersales.models import Claim
 from linli.dashboards.kpi_rollups import ENDED, funnel_orders, funnel_visits
 from linli.dashboards.models import (
-    AppliedClaim, CommunityDay, LeaderClaimDay, PaidOrder, ProductDay, SessionCommunity, SessionFigures, SessionLeader,
+    AppliedClaim, CommunityDay, CommunityMonth, LeaderClaimDay, PaidOrder, ProductDay, SessionCommunity, SessionFigures, SessionLeader,
 )
 from linli.db import Base
 from linli.live.models import LiveSession, RoomVisit
@@ -61,6 +61,15 @@ def _community_days(brand_id: int | None) -> Select:
                func.sum(_P.paid_fen), func.sum(_P.refunded_fen))
         .where(_P.community_id.is_not(None), *_brand(_P.brand_id, brand_id))
         .group_by(_P.community_id, _P.paid_day, in_session, _P.brand_id)
+    )
+
+
+def _community_months(brand_id: int | None) -> Select:
+    paid, refunded = func.sum(_P.paid_fen), func.sum(_P.refunded_fen)
+    return (
+        select(_P.community_id, _P.paid_month, _P.brand_id, func.count(), paid, refunded, paid - refunded)
+        .where(_P.community_id.is_not(None), *_brand(_P.brand_id, brand_id))
+        .group_by(_P.community_id, _P.paid_month, _P.brand_id)
     )
 
 
@@ -148,6 +157,8 @@ TABLES = (
            ("brand_id", "orders", "paid_fen", "refunded_fen"), _session_communities),
     _Table("community_days", CommunityDay, ("community_id", "day", "in_session"),
            ("brand_id", "orders", "paid_fen", "refunded_fen"), _community_days),
+    _Table("community_months", CommunityMonth, ("community_id", "month"),
+           ("brand_id", "orders", "paid_fen", "refunded_fen", "gmv_fen"), _community_months),
     _Table("product_days", ProductDay, ("product_id", "day"), ("brand_id", "lines", "claimed_lines", "claims"),
            _product_days),
     _Table("leader_claim_days", LeaderClaimDay, ("leader_id", "day"), ("brand_id", "claimed_lines", "claims"),

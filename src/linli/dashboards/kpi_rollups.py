@@ -13,10 +13,9 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.dashboards.models import (
-    AppliedClaim, CommunityDay, LeaderClaimDay, PaidOrder, ProductDay, SessionCommunity, SessionFigures, SessionLeader,
+    AppliedClaim, CommunityDay, CommunityMonth, LeaderClaimDay, PaidOrder, ProductDay, SessionCommunity, SessionFigures, SessionLeader,
 )
-from linli.dashboards.upsert import bump, put
-from linli.db import insert_unique
+from linli.dashboards.upsert import bump, insert_new, put
 from linli.live.models import LiveSession, RoomVisit
 from linli.orders.models import Order
 
@@ -25,6 +24,16 @@ ENDED = "ended"
 
 async def _claims_of(session: AsyncSession, order_id: int) -> int:
     return int(await session.scalar(select(func.count()).where(AppliedClaim.order_id == order_id)) or 0)
+
+
+async def _bump_community(session: AsyncSession, fact: PaidOrder, *, orders: int, paid_fen: int, refunded_fen: int) -> None:
+    changes = {"orders": orders, "paid_fen": paid_fen, "refunded_fen": refunded_fen}
+    brand = {"brand_id": fact.brand_id}
+    await bump(session, CommunityDay, also=brand, **changes, keys={
+        "community_id": fact.community_id, "day": fact.paid_day, "in_session": fact.session_id is not None,
+    })
+    await bump(session, CommunityMonth, keys={"community_id": fact.community_id, "month": fact.paid_month}, also=brand,
+               gmv_fen=paid_fen - refunded_fen, **changes)
 
 
 async def count_payment(session: AsyncSession, *, fact: PaidOrder, product_id: int) -> None:
@@ -40,9 +49,7 @@ async def count_payment(session: AsyncSession, *, fact: PaidOrder, product_id: i
             await bump(session, SessionCommunity, keys={"session_id": fact.session_id, "community_id": fact.community_id},
                        also=brand, orders=1, **money)
     if fact.community_id is not None:
-        await bump(session, CommunityDay, also=brand, orders=1, **money, keys={
-            "community_id": fact.community_id, "day": fact.paid_day, "in_session": fact.session_id is not None,
-        })
+        await _bump_community(session, fact, orders=1, **money)
     claims = await _claims_of(session, fact.order_id)
     await bump(session, ProductDay, keys={"product_id": product_id, "day": fact.paid_day}, also=brand,
                lines=1, claimed_lines=int(claims > 0), claims=claims)
@@ -61,9 +68,7 @@ async def count_refund(session: AsyncSession, *, fact: PaidOrder, amount_fen: in
             await bump(session, SessionCommunity, keys={"session_id": fact.session_id, "community_id": fact.community_id},
                        also=brand, orders=0, **money)
     if fact.community_id is not None:
-        await bump(session, CommunityDay, also=brand, orders=0, **money, keys={
-            "community_id": fact.community_id, "day": fact.paid_day, "in_session": fact.session_id is not None,
-        })
+        await _bump_community(session, fact, orders=0, **money)
 
 
 async def record_claim(*, session: AsyncSession, claim_id: int, order_id: int) -> bool:
@@ -72,7 +77,7 @@ async def record_claim(*, session: AsyncSession, claim_id: int, order_id: int) -
     if order is None:
         return False
     earlier = await _claims_of(session, order_id)
-    if not await insert_unique(session, AppliedClaim(claim_id=claim_id, order_id=order_id, brand_id=order.brand_id)):
+    if not await insert_new(session, AppliedClaim, claim_id=claim_id, order_id=order_id, brand_id=order.brand_id):
         return False
     fact = await session.get(PaidOrder, order_id)
     if fact is None:

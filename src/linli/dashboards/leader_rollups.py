@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.dashboards.models import AppliedCommission, BrandGrowthDay, GrowthFact, LeaderIncomeMonth
 from linli.dashboards.rollups import _bump, brand_zone, month_of
-from linli.db import insert_unique
+from linli.dashboards.upsert import insert_new
 from linli.ledger.models import TX_ACCRUAL
 
 LEADER, MEMBER = "leader", "member"
@@ -34,9 +34,8 @@ async def record_commission(*, session: AsyncSession, payload: dict) -> bool:
     brand_id, leader_id, amount = int(payload["brand_id"]), int(payload["leader_id"]), int(payload["amount_fen"])
     month = month_of(await _local_day(session, brand_id=brand_id, at=str(payload["posted_at"])))
     kind = str(payload["kind"])
-    applied = AppliedCommission(transaction_id=int(payload["transaction_id"]), brand_id=brand_id, leader_id=leader_id,
-                                month=month, kind=kind, amount_fen=amount)
-    if not await insert_unique(session, applied):
+    if not await insert_new(session, AppliedCommission, transaction_id=int(payload["transaction_id"]), brand_id=brand_id,
+                            leader_id=leader_id, month=month, kind=kind, amount_fen=amount):
         return False
     accrued, clawed = (amount, 0) if kind == TX_ACCRUAL else (0, -amount)
     await _bump(session, LeaderIncomeMonth, keys={"leader_id": leader_id, "month": month}, also={"brand_id": brand_id},
@@ -46,7 +45,7 @@ async def record_commission(*, session: AsyncSession, payload: dict) -> bool:
 
 async def _record_growth(session: AsyncSession, *, kind: str, subject_id: int, brand_id: int, at: str) -> bool:
     day = await _local_day(session, brand_id=brand_id, at=at)
-    if not await insert_unique(session, GrowthFact(kind=kind, subject_id=subject_id, brand_id=brand_id, day=day)):
+    if not await insert_new(session, GrowthFact, kind=kind, subject_id=subject_id, brand_id=brand_id, day=day):
         return False
     await _bump(session, BrandGrowthDay, keys={"brand_id": brand_id, "day": day},
                 leaders_approved=int(kind == LEADER), members_bound=int(kind == MEMBER))

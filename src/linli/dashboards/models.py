@@ -11,7 +11,8 @@
   `gmv_fen`, indexed by brand and month): the brand's leaders ranked by a month's GMV without grouping days.
 - `dash_sessions` / `dash_session_leaders` / `dash_session_communities`: a live session's paid orders and GMV
   (in all, per leader, per pickup community) and, once it has ended, its funnel (views, entries, orders placed).
-- `dash_community_days`: per pickup community and local day, paid orders placed in a session or outside any.
+- `dash_community_days`: per pickup community and local day, paid orders placed in a session or outside any;
+  `dash_community_months`: per community and local month, indexed by GMV (the brand's communities ranked).
 - `dash_applied_claims`, `dash_product_days`, `dash_leader_claim_days`: claims filed on the paid orders of a
   local day, per product and per leader (docs/kpis.md, claim rate).
 - `dash_applied_commissions` / `dash_leader_income_months`: each accrual and clawback counted once, and a
@@ -34,6 +35,7 @@ class PaidOrder(Base):
     __table_args__ = (
         Index("ix_dash_paid_orders_brand_day", "brand_id", "paid_day"),
         Index("ix_dash_paid_orders_leader_day", "leader_id", "paid_day"),
+        Index("ix_dash_paid_orders_community_day", "community_id", "paid_day"),
     )
 
     order_id: Mapped[int] = mapped_column(IdType, ForeignKey("orders.id"), primary_key=True)
@@ -173,6 +175,22 @@ class CommunityDay(Base):
     orders: Mapped[int] = mapped_column(default=0)
     paid_fen: Mapped[Fen] = mapped_column(default=0)
     refunded_fen: Mapped[Fen] = mapped_column(default=0)
+
+
+class CommunityMonth(Base):
+    """A pickup community's paid orders of a local month (in a session or not), with their GMV stored for the index
+    that ranks the brand's communities by it."""
+
+    __tablename__ = "dash_community_months"
+    __table_args__ = (Index("ix_dash_community_months_brand_month_gmv", "brand_id", "month", "gmv_fen"),)
+
+    community_id: Mapped[int] = mapped_column(IdType, ForeignKey("communities.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
+    orders: Mapped[int] = mapped_column(default=0)
+    paid_fen: Mapped[Fen] = mapped_column(default=0)
+    refunded_fen: Mapped[Fen] = mapped_column(default=0)
+    gmv_fen: Mapped[Fen] = mapped_column(default=0)
 
 
 class AppliedClaim(Base):

@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.brands import service as brands
@@ -25,7 +25,8 @@ from linli.dashboards.models import (
     AppliedRefund, BrandDay, BrandMonth, LeaderDay, LeaderMemberMonth, LeaderMonth, MemberMonth, PaidOrder,
 )
 from linli.dashboards.upsert import bump as _bump
-from linli.db import Base, insert_unique
+from linli.dashboards.upsert import insert_new
+from linli.db import Base
 from linli.orders.models import Order
 
 
@@ -51,10 +52,14 @@ async def _bump_days(session: AsyncSession, fact: PaidOrder, *, orders: int, pai
                     also={"brand_id": fact.brand_id}, gmv_fen=paid_fen - refunded_fen, **changes)
 
 
-async def _paid_in(session: AsyncSession, model: type[Base], owner: dict[str, int], *, month: date, member_id: int) -> bool:
+async def _paid_around(
+    session: AsyncSession, model: type[Base], owner: dict[str, int], *, month: date, member_id: int
+) -> set[date]:
+    """Which of the month before and the month after `month` the member paid in (one statement)."""
     conditions = [getattr(model, name) == value for name, value in owner.items()]
-    query = select(exists().where(*conditions, model.month == month, model.member_id == member_id))
-    return bool(await session.scalar(query))
+    around = (previous_month(month), next_month(month))
+    query = select(model.month).where(*conditions, model.member_id == member_id, model.month.in_(around))
+    return set((await session.scalars(query)).all())
 
 
 async def _count_member(
@@ -63,14 +68,15 @@ async def _count_member(
 ) -> None:
     """The member paid in `month` (brand-wide or for one leader): counted once per month, and each pair of
     consecutive months they paid in counts once for the earlier one, whichever of the two arrives first."""
-    if not await insert_unique(session, presence(**owner, month=month, member_id=member_id)):
+    if not await insert_new(session, presence, **owner, month=month, member_id=member_id):
         return
-    await _bump(session, counters, keys={**owner, "month": month}, also=also, paying_members=1, bought_again_next_month=0)
-    if await _paid_in(session, presence, owner, month=previous_month(month), member_id=member_id):
+    paid_around = await _paid_around(session, presence, owner, month=month, member_id=member_id)
+    again_next = int(next_month(month) in paid_around)
+    await _bump(session, counters, keys={**owner, "month": month}, also=also, paying_members=1,
+                bought_again_next_month=again_next)
+    if previous_month(month) in paid_around:
         await _bump(session, counters, keys={**owner, "month": previous_month(month)}, also=also,
                     paying_members=0, bought_again_next_month=1)
-    if await _paid_in(session, presence, owner, month=next_month(month), member_id=member_id):
-        await _bump(session, counters, keys={**owner, "month": month}, also=also, paying_members=0, bought_again_next_month=1)
 
 
 async def brand_zone(*, session: AsyncSession, brand_id: int) -> ZoneInfo:
@@ -90,13 +96,14 @@ async def record_payment(*, session: AsyncSession, order_id: int) -> bool:
             select(func.coalesce(func.sum(AppliedRefund.amount_fen), 0)).where(AppliedRefund.order_id == order_id)
         ) or 0
     )
-    fact = PaidOrder(
+    values = dict(
         order_id=order.id, brand_id=order.brand_id, leader_id=order.leader_id, community_id=order.community_id,
         member_id=order.member_id, session_id=order.session_id, paid_at=order.paid_at, paid_day=paid_day,
         paid_month=month_of(paid_day), paid_fen=order.total_fen, refunded_fen=already_refunded,
     )
-    if not await insert_unique(session, fact):
+    if not await insert_new(session, PaidOrder, **values):
         return False
+    fact = PaidOrder(**values)  # not added to the session: the row is written, this is what it holds
     await _bump_days(session, fact, orders=1, paid_fen=fact.paid_fen, refunded_fen=already_refunded)
     await kpi_rollups.count_payment(session, fact=fact, product_id=order.product_id)
     await _count_member(session, presence=MemberMonth, counters=BrandMonth, owner={"brand_id": fact.brand_id},
@@ -111,7 +118,7 @@ async def record_refund(*, session: AsyncSession, refund_id: int, order_id: int,
     """Counts a refund once; False if it was already counted."""
     if await session.get(Order, order_id, with_for_update=True) is None:
         return False
-    if not await insert_unique(session, AppliedRefund(refund_id=refund_id, order_id=order_id, amount_fen=amount_fen)):
+    if not await insert_new(session, AppliedRefund, refund_id=refund_id, order_id=order_id, amount_fen=amount_fen):
         return False
     fact = await session.get(PaidOrder, order_id)
     if fact is None:

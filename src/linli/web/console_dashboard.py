@@ -92,9 +92,10 @@ def _chosen(form: FormState, name: str, choices: list[tuple[int, str]], message:
 
 
 async def figures_of(
-    report: AsyncSession, ctx: AppContext, *, brand_id: int, form: FormState, choices: Choices
+    report: AsyncSession, ctx: AppContext, *, brand_id: int, form: FormState, choices: Choices, complete: bool = False
 ) -> brand.BrandDashboard:
-    """The service's figures for what the form asks; a refusal is put beside its field first, then raised."""
+    """The service's figures for what the form asks (`complete`: every leader and community, for a file); a refusal
+    is put beside its field first, then raised."""
     community_id = _chosen(form, "community_id", choices.communities, "请从列表中选择小区")
     leader_id = _chosen(form, "leader_id", choices.leaders, "请从列表中选择团长")
     for name in ("date_from", "date_to"):  # parsed one by one, as the service will, to say which one is wrong
@@ -108,7 +109,7 @@ async def figures_of(
         return await brand.brand_dashboard(
             session=report, brand_id=brand_id, date_from=form.values["date_from"] or None,
             date_to=form.values["date_to"] or None, leader_id=leader_id, community_id=community_id,
-            now=ctx.clock.now(),
+            now=ctx.clock.now(), complete=complete,
         )
     except InvalidInput as exc:  # the range itself (reversed, too long): beside its end
         form.refuse(exc, "date_to")
@@ -168,7 +169,7 @@ async def dashboard_csv(
         exports.check_table(table)
         choices = await filter_choices(session, brand_id=brand_id)
         # A download has no field to show a refusal beside: the 422 page.
-        figures = await figures_of(report, ctx, brand_id=brand_id, form=form, choices=choices)
+        figures = await figures_of(report, ctx, brand_id=brand_id, form=form, choices=choices, complete=True)
     return Response(exports.dashboard_csv(figures, table=table), media_type=CSV_MEDIA, headers={
         "Content-Disposition": f'attachment; filename="{exports.csv_filename(figures, table=table)}"',
         "Cache-Control": "no-store",
