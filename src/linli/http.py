@@ -48,14 +48,20 @@ async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def _report_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with app_context(request).db.report() as session:
-        yield session
-
-
 # scope="function": the transaction commits before the response is sent, so a 2xx means committed.
 WriteSession = Annotated[AsyncSession, Depends(_write_session, scope="function")]
 ReadSession = Annotated[AsyncSession, Depends(_read_session, scope="function")]
+
+
+async def _report_session(request: Request, read: ReadSession) -> AsyncIterator[AsyncSession]:
+    db = app_context(request).db
+    if db.replica is None:  # the figures are on the primary: the request's own read serves them (one connection)
+        yield read
+        return
+    async with db.report() as session:
+        yield session
+
+
 # Figures of a dashboard or report, which may come from the replica (`replica.staleness_of(session)` says how old
 # they are, None on the primary). Access checks and anything about money take a ReadSession beside it.
 ReportSession = Annotated[AsyncSession, Depends(_report_session, scope="function")]

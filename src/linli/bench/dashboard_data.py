@@ -40,7 +40,7 @@ from linli import migrate
 from linli.accounts import service as accounts
 from linli.brands import service as brands
 from linli.catalog import service as catalog
-from linli.dashboards import kpi_rebuild
+from linli.dashboards import kpi_rebuild, rank_buckets
 from linli.dashboards.rebuild_leaders import brand_scopes, rebuild_kpi_scope
 from linli.dashboards.rollups import month_of, next_month
 from linli.db import Database
@@ -417,6 +417,7 @@ async def generate(db: Database, *, scale: float, now: datetime) -> DataSet:
         await kpi_rebuild.rebuild(session=session, brand_id=stage.brand_id)
         for scope in await brand_scopes(session, stage.brand_id, None):
             await rebuild_kpi_scope(session=session, scope=scope)
+        await rank_buckets.recount(session=session, brand_id=stage.brand_id, first_month=None)
     await _analyze(db)
     return await stored_data_set(db, generated=True)
 

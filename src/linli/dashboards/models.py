@@ -8,7 +8,8 @@
 - `dash_member_months` / `dash_leader_member_months`: who paid in a local month (brand-wide and per leader);
   `dash_brand_months` / `dash_leader_months`: how many, and how many of them paid again the month after.
 - `dash_leader_months` also sums the leader's days of the month (orders, paid, refunded, and their difference
-  `gmv_fen`, indexed by brand and month): the brand's leaders ranked by a month's GMV without grouping days.
+  `gmv_fen`, indexed by brand and month): the brand's leaders ranked by a month's GMV without grouping days;
+  `dash_leader_rank_buckets`: how many of them per GMV bucket (a leader's rank from a few rows).
 - `dash_sessions` / `dash_session_leaders` / `dash_session_communities`: a live session's paid orders and GMV
   (in all, per leader, per pickup community) and, once it has ended, its funnel (views, entries, orders placed).
 - `dash_community_days`: per pickup community and local day, paid orders placed in a session or outside any;
@@ -119,6 +120,18 @@ class LeaderMonth(Base):
     paid_fen: Mapped[Fen] = mapped_column(default=0)
     refunded_fen: Mapped[Fen] = mapped_column(default=0)
     gmv_fen: Mapped[Fen] = mapped_column(default=0)  # paid − refunded, stored for the index that ranks by it
+
+
+class LeaderRankBucket(Base):
+    """How many of the brand's leaders had a month's GMV in a bucket (dashboards.rank_buckets): a rank read from
+    a few bucket rows instead of a count over every leader's month."""
+
+    __tablename__ = "dash_leader_rank_buckets"
+
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    bucket: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    leaders: Mapped[int] = mapped_column(default=0)
 
 
 class SessionFigures(Base):

@@ -21,7 +21,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.brands.models import Brand
-from linli.dashboards import kpi_rebuild
+from linli.dashboards import kpi_rebuild, rank_buckets
 from linli.dashboards.models import (
     AppliedRefund, BrandDay, BrandMonth, LeaderDay, LeaderMemberMonth, LeaderMonth, MemberMonth, PaidOrder,
 )
@@ -171,7 +171,8 @@ async def rollups_agree(*, session: AsyncSession, brand_id: int | None = None) -
         await expected_rollups(session=session, brand_id=brand_id)
     )
     return (differing | await leader_rollups_differ(session=session, brand_id=brand_id)
-            | await kpi_rebuild.differences(session=session, brand_id=brand_id))
+            | await kpi_rebuild.differences(session=session, brand_id=brand_id)
+            | await rank_buckets.differences(session=session, brand_id=brand_id))
 
 
 async def rebuild_rollups(
@@ -194,6 +195,10 @@ async def rebuild_rollups(
         for name, count in (await rebuild_order_scope(session=session, scope=scope)
                             | await rebuild_kpi_scope(session=session, scope=scope)).items():
             written[name] += count
+        first_month = month_of(scope.first_day) if scope.first_day is not None else None
+        written["leader_rank_buckets"] += await rank_buckets.recount(
+            session=session, brand_id=scope.brand_id, first_month=first_month
+        )
     # The session and claim roll-ups, recomputed whole from the fresh dash_paid_orders (they are small).
     await kpi_rebuild.rebuild(session=session, brand_id=brand_id)
     return dict(written)

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.brands import service as brands
-from linli.dashboards import kpi_rollups
+from linli.dashboards import kpi_rollups, rank_buckets
 from linli.dashboards.models import (
     AppliedRefund, BrandDay, BrandMonth, LeaderDay, LeaderMemberMonth, LeaderMonth, MemberMonth, PaidOrder,
 )
@@ -48,8 +48,13 @@ async def _bump_days(session: AsyncSession, fact: PaidOrder, *, orders: int, pai
     if fact.leader_id is not None:
         await _bump(session, LeaderDay, keys={"leader_id": fact.leader_id, "day": fact.paid_day},
                     also={"brand_id": fact.brand_id}, **changes)
-        await _bump(session, LeaderMonth, keys={"leader_id": fact.leader_id, "month": fact.paid_month},
-                    also={"brand_id": fact.brand_id}, gmv_fen=paid_fen - refunded_fen, **changes)
+        after_orders, after_gmv = await _bump(
+            session, LeaderMonth, keys={"leader_id": fact.leader_id, "month": fact.paid_month},
+            also={"brand_id": fact.brand_id}, returning=("orders", "gmv_fen"), gmv_fen=paid_fen - refunded_fen, **changes,
+        )
+        before_fen = int(after_gmv) - (paid_fen - refunded_fen) if int(after_orders) - orders > 0 else None
+        await rank_buckets.move(session, brand_id=fact.brand_id, month=fact.paid_month, before_fen=before_fen,
+                                after_fen=int(after_gmv))
 
 
 async def _paid_around(
@@ -79,10 +84,16 @@ async def _count_member(
                     paying_members=0, bought_again_next_month=1)
 
 
+_ZONES = "linli.dashboards.brand_zones"
+
+
 async def brand_zone(*, session: AsyncSession, brand_id: int) -> ZoneInfo:
-    """The brand's time zone: its local days and months are the dashboards'."""
-    brand = await brands.get_brand(session=session, brand_id=brand_id)
-    return ZoneInfo(brand.timezone)
+    """The brand's time zone: its local days and months are the dashboards'. Kept for the session (a brand's
+    zone is set when it is created and never changes; the worker's batch asks it for every event)."""
+    zones: dict[int, ZoneInfo] = session.info.setdefault(_ZONES, {})
+    if brand_id not in zones:
+        zones[brand_id] = ZoneInfo((await brands.get_brand(session=session, brand_id=brand_id)).timezone)
+    return zones[brand_id]
 
 
 async def record_payment(*, session: AsyncSession, order_id: int) -> bool:

@@ -1,10 +1,11 @@
 """The leader's dashboard: the figures of a period, read from the roll-ups (docs/kpis.md), never from raw orders.
 
 A period is today, this week (Monday to today), this month (the 1st to today) or a chosen month, all in the
-brand's time zone. Money figures come from `dash_leader_days`; paying members from the paid orders of the
-period (a leader's rows, by index), or for a month (to its end or to today) from `dash_leader_months`; the
-rank from `dash_leader_months` by its GMV index for a month, else from the days of the period grouped by
-leader; the month's repurchase from `dash_leader_months`; commission from the ledger's balances and the
+brand's time zone. For a month (to its end or to today) the money figures and paying members come from the
+leader's `dash_leader_months` row (the sums of its days); for today and this week from `dash_leader_days` and
+the paid orders of the period (a leader's rows, by index); the rank from the month's GMV buckets
+(`dash_leader_rank_buckets`) for a month, else from the days of the period grouped by leader; the month's
+repurchase from `dash_leader_months`; commission from the ledger's balances and the
 payouts already made. The figures may be read on a replica (`Database.report()`); the commission is read on
 `balances_session`, the primary's: what a leader can withdraw is never shown stale.
 """
@@ -14,13 +15,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.attribution.models import Binding
+from linli.dashboards import rank_buckets
 from linli.dashboards.models import LeaderDay, LeaderMonth, PaidOrder
 from linli.dashboards.rollups import brand_zone, month_of, next_month, previous_month
 from linli.errors import InvalidInput
@@ -106,23 +107,18 @@ async def _rank(
     session: AsyncSession, *, brand_id: int, period: Period, mine: int, by_month: bool
 ) -> tuple[int | None, int]:
     """1 + the leaders of the brand with a higher GMV in the period (None if `mine` is not positive), and how
-    many leaders had a paid order in it. A month's come from `dash_leader_months` by its GMV index; other
+    many leaders had a paid order in it. A month's come from its GMV buckets (dashboards.rank_buckets); other
     periods (a week, a day) group their few days in the database."""
-    higher_than_mine: Any
     if by_month:
-        higher_than_mine = case((LeaderMonth.gmv_fen > mine, 1), else_=0)
-        query = select(func.count(), func.coalesce(func.sum(higher_than_mine), 0)).where(
-            LeaderMonth.brand_id == brand_id, LeaderMonth.month == period.month
-        )
-    else:
-        totals = (
-            select(func.sum(LeaderDay.paid_fen - LeaderDay.refunded_fen).label("gmv"))
-            .where(LeaderDay.brand_id == brand_id, LeaderDay.day.between(period.first_day, period.last_day))
-            .group_by(LeaderDay.leader_id)
-            .subquery()
-        )
-        higher_than_mine = case((totals.c.gmv > mine, 1), else_=0)
-        query = select(func.count(), func.coalesce(func.sum(higher_than_mine), 0)).select_from(totals)
+        return await rank_buckets.rank_in_month(session=session, brand_id=brand_id, month=period.month, mine=mine)
+    totals = (
+        select(func.sum(LeaderDay.paid_fen - LeaderDay.refunded_fen).label("gmv"))
+        .where(LeaderDay.brand_id == brand_id, LeaderDay.day.between(period.first_day, period.last_day))
+        .group_by(LeaderDay.leader_id)
+        .subquery()
+    )
+    higher_than_mine = case((totals.c.gmv > mine, 1), else_=0)
+    query = select(func.count(), func.coalesce(func.sum(higher_than_mine), 0)).select_from(totals)
     ranked, higher = (await session.execute(query)).one()
     return (1 + int(higher) if mine > 0 else None), int(ranked)
 
@@ -134,18 +130,29 @@ async def leader_dashboard(
     zone = await brand_zone(session=session, brand_id=brand_id)
     today = now.astimezone(zone).date()
     period = period_of(kind=period_kind, today=today)
-    in_period = (LeaderDay.leader_id == leader_id, LeaderDay.day.between(period.first_day, period.last_day))
-    orders, paid, refunded = (
-        await session.execute(
-            select(func.coalesce(func.sum(LeaderDay.orders), 0), func.coalesce(func.sum(LeaderDay.paid_fen), 0),
-                   func.coalesce(func.sum(LeaderDay.refunded_fen), 0)).where(*in_period)
-        )
-    ).one()
     by_month = _is_month_so_far(period, today)
-    if by_month:  # members who paid the leader in the month, counted once each as they came
-        month_row = await session.get(LeaderMonth, (leader_id, period.month))
-        paying = month_row.paying_members if month_row else 0
+    # A month chosen shows its own repurchase; today, this week and this month show last month's, measured
+    # into the month running now.
+    repurchase_month = period.month if _MONTH.match(period.kind) else previous_month(period.month)
+    months = {
+        row.month: row for row in (await session.scalars(select(LeaderMonth).where(
+            LeaderMonth.leader_id == leader_id, LeaderMonth.month.in_(sorted({period.month, repurchase_month}))
+        ))).all()
+    }
+    if by_month:  # the month's roll-up sums its days and counts its paying members once each, as they came
+        month_row = months.get(period.month)
+        orders, paid, refunded, paying = (
+            (month_row.orders, month_row.paid_fen, month_row.refunded_fen, month_row.paying_members)
+            if month_row else (0, 0, 0, 0)
+        )
     else:
+        in_period = (LeaderDay.leader_id == leader_id, LeaderDay.day.between(period.first_day, period.last_day))
+        orders, paid, refunded = (
+            await session.execute(
+                select(func.coalesce(func.sum(LeaderDay.orders), 0), func.coalesce(func.sum(LeaderDay.paid_fen), 0),
+                       func.coalesce(func.sum(LeaderDay.refunded_fen), 0)).where(*in_period)
+            )
+        ).one()
         paying = await session.scalar(
             select(func.count(func.distinct(PaidOrder.member_id))).where(
                 PaidOrder.leader_id == leader_id, PaidOrder.paid_day.between(period.first_day, period.last_day)
@@ -157,11 +164,8 @@ async def leader_dashboard(
             Binding.leader_id == leader_id, Binding.bound_at >= start, Binding.bound_at < end
         )
     )
-    # A month chosen shows its own repurchase; today, this week and this month show last month's, measured
-    # into the month running now.
-    month = period.month if _MONTH.match(period.kind) else previous_month(period.month)
-    row = await session.get(LeaderMonth, (leader_id, month))
-    repurchase = Repurchase(month, row.paying_members if row else 0, row.bought_again_next_month if row else 0)
+    row = months.get(repurchase_month)
+    repurchase = Repurchase(repurchase_month, row.paying_members if row else 0, row.bought_again_next_month if row else 0)
     balances = await ledger.leader_balances(session=balances_session, brand_id=brand_id, leader_id=leader_id)
     rank, ranked = await _rank(
         session, brand_id=brand_id, period=period, mine=int(paid) - int(refunded), by_month=by_month

@@ -25,12 +25,13 @@ def _insert(dialect: str, model: type[Base], names: tuple[str, ...]) -> Any:
 
 @cache
 def _bump_statement(dialect: str, model: type[Base], keys: tuple[str, ...], others: tuple[str, ...],
-                    increments: tuple[str, ...]) -> Any:
+                    increments: tuple[str, ...], returning: tuple[str, ...]) -> Any:
     statement = _insert(dialect, model, (*keys, *others, *increments))
     table = model.__table__
-    return statement.on_conflict_do_update(
+    statement = statement.on_conflict_do_update(
         index_elements=list(keys), set_={name: table.c[name] + statement.excluded[name] for name in increments}
     )
+    return statement.returning(*(table.c[name] for name in returning)) if returning else statement
 
 
 @cache
@@ -52,11 +53,13 @@ def _dialect(session: AsyncSession) -> str:
 
 
 async def bump(session: AsyncSession, model: type[Base], *, keys: dict[str, Any], also: dict[str, Any] | None = None,
-               **increments: int) -> None:
-    """INSERT the row with `increments` as its values, or add them to the row that has these `keys`."""
+               returning: tuple[str, ...] = (), **increments: int) -> Any:
+    """INSERT the row with `increments` as its values, or add them to the row that has these `keys`; with
+    `returning`, those columns of the row as it is after (the row stays locked until the transaction ends)."""
     also = also or {}
-    statement = _bump_statement(_dialect(session), model, tuple(keys), tuple(also), tuple(increments))
-    await session.execute(statement, {**keys, **also, **increments})
+    statement = _bump_statement(_dialect(session), model, tuple(keys), tuple(also), tuple(increments), returning)
+    result = await session.execute(statement, {**keys, **also, **increments})
+    return result.one() if returning else None
 
 
 async def put(session: AsyncSession, model: type[Base], *, keys: dict[str, Any], also: dict[str, Any] | None = None,
