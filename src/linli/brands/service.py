@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from linli.accounts import service as accounts
 from linli.accounts.models import User
 from linli.brands.models import Brand, Community, PickupPoint, StaffMember
-from linli.db import insert_unique
+from linli.db import id_chunks, insert_unique
 from linli.errors import Conflict, Forbidden, InvalidInput, NotFound
 from linli.pagination import PageParams
 from linli.security import is_valid_phone
@@ -266,5 +266,7 @@ async def list_communities(
 async def communities_by_ids(*, session: AsyncSession, community_ids: set[int]) -> dict[int, Community]:
     if not community_ids:
         return {}
-    rows = await session.scalars(select(Community).where(Community.id.in_(community_ids)))
-    return {c.id: c for c in rows}
+    found: dict[int, Community] = {}
+    for chunk in id_chunks(community_ids):
+        found.update((c.id, c) for c in await session.scalars(select(Community).where(Community.id.in_(chunk))))
+    return found

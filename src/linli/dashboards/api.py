@@ -153,7 +153,7 @@ async def brand_dashboard_csv(
     exports.check_table(table)
     figures = await brand.brand_dashboard(
         session=report, brand_id=brand_id, date_from=date_from, date_to=date_to, leader_id=leader_id,
-        community_id=community_id, now=now, complete=True,
+        community_id=community_id, now=now, complete=table,
     )
     return Response(exports.dashboard_csv(figures, table=table), media_type=CSV_MEDIA, headers={
         "Content-Disposition": f'attachment; filename="{exports.csv_filename(figures, table=table)}"',

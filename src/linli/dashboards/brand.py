@@ -239,12 +239,13 @@ async def _month_rows(
 
 async def brand_dashboard(
     *, session: AsyncSession, brand_id: int, date_from: str | None, date_to: str | None, leader_id: int | None,
-    community_id: int | None, now: datetime, complete: bool = False,
+    community_id: int | None, now: datetime, complete: str | None = None,
 ) -> BrandDashboard:
     """The brand's figures over a range (422 for a bad one); a leader or a community not of the brand is 404.
 
-    The page's leaders and communities are the best TOP_LEADERS / TOP_COMMUNITIES; `complete` (the CSV files)
-    lists every leader and every community with a paid order in the range instead."""
+    The page's leaders and communities are the best TOP_LEADERS / TOP_COMMUNITIES; `complete` "leaders" or
+    "communities" (that table's CSV file) lists every leader or every community with a paid order in the range
+    instead (only the file asked for pays for it: at national scale each takes seconds)."""
     today = now.astimezone(await brand_zone(session=session, brand_id=brand_id)).date()
     first, last = date_range(date_from=date_from, date_to=date_to, today=today)
     if leader_id is not None:
@@ -265,10 +266,11 @@ async def brand_dashboard(
     )
     return BrandDashboard(
         first_day=first, last_day=last, today=today, leader_id=leader_id, community_id=community_id, totals=totals,
-        days=days, leaders=await _leaders(session, brand_id=brand_id, first=first, last=last, complete=complete),
+        days=days,
+        leaders=await _leaders(session, brand_id=brand_id, first=first, last=last, complete=complete == "leaders"),
         months=[Repurchase(month, *counted.get(month, (0, 0))) for month in months],
         communities=await _communities(
             session, brand_id=brand_id, leader_id=leader_id, community_id=community_id, first=first, last=last,
-            totals=totals, complete=complete,
+            totals=totals, complete=complete == "communities",
         ),
     )

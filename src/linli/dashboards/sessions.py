@@ -9,7 +9,7 @@ Read from the roll-ups (`dash_sessions`, `dash_session_communities`, `dash_sessi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.brands import service as brands
+from linli.dashboards import ranking
 from linli.dashboards.brand import date_range
 from linli.dashboards.models import CommunityDay, SessionCommunity, SessionFigures, SessionLeader
 from linli.dashboards.rollups import brand_zone
@@ -242,14 +243,33 @@ async def _session_kpis(
     return out, per_leader
 
 
-async def _communities(session: AsyncSession, *, brand_id: int, first: date, last: date) -> list[CommunityFigures]:
+async def _communities(
+    session: AsyncSession, *, brand_id: int, first: date, last: date
+) -> tuple[list[CommunityFigures], CommunityTotals]:
+    """The range's best TOP_COMMUNITIES by GMV (dashboards.ranking, without grouping every community's days) with
+    their session share, and the totals of every community (one sum over the range's community days)."""
     c = CommunityDay
-    session_gmv = func.sum(case((c.in_session, c.paid_fen - c.refunded_fen), else_=0))
-    rows = await session.execute(
-        select(c.community_id, func.sum(c.orders), func.sum(c.paid_fen), func.sum(c.refunded_fen), session_gmv)
-        .where(c.brand_id == brand_id, c.day.between(first, last)).group_by(c.community_id)
+    session_gmv = func.coalesce(func.sum(case((c.in_session, c.paid_fen - c.refunded_fen), else_=0)), 0)
+    best = await ranking.top(session, ranking.COMMUNITIES, brand_id=brand_id, first=first, last=last,
+                             count=TOP_COMMUNITIES)
+    shares: dict[int, int] = {}
+    if best:
+        shares = {int(key): int(gmv) for key, gmv in (await session.execute(
+            select(c.community_id, session_gmv)
+            .where(c.community_id.in_([row.key for row in best]), c.day.between(first, last))
+            .group_by(c.community_id)
+        )).all()}
+    names = await brands.communities_by_ids(session=session, community_ids={row.key for row in best})
+    totals = (await session.execute(
+        select(func.coalesce(func.sum(c.orders), 0), func.coalesce(func.sum(c.paid_fen), 0),
+               func.coalesce(func.sum(c.refunded_fen), 0), session_gmv)
+        .where(c.brand_id == brand_id, c.day.between(first, last))
+    )).one()
+    return (
+        [CommunityFigures(row.key, names[row.key].name, row.orders, row.paid_fen, row.refunded_fen,
+                          shares.get(row.key, 0)) for row in best],
+        CommunityTotals(*(int(n) for n in totals)),
     )
-    return [CommunityFigures(community_id, "", *(int(n) for n in figures)) for community_id, *figures in rows.all()]
 
 
 async def sessions_dashboard(
@@ -271,16 +291,10 @@ async def sessions_dashboard(
     attributed = {leader_id: f for leader_id, f in per_leader.items() if leader_id is not None}
     top = sorted(attributed.items(), key=lambda item: (-item[1].paid_orders, -item[1].orders, -item[1].views, item[0]))
     names = await leaders.leaders_by_ids(session=session, leader_ids={leader_id for leader_id, _ in top[:TOP_LEADERS]})
-    communities = await _communities(session, brand_id=brand_id, first=first, last=last)
-    ranked = sorted(communities, key=lambda c: (-c.gmv_fen, c.community_id))[:TOP_COMMUNITIES]
-    community_names = await brands.communities_by_ids(session=session, community_ids={c.community_id for c in ranked})
+    communities, community_totals = await _communities(session, brand_id=brand_id, first=first, last=last)
     return SessionsDashboard(
         first_day=first, last_day=last, today=today, session_id=session_id, sessions=kpis, funnel=funnel,
         leaders=[LeaderFunnel(leader_id, names[leader_id].real_name, f) for leader_id, f in top[:TOP_LEADERS]],
         unattributed=funnel - sum(attributed.values(), Funnel()),
-        communities=[replace(c, name=community_names[c.community_id].name) for c in ranked],
-        community_totals=CommunityTotals(
-            sum(c.orders for c in communities), sum(c.paid_fen for c in communities),
-            sum(c.refunded_fen for c in communities), sum(c.session_gmv_fen for c in communities),
-        ),
+        communities=communities, community_totals=community_totals,
     )

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from linli.accounts import service as accounts
 from linli.brands import service as brands
 from linli.brands.models import Brand, Community
-from linli.db import insert_unique
+from linli.db import id_chunks, insert_unique
 from linli.errors import Conflict, Forbidden, InvalidInput, NotFound
 from linli.leaders import invite_codes
 from linli.leaders.models import (
@@ -114,8 +114,10 @@ async def get_leader(*, session: AsyncSession, brand_id: int, leader_id: int, fo
 async def leaders_by_ids(*, session: AsyncSession, leader_ids: set[int]) -> dict[int, Leader]:
     if not leader_ids:
         return {}
-    rows = await session.scalars(select(Leader).where(Leader.id.in_(leader_ids)))
-    return {leader.id: leader for leader in rows}
+    found: dict[int, Leader] = {}
+    for chunk in id_chunks(leader_ids):
+        found.update((leader.id, leader) for leader in await session.scalars(select(Leader).where(Leader.id.in_(chunk))))
+    return found
 
 
 async def find_open_leader_for_user(*, session: AsyncSession, brand_id: int, user_id: int) -> Leader | None:

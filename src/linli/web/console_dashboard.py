@@ -92,9 +92,10 @@ def _chosen(form: FormState, name: str, choices: list[tuple[int, str]], message:
 
 
 async def figures_of(
-    report: AsyncSession, ctx: AppContext, *, brand_id: int, form: FormState, choices: Choices, complete: bool = False
+    report: AsyncSession, ctx: AppContext, *, brand_id: int, form: FormState, choices: Choices,
+    complete: str | None = None,
 ) -> brand.BrandDashboard:
-    """The service's figures for what the form asks (`complete`: every leader and community, for a file); a refusal
+    """The service's figures for what the form asks (`complete`: the table whose file lists every row); a refusal
     is put beside its field first, then raised."""
     community_id = _chosen(form, "community_id", choices.communities, "请从列表中选择小区")
     leader_id = _chosen(form, "leader_id", choices.leaders, "请从列表中选择团长")
@@ -169,7 +170,7 @@ async def dashboard_csv(
         exports.check_table(table)
         choices = await filter_choices(session, brand_id=brand_id)
         # A download has no field to show a refusal beside: the 422 page.
-        figures = await figures_of(report, ctx, brand_id=brand_id, form=form, choices=choices, complete=True)
+        figures = await figures_of(report, ctx, brand_id=brand_id, form=form, choices=choices, complete=table)
     return Response(exports.dashboard_csv(figures, table=table), media_type=CSV_MEDIA, headers={
         "Content-Disposition": f'attachment; filename="{exports.csv_filename(figures, table=table)}"',
         "Cache-Control": "no-store",
