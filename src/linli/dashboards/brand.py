@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.brands import service as brands
 from linli.dashboards import ranking
+from linli.dashboards.ranking import Net
 from linli.dashboards.models import BrandDay, BrandMonth, LeaderDay, LeaderMonth, PaidOrder
 from linli.dashboards.rollups import brand_zone, next_month
 from linli.dashboards.service import Repurchase
@@ -33,26 +34,15 @@ NO_COMMUNITY = "未记录小区"
 TOP_COMMUNITIES = 20
 
 
-class _Net:
-    """GMV of figures that carry what was paid and what was refunded of it."""
-
-    paid_fen: int
-    refunded_fen: int
-
-    @property
-    def gmv_fen(self) -> int:
-        return self.paid_fen - self.refunded_fen
-
-
 @dataclass(frozen=True)
-class Totals(_Net):
+class Totals(Net):
     orders: int
     paid_fen: int
     refunded_fen: int
 
 
 @dataclass(frozen=True)
-class DayFigures(_Net):
+class DayFigures(Net):
     day: date
     orders: int
     paid_fen: int
@@ -60,7 +50,7 @@ class DayFigures(_Net):
 
 
 @dataclass(frozen=True)
-class LeaderFigures(_Net):
+class LeaderFigures(Net):
     leader_id: int
     name: str  # the leader's real name
     orders: int
@@ -69,7 +59,7 @@ class LeaderFigures(_Net):
 
 
 @dataclass(frozen=True)
-class CommunityFigures(_Net):
+class CommunityFigures(Net):
     community_id: int | None  # None: orders recorded without a pickup community
     name: str
     orders: int

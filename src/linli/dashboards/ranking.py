@@ -25,16 +25,23 @@ CANDIDATES_PER_MONTH_FACTOR = 4  # the first guess: 4 × N per month; it grows (
 MAX_CANDIDATES = 5000  # beyond, every one's days are grouped (and no longer list of ids is bound)
 
 
-@dataclass(frozen=True)
-class Ranked:
-    key: int  # the leader's or community's id
-    orders: int
+class Net:
+    """GMV of figures that carry what was paid and what was refunded of it."""
+
     paid_fen: int
     refunded_fen: int
 
     @property
     def gmv_fen(self) -> int:
         return self.paid_fen - self.refunded_fen
+
+
+@dataclass(frozen=True)
+class Ranked(Net):
+    key: int  # the leader's or community's id
+    orders: int
+    paid_fen: int
+    refunded_fen: int
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ class SessionKpi:
 
 
 @dataclass(frozen=True)
-class CommunityFigures:
+class CommunityFigures(ranking.Net):
     community_id: int
     name: str
     orders: int
@@ -116,21 +116,13 @@ class CommunityFigures:
     refunded_fen: int
     session_gmv_fen: int  # of the GMV, that of orders placed in a live session
 
-    @property
-    def gmv_fen(self) -> int:
-        return self.paid_fen - self.refunded_fen
-
 
 @dataclass(frozen=True)
-class CommunityTotals:
+class CommunityTotals(ranking.Net):
     orders: int
     paid_fen: int
     refunded_fen: int
     session_gmv_fen: int
-
-    @property
-    def gmv_fen(self) -> int:
-        return self.paid_fen - self.refunded_fen
 
 
 @dataclass(frozen=True)
