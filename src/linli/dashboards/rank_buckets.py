@@ -8,9 +8,11 @@ those of their own bucket with a higher GMV (an index range of `dash_leader_mont
 bucket's end); the leaders ranked are the sum of every bucket.
 
 `record_payment` / `record_refund` move the leader between buckets under the lock of the leader's month row
-(its upsert returns the GMV after the change, the one before is that minus the change), bumping buckets in
-ascending order so that two transactions never wait for each other's bucket rows in opposite orders. A rebuild
-recounts them from the leader months (`recount`), and `linli audit` compares both (`differences`).
+(its upsert returns the GMV after the change, the one before is that minus the change), bumping one move's two
+buckets in ascending order. The bucket rows are as hot as the brand's day row each payment bumps anyway; two
+workers' batches that still meet in opposite orders are a deadlock PostgreSQL breaks, and the losing batch's
+events are retried (every handler is idempotent). A rebuild recounts them from the leader months (`recount`),
+and `linli audit` compares both (`differences`).
 """
 
 from __future__ import annotations
