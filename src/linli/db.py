@@ -17,6 +17,8 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, Date, DateTime, Integer, MetaData, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -311,6 +313,16 @@ def id_chunks(ids: Iterable[int]) -> Iterator[list[int]]:
     ordered = sorted(ids)
     for start in range(0, len(ordered), ID_CHUNK):
         yield ordered[start:start + ID_CHUNK]
+
+
+async def insert_missing(session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """INSERT `rows` in one statement, skipping each that a unique key already holds (INSERT … ON CONFLICT DO
+    NOTHING on both databases: a concurrent creator's row wins, as with `insert_unique`, without a savepoint
+    per row). Read the rows afterwards: this writes them only."""
+    if not rows:
+        return
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(insert(model.__table__).values(rows).on_conflict_do_nothing())
 
 
 async def insert_unique(session: AsyncSession, obj: Base) -> bool:

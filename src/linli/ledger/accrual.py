@@ -145,9 +145,10 @@ async def accrue_for_order(*, session: AsyncSession, order_id: int, now: datetim
     )
     if not await insert_unique(session, line):  # a concurrent delivery of the same event won
         return await find_line(session=session, order_id=order_id)
-    accounts = await service.leader_accounts(session=session, brand_id=order.brand_id, leader_id=order.leader_id, now=now)
+    accounts, expense = await service.leader_and_brand_accounts(
+        session=session, brand_id=order.brand_id, leader_id=order.leader_id, brand_kind=BRAND_COMMISSION_EXPENSE, now=now
+    )  # the leader's three accounts exist from the first line on, whether it earns anything or not
     if quote.commission_fen > 0:
-        expense = await service.brand_account(session=session, brand_id=order.brand_id, kind=BRAND_COMMISSION_EXPENSE, now=now)
         posted = await service.post(
             session=session, key=accrual_key(order.id), brand_id=order.brand_id, kind=TX_ACCRUAL,
             entries=[(expense.id, -quote.commission_fen), (accounts.pending.id, quote.commission_fen)], now=now,
@@ -195,8 +196,9 @@ async def _clawback(
     from_kind = None
     transaction_id = None
     if clawback > 0:
-        accounts = await service.leader_accounts(session=session, brand_id=line.brand_id, leader_id=line.leader_id, now=now)
-        expense = await service.brand_account(session=session, brand_id=line.brand_id, kind=BRAND_COMMISSION_EXPENSE, now=now)
+        accounts, expense = await service.leader_and_brand_accounts(
+            session=session, brand_id=line.brand_id, leader_id=line.leader_id, brand_kind=BRAND_COMMISSION_EXPENSE, now=now
+        )
         source = accounts.available if line.status == LINE_SETTLED else accounts.pending
         from_kind = source.kind
         posted = await service.post(

@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from linli.db import insert_unique
+from linli.db import insert_missing, insert_unique
 from linli.errors import Conflict, InvalidInput
 from linli.ledger.models import (
     BRAND_KINDS,
@@ -64,14 +64,15 @@ async def accounts_by_code(
     found = {
         a.code: a for a in await session.scalars(select(LedgerAccount).where(LedgerAccount.code.in_(list(wanted))))
     }
-    for code, (kind, leader) in wanted.items():
-        if code in found:
-            continue
-        account = LedgerAccount(code=code, brand_id=brand_id, leader_id=leader, kind=kind, created_at=now)
-        if not await insert_unique(session, account):  # created a moment ago by a concurrent poster
-            account = await session.scalar(select(LedgerAccount).where(LedgerAccount.code == code))
-            assert account is not None
-        found[code] = account
+    missing = [code for code in wanted if code not in found]
+    if missing:  # one INSERT for all of them; a concurrent poster's account, made a moment ago, is kept
+        await insert_missing(session, LedgerAccount, [
+            {"code": code, "brand_id": brand_id, "leader_id": wanted[code][1], "kind": wanted[code][0], "created_at": now}
+            for code in missing
+        ])
+        found.update(
+            (a.code, a) for a in await session.scalars(select(LedgerAccount).where(LedgerAccount.code.in_(missing)))
+        )
     return {spec: found[code] for code, spec in wanted.items()}
 
 
@@ -91,6 +92,21 @@ async def leader_accounts(*, session: AsyncSession, brand_id: int, leader_id: in
     got = await accounts_by_code(
         session=session, brand_id=brand_id, specs=[(kind, leader_id) for kind in LEADER_KINDS], now=now
     )
+    return _leader_accounts(got, leader_id)
+
+
+async def leader_and_brand_accounts(
+    *, session: AsyncSession, brand_id: int, leader_id: int, brand_kind: str, now: datetime
+) -> tuple[LeaderAccounts, LedgerAccount]:
+    """The leader's three accounts and one of the brand's, read together (an accrual's or a clawback's)."""
+    got = await accounts_by_code(
+        session=session, brand_id=brand_id, specs=[*((kind, leader_id) for kind in LEADER_KINDS), (brand_kind, None)],
+        now=now,
+    )
+    return _leader_accounts(got, leader_id), got[(brand_kind, None)]
+
+
+def _leader_accounts(got: dict[tuple[str, int | None], LedgerAccount], leader_id: int) -> LeaderAccounts:
     return LeaderAccounts(
         pending=got[(LEADER_PENDING, leader_id)],
         available=got[(LEADER_AVAILABLE, leader_id)],

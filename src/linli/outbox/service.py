@@ -4,7 +4,7 @@ Events are written in the caller's transaction, so an event exists exactly when 
 A worker claims a batch (FOR UPDATE SKIP LOCKED on PostgreSQL, so any number of workers can run;
 SQLite has one writer anyway), runs every handler of the event's topic in the same transaction and
 marks it processed: a handler's writes and the "processed" mark commit together. A failing
-handler rolls back only its savepoint; the event is retried later with a growing delay.
+handler rolls back only its event's savepoint; the event is retried later with a growing delay.
 
 An event written on a stream also wakes the stream's tails when its transaction commits
 (`linli.outbox.commit_hook`: NOTIFY on PostgreSQL, `linli.outbox.signals` in this process).
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.outbox import commit_hook
@@ -83,18 +83,23 @@ async def process_batch(
         )
     ).all()
     failed = 0
+    processed: list[int] = []
     for event in events:
-        try:
-            async with session.begin_nested():
-                for handler in registry.for_topic(event.topic):
-                    await handler(session=session, event=event, now=now)
-        except Exception as exc:  # noqa: BLE001 - any handler failure is retried, never lost
-            event.attempts += 1
-            event.last_error = f"{type(exc).__name__}: {exc}"[:500]
-            event.available_at = now + min(MAX_BACKOFF, timedelta(seconds=2**event.attempts))
-            failed += 1
-            continue
-        event.processed_at = now
+        handlers = registry.for_topic(event.topic)
+        if handlers:  # an event nobody handles (a room's ticker) needs no savepoint: there is nothing to undo
+            try:
+                async with session.begin_nested():
+                    for handler in handlers:
+                        await handler(session=session, event=event, now=now)
+            except Exception as exc:  # noqa: BLE001 - any handler failure is retried, never lost
+                event.attempts += 1
+                event.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                event.available_at = now + min(MAX_BACKOFF, timedelta(seconds=2**event.attempts))
+                failed += 1
+                continue
+        processed.append(event.id)
+    if processed:  # one statement for the batch, not one per event
+        await session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(processed)).values(processed_at=now))
     return BatchReport(claimed=len(events), failed=failed)
 
 
