@@ -121,6 +121,8 @@ def test_the_bench_command_reports_every_figure(backend, monkeypatch, tmp_path):
         assert 0 < figures["leader_p50_ms"] <= figures["leader_p95_ms"]
         assert 0 < figures["brand_p50_ms"] <= figures["brand_p95_ms"] and figures["raw_brand_ms"] > 0
         assert 0 < figures["freshness_p50_ms"] <= figures["freshness_p99_ms"] <= figures["freshness_max_ms"]
+        # Each order's watcher read the dashboard at least once: the read that showed it.
+        assert figures["rush_requests"] == 4 * 6 and figures["freshness_polls"] >= 6 and figures["freshness_poll_ms"] == 250
 
         async def agree() -> dict:
             database = Database(url)

@@ -113,6 +113,9 @@ def bench_dashboard(
     rush: Annotated[int, typer.Option(min=1, help="orders paid during the freshness rush, each of another leader")] = 200,
     rush_concurrency: Annotated[int, typer.Option("--rush-concurrency", min=1, help="orders being paid at once, at most")] = 8,
     rush_rate: Annotated[float, typer.Option("--rush-rate", min=0.1, help="buyers starting to order and pay per second")] = 20,
+    poll_ms: Annotated[
+        int, typer.Option("--poll-ms", min=10, help="how often each waiting leader's dashboard is read during the rush")
+    ] = 250,
     server_workers: Annotated[
         int | None, typer.Option(min=1, help="`linli serve --workers` for the server under test; default as `linli serve`'s")
     ] = None,
@@ -129,7 +132,7 @@ def bench_dashboard(
     result = as_dict(uvloop.run(run_dashboard_bench(
         db=db, scale=scale, regenerate=regenerate, database=database, requests=requests, leaders=leaders,
         concurrency=concurrency, rush=rush, rush_concurrency=rush_concurrency, rush_rate=rush_rate,
-        server_workers=server_workers,
+        poll_ms=poll_ms, server_workers=server_workers,
     )))
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False))

@@ -12,8 +12,9 @@ and, one request at a time by default (`--concurrency`), on keep-alive connectio
 - freshness under a rush: `--rush` members, each bound to another leader, order the live session's listing
   and pay through the payment simulator (the real pay path, `--rush-rate` starting per second, at most
   `--rush-concurrency` at a time); from the moment
-  the simulator's completion answers (the payment committed) the leader's dashboard is polled every
-  `POLL_SECONDS` until its month's orders count the order: `freshness_p50_ms`, `freshness_p99_ms`.
+  the simulator's completion answers (the payment committed) the leader's dashboard is polled every `--poll-ms`
+  until its month's orders count the order: `freshness_p50_ms`, `freshness_p99_ms` (each at most one poll late);
+  `freshness_polls` counts those polls beside the rush's own `rush_requests`.
 With the server stopped, the denominator `raw_brand_ms`: the brand's figures of the same complete month
 (orders, GMV = paid − refunds, distinct buyers) straight from `orders` and `refunds` with the best index for
 it (`bench_orders_brand_paid`, covering), the median of three warm runs; `raw_matches_rollups` says the
@@ -58,7 +59,10 @@ from linli.preflight import api_processes
 DEFAULT_POSTGRES_DATABASE = "linli_bench_dashboard"
 DEFAULT_SQLITE_FILE = Path.home() / ".cache" / "linli" / "bench-dashboard.db"
 WARM_UP = 20
-POLL_SECONDS = 0.1
+# The watchers' poll: their polls are load on the same cores as the worker whose lag they measure, and the longer
+# the lag the more of them there are; at 100 ms they outnumbered the rush's own requests three to one and
+# measured mostly themselves (docs/BENCHMARKS.md, freshness). A figure is at most one poll late.
+POLL_MS = 250
 FRESHNESS_TIMEOUT = 30.0
 
 
@@ -86,6 +90,9 @@ class DashboardBenchResult:
     raw_matches_rollups: bool
     rush_orders: int
     rush_rate: float
+    rush_requests: int  # the rush's own: each order placed, its dashboard read once before, paid and completed
+    freshness_poll_ms: int
+    freshness_polls: int  # the watchers' dashboard reads until each order showed
     freshness_p50_ms: float
     freshness_p99_ms: float
     freshness_max_ms: float
@@ -214,19 +221,28 @@ async def _json(connection: KeepAliveConnection, method: str, path: str, *, toke
     return json.loads(payload)
 
 
+@dataclass(frozen=True)
+class Freshness:
+    delays_ms: list[float]  # from a payment's commit to its leader's dashboard counting it
+    misses: int  # still not counted after FRESHNESS_TIMEOUT
+    rush_requests: int
+    polls: int
+
+
 async def freshness(base: str, *, brand_id: int, listing_id: int, buyers: list[tuple[str, str]],
-                    concurrency: int, rate: float) -> tuple[list[float], int]:
+                    concurrency: int, rate: float, poll_ms: int) -> Freshness:
     """Each buyer orders and pays, `rate` buyers starting per second and at most `concurrency` at once; ms from
-    the payment's commit to their leader's dashboard counting it. The pace keeps the watchers' polls (one
-    connection per order awaited) from being the load that delays the roll-ups."""
+    the payment's commit to their leader's dashboard counting it, read every `poll_ms` on a connection of its own
+    per order awaited. The pace and the poll keep the watchers' reads from being the load that delays the
+    roll-ups they wait for."""
     host, port = _host_port(base)
     dashboard = f"/api/v1/brands/{brand_id}/leader/dashboard?period=month"
     gate = asyncio.Semaphore(concurrency)
     delays: list[float] = []
-    misses = 0
+    misses = polls = 0
 
     async def one(member: str, leader: str) -> None:
-        nonlocal misses
+        nonlocal misses, polls
         async with gate:
             payer = KeepAliveConnection(host, port)
             try:
@@ -243,10 +259,11 @@ async def freshness(base: str, *, brand_id: int, listing_id: int, buyers: list[t
         watcher = KeepAliveConnection(host, port)  # opened now: an idle keep-alive connection would be closed
         try:
             while time.perf_counter() - committed < FRESHNESS_TIMEOUT:
+                polls += 1
                 if (await _json(watcher, "GET", dashboard, token=leader))["orders"] > before:
                     delays.append((time.perf_counter() - committed) * 1000)
                     return
-                await asyncio.sleep(POLL_SECONDS)
+                await asyncio.sleep(poll_ms / 1000)
             misses += 1
         finally:
             await watcher.close()
@@ -256,7 +273,7 @@ async def freshness(base: str, *, brand_id: int, listing_id: int, buyers: list[t
         await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
         tasks.append(asyncio.create_task(one(member, leader)))
     await asyncio.gather(*tasks)
-    return delays, misses
+    return Freshness(delays_ms=delays, misses=misses, rush_requests=4 * len(buyers), polls=polls)
 
 
 def last_complete_month(today: date) -> tuple[date, date]:
@@ -293,7 +310,7 @@ async def raw_brand(db: Database, *, brand_id: int, first: date, last: date) -> 
 async def run_dashboard_bench(
     *, db: str, scale: float, regenerate: bool = False, database: str | None = None, requests: int = 400,
     leaders: int = 200, concurrency: int = 1, rush: int = 200, rush_concurrency: int = 8, rush_rate: float = 20.0,
-    server_workers: int | None = None,
+    poll_ms: int = POLL_MS, server_workers: int | None = None,
 ) -> DashboardBenchResult:
     """`server_workers` None: as many API processes as `linli serve` runs by default on that database."""
     url = store_url(db, database)
@@ -328,8 +345,8 @@ async def run_dashboard_bench(
                 month_figures = await _json(connection, "GET", brand_paths[1], token=tokens.owner)
             finally:
                 await connection.close()
-            delays, misses = await freshness(server.base_url, brand_id=b, listing_id=data_set.rush_listing_id,
-                                             buyers=tokens.rush, concurrency=rush_concurrency, rate=rush_rate)
+            fresh = await freshness(server.base_url, brand_id=b, listing_id=data_set.rush_listing_id, buyers=tokens.rush,
+                                    concurrency=rush_concurrency, rate=rush_rate, poll_ms=poll_ms)
         raw_ms, raw = await raw_brand(ctx.db, brand_id=b, first=first, last=last)
         async with ctx.db.read() as s:
             orders = int(await s.scalar(text("SELECT count(*) FROM orders")) or 0)
@@ -346,9 +363,11 @@ async def run_dashboard_bench(
         brand_p50_ms=round(percentile(brand_ms, 0.50), 2), brand_p95_ms=round(percentile(brand_ms, 0.95), 2),
         brand_30_days_p95_ms=round(percentile(brand_ms[0::2], 0.95), 2),
         brand_month_p95_ms=round(percentile(brand_ms[1::2], 0.95), 2),
-        raw_brand_ms=round(raw_ms, 2), raw_matches_rollups=shown == raw, rush_orders=len(delays) + misses, rush_rate=rush_rate,
-        freshness_p50_ms=round(percentile(delays, 0.50), 1), freshness_p99_ms=round(percentile(delays, 0.99), 1),
-        freshness_max_ms=round(max(delays, default=0.0), 1), errors=leader_errors + brand_errors + misses,
+        raw_brand_ms=round(raw_ms, 2), raw_matches_rollups=shown == raw, rush_orders=len(fresh.delays_ms) + fresh.misses,
+        rush_rate=rush_rate, rush_requests=fresh.rush_requests, freshness_poll_ms=poll_ms, freshness_polls=fresh.polls,
+        freshness_p50_ms=round(percentile(fresh.delays_ms, 0.50), 1),
+        freshness_p99_ms=round(percentile(fresh.delays_ms, 0.99), 1),
+        freshness_max_ms=round(max(fresh.delays_ms, default=0.0), 1), errors=leader_errors + brand_errors + fresh.misses,
     )
 
 
