@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -117,6 +117,26 @@ class local_month(GenericFunction[Any]):  # noqa: N801
     inherit_cache = True
 
 
+class week_of(GenericFunction[Any]):  # noqa: N801
+    """`week_of(day)`: the Monday of a date's week (ISO weeks, Monday to Sunday), as `dashboards.rollups.week_of`."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(week_of, "postgresql")
+def _week_of_postgresql(element: week_of, compiler: Any, **kw: Any) -> str:
+    (day,) = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"({day} - CAST(EXTRACT(ISODOW FROM {day}) AS INTEGER) + 1)"
+
+
+def _sqlite_week_of(day: str | None) -> str | None:
+    if day is None:
+        return None
+    value = date.fromisoformat(day)
+    return (value - timedelta(days=value.weekday())).isoformat()
+
+
 @compiles(local_date, "postgresql")
 def _local_date_postgresql(element: local_date, compiler: Any, **kw: Any) -> str:
     instant, zone = (compiler.process(arg, **kw) for arg in element.clauses)
@@ -154,6 +174,7 @@ def _install_sqlite_pragmas(engine: AsyncEngine, *, begin: str) -> None:
         cursor.close()
         dbapi_connection.create_function("local_date", 2, _sqlite_local_date, deterministic=True)
         dbapi_connection.create_function("local_month", 2, _sqlite_local_month, deterministic=True)
+        dbapi_connection.create_function("week_of", 1, _sqlite_week_of, deterministic=True)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:

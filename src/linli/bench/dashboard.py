@@ -5,8 +5,9 @@ Then `linli serve` runs in its own process (on PostgreSQL with its in-process ou
 worker` process beside it, as docs/operations.md deploys; SQLite keeps its one process's in-process worker)
 and, one request at a time by default (`--concurrency`), on keep-alive connections:
 - the leader's dashboard (`GET /api/v1/brands/{id}/leader/dashboard`) for random leaders, each with a token of
-  their own, alternately `period=month` (this month so far) and the last complete month (`period=YYYY-MM`, a
-  whole month's rows even on the 1st): `leader_p50_ms`, `leader_p95_ms` over both, and each apart;
+  their own, in turn `period=month` (this month so far), the last complete month (`period=YYYY-MM`, a whole
+  month's rows even on the 1st), `period=today` (the API's default) and `period=week`: `leader_p50_ms`,
+  `leader_p95_ms` over all four, and each apart;
 - the brand's dashboard (`GET /api/v1/brands/{id}/dashboard`) by its owner, alternately its default (the last
   30 days) and the last complete month: `brand_p50_ms`, `brand_p95_ms` over both, and each apart;
 - freshness under a rush: `--rush` members, each bound to another leader, order the live session's listing
@@ -82,6 +83,8 @@ class DashboardBenchResult:
     leader_p95_ms: float
     leader_this_month_p95_ms: float
     leader_last_month_p95_ms: float
+    leader_today_p95_ms: float
+    leader_week_p95_ms: float
     brand_p50_ms: float
     brand_p95_ms: float
     brand_30_days_p95_ms: float
@@ -325,9 +328,9 @@ async def run_dashboard_bench(
     try:
         tokens = await issue_tokens(ctx, data_set, leaders=leaders, rush=rush, rng=rng)
         server_workers = api_processes(url=url, requested=server_workers)
-        leader_paths = [f"/api/v1/brands/{b}/leader/dashboard?period=month",
-                        f"/api/v1/brands/{b}/leader/dashboard?period={first:%Y-%m}"]
-        leader_calls = [(leader_paths[n % 2], rng.choice(tokens.leaders)) for n in range(requests)]
+        leader_paths = [f"/api/v1/brands/{b}/leader/dashboard?period={period}"
+                        for period in ("month", f"{first:%Y-%m}", "today", "week")]
+        leader_calls = [(leader_paths[n % 4], rng.choice(tokens.leaders)) for n in range(requests)]
         brand_paths = [f"/api/v1/brands/{b}/dashboard", f"/api/v1/brands/{b}/dashboard?from={first}&to={last}"]
         brand_calls = [(brand_paths[n % 2], tokens.owner) for n in range(requests)]
         separate_worker = db == "postgresql"
@@ -358,8 +361,10 @@ async def run_dashboard_bench(
         generated=data_set.generated, generate_seconds=data_set.generate_seconds, server_workers=server_workers,
         concurrency=concurrency, requests=requests,
         leader_p50_ms=round(percentile(leader_ms, 0.50), 2), leader_p95_ms=round(percentile(leader_ms, 0.95), 2),
-        leader_this_month_p95_ms=round(percentile(leader_ms[0::2], 0.95), 2),
-        leader_last_month_p95_ms=round(percentile(leader_ms[1::2], 0.95), 2),
+        leader_this_month_p95_ms=round(percentile(leader_ms[0::4], 0.95), 2),
+        leader_last_month_p95_ms=round(percentile(leader_ms[1::4], 0.95), 2),
+        leader_today_p95_ms=round(percentile(leader_ms[2::4], 0.95), 2),
+        leader_week_p95_ms=round(percentile(leader_ms[3::4], 0.95), 2),
         brand_p50_ms=round(percentile(brand_ms, 0.50), 2), brand_p95_ms=round(percentile(brand_ms, 0.95), 2),
         brand_30_days_p95_ms=round(percentile(brand_ms[0::2], 0.95), 2),
         brand_month_p95_ms=round(percentile(brand_ms[1::2], 0.95), 2),

@@ -42,6 +42,7 @@ from linli.brands import service as brands
 from linli.catalog import service as catalog
 from linli.dashboards import kpi_rebuild, rank_buckets
 from linli.dashboards.rebuild_leaders import brand_scopes, rebuild_kpi_scope
+from linli.dashboards.rebuild_orders import leader_weeks_from_days
 from linli.dashboards.rollups import month_of, next_month
 from linli.db import Database
 from linli.live import listings as live_listings
@@ -330,9 +331,9 @@ def _roll_up_statements(months: list[date]) -> list[tuple[str, str, dict[str, da
     statements = [
         ("applied refunds", "INSERT INTO dash_applied_refunds (refund_id, order_id, amount_fen) "
          "SELECT id, order_id, amount_fen FROM refunds WHERE status = 'succeeded'", {}),
-        ("leader days", "INSERT INTO dash_leader_days (leader_id, day, brand_id, orders, paid_fen, refunded_fen) "
-         "SELECT leader_id, paid_day, brand_id, count(*), sum(paid_fen), sum(refunded_fen) FROM dash_paid_orders "
-         "WHERE leader_id IS NOT NULL GROUP BY leader_id, paid_day, brand_id", {}),
+        ("leader days", "INSERT INTO dash_leader_days (leader_id, day, brand_id, orders, paid_fen, refunded_fen, gmv_fen) "
+         "SELECT leader_id, paid_day, brand_id, count(*), sum(paid_fen), sum(refunded_fen), sum(paid_fen) - sum(refunded_fen) "
+         "FROM dash_paid_orders WHERE leader_id IS NOT NULL GROUP BY leader_id, paid_day, brand_id", {}),
         ("brand days", "INSERT INTO dash_brand_days (brand_id, day, orders, paid_fen, refunded_fen) "
          "SELECT brand_id, paid_day, count(*), sum(paid_fen), sum(refunded_fen) FROM dash_paid_orders "
          "GROUP BY brand_id, paid_day", {}),
@@ -386,7 +387,7 @@ async def generate(db: Database, *, scale: float, now: datetime) -> DataSet:
                 months.append(month)
                 month = next_month(month)
             statements = _roll_up_statements(months)
-            task = progress.add_task("indexes, roll-ups", total=len(indexes) + len(statements) + 1)
+            task = progress.add_task("indexes, roll-ups", total=len(indexes) + len(statements) + 2)
             if dialect == "postgresql":
                 for index in indexes:
                     await conn.run_sync(index.create)
@@ -404,6 +405,8 @@ async def generate(db: Database, *, scale: float, now: datetime) -> DataSet:
                 params = [bindparam(name, value, type_=Date()) for name, value in dates.items()]
                 await conn.execute(text(sql).bindparams(*params))
                 progress.advance(task)
+            await conn.execute(leader_weeks_from_days(brand_id=stage.brand_id, first_week=None))
+            progress.advance(task)
             await conn.execute(text(
                 f"CREATE TABLE IF NOT EXISTS {MARKER} (scale FLOAT, generation INTEGER, schema_head VARCHAR(32), local_month VARCHAR(10), "
                 "brand_id INTEGER, rush_listing_id INTEGER, owner_user_id INTEGER, generate_seconds FLOAT)"

@@ -62,7 +62,7 @@ class AppliedRefund(Base):
 
 class LeaderDay(Base):
     __tablename__ = "dash_leader_days"
-    __table_args__ = (Index("ix_dash_leader_days_brand_day", "brand_id", "day"),)
+    __table_args__ = (Index("ix_dash_leader_days_brand_day_gmv", "brand_id", "day", "gmv_fen"),)
 
     leader_id: Mapped[int] = mapped_column(IdType, ForeignKey("leaders.id"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
@@ -70,6 +70,23 @@ class LeaderDay(Base):
     orders: Mapped[int] = mapped_column(default=0)
     paid_fen: Mapped[Fen] = mapped_column(default=0)
     refunded_fen: Mapped[Fen] = mapped_column(default=0)
+    gmv_fen: Mapped[Fen] = mapped_column(default=0)  # paid − refunded, stored for the index that ranks a day
+
+
+class LeaderWeek(Base):
+    """The sums of a leader's days of one week (Monday to Sunday, local): the week's rank is a count over its
+    index, not a grouping of every leader's days."""
+
+    __tablename__ = "dash_leader_weeks"
+    __table_args__ = (Index("ix_dash_leader_weeks_brand_week_gmv", "brand_id", "week", "gmv_fen"),)
+
+    leader_id: Mapped[int] = mapped_column(IdType, ForeignKey("leaders.id"), primary_key=True)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)  # its Monday
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
+    orders: Mapped[int] = mapped_column(default=0)
+    paid_fen: Mapped[Fen] = mapped_column(default=0)
+    refunded_fen: Mapped[Fen] = mapped_column(default=0)
+    gmv_fen: Mapped[Fen] = mapped_column(default=0)  # paid − refunded
 
 
 class BrandDay(Base):

@@ -23,11 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from linli.brands.models import Brand
 from linli.dashboards import kpi_rebuild, rank_buckets
 from linli.dashboards.models import (
-    AppliedRefund, BrandDay, BrandMonth, LeaderDay, LeaderMemberMonth, LeaderMonth, MemberMonth, PaidOrder,
+    AppliedRefund, BrandDay, BrandMonth, LeaderDay, LeaderMemberMonth, LeaderMonth, LeaderWeek, MemberMonth, PaidOrder,
 )
 from linli.dashboards.rebuild_leaders import brand_scopes, leader_rollups_differ, rebuild_kpi_scope
 from linli.dashboards.rebuild_orders import rebuild_order_scope
-from linli.dashboards.rollups import month_of, next_month
+from linli.dashboards.rollups import month_of, next_month, week_of
 from linli.orders.models import Order
 from linli.payments.models import Refund
 from linli.payments.providers import REFUND_SUCCEEDED_STATUS
@@ -40,6 +40,7 @@ class Rollups:
     applied_refunds: dict[int, tuple] = field(default_factory=dict)
     brand_days: dict[tuple, tuple] = field(default_factory=dict)
     leader_days: dict[tuple, tuple] = field(default_factory=dict)
+    leader_weeks: dict[tuple, tuple] = field(default_factory=dict)
     member_months: set[tuple] = field(default_factory=set)
     leader_member_months: set[tuple] = field(default_factory=set)
     brand_months: dict[tuple, tuple] = field(default_factory=dict)
@@ -101,7 +102,17 @@ async def expected_rollups(*, session: AsyncSession, brand_id: int | None = None
             leader_brand[leader] = brand
             out.leader_member_months.add((leader, month, member))
     out.brand_days = {key: tuple(value) for key, value in brand_days.items()}
-    out.leader_days = {(leader, day): (leader_brand[leader], *value) for (leader, day), value in leader_days.items()}
+    out.leader_days = {
+        (leader, day): (leader_brand[leader], *value, value[1] - value[2]) for (leader, day), value in leader_days.items()
+    }
+    leader_weeks: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for (leader, day), value in leader_days.items():
+        totals = leader_weeks[(leader, week_of(day))]
+        for n in range(3):
+            totals[n] += value[n]
+    out.leader_weeks = {
+        (leader, week): (leader_brand[leader], *value, value[1] - value[2]) for (leader, week), value in leader_weeks.items()
+    }
     out.brand_months = _month_counts(out.member_months, extra=None)
     leader_money: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
     for (leader, day), value in leader_days.items():
@@ -143,7 +154,9 @@ async def stored_rollups(*, session: AsyncSession, brand_id: int | None = None) 
     for row in (await session.scalars(select(BrandDay).where(*_brand_filter(BrandDay.brand_id, brand_id)))).all():
         out.brand_days[(row.brand_id, row.day)] = (row.orders, row.paid_fen, row.refunded_fen)
     for row in (await session.scalars(select(LeaderDay).where(*_brand_filter(LeaderDay.brand_id, brand_id)))).all():
-        out.leader_days[(row.leader_id, row.day)] = (row.brand_id, row.orders, row.paid_fen, row.refunded_fen)
+        out.leader_days[(row.leader_id, row.day)] = (row.brand_id, row.orders, row.paid_fen, row.refunded_fen, row.gmv_fen)
+    for row in (await session.scalars(select(LeaderWeek).where(*_brand_filter(LeaderWeek.brand_id, brand_id)))).all():
+        out.leader_weeks[(row.leader_id, row.week)] = (row.brand_id, row.orders, row.paid_fen, row.refunded_fen, row.gmv_fen)
     out.member_months = {
         tuple(r) for r in (await session.execute(
             select(MemberMonth.brand_id, MemberMonth.month, MemberMonth.member_id).where(*_brand_filter(MemberMonth.brand_id, brand_id))

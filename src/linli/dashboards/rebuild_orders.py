@@ -1,8 +1,8 @@
-"""The order and refund roll-ups (paid orders, applied refunds, days, paying members and months) recomputed
+"""The order and refund roll-ups (paid orders, applied refunds, days, weeks, paying members and months) recomputed
 from `orders` and `refunds` in set-based SQL, for one brand, whole or from a local day D on.
 
 From D: the paid orders, days and refunds of orders paid from D on (and refunds of orders never paid, placed
-from D on) are replaced; the months from D's month on are recomputed from the paid orders kept (D's month's
+from D on) are replaced, the leaders' weeks from D's week on (its earlier days included); the months from D's month on are recomputed from the paid orders kept (D's month's
 earlier days included, untouched), and the month before D's has its "paid again the month after" recounted,
 since it depends on D's month. Earlier rows are left as they are. The rules are `dashboards.rollups`' (docs/kpis.md).
 """
@@ -11,16 +11,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ColumnElement, Update, and_, delete, exists, func, insert, literal_column, or_, select, update
+from sqlalchemy import ColumnElement, Insert, Update, and_, delete, exists, func, insert, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from linli.dashboards.models import (
-    AppliedRefund, BrandDay, BrandMonth, LeaderDay, LeaderMemberMonth, LeaderMonth, MemberMonth, PaidOrder,
+    AppliedRefund, BrandDay, BrandMonth, LeaderDay, LeaderMemberMonth, LeaderMonth, LeaderWeek, MemberMonth, PaidOrder,
 )
 from linli.dashboards.rebuild_leaders import Scope
-from linli.dashboards.rollups import month_of, next_month, previous_month
+from linli.dashboards.rollups import month_of, next_month, previous_month, week_of
 from linli.db import Base, local_date, local_month
+from linli.db import week_of as sql_week_of
 from linli.leaders.models import Leader
 from linli.orders.models import Order
 from linli.payments.models import Refund
@@ -64,9 +65,22 @@ def _again_update(counters: type[Base], presence: type[Base], owner: str, brand_
         bought_again_next_month=again)
 
 
+def leader_weeks_from_days(*, brand_id: int, first_week: date | None) -> Insert:
+    """The brand's leader weeks (from `first_week` on, or all) summed from their days, set-based."""
+    week = sql_week_of(LeaderDay.day)
+    return insert(LeaderWeek).from_select(
+        ["leader_id", "week", "brand_id", "orders", "paid_fen", "refunded_fen", "gmv_fen"],
+        select(LeaderDay.leader_id, week, LeaderDay.brand_id, func.sum(LeaderDay.orders), func.sum(LeaderDay.paid_fen),
+               func.sum(LeaderDay.refunded_fen), func.sum(LeaderDay.gmv_fen))
+        .where(LeaderDay.brand_id == brand_id, *_on_or_after(LeaderDay.day, first_week))
+        .group_by(LeaderDay.leader_id, week, LeaderDay.brand_id),
+    )
+
+
 async def rebuild_order_scope(*, session: AsyncSession, scope: Scope) -> dict[str, int]:
     brand, day = scope.brand_id, scope.first_day
     month = month_of(day) if day is not None else None
+    week = week_of(day) if day is not None else None
     leaders = select(Leader.id).where(Leader.brand_id == brand)
     scoped_orders = select(Order.id).where(_orders_in_scope(scope))
     for statement in (
@@ -74,6 +88,7 @@ async def rebuild_order_scope(*, session: AsyncSession, scope: Scope) -> dict[st
         delete(PaidOrder).where(PaidOrder.brand_id == brand, *_on_or_after(PaidOrder.paid_day, day)),
         delete(BrandDay).where(BrandDay.brand_id == brand, *_on_or_after(BrandDay.day, day)),
         delete(LeaderDay).where(LeaderDay.brand_id == brand, *_on_or_after(LeaderDay.day, day)),
+        delete(LeaderWeek).where(LeaderWeek.brand_id == brand, *_on_or_after(LeaderWeek.week, week)),
         delete(MemberMonth).where(MemberMonth.brand_id == brand, *_on_or_after(MemberMonth.month, month)),
         delete(LeaderMemberMonth).where(LeaderMemberMonth.leader_id.in_(leaders),
                                         *_on_or_after(LeaderMemberMonth.month, month)),
@@ -106,10 +121,14 @@ async def rebuild_order_scope(*, session: AsyncSession, scope: Scope) -> dict[st
     await put("brand_days", BrandDay, ["brand_id", "day", "orders", "paid_fen", "refunded_fen"],
               select(PaidOrder.brand_id, PaidOrder.paid_day, *sums).where(*paid)
               .group_by(PaidOrder.brand_id, PaidOrder.paid_day))
-    await put("leader_days", LeaderDay, ["leader_id", "day", "brand_id", "orders", "paid_fen", "refunded_fen"],
-              select(PaidOrder.leader_id, PaidOrder.paid_day, PaidOrder.brand_id, *sums)
+    await put("leader_days", LeaderDay, ["leader_id", "day", "brand_id", "orders", "paid_fen", "refunded_fen", "gmv_fen"],
+              select(PaidOrder.leader_id, PaidOrder.paid_day, PaidOrder.brand_id, *sums,
+                     func.sum(PaidOrder.paid_fen) - func.sum(PaidOrder.refunded_fen))
               .where(*paid, PaidOrder.leader_id.is_not(None))
               .group_by(PaidOrder.leader_id, PaidOrder.paid_day, PaidOrder.brand_id))
+    # D's week from its Monday: its days before D were kept, and count in it again.
+    result = await session.execute(leader_weeks_from_days(brand_id=brand, first_week=week))
+    written["leader_weeks"] = max(result.rowcount or 0, 0)
     in_months = (PaidOrder.brand_id == brand, *_on_or_after(PaidOrder.paid_month, month))
     await put("member_months", MemberMonth, ["brand_id", "month", "member_id"],
               select(PaidOrder.brand_id, PaidOrder.paid_month, PaidOrder.member_id).where(*in_months).distinct())

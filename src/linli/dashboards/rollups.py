@@ -12,7 +12,7 @@ community and claim figures of the same payment or refund are counted with it (d
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from linli.brands import service as brands
 from linli.dashboards import kpi_rollups, rank_buckets
 from linli.dashboards.models import (
-    AppliedRefund, BrandDay, BrandMonth, LeaderDay, LeaderMemberMonth, LeaderMonth, MemberMonth, PaidOrder,
+    AppliedRefund, BrandDay, BrandMonth, LeaderDay, LeaderMemberMonth, LeaderMonth, LeaderWeek, MemberMonth, PaidOrder,
 )
 from linli.dashboards.upsert import bump as _bump
 from linli.dashboards.upsert import insert_new
@@ -42,12 +42,18 @@ def previous_month(month: date) -> date:
     return date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
 
 
+def week_of(day: date) -> date:
+    """The Monday of the day's week (本周 runs Monday to Sunday)."""
+    return day - timedelta(days=day.weekday())
+
+
 async def _bump_days(session: AsyncSession, fact: PaidOrder, *, orders: int, paid_fen: int, refunded_fen: int) -> None:
     changes = {"orders": orders, "paid_fen": paid_fen, "refunded_fen": refunded_fen}
     await _bump(session, BrandDay, keys={"brand_id": fact.brand_id, "day": fact.paid_day}, **changes)
     if fact.leader_id is not None:
-        await _bump(session, LeaderDay, keys={"leader_id": fact.leader_id, "day": fact.paid_day},
-                    also={"brand_id": fact.brand_id}, **changes)
+        leader = {"also": {"brand_id": fact.brand_id}, "gmv_fen": paid_fen - refunded_fen, **changes}
+        await _bump(session, LeaderDay, keys={"leader_id": fact.leader_id, "day": fact.paid_day}, **leader)
+        await _bump(session, LeaderWeek, keys={"leader_id": fact.leader_id, "week": week_of(fact.paid_day)}, **leader)
         after_orders, after_gmv = await _bump(
             session, LeaderMonth, keys={"leader_id": fact.leader_id, "month": fact.paid_month},
             also={"brand_id": fact.brand_id}, returning=("orders", "gmv_fen"), gmv_fen=paid_fen - refunded_fen, **changes,

@@ -4,7 +4,7 @@ A period is today, this week (Monday to today), this month (the 1st to today) or
 brand's time zone. For a month (to its end or to today) the money figures and paying members come from the
 leader's `dash_leader_months` row (the sums of its days); for today and this week from `dash_leader_days` and
 the paid orders of the period (a leader's rows, by index); the rank from the month's GMV buckets
-(`dash_leader_rank_buckets`) for a month, else from the days of the period grouped by leader; the month's
+(`dash_leader_rank_buckets`) for a month, else from the GMV index of the day's or the week's rows; the month's
 repurchase from `dash_leader_months`; commission from the ledger's balances and the
 payouts already made. The figures may be read on a replica (`Database.report()`); the commission is read on
 `balances_session`, the primary's: what a leader can withdraw is never shown stale.
@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.attribution.models import Binding
 from linli.dashboards import rank_buckets
-from linli.dashboards.models import LeaderDay, LeaderMonth, PaidOrder
-from linli.dashboards.rollups import brand_zone, month_of, next_month, previous_month
+from linli.dashboards.models import LeaderDay, LeaderMonth, LeaderWeek, PaidOrder
+from linli.dashboards.rollups import brand_zone, month_of, next_month, previous_month, week_of
 from linli.errors import InvalidInput
 from linli.ledger import service as ledger
 from linli.payouts import service as payouts
@@ -107,18 +107,20 @@ async def _rank(
     session: AsyncSession, *, brand_id: int, period: Period, mine: int, by_month: bool
 ) -> tuple[int | None, int]:
     """1 + the leaders of the brand with a higher GMV in the period (None if `mine` is not positive), and how
-    many leaders had a paid order in it. A month's come from its GMV buckets (dashboards.rank_buckets); other
-    periods (a week, a day) group their few days in the database."""
+    many leaders had a paid order in it. A month's come from its GMV buckets (dashboards.rank_buckets); a day's
+    and a week's (today, this week) from one pass over the index of the brand's leader days or weeks by GMV."""
     if by_month:
         return await rank_buckets.rank_in_month(session=session, brand_id=brand_id, month=period.month, mine=mine)
-    totals = (
-        select(func.sum(LeaderDay.paid_fen - LeaderDay.refunded_fen).label("gmv"))
-        .where(LeaderDay.brand_id == brand_id, LeaderDay.day.between(period.first_day, period.last_day))
-        .group_by(LeaderDay.leader_id)
-        .subquery()
-    )
-    higher_than_mine = case((totals.c.gmv > mine, 1), else_=0)
-    query = select(func.count(), func.coalesce(func.sum(higher_than_mine), 0)).select_from(totals)
+    if period.kind == "week":
+        rows, gmv = LeaderWeek, LeaderWeek.gmv_fen
+        in_period = (LeaderWeek.brand_id == brand_id, LeaderWeek.week == week_of(period.first_day))
+    else:
+        if period.first_day != period.last_day:
+            raise ValueError(f"a period of {period.kind!r} has no rank")  # today, this week and months have one
+        rows, gmv = LeaderDay, LeaderDay.gmv_fen
+        in_period = (LeaderDay.brand_id == brand_id, LeaderDay.day == period.first_day)
+    higher_than_mine = case((gmv > mine, 1), else_=0)
+    query = select(func.count(), func.coalesce(func.sum(higher_than_mine), 0)).select_from(rows).where(*in_period)
     ranked, higher = (await session.execute(query)).one()
     return (1 + int(higher) if mine > 0 else None), int(ranked)
 
