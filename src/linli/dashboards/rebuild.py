@@ -105,25 +105,27 @@ async def expected_rollups(*, session: AsyncSession, brand_id: int | None = None
     out.leader_days = {
         (leader, day): (leader_brand[leader], *value, value[1] - value[2]) for (leader, day), value in leader_days.items()
     }
-    leader_weeks: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for (leader, day), value in leader_days.items():
-        totals = leader_weeks[(leader, week_of(day))]
-        for n in range(3):
-            totals[n] += value[n]
     out.leader_weeks = {
-        (leader, week): (leader_brand[leader], *value, value[1] - value[2]) for (leader, week), value in leader_weeks.items()
+        (leader, week): (leader_brand[leader], *value, value[1] - value[2])
+        for (leader, week), value in _summed_by(leader_days, week_of).items()
     }
     out.brand_months = _month_counts(out.member_months, extra=None)
-    leader_money: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for (leader, day), value in leader_days.items():
-        totals = leader_money[(leader, month_of(day))]
-        for n in range(3):
-            totals[n] += value[n]
+    leader_money = _summed_by(leader_days, month_of)
     out.leader_months = {
         key: (*counts, *leader_money[key], leader_money[key][1] - leader_money[key][2])
         for key, counts in _month_counts(out.leader_member_months, extra=leader_brand).items()
     }
     return out
+
+
+def _summed_by(days: dict[tuple, list[int]], period_of) -> dict[tuple, list[int]]:  # noqa: ANN001
+    """(owner, day) → [orders, paid, refunded], summed per (owner, the period the day falls in)."""
+    sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for (owner, day), value in days.items():
+        totals = sums[(owner, period_of(day))]
+        for n in range(3):
+            totals[n] += value[n]
+    return sums
 
 
 def _month_counts(presence: set[tuple], *, extra: dict[int, int] | None) -> dict[tuple, tuple]:
