@@ -2,9 +2,9 @@
 from `orders` and `refunds` in set-based SQL, for one brand, whole or from a local day D on.
 
 From D: the paid orders, days and refunds of orders paid from D on (and refunds of orders never paid, placed
-from D on) are replaced, the leaders' weeks from D's week on (its earlier days included); the months from D's month on are recomputed from the paid orders kept (D's month's
-earlier days included, untouched), and the month before D's has its "paid again the month after" recounted,
-since it depends on D's month. Earlier rows are left as they are. The rules are `dashboards.rollups`' (docs/kpis.md).
+from D on) are replaced, and the leaders' weeks from D's week on (its earlier days included); the months from
+D's month on are recomputed from the paid orders kept (D's month's earlier days included, untouched), and the
+month before D's has its "paid again the month after" recounted, since it depends on D's month. Earlier rows are left as they are. The rules are `dashboards.rollups`' (docs/kpis.md).
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ def _again_update(counters: type[Base], presence: type[Base], owner: str, brand_
     again = (
         select(func.count()).select_from(this)
         .where(getattr(this, owner) == owner_of, this.month == month, exists().where(
-            getattr(after, owner) == owner_of, after.month == next_month(month), after.member_id == this.member_id))
+            getattr(after, owner) == owner_of, after.month == next_month(month), after.member_id == this.member_id,
+        ).correlate(counters, this))  # and to the row being updated: else the EXISTS joins every owner's months
         .scalar_subquery()
     )
     return update(counters).where(counters.brand_id == brand_id, counters.month == month).values(
