@@ -37,7 +37,7 @@ def test_a_small_rush_sells_exactly_the_quota(backend, monkeypatch):
         app, ["bench", "flash-sale", "--db", backend, "--members", "120", "--concurrency", "16", "--quota", "30", "--json"],
     )
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output.strip().splitlines()[-1])
+    data = json.loads(result.stdout.strip().splitlines()[-1])  # stdout: `output` mixes in stderr
     assert FIGURES <= set(data)
     assert (data["attempts"], data["quota"], data["sold"], data["paid"]) == (120, 30, 30, 30)
     assert (data["oversold"], data["lost_paid_orders"], data["errors"]) == (0, 0, 0)

@@ -29,7 +29,7 @@ def test_a_small_room_gets_every_event_and_the_floor_runs_beside_it(backend, mon
         ],
     )
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output.strip().splitlines()[-1])
+    data = json.loads(result.stdout.strip().splitlines()[-1])  # stdout: `output` mixes in stderr
     assert FIGURES <= set(data)
     assert (data["db"], data["viewers"], data["events"]) == (backend, 20, 5)
     assert (data["viewers_connected"], data["missed"], data["duplicates"]) == (20, 0, 0)

@@ -60,9 +60,10 @@ from linli.preflight import api_processes
 DEFAULT_POSTGRES_DATABASE = "linli_bench_dashboard"
 DEFAULT_SQLITE_FILE = Path.home() / ".cache" / "linli" / "bench-dashboard.db"
 WARM_UP = 20
-# The watchers' poll: their polls are load on the same cores as the worker whose lag they measure, and the longer
-# the lag the more of them there are; at 100 ms they outnumbered the rush's own requests three to one and
-# measured mostly themselves (docs/BENCHMARKS.md, freshness). A figure is at most one poll late.
+# The watchers' poll: their reads are load on the same cores as the worker whose lag they measure, and the longer
+# the lag the more of them poll at once; at 100 ms a stall could tip a run into keeping the worker behind (1,340
+# polls beside the rush's 800 requests, p99 2.2 s instead of 0.5 s: docs/BENCHMARKS.md, "The probe's own load").
+# A figure is at most one poll late.
 POLL_MS = 250
 FRESHNESS_TIMEOUT = 30.0
 

@@ -56,7 +56,7 @@ async def _bump_days(session: AsyncSession, fact: PaidOrder, *, orders: int, pai
         await _bump(session, LeaderWeek, keys={"leader_id": fact.leader_id, "week": week_of(fact.paid_day)}, **leader)
         after_orders, after_gmv = await _bump(
             session, LeaderMonth, keys={"leader_id": fact.leader_id, "month": fact.paid_month},
-            also={"brand_id": fact.brand_id}, returning=("orders", "gmv_fen"), gmv_fen=paid_fen - refunded_fen, **changes,
+            returning=("orders", "gmv_fen"), **leader,
         )
         before_fen = int(after_gmv) - (paid_fen - refunded_fen) if int(after_orders) - orders > 0 else None
         await rank_buckets.move(session, brand_id=fact.brand_id, month=fact.paid_month, before_fen=before_fen,

@@ -114,9 +114,7 @@ async def _rank(
     if period.kind == "week":
         rows, gmv = LeaderWeek, LeaderWeek.gmv_fen
         in_period = (LeaderWeek.brand_id == brand_id, LeaderWeek.week == week_of(period.first_day))
-    else:
-        if period.first_day != period.last_day:
-            raise ValueError(f"a period of {period.kind!r} has no rank")  # today, this week and months have one
+    else:  # today
         rows, gmv = LeaderDay, LeaderDay.gmv_fen
         in_period = (LeaderDay.brand_id == brand_id, LeaderDay.day == period.first_day)
     higher_than_mine = case((gmv > mine, 1), else_=0)
