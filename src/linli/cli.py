@@ -376,6 +376,34 @@ def remind_unclaimed(as_of: AsOf = None, allow_future: AllowFuture = False) -> N
     if total.failed:
         raise typer.Exit(code=1)
 
+# --- marketing (wire-up: issue 17) ----------------------------------------------------------------------------
+
+
+@app.command("refresh-kits")
+def refresh_kits(as_of: AsOf = None, allow_future: AllowFuture = False) -> None:
+    """Make or remake every leader's campaign kit of every scheduled or live session (idempotent: a kit whose
+    content is unchanged is left as it is). The worker does this on every change; this catches up at once."""
+    from linli.marketing import kits
+
+    async def run(ctx: AppContext) -> tuple[int, int]:
+        async with ctx.db.read() as session:
+            targets = await kits.upcoming_sessions(session=session, brand_id=None)
+        changed = withdrawn = 0
+        for brand_id, session_id in targets:
+            after: int | None = 0
+            while after is not None:
+                async with ctx.db.transaction() as session:
+                    result = await kits.refresh_kits(
+                        session=session, brand_id=brand_id, session_id=session_id,
+                        base_url=ctx.settings.public_base_url, now=ctx.clock.now(), after_leader_id=after,
+                    )
+                changed, withdrawn, after = changed + len(result.changed), withdrawn + result.withdrawn, result.last_leader_id
+        return changed, withdrawn
+
+    changed, withdrawn = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future, payments=False))
+    typer.echo(f"made or remade {changed} kit(s), withdrew {withdrawn}")
+
+
 outbox_app = typer.Typer(help="The outbox of domain events and the worker that delivers them.")
 app.add_typer(outbox_app, name="outbox")
 

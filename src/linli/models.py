@@ -11,6 +11,7 @@ from linli.fulfillment import models as fulfillment_models  # noqa: F401
 from linli.leaders import models as leaders_models  # noqa: F401
 from linli.ledger import models as ledger_models  # noqa: F401  (wire-up: commission ledger, issue 4)
 from linli.live import models as live_models  # noqa: F401
+from linli.marketing import models as marketing_models  # noqa: F401  (wire-up: campaign kits, issue 17)
 from linli.members import models as members_models  # noqa: F401
 from linli.notifications import models as notifications_models  # noqa: F401  (wire-up: in-app inbox, issue 5)
 from linli.orders import models as orders_models  # noqa: F401

@@ -1,4 +1,4 @@
-"""Poster images (PNG, Pillow): the leader's invite poster today, campaign posters later.
+"""Poster images (PNG, Pillow): the leader's invite poster and the campaign kit's session poster.
 
 Chinese text needs a CJK font. It is looked up at run time: the `LINLI_CJK_FONT` setting, then the
 places Debian's fonts-noto-cjk and similar packages install to, then `fc-match` if it exists. When none
@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from linli import qrcodes
 from linli.errors import Unavailable
@@ -157,6 +157,75 @@ def invite_poster_png(poster: InvitePoster, *, font_path: str) -> bytes:
     y = centered(draw, qr_top + qr.height + 24, "微信或手机相机扫码，进入直播间", footer_font, MUTED, width=width)
     if y + 40 < height:
         centered(draw, y + 12, poster.link, fonts.get(22), MUTED, width=width)
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class CampaignPoster:
+    brand_name: str
+    title: str  # the session's
+    starts: str  # the start as the brand's clock reads it: 12月5日（周六）19:30
+    cover: bytes | None  # an uploaded JPEG/PNG/WebP, or None for a drawn panel
+    badge: str
+    leader_name: str
+    invite_code: str
+    link: str  # what the QR code holds: the leader's invite link
+
+
+COVER_BOX = (0, 120, 750, 540)
+
+
+def _cover(image: Image.Image, draw: ImageDraw.ImageDraw, poster: CampaignPoster, fonts: Fonts) -> None:
+    left, top, right, bottom = COVER_BOX
+    size = (right - left, bottom - top)
+    if poster.cover is not None:
+        with Image.open(io.BytesIO(poster.cover)) as cover:
+            fitted = ImageOps.fit(ImageOps.exif_transpose(cover).convert("RGB"), size, method=Image.Resampling.LANCZOS)
+        image.paste(fitted, (left, top))
+        return
+    # No cover uploaded: a panel that still says what the session is, never an empty box.
+    draw.rectangle(COVER_BOX, fill=(232, 245, 233))
+    y = centered(draw, top + 110, "LIVE", fonts.get(120, bold=True), GREEN, width=size[0]) + 40
+    centered(draw, y, "社区专享价 · 到小区自提", fonts.get(40), GREEN, width=size[0])
+
+
+def campaign_poster_png(poster: CampaignPoster, *, font_path: str) -> bytes:
+    """The session poster of one leader's campaign kit: brand, cover, title, start time, the leader's badge and
+    name, and the QR code of the leader's invite link."""
+    width, height = POSTER_SIZE
+    fonts = Fonts(font_path)
+    image = Image.new("RGB", POSTER_SIZE, CREAM)
+    draw = ImageDraw.Draw(image)
+
+    draw.rectangle((0, 0, width, COVER_BOX[1]), fill=GREEN)
+    centered(draw, 34, f"{poster.brand_name} · 直播预告", fonts.get(44, bold=True), WHITE, width=width)
+    _cover(image, draw, poster, fonts)
+
+    y = COVER_BOX[3] + 30
+    title_font = fonts.get(46, bold=True)
+    for line in wrap(poster.title, title_font, width - 80)[:2]:
+        y = centered(draw, y, line, title_font, INK, width=width) + 14
+    time_font = fonts.get(36, bold=True)
+    label = f"{poster.starts} 开播"
+    left, top, right, bottom = draw.textbbox((0, 0), label, font=time_font)
+    pill_w = min(width - 60, right - left + 60)
+    y += 16
+    draw.rounded_rectangle(((width - pill_w) // 2, y, (width + pill_w) // 2, y + 64), radius=32, fill=GREEN)
+    centered(draw, y + 12, label, time_font, WHITE, width=width)
+
+    y += 96
+    badge_font = fonts.get(28)
+    y = centered(draw, y, poster.badge, badge_font, GREEN, width=width) + 14
+    y = centered(draw, y, f"{poster.leader_name} 邀您来看", fonts.get(40, bold=True), INK, width=width) + 24
+
+    qr = qr_image(poster.link, size=min(320, height - y - 110))
+    image.paste(qr, ((width - qr.width) // 2, y))
+    y = centered(draw, y + qr.height + 14, f"扫码进直播间 · 邀请码 {poster.invite_code}", fonts.get(28), MUTED, width=width)
+    if y + 36 < height:
+        centered(draw, y + 10, poster.link, fonts.get(22), MUTED, width=width)
 
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)

@@ -21,6 +21,15 @@ def format_local(moment: datetime, timezone: str = DEFAULT_TIMEZONE) -> str:
     return f"{format_date(local.date())} {local:%H:%M}"
 
 
+WEEKDAYS = "一二三四五六日"
+
+
+def format_announcement(moment: datetime, timezone: str = DEFAULT_TIMEZONE) -> str:
+    """An instant as a preview announces it, in the brand's time: "12月5日（周六）19:30"."""
+    local = _local(moment, timezone)
+    return f"{local.month}月{local.day}日（周{WEEKDAYS[local.weekday()]}）{local:%H:%M}"
+
+
 def format_date(day: date) -> str:
     """A calendar day (already the brand's): "2026年11月21日"."""
     return f"{day.year}年{day.month}月{day.day}日"

@@ -33,12 +33,13 @@ def _registrars() -> list:
     from linli.dashboards import handlers as dashboard_handlers  # wire-up: dashboards' roll-ups (issue 16)
     from linli.fulfillment import handlers as fulfillment_handlers  # wire-up: fulfillment (issue 5)
     from linli.ledger import handlers as ledger_handlers  # wire-up: commission ledger (issue 4)
+    from linli.marketing import handlers as marketing_handlers  # wire-up: campaign kits (issue 17)
     from linli.payments import handlers as payment_handlers
     from linli.payouts import handlers as payout_handlers  # wire-up: withdrawals (issue 4)
 
     return [
         payment_handlers.register, ledger_handlers.register, payout_handlers.register, fulfillment_handlers.register,
-        aftersales_handlers.register, dashboard_handlers.register,
+        aftersales_handlers.register, dashboard_handlers.register, marketing_handlers.register,
     ]
 
 

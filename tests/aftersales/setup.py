@@ -124,7 +124,8 @@ async def line_clawed(ctx: AppContext, order_id: int) -> tuple[int, int, int, st
 
 
 def media_files(ctx: AppContext) -> list[Path]:
-    root = ctx.settings.media_path
+    """The claim photos stored (the demo's campaign cover lives beside them, under covers/)."""
+    root = ctx.settings.media_path / "claims"
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 

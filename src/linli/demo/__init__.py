@@ -110,7 +110,7 @@ async def _write_demo(ctx: AppContext, *, now) -> None:  # noqa: ANN001
     tonight = replace(ctx, clock=FixedClock(now - timedelta(hours=1)))
     async with tonight.db.transaction() as s:
         citrus_listing_id = await strawberry_session(
-            s, brand_id=brand.id, community_id=community_ids[0], now=tonight.clock.now()
+            s, storage=ctx.storage, brand_id=brand.id, community_id=community_ids[0], now=tonight.clock.now()
         )
     # Last week's evening runs on a clock of its own, so that everything in it is dated when it happened.
     past = replace(ctx, clock=FixedClock(now - timedelta(days=LAST_EVENING_DAYS_AGO)))

@@ -11,10 +11,12 @@ from linli.accounts import service as accounts
 from linli.catalog import service as catalog
 from linli.clock import FixedClock
 from linli.context import AppContext
+from linli.demo.campaign import campaign_material
 from linli.demo.cast import GRAPE_TITLE, STRAWBERRY_TITLE, XIAOLI_PHONE, neighbour
 from linli.live import listings as live_listings
 from linli.live import offers as live_offers
 from linli.live import sessions as live_sessions
+from linli.storage import FileStorage
 
 # Neighbours of 小李 (by index) whose 爱媛果冻橙 has reached the pickup point: (index, quantity) per order.
 # 13900000004 has two orders, to show verifying all of a member's orders at once. The strawberry offer is
@@ -24,9 +26,11 @@ DELIVERED_ORDERS = ((4, 1), (4, 2), (5, 1), (6, 1), (7, 3), (8, 1))
 SETTLED_ORDERS = ((9, 2), (10, 1), (11, 2), (12, 1))
 
 
-async def strawberry_session(s: AsyncSession, *, brand_id: int, community_id: int, now: datetime) -> int:
-    """The article's evening: 黄金奶油草莓, 68 元 a box for 云顶华府's neighbours, first 100, live now.
-    Returns the listing of oranges that the arrived wave carries."""
+async def strawberry_session(
+    s: AsyncSession, *, storage: FileStorage, brand_id: int, community_id: int, now: datetime
+) -> int:
+    """The article's evening: 黄金奶油草莓, 68 元 a box for 云顶华府's neighbours, first 100, live now, with its
+    campaign material (the brand's copy, the poster cover). Returns the listing of oranges the arrived wave carries."""
     fruit = await catalog.create_category(session=s, brand_id=brand_id, name="时令水果", now=now)
     strawberry_sku = await _product(s, brand_id=brand_id, category_id=fruit.id, name="黄金奶油草莓",
                                     description="丹东 99 红颜，当天采摘冷链直发，坏果包赔。", sku="500g/盒",
@@ -59,6 +63,7 @@ async def strawberry_session(s: AsyncSession, *, brand_id: int, community_id: in
         now=now,
     )
     await live_offers.open_offer(session=s, brand_id=brand_id, session_id=session.id, offer_id=offer.offer.id, now=now)
+    await campaign_material(s, storage=storage, brand_id=brand_id, session_id=session.id, now=now)
     return citrus.listing.id
 
 

@@ -62,6 +62,7 @@ async def describe_demo(ctx: AppContext) -> str:
         f"staff login: {OWNER_LOGIN} / {DEMO_PASSWORD} (owner), {OPERATOR_LOGIN} / {DEMO_PASSWORD} (operator)",
         f"leader 小李 ({XIAOLI_PHONE}) invite code {codes['小李']}: {link}",
         f"leader 王姐 ({WANGJIE_PHONE}) invite code {codes['王姐']}",
+        f"tonight's campaign kits (poster with each leader's QR code, copy to paste): {base}/brands/{brand.id}/leader/kits",
         f"pending application: 赵哥 ({APPLICANT_PHONE}) for 锦绣江南",
         "members: 13900000001-13900000014 came in through 小李, 13900000015-13900000022 through 王姐, "
         "13900000023-13900000036 are not bound yet",

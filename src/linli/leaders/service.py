@@ -205,6 +205,14 @@ async def _move(
     return leader
 
 
+LEADER_SHARE_CHANGED = "leader.share_changed"
+
+
+def share_changed(session: AsyncSession, leader: Leader, *, now: datetime) -> None:
+    """What the leader's public material shows (status, invite code) changed: campaign kits follow (marketing)."""
+    emit(session, topic=LEADER_SHARE_CHANGED, payload={"leader_id": leader.id, "brand_id": leader.brand_id}, now=now)
+
+
 def _require_reason(reason: str | None) -> str:
     if reason is None or not reason.strip():
         raise InvalidInput("请填写原因", code="reason_required")
@@ -258,14 +266,17 @@ async def suspend(
         to="suspended", reason=reason, actor_user_id=actor_user_id, now=now,
     )
     leader.decision_reason = reason
+    share_changed(session, leader, now=now)
     return leader
 
 
 async def reinstate(*, session: AsyncSession, brand_id: int, leader_id: int, actor_user_id: int, now: datetime) -> Leader:
-    return await _move(
+    leader = await _move(
         session=session, brand_id=brand_id, leader_id=leader_id, allowed_from=("suspended",),
         to="active", reason=None, actor_user_id=actor_user_id, now=now,
     )
+    share_changed(session, leader, now=now)
+    return leader
 
 
 async def exit_leader(
@@ -280,6 +291,7 @@ async def exit_leader(
     leader.exited_at = now
     leader.decision_reason = reason
     await invite_codes.revoke_all(session=session, leader_id=leader.id, now=now)
+    share_changed(session, leader, now=now)
     return leader
 
 
@@ -466,12 +478,14 @@ async def rotate_invite_code(
     new = await invite_codes.rotate(
         session=session, leader_id=leader.id, grace_hours=program.invite_grace_hours, now=now
     )
+    share_changed(session, leader, now=now)
     return new, previous
 
 
 async def revoke_invite_codes(*, session: AsyncSession, brand_id: int, leader_id: int, now: datetime) -> int:
     """Stops the leader's current code and any old code still in its grace period, at once."""
     leader = await get_leader(session=session, brand_id=brand_id, leader_id=leader_id, for_update=True)
+    share_changed(session, leader, now=now)
     return await invite_codes.revoke_all(session=session, leader_id=leader.id, now=now)
 
 

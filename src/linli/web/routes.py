@@ -16,6 +16,7 @@ from linli.web import (
     console_commission,
     console_dashboard,
     console_host,
+    console_kits,
     console_leader_detail,
     console_leaders,
     console_levels,
@@ -40,6 +41,7 @@ from linli.web import (
     signin,
     workbench,
     workbench_dashboard,
+    workbench_kits,
     workbench_members,
     workbench_parcels,
     workbench_statements,
@@ -51,11 +53,11 @@ AREAS = (
     (home, signin, invite, member, live_room, live_comments, order_pages, claims_member),
     (member_orders, member_pickup, member_inbox, member_leader),
     # The leader's workbench.
-    (workbench, workbench_parcels, workbench_withdrawals, claims_workbench, workbench_members, workbench_statements,
-     workbench_dashboard),
+    (workbench, workbench_kits, workbench_parcels, workbench_withdrawals, claims_workbench, workbench_members,
+     workbench_statements, workbench_dashboard),
     # The brand console; in the 团长 area, levels before the leader's own page (/console/leaders/levels is no id).
     (console, console_host, console_waves, console_wave, console_pick_list, console_claims),
-    (console_products, console_sessions, console_session_setup),
+    (console_products, console_sessions, console_session_setup, console_kits),
     (console_leaders, console_levels, console_leader_detail, console_attribution, console_binding_policy),
     (console_commission, console_withdrawals, console_reports, console_dashboard),
 )

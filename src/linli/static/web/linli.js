@@ -3,6 +3,8 @@
 // 2. linli.stream(url, handlers): the browser's EventSource for live pages, JSON payloads parsed.
 // 3. The few DOM helpers the live pages share (the member's room and the host's panel): all, setText, el, yuan,
 //    appendComment.
+// 4. One-tap copy: a button with data-copy="<element id>" copies that element's text (a textarea's value) and says
+//    复制成功 in its data-copied status; the clipboard API where the page may use it, else select + execCommand.
 (function () {
   "use strict";
 
@@ -75,6 +77,37 @@
     }
     return true;
   }
+
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    var scratch = el("textarea", { readonly: "", "aria-hidden": "true", "class": "offscreen" });
+    scratch.value = text;
+    document.body.appendChild(scratch);
+    scratch.select();
+    var done = document.execCommand("copy");
+    document.body.removeChild(scratch);
+    return done ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-copy]") : null;
+    if (!button) {
+      return;
+    }
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    var status = document.getElementById(button.getAttribute("data-copied") || "");
+    if (!source) {
+      return;
+    }
+    var text = source.value !== undefined ? source.value : source.textContent;
+    copyText(text).then(function () {
+      if (status) { status.textContent = "复制成功，去微信粘贴吧"; }
+    }, function () {
+      if (status) { status.textContent = "复制失败，请长按文字手动复制"; }
+    });
+  });
 
   window.linli = {
     csrfToken: csrfToken, stream: stream, all: all, setText: setText, el: el, yuan: yuan, appendComment: appendComment,

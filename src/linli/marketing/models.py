@@ -1,0 +1,63 @@
+"""Campaign kits (直播作战包): the brand's copy templates, each session's campaign settings (its template and
+the cover drawn on its posters), and one kit per leader per session, remade in place when what it says changes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from linli.db import Base, IdMixin, IdType
+
+
+class CopyTemplate(IdMixin, Base):
+    """预告话术 written by the brand, with placeholders ({团长}, {小区} …) filled per leader."""
+
+    __tablename__ = "copy_templates"
+    __table_args__ = (Index("ix_copy_templates_brand", "brand_id", "id"),)
+
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
+    name: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(String(1000))
+    is_default: Mapped[bool] = mapped_column(default=False)  # the brand's template for a session that names none
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class SessionCampaign(IdMixin, Base):
+    """What a session's kits are made from beyond the session itself: a chosen template and an uploaded cover."""
+
+    __tablename__ = "session_campaigns"
+
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
+    session_id: Mapped[int] = mapped_column(IdType, ForeignKey("live_sessions.id"), unique=True)
+    copy_template_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("copy_templates.id"))
+    cover_key: Mapped[str | None] = mapped_column(String(200))  # in the file storage
+    cover_sha256: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
+
+
+class CampaignKit(IdMixin, Base):
+    """One leader's kit for one session. `fingerprint` hashes everything the kit shows; a change of any of it
+    remakes this row (version + 1), never a second row."""
+
+    __tablename__ = "campaign_kits"
+    __table_args__ = (
+        UniqueConstraint("session_id", "leader_id"),
+        Index("ix_campaign_kits_leader", "leader_id", "session_id"),
+    )
+
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
+    session_id: Mapped[int] = mapped_column(IdType, ForeignKey("live_sessions.id"))
+    leader_id: Mapped[int] = mapped_column(IdType, ForeignKey("leaders.id"))
+    status: Mapped[str] = mapped_column(String(16))  # current, withdrawn (session cancelled, leader left)
+    leader_name: Mapped[str] = mapped_column(String(32))  # as the poster names the leader (public)
+    badge: Mapped[str] = mapped_column(String(100))
+    invite_code: Mapped[str] = mapped_column(String(16))
+    invite_link: Mapped[str] = mapped_column(String(300))
+    copy_text: Mapped[str] = mapped_column(String(2000))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int]
+    made_at: Mapped[datetime]
+    remade_at: Mapped[datetime]
