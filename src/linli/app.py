@@ -25,6 +25,7 @@ from linli.leaders.api import router as leaders_router
 from linli.ledger.api import router as ledger_router  # wire-up: commission ledger (issue 4)
 from linli.live.api import router as live_router
 from linli.marketing.api import router as marketing_router  # wire-up: campaign kits (issue 17)
+from linli.marketing.interests_api import router as interests_router  # wire-up: interest groups (issue 17)
 from linli.notifications.api import router as notifications_router  # wire-up: in-app inbox (issue 5)
 from linli.openapi import install_api_docs
 from linli.orders.api import router as orders_router
@@ -88,6 +89,7 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
         scheduler_router,  # wire-up: the brand's schedule (issue 13)
         dashboards_router,  # wire-up: dashboards (issue 16)
         marketing_router,  # wire-up: campaign kits (issue 17)
+        interests_router,  # wire-up: interest groups (issue 17)
         health_router,  # wire-up: /healthz and /metrics (issue 13)
         web_router,  # wire-up: the pages (issue 14)
     ):

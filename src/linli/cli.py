@@ -404,6 +404,34 @@ def refresh_kits(as_of: AsOf = None, allow_future: AllowFuture = False) -> None:
     typer.echo(f"made or remade {changed} kit(s), withdrew {withdrawn}")
 
 
+@app.command("interest-groups")
+def interest_groups(
+    brand: Annotated[int | None, typer.Option("--brand", help="one brand (default: every brand)")] = None,
+    as_of: AsOf = None, allow_future: AllowFuture = False,
+) -> None:
+    """Recompute every active interest group's members as of a moment (the window ends there); idempotent. The
+    worker does it daily at 03:30 in each brand's time zone."""
+    from sqlalchemy import select
+
+    from linli.brands.models import Brand
+    from linli.marketing import interests
+
+    async def run(ctx: AppContext) -> list[interests.Recomputed]:
+        async with ctx.db.read() as session:
+            brand_ids = [brand] if brand is not None else list(await session.scalars(select(Brand.id).order_by(Brand.id)))
+        done: list[interests.Recomputed] = []
+        for brand_id in brand_ids:
+            async with ctx.db.transaction() as session:
+                done += await interests.recompute_brand(session=session, brand_id=brand_id, as_of=ctx.clock.now())
+        return done
+
+    done = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future, payments=False))
+    typer.echo(
+        f"recomputed {len(done)} group(s): {sum(d.joined for d in done)} joined, {sum(d.left for d in done)} left, "
+        f"{sum(d.members for d in done)} member(s) in all"
+    )
+
+
 outbox_app = typer.Typer(help="The outbox of domain events and the worker that delivers them.")
 app.add_typer(outbox_app, name="outbox")
 

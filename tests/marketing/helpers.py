@@ -33,3 +33,30 @@ async def snapshot(ctx: AppContext) -> dict[str, list[tuple]]:
 
 def error_code(response) -> str:  # noqa: ANN001
     return response.json()["error"]["code"]
+
+
+async def buy_listing(ctx: AppContext, *, listing_id: int, community_id: int, buyer_user_id: int, quantity: int = 1) -> int:
+    """Places and pays an order of a listing (a succeeded payment row, so it can be refunded); the worker runs."""
+    import uuid
+    from datetime import timedelta
+
+    from linli.orders import service as orders
+    from linli.payments import service as payments
+    from linli.payments.models import Payment
+
+    now = ctx.clock.now()
+    async with ctx.db.transaction() as s:
+        placed = await orders.place_order(
+            session=s, user_id=buyer_user_id, listing_id=listing_id, offer_id=None, quantity=quantity,
+            idempotency_key=uuid.uuid4().hex, pickup_community_id=community_id, payment_ttl=timedelta(minutes=10), now=now,
+        )
+        order = placed.order
+        s.add(Payment(
+            order_id=order.id, brand_id=order.brand_id, provider="simulator", out_trade_no=payments.new_out_trade_no(),
+            amount_fen=order.total_fen, status="succeeded", provider_transaction_id=None, prepay={}, created_at=now,
+            succeeded_at=now,
+        ))
+        applied = await orders.apply_payment(session=s, order_id=order.id, amount_fen=order.total_fen, now=now)
+        assert applied.outcome == "paid"
+    await run_until_idle(ctx)
+    return order.id

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from linli.demo.cast import STRAWBERRY_TITLE
 from linli.fulfillment.models import DeliveryWave
 from linli.live.models import CommunityOffer, LiveSession
-from linli.marketing.models import CampaignKit, CopyTemplate
+from linli.marketing.models import CampaignKit, CopyTemplate, InterestGroup
 from linli.notifications.models import Notification
 from linli.orders.models import Order
 from linli.web import routes
@@ -41,12 +41,13 @@ async def demo_ids(ctx) -> dict[str, str]:  # noqa: ANN001
         message = await s.scalar(select(Notification).order_by(Notification.id))
         kit = await s.scalar(select(CampaignKit).where(CampaignKit.session_id == live.id).order_by(CampaignKit.id))
         template = await s.scalar(select(CopyTemplate).order_by(CopyTemplate.id))
+        group = await s.scalar(select(InterestGroup).order_by(InterestGroup.id))
     return {
         "brand_id": str(demo.brand_id), "session_id": str(live.id), "offer_id": str(offer.id),
         "order_id": str(order.id), "wave_id": str(wave.id), "notification_id": str(message.id),
         "leader_id": str(demo.xiaoli_leader_id), "code": "ZZZZZZZZ", "claim_id": "1", "photo_id": "1",
         "dispute_id": "1", "withdrawal_id": "1", "product_id": "1", "table": "days", "kit_id": str(kit.id),
-        "template_id": str(template.id),
+        "template_id": str(template.id), "group_id": str(group.id),
     }
 
 

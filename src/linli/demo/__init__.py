@@ -31,6 +31,7 @@ from linli.demo.evenings import arrived_wave, last_weeks_evening, strawberry_ses
 from linli.demo.summary import describe_demo
 from linli.leaders import invite_codes
 from linli.leaders import service as leaders
+from linli.marketing import interests
 
 __all__ = ["XIAOLI_PHONE", "WANGJIE_PHONE", "describe_demo", "load_demo"]
 
@@ -120,3 +121,6 @@ async def _write_demo(ctx: AppContext, *, now) -> None:  # noqa: ANN001
         tonight, brand_id=brand.id, community_id=community_ids[0], listing_id=citrus_listing_id,
         staff_user_id=owner.id,
     )
+    # The interest groups as the daily recomputation would find them now, with every demo order counted.
+    async with ctx.db.transaction() as s:
+        await interests.recompute_brand(session=s, brand_id=brand.id, as_of=now)

@@ -9,6 +9,8 @@ from datetime import datetime
 from PIL import Image, ImageDraw
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from linli.catalog import service as catalog
+from linli.marketing import interests
 from linli.marketing import service as marketing
 from linli.storage import FileStorage
 
@@ -35,6 +37,7 @@ def strawberry_cover() -> bytes:
 
 
 async def campaign_material(s: AsyncSession, *, storage: FileStorage, brand_id: int, session_id: int, now: datetime) -> None:
+    """Tonight's copy and cover, and an interest group of the neighbours who mostly buy fruit (the worker fills it)."""
     template = await marketing.create_template(
         session=s, brand_id=brand_id, name="草莓季预告", body=STRAWBERRY_COPY, is_default=False, now=now
     )
@@ -42,3 +45,8 @@ async def campaign_material(s: AsyncSession, *, storage: FileStorage, brand_id: 
     await marketing.set_cover(
         session=s, storage=storage, brand_id=brand_id, session_id=session_id, data=strawberry_cover(), now=now
     )
+    [fruit] = [c for c in await catalog.list_categories(session=s, brand_id=brand_id) if c.name == "时令水果"]
+    await interests.create_group(session=s, brand_id=brand_id, now=now, data=interests.GroupInput(
+        name="水果控", description="近一个月一半以上的钱花在水果上", category_ids=[fruit.id], window_days=30,
+        min_share_bp=5000,
+    ))

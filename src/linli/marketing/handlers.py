@@ -1,5 +1,6 @@
 """The worker keeps campaign kits current: a session scheduled or changed, a template or cover changed, a
-leader approved, suspended, reinstated or given a new invite code.
+leader approved, suspended, reinstated or given a new invite code. It also recomputes an interest group whose
+rule was created or changed, at once (the daily recomputation is a scheduled job).
 
 A session's kits are made BATCH leaders per event: each step handles the next leaders and, if there are more,
 emits `marketing.kits_continue` for the rest, so 50,000 leaders are many short transactions, each retried
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.context import AppContext
 from linli.leaders.service import LEADER_SHARE_CHANGED
-from linli.marketing import kits
+from linli.marketing import interests, kits
 from linli.marketing.service import KITS_STALE
 from linli.outbox.models import OutboxEvent
 from linli.outbox.service import HandlerRegistry, emit
@@ -59,9 +60,16 @@ def register(registry: HandlerRegistry, ctx: AppContext) -> None:
                 session=session, brand_id=brand_id, session_id=target, base_url=base_url, now=now, leader_ids=[leader_id]
             )
 
+    async def interest_rule_changed(*, session: AsyncSession, event: OutboxEvent, now: datetime) -> None:
+        group = await interests.get_group(
+            session=session, brand_id=event.payload["brand_id"], group_id=event.payload["group_id"], for_update=True
+        )
+        await interests.recompute_group(session=session, group=group, as_of=now)
+
     for topic in SESSION_TOPICS:
         registry.register(topic, session_changed)
     registry.register(KITS_CONTINUE, continued)
     registry.register(KITS_STALE, stale)
     registry.register("leader.approved", leader_changed)
     registry.register(LEADER_SHARE_CHANGED, leader_changed)
+    registry.register(interests.RULE_CHANGED, interest_rule_changed)

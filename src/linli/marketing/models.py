@@ -1,14 +1,15 @@
 """Campaign kits (直播作战包): the brand's copy templates, each session's campaign settings (its template and
-the cover drawn on its posters), and one kit per leader per session, remade in place when what it says changes."""
+the cover drawn on its posters), and one kit per leader per session, remade in place when what it says changes.
+Interest groups (兴趣小组): rules over members' purchases and the members they found."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from linli.db import Base, IdMixin, IdType
+from linli.db import Base, Fen, IdMixin, IdType
 
 
 class CopyTemplate(IdMixin, Base):
@@ -61,3 +62,37 @@ class CampaignKit(IdMixin, Base):
     version: Mapped[int]
     made_at: Mapped[datetime]
     remade_at: Mapped[datetime]
+
+
+class InterestGroup(IdMixin, Base):
+    """兴趣小组: members whose recent purchases lean to some categories or products (健身轻食组, 宝妈育儿组). The rule
+    is recomputed on schedule; pushes and coupons can target the group's members."""
+
+    __tablename__ = "interest_groups"
+    __table_args__ = (UniqueConstraint("brand_id", "name"),)
+
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
+    name: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16))  # active, archived
+    category_ids: Mapped[list[int]] = mapped_column(JSON)  # the focus: categories, or else products
+    product_ids: Mapped[list[int]] = mapped_column(JSON)
+    window_days: Mapped[int]
+    min_share_bp: Mapped[int]  # of the member's spend in the window, in basis points
+    min_focus_fen: Mapped[Fen]
+    min_focus_orders: Mapped[int]
+    member_count: Mapped[int] = mapped_column(default=0)
+    computed_at: Mapped[datetime | None]  # the `as of` of the last recomputation
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class InterestMember(Base):
+    """One member in one interest group, since the recomputation that first found them there."""
+
+    __tablename__ = "interest_members"
+    __table_args__ = (Index("ix_interest_members_member", "member_id"),)
+
+    group_id: Mapped[int] = mapped_column(IdType, ForeignKey("interest_groups.id"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(IdType, ForeignKey("members.id"), primary_key=True)
+    joined_at: Mapped[datetime]

@@ -79,3 +79,48 @@ class SessionKitOut(BaseModel):
 
 class SessionKitsOut(Page[SessionKitOut]):
     pass
+
+
+class InterestGroupIn(BaseModel):
+    name: str = Field(max_length=200, description="小组名称（1–32 字），如 健身轻食组")
+    description: str = Field("", max_length=1000)
+    category_ids: list[int] = Field(default_factory=list, max_length=100, description="关注的品类（与 product_ids 二选一）")
+    product_ids: list[int] = Field(default_factory=list, max_length=100, description="关注的商品")
+    window_days: int = Field(90, ge=-1_000_000, le=1_000_000, description="统计最近多少天（7–365）")
+    min_share_bp: int = Field(3000, ge=-1_000_000, le=1_000_000, description="关注品类占其消费的最低比例，基点（3000 = 30%）")
+    min_focus_fen: int = Field(0, ge=-10**15, le=10**15, description="在关注品类上至少消费（分）")
+    min_focus_orders: int = Field(1, ge=-1_000_000, le=1_000_000, description="在关注品类上至少几单")
+
+
+class InterestGroupOut(BaseModel):
+    id: int
+    brand_id: int
+    name: str
+    description: str
+    status: str
+    category_ids: list[int]
+    product_ids: list[int]
+    window_days: int
+    min_share_bp: int
+    min_focus_fen: int
+    min_focus_orders: int
+    rule_text: str
+    member_count: int
+    computed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class InterestGroupsOut(Page[InterestGroupOut]):
+    pass
+
+
+class InterestMemberOut(BaseModel):
+    member_id: int
+    name: str  # masked for nobody but staff of the brand, who see it whole
+    phone: str | None
+    joined_at: datetime
+
+
+class InterestMembersOut(Page[InterestMemberOut]):
+    group: InterestGroupOut

@@ -4,6 +4,7 @@
 | --- | --- | --- | --- |
 | settle | each brand | a local day | at the brand's settle time (default 00:10 local), as of that moment |
 | tier-bonus | each brand | the local month that closed | 01:00 local on the 1st |
+| interest-groups | each brand | a local day | 03:30 local, as of that moment: every active interest group's members |
 | expire-bindings | all | an hour (UTC) | at the top of each hour |
 | payouts-sync | all | 10 minutes (UTC) | every 10 minutes, for withdrawals approved 10+ minutes ago |
 | prune-outbox | all | a UTC day | 20:00 UTC (04:00 in China): events processed 7+ days ago, job runs older than 90 days |
@@ -27,6 +28,7 @@ from linli.scheduler.models import GLOBAL_SCOPE, brand_scope
 
 DEFAULT_SETTLE_AT = time(0, 10)
 TIER_BONUS_AT = time(1, 0)
+INTEREST_GROUPS_AT = time(3, 30)
 EXPIRE_BINDINGS_MINUTES = 60
 PAYOUTS_SYNC_MINUTES = 10
 PAYOUTS_SYNC_OLDER_THAN = timedelta(minutes=10)
@@ -98,6 +100,9 @@ def due_now(*, now: datetime, brands: list[BrandSchedule]) -> list[Due]:
         month, at = closed_month(now, ZoneInfo(brand.timezone), TIER_BONUS_AT)
         if brand.created_at < at:  # a brand created after that month closed has nothing to compute for it
             due.append(Due("tier-bonus", brand_scope(brand.brand_id), month, at, brand.brand_id))
+    for brand in brands:
+        day, at = daily_period(now, ZoneInfo(brand.timezone), INTEREST_GROUPS_AT)
+        due.append(Due("interest-groups", brand_scope(brand.brand_id), day.isoformat(), at, brand.brand_id))
     period, at = interval_period(now, EXPIRE_BINDINGS_MINUTES)
     due.append(Due("expire-bindings", GLOBAL_SCOPE, period, at))
     period, at = interval_period(now, PAYOUTS_SYNC_MINUTES)
@@ -129,6 +134,16 @@ async def _tier_bonus(ctx: AppContext, due: Due, now: datetime) -> dict[str, Any
             "posted_fen": report.posted_fen}
 
 
+async def _interest_groups(ctx: AppContext, due: Due, now: datetime) -> dict[str, Any]:
+    from linli.marketing import interests
+
+    assert due.brand_id is not None
+    async with ctx.db.transaction() as session:
+        # As of the scheduled moment: a late run finds exactly the members the on-time run would have.
+        done = await interests.recompute_brand(session=session, brand_id=due.brand_id, as_of=due.due_at)
+    return {"groups": len(done), "joined": sum(d.joined for d in done), "left": sum(d.left for d in done)}
+
+
 async def _expire_bindings(ctx: AppContext, due: Due, now: datetime) -> dict[str, Any]:
     from linli.attribution import service as attribution
 
@@ -158,6 +173,7 @@ async def _prune(ctx: AppContext, due: Due, now: datetime) -> dict[str, Any]:
 RUNNERS: dict[str, Callable[[AppContext, Due, datetime], Awaitable[dict[str, Any]]]] = {
     "settle": _settle,
     "tier-bonus": _tier_bonus,
+    "interest-groups": _interest_groups,
     "expire-bindings": _expire_bindings,
     "payouts-sync": _payouts_sync,
     "prune-outbox": _prune,

@@ -16,6 +16,7 @@ from linli.web import (
     console_commission,
     console_dashboard,
     console_host,
+    console_interests,
     console_kits,
     console_leader_detail,
     console_leaders,
@@ -57,7 +58,7 @@ AREAS = (
      workbench_statements, workbench_dashboard),
     # The brand console; in the 团长 area, levels before the leader's own page (/console/leaders/levels is no id).
     (console, console_host, console_waves, console_wave, console_pick_list, console_claims),
-    (console_products, console_sessions, console_session_setup, console_kits),
+    (console_products, console_sessions, console_session_setup, console_kits, console_interests),
     (console_leaders, console_levels, console_leader_detail, console_attribution, console_binding_policy),
     (console_commission, console_withdrawals, console_reports, console_dashboard),
 )
