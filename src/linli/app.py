@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from linli import __version__
+from linli.academy.api import router as academy_router  # wire-up: the leader academy (issue 17)
 from linli.accounts.api import router as accounts_router
 from linli.aftersales import timeline as aftersales_timeline
 from linli.aftersales.api import router as aftersales_router  # wire-up: after-sales claims (issue 5)
@@ -86,6 +87,7 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
         aftersales_router,  # wire-up: after-sales claims (issue 5)
         scheduler_router,  # wire-up: the brand's schedule (issue 13)
         dashboards_router,  # wire-up: dashboards (issue 16)
+        academy_router,  # wire-up: the leader academy (issue 17)
         health_router,  # wire-up: /healthz and /metrics (issue 13)
         web_router,  # wire-up: the pages (issue 14)
     ):

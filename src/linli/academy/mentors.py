@@ -314,7 +314,7 @@ async def mentees_of(*, session: AsyncSession, brand_id: int, mentor_leader_id: 
             Mentorship.ended_at.is_(None), Leader.status.in_(HOLDING_STATUSES),
         )
         .order_by(Mentorship.assigned_at, Mentorship.id)
-    )).tuples().all()
+    )).all()
     mentees = [leader for _, leader in rows]
     names = await display_names(session=session, leader_list=mentees)
     communities = await brands.communities_by_ids(session=session, community_ids={x.community_id for x in mentees})

@@ -33,7 +33,7 @@ async def course_titles(*, session: AsyncSession, brand_id: int, course_ids: set
     rows = await session.execute(
         select(Course.id, Course.title).where(Course.brand_id == brand_id, Course.id.in_(course_ids))
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 async def check_required_courses(*, session: AsyncSession, brand_id: int, course_ids: set[int]) -> None:
