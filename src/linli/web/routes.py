@@ -39,6 +39,7 @@ from linli.web import (
     order_pages,
     signin,
     workbench,
+    workbench_academy,
     workbench_dashboard,
     workbench_members,
     workbench_parcels,
@@ -52,7 +53,7 @@ AREAS = (
     (member_orders, member_pickup, member_inbox, member_leader),
     # The leader's workbench.
     (workbench, workbench_parcels, workbench_withdrawals, claims_workbench, workbench_members, workbench_statements,
-     workbench_dashboard),
+     workbench_dashboard, workbench_academy),
     # The brand console; in the 团长 area, levels before the leader's own page (/console/leaders/levels is no id).
     (console, console_host, console_waves, console_wave, console_pick_list, console_claims),
     (console_products, console_sessions, console_session_setup),
