@@ -10,6 +10,8 @@ from linli.web import (
     claims_member,
     claims_workbench,
     console,
+    console_academy,
+    console_academy_lessons,
     console_attribution,
     console_binding_policy,
     console_claims,
@@ -19,6 +21,7 @@ from linli.web import (
     console_leader_detail,
     console_leaders,
     console_levels,
+    console_mentors,
     console_pick_list,
     console_products,
     console_reports,
@@ -59,6 +62,7 @@ AREAS = (
     (console_products, console_sessions, console_session_setup),
     (console_leaders, console_levels, console_leader_detail, console_attribution, console_binding_policy),
     (console_commission, console_withdrawals, console_reports, console_dashboard),
+    (console_academy, console_academy_lessons, console_mentors),
 )
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_page)])
