@@ -180,3 +180,32 @@ async def test_only_this_brands_staff_open_or_post(client, ctx, world, who):
         mentorship = await s.scalar(select(Mentorship).where(Mentorship.mentee_leader_id == scene.wangjie_leader_id))
         rules = await s.get(AcademySettings, scene.brand_id)
     assert (course.title, course.status, mentorship.ended_at, rules.mentor_capacity) == ("新手主理人必修课", "published", None, 5)
+
+
+async def test_the_owner_sets_the_courses_a_level_requires(client, ctx):
+    from linli.leaders import service as leaders
+
+    scene = await load_academy(ctx)
+    await sign_in_as(client, ctx, login="youlin-owner")
+    url = f"/brands/{scene.brand_id}/console/leaders/levels"
+    page = await client.get(url)
+    assert re.search(r'data-testid="level-regular">.*?《新手主理人必修课》', page.text, re.S)
+    assert f'value="2:{scene.course_id}" checked' in page.text and f'value="1:{scene.course_id}"' not in page.text
+    rows = {
+        "code": ["trainee", "regular", "gold", ""], "name": ["见习", "正式", "金牌", ""],
+        "min_bound_members": ["0", "20", "100", ""], "rights": ["基础佣金", "直播作战包", "专属客服", ""],
+    }
+    token = csrf_of(page.text)
+    saved = await client.post(url, data={"csrf_token": token, **rows, "invite_grace_hours": "72",
+                                         "required_courses": [f"3:{scene.course_id}", "3:junk"]})
+    assert saved.status_code == 303, saved.text
+    async with ctx.db.read() as s:
+        program = await leaders.get_program(session=s, brand_id=scene.brand_id)
+    assert [leaders.required_courses(lv) for lv in program.levels] == [[], [], [scene.course_id]]
+    refused = await client.post(url, data={"csrf_token": token, **rows, "invite_grace_hours": "72",
+                                           "required_courses": ["3:999999"]})
+    assert refused.status_code == 422 and "本品牌已发布的课程" in error_beside(refused.text, "levels")
+    assert f'value="3:{scene.course_id}"' in refused.text  # the choices are shown again
+    async with ctx.db.read() as s:
+        assert [leaders.required_courses(lv) for lv in (await leaders.get_program(session=s, brand_id=scene.brand_id)).levels] == [
+            [], [], [scene.course_id]]
