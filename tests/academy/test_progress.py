@@ -187,3 +187,18 @@ async def test_a_suspended_leader_cannot_mark_lessons(scene: Scene, ctx, client)
             await progress.mark_lesson_done(session=s, brand_id=scene.brand, leader_id=scene.newcomer.leader_id,
                                             lesson_id=scene.course.lesson_ids[0], now=ctx.clock.now())
     assert await lessons_done(ctx, scene.newcomer.leader_id) == 0
+
+
+async def test_republishing_completes_a_leader_who_has_done_every_lesson_left(client, scene: Scene, ctx):
+    first, second, third = scene.course.lesson_ids
+    for lesson_id in (first, second):
+        await done(client, scene, lesson_id)
+    now = ctx.clock.now()
+    async with ctx.db.transaction() as s:
+        await courses.unpublish_course(session=s, brand_id=scene.brand, course_id=scene.course.id, now=now)
+        await courses.set_lesson_status(session=s, brand_id=scene.brand, lesson_id=third, status="draft", now=now)
+    assert await completions(ctx, scene.newcomer.leader_id) == []
+    async with ctx.db.transaction() as s:
+        await courses.publish_course(session=s, brand_id=scene.brand, course_id=scene.course.id, now=now)
+    assert [c for c, _ in await completions(ctx, scene.newcomer.leader_id)] == [scene.course.id]
+    assert len(await events(ctx, TOPIC)) == 1

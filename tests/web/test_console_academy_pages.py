@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from linli.academy.models import AcademySettings, Course, Lesson, Mentorship
 from linli.web.visitor import SESSION_COOKIE
-from tests.web.academy_scene import load_academy
+from tests.web.academy_scene import load_academy, require_the_course_for_regular
 from tests.web.conftest import csrf_of
 from tests.web.test_workbench_pages import hidden, other_brand_leader, text_of
 from tests.web.workbench_scene import NEIGHBOUR_PHONE, XIAOLI_PHONE, sign_in_as
@@ -186,6 +186,7 @@ async def test_the_owner_sets_the_courses_a_level_requires(client, ctx):
     from linli.leaders import service as leaders
 
     scene = await load_academy(ctx)
+    await require_the_course_for_regular(ctx, scene)
     await sign_in_as(client, ctx, login="youlin-owner")
     url = f"/brands/{scene.brand_id}/console/leaders/levels"
     page = await client.get(url)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from linli.academy.models import CourseCompletion, LessonCompletion, MentorContact
 from linli.web.visitor import SESSION_COOKIE
-from tests.web.academy_scene import load_academy
+from tests.web.academy_scene import load_academy, require_the_course_for_regular
 from tests.web.conftest import csrf_of
 from tests.web.test_workbench_pages import other_brand_leader, text_of
 from tests.web.workbench_scene import NEIGHBOUR_PHONE, WANGJIE_PHONE, XIAOLI_PHONE, sign_in_as
@@ -24,6 +24,7 @@ async def done_count(ctx) -> int:
 
 async def test_xiaoli_studies_a_lesson_and_the_progress_moves(client, ctx):
     scene = await load_academy(ctx)
+    await require_the_course_for_regular(ctx, scene)
     await sign_in_as(client, ctx, phone=XIAOLI_PHONE)
     home = await client.get(f"/brands/{scene.brand_id}/leader/academy")
     assert home.status_code == 200
@@ -33,6 +34,8 @@ async def test_xiaoli_studies_a_lesson_and_the_progress_moves(client, ctx):
     assert "我的学员（1 位）" in text  # 小李 mentors 王姐
     assert "暂未安排导师" in text
     assert 'aria-current="page">成长中心' in home.text
+    workbench = text_of((await client.get(f"/brands/{scene.brand_id}/leader")).text)
+    assert "再绑定 6 位并 完成 1 门课程 升为正式" in workbench
 
     first = scene.lesson_ids[0]
     lesson = await client.get(f"/brands/{scene.brand_id}/leader/academy/lessons/{first}")
@@ -80,6 +83,7 @@ async def test_wangjie_sees_her_mentor_and_xiaoli_his_mentee(client, ctx):
     await sign_in_as(client, ctx, phone=WANGJIE_PHONE)
     home = text_of((await client.get(f"/brands/{scene.brand_id}/leader/academy")).text)
     assert "小李 · 云顶华府" in home and "联系方式： 微信 xiaoli-88" in home and "已学 1/3 课" in home
+    assert "再绑定 12 位邻居" in home and "完成课程" not in home  # the default programme asks for no course
     assert "我的学员" not in home
     empty = text_of((await client.get(f"/brands/{scene.brand_id}/leader/academy/mentees")).text)
     assert "您还没有学员" in empty  # 王姐's own list: nobody, never 小李's mentees

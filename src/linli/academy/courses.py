@@ -138,7 +138,8 @@ async def _published_count(session: AsyncSession, course_id: int) -> int:
 
 
 async def publish_course(*, session: AsyncSession, brand_id: int, course_id: int, now: datetime) -> Course:
-    """Leaders see the course from now on; publishing a published course changes nothing."""
+    """Leaders see the course from now on; publishing a published course changes nothing. Whoever has already
+    done every published lesson (progress kept from before it was withdrawn) completes it now."""
     course = await get_course(session=session, brand_id=brand_id, course_id=course_id, for_update=True)
     if course.status == "published":
         return course
@@ -147,6 +148,9 @@ async def publish_course(*, session: AsyncSession, brand_id: int, course_id: int
     course.status = "published"
     course.published_at = now
     course.updated_at = now
+    await session.flush()
+    # A leader may have done every lesson still published (one was withdrawn while the course was a draft).
+    await completion.complete_finished(session=session, course=course, now=now)
     return course
 
 

@@ -1,6 +1,7 @@
-"""The demo's 成长中心: the brand's required course for new leaders (新手主理人必修课, three lessons), a level that
-asks for it, 小李 mentoring 王姐 (who has done the first lesson), and mentors assigned on approval from now on
-(approve 赵哥 in the console and he gets 小李)."""
+"""The demo's 成长中心: the brand's course for new leaders (新手主理人必修课, three lessons), 小李 mentoring 王姐 (who
+has done the first lesson), and mentors assigned on approval from now on (approve 赵哥 in the console and he gets
+小李). The leader programme stays the default, so a level asking for the course is the owner's to try
+(团长 › 等级与权益)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.academy import courses, mentors, progress
-from linli.leaders import service as leaders
 
 COURSE_TITLE = "新手主理人必修课"
 LESSONS = (
@@ -23,7 +23,9 @@ LESSONS = (
      "小额且记录良好的申请会极速退款；其余由品牌审核，结果会通知到邻居。\n"
      "售后处理得好，是复购最好的理由：处理完在群里说一声，邻居都看得见。")),
 )
-DEMO_MIN_DAYS = 3  # the demo brand is a week old: its leaders of a week count as experienced
+DEMO_MIN_DAYS = 2  # the demo brand is a week old: its leaders of a week count as experienced
+# 小李 took 王姐 on four days ago, before last week's evening (whose worker run, dated then, tells them both).
+MENTORED_DAYS_AGO = 4
 
 
 async def academy_demo(
@@ -44,23 +46,15 @@ async def academy_demo(
         lesson_ids.append(lesson.id)
     await courses.publish_course(session=s, brand_id=brand_id, course_id=course.id, now=written)
 
-    # 正式 asks for the course as well as 20 bound members.
-    program = await leaders.get_program(session=s, brand_id=brand_id)
-    levels = [
-        {**lv, "required_course_ids": [course.id] if lv["code"] == "regular" else leaders.required_courses(lv)}
-        for lv in program.levels
-    ]
-    await leaders.update_program(
-        session=s, brand_id=brand_id, levels=levels, invite_grace_hours=program.invite_grace_hours,
-        actor_user_id=owner_id, now=written,
-    )
     await mentors.update_rules(
         session=s, brand_id=brand_id, auto_assign_mentor=True, mentor_capacity=mentors.DEFAULT_CAPACITY,
         mentor_min_days=DEMO_MIN_DAYS, actor_user_id=owner_id, now=written,
     )
-    yesterday = now - timedelta(days=1)
+    mentored = now - timedelta(days=MENTORED_DAYS_AGO)
     await mentors.assign_mentor(
         session=s, brand_id=brand_id, mentee_leader_id=wangjie_id, mentor_leader_id=xiaoli_id, actor_user_id=owner_id,
-        now=yesterday,
+        now=mentored,
     )
-    await progress.mark_lesson_done(session=s, brand_id=brand_id, leader_id=wangjie_id, lesson_id=lesson_ids[0], now=yesterday)
+    await progress.mark_lesson_done(
+        session=s, brand_id=brand_id, leader_id=wangjie_id, lesson_id=lesson_ids[0], now=mentored + timedelta(hours=2)
+    )

@@ -64,7 +64,7 @@ async def describe_demo(ctx: AppContext) -> str:
         f"leader 小李 ({XIAOLI_PHONE}) invite code {codes['小李']}: {link}",
         f"leader 王姐 ({WANGJIE_PHONE}) invite code {codes['王姐']}",
         f"pending application: 赵哥 ({APPLICANT_PHONE}) for 锦绣江南",
-        f"成长中心 (academy): {COURSE_TITLE}, {len(LESSONS)} lessons, required for 正式; 小李 mentors 王姐 "
+        f"成长中心 (academy): {COURSE_TITLE}, {len(LESSONS)} lessons; 小李 mentors 王姐 "
         f"(workbench {base}/brands/{brand.id}/leader/academy); approving 赵哥 assigns him a mentor automatically",
         "members: 13900000001-13900000014 came in through 小李, 13900000015-13900000022 through 王姐, "
         "13900000023-13900000036 are not bound yet",
