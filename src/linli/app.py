@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from linli import __version__
+from linli.academy.api import router as academy_router  # wire-up: the leader academy (issue 17)
 from linli.accounts.api import router as accounts_router
 from linli.aftersales import timeline as aftersales_timeline
 from linli.aftersales.api import router as aftersales_router  # wire-up: after-sales claims (issue 5)
@@ -90,6 +91,7 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
         dashboards_router,  # wire-up: dashboards (issue 16)
         marketing_router,  # wire-up: campaign kits (issue 17)
         interests_router,  # wire-up: interest groups (issue 17)
+        academy_router,  # wire-up: the leader academy (issue 17)
         health_router,  # wire-up: /healthz and /metrics (issue 13)
         web_router,  # wire-up: the pages (issue 14)
     ):

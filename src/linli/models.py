@@ -1,5 +1,6 @@
 """Imports every context's models so that the metadata (and Alembic) sees all tables."""
 
+from linli.academy import models as academy_models  # noqa: F401  (wire-up: the leader academy, issue 17)
 from linli.accounts import models as accounts_models  # noqa: F401
 from linli.aftersales import models as aftersales_models  # noqa: F401  (wire-up: after-sales, issue 5)
 from linli.attribution import models as attribution_models  # noqa: F401

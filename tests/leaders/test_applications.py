@@ -337,7 +337,10 @@ async def test_leader_detail_for_staff(client, scene: Scene):
     assert body["phone_masked"].count("*") == 4
     assert body["current_invite_code"] == scene.leader.code
     assert body["badge"] == "云顶华府·优邻优选社区主理人"
-    assert body["next_level"] == {"code": "regular", "name": "正式", "min_bound_members": 20, "members_needed": 20}
+    assert body["next_level"] == {
+        "code": "regular", "name": "正式", "min_bound_members": 20, "members_needed": 20,
+        "required_course_ids": [], "courses_needed": [],
+    }
     assert [h["to_status"] for h in body["history"]] == ["applied", "active"]
 
     pending = (await client.get(f"{base(scene)}/leaders/{scene.applicant.leader_id}", headers=scene.owner.headers)).json()

@@ -34,7 +34,8 @@ async def test_default_programme(client, scene: Scene):
 async def test_owner_sets_the_programme(client, scene: Scene, clock):
     response = await client.put(f"{base(scene)}/leader-program", json=PROGRAM, headers=scene.owner.headers)
     assert response.status_code == 200, response.text
-    assert response.json()["levels"] == PROGRAM["levels"]
+    # A level saved without courses requires none.
+    assert response.json()["levels"] == [{**lv, "required_course_ids": []} for lv in PROGRAM["levels"]]
     assert response.json()["invite_grace_hours"] == 24
     assert response.json()["updated_at"] is not None
     again = (await client.get(f"{base(scene)}/leader-program", headers=scene.operator.headers)).json()
@@ -94,7 +95,10 @@ async def test_level_follows_bound_members(client, world: World, scene: Scene):
     start = await profile()
     assert start["bound_members"] == 0
     assert start["level"] == {"code": "trainee", "name": "见习", "rights": ["基础佣金"]}
-    assert start["next_level"] == {"code": "regular", "name": "正式", "min_bound_members": 3, "members_needed": 3}
+    assert start["next_level"] == {
+        "code": "regular", "name": "正式", "min_bound_members": 3, "members_needed": 3,
+        "required_course_ids": [], "courses_needed": [],
+    }
 
     await bind_members(world, leader=scene.leader, count=2)
     assert (await profile())["next_level"]["members_needed"] == 1
@@ -104,7 +108,10 @@ async def test_level_follows_bound_members(client, world: World, scene: Scene):
     assert regular["bound_members"] == 3
     assert regular["level"]["code"] == "regular"
     assert regular["level"]["rights"] == ["基础佣金", "直播作战包"]
-    assert regular["next_level"] == {"code": "gold", "name": "金牌", "min_bound_members": 5, "members_needed": 2}
+    assert regular["next_level"] == {
+        "code": "gold", "name": "金牌", "min_bound_members": 5, "members_needed": 2,
+        "required_course_ids": [], "courses_needed": [],
+    }
 
     await bind_members(world, leader=scene.leader, count=3)
     gold = await profile()
@@ -142,7 +149,10 @@ async def test_leader_profile(client, scene: Scene, ctx):
         "badge": "云顶华府·优邻优选社区主理人",
         "level": {"code": "trainee", "name": "见习", "rights": ["基础佣金"]},
         "bound_members": 0,
-        "next_level": {"code": "regular", "name": "正式", "min_bound_members": 20, "members_needed": 20},
+        "next_level": {
+            "code": "regular", "name": "正式", "min_bound_members": 20, "members_needed": 20,
+            "required_course_ids": [], "courses_needed": [],
+        },
         "invite": {
             "code": code,
             "link": f"{ctx.settings.public_base_url}/i/{code}",

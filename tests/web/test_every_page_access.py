@@ -9,6 +9,7 @@ import re
 
 from sqlalchemy import select
 
+from linli.academy.models import Lesson
 from linli.demo.cast import STRAWBERRY_TITLE
 from linli.fulfillment.models import DeliveryWave
 from linli.live.models import CommunityOffer, LiveSession
@@ -42,12 +43,14 @@ async def demo_ids(ctx) -> dict[str, str]:  # noqa: ANN001
         kit = await s.scalar(select(CampaignKit).where(CampaignKit.session_id == live.id).order_by(CampaignKit.id))
         template = await s.scalar(select(CopyTemplate).order_by(CopyTemplate.id))
         group = await s.scalar(select(InterestGroup).order_by(InterestGroup.id))
+        lesson = await s.scalar(select(Lesson).order_by(Lesson.id))
     return {
         "brand_id": str(demo.brand_id), "session_id": str(live.id), "offer_id": str(offer.id),
         "order_id": str(order.id), "wave_id": str(wave.id), "notification_id": str(message.id),
         "leader_id": str(demo.xiaoli_leader_id), "code": "ZZZZZZZZ", "claim_id": "1", "photo_id": "1",
         "dispute_id": "1", "withdrawal_id": "1", "product_id": "1", "table": "days", "kit_id": str(kit.id),
         "template_id": str(template.id), "group_id": str(group.id),
+        "course_id": str(lesson.course_id), "lesson_id": str(lesson.id),
     }
 
 

@@ -73,7 +73,8 @@ async def test_no_page_or_asset_comes_from_another_host(phone: Phone, ctx, web_s
     await phone.page.context.add_cookies([{"name": SESSION_COOKIE, "value": web_scene.li.actor.token, "url": phone.base_url}])
     for path in ("/leader", f"/brands/{web_scene.brand_id}/leader/parcels", f"/brands/{web_scene.brand_id}/leader/withdrawals",
                  f"/brands/{web_scene.brand_id}/leader/members", f"/brands/{web_scene.brand_id}/leader/statements",
-                 f"/brands/{web_scene.brand_id}/leader/dashboard"):
+                 f"/brands/{web_scene.brand_id}/leader/dashboard", f"/brands/{web_scene.brand_id}/leader/academy",
+                 f"/brands/{web_scene.brand_id}/leader/academy/mentees"):
         await phone.open(path)
         await expect(phone.page.get_by_role("navigation", name="团长工作台")).to_be_visible()
     assert any(url.endswith(f"/brands/{web_scene.brand_id}/leader/qr.png") for url in phone.requests)
@@ -95,6 +96,10 @@ async def test_no_page_or_asset_comes_from_another_host(phone: Phone, ctx, web_s
     await expect(phone.page.get_by_test_id("host-panel")).to_be_visible()
     assert any(url.endswith("/static/web/host_panel.js") for url in phone.requests)
     await phone.open("/me")  # leaves the panel and its event stream
+    # The console's 成长中心.
+    for rest in ("/academy", "/academy/mentors"):
+        await phone.open(f"/brands/{web_scene.brand_id}/console{rest}")
+        await expect(phone.page.get_by_role("navigation", name="成长中心管理")).to_be_visible()
     # The console's money pages.
     for rest in ("/commission", "/withdrawals", "/reports/commission"):
         await phone.open(f"/brands/{web_scene.brand_id}/console{rest}")

@@ -1,4 +1,5 @@
-"""The demo data: brand 优邻优选, 云顶华府 with leader 小李, 王姐, and a few dozen neighbours.
+"""The demo data: brand 优邻优选, 云顶华府 with leader 小李, 王姐, and a few dozen neighbours; the 成长中心's
+required course, with 小李 mentoring 王姐.
 
 The brand was founded a week before the demo is loaded; last week's grape evening has been picked up and
 settled (so 小李 has money to withdraw); the strawberry evening is live now and a wave of oranges waits at
@@ -16,6 +17,7 @@ from linli.attribution import service as attribution
 from linli.brands import service as brands
 from linli.clock import FixedClock
 from linli.context import AppContext
+from linli.demo.academy import academy_demo
 from linli.demo.cast import (
     APPLICANT_PHONE,
     BRAND_SLUG,
@@ -73,7 +75,7 @@ async def _write_demo(ctx: AppContext, *, now) -> None:  # noqa: ANN001
             )
             community_ids.append(community.id)
 
-        leader_codes = {}
+        leader_codes, leader_ids = {}, {}
         for phone, name, community_id in ((XIAOLI_PHONE, "小李", community_ids[0]), (WANGJIE_PHONE, "王姐", community_ids[1])):
             user = await accounts.get_or_create_user_by_phone(session=s, phone=phone, now=founded, display_name=name)
             leader = await leaders.apply(
@@ -84,6 +86,7 @@ async def _write_demo(ctx: AppContext, *, now) -> None:  # noqa: ANN001
             code = await invite_codes.current_code(session=s, leader_id=leader.id)
             assert code is not None
             leader_codes[name] = code.code
+            leader_ids[name] = leader.id
         applicant = await accounts.get_or_create_user_by_phone(
             session=s, phone=APPLICANT_PHONE, now=founded, display_name="赵哥"
         )
@@ -105,6 +108,9 @@ async def _write_demo(ctx: AppContext, *, now) -> None:  # noqa: ANN001
         first = await accounts.find_user_by_phone(session=s, phone=first_phone)
         assert first is not None
         await attribution.enter_with_code(session=s, user_id=first.id, raw_code=leader_codes["王姐"], now=founded)
+        await academy_demo(
+            s, brand_id=brand.id, owner_id=owner.id, xiaoli_id=leader_ids["小李"], wangjie_id=leader_ids["王姐"], now=now
+        )
 
     # Tonight's session went live an hour ago (made first, so that it is session 1); the oranges bought as
     # it opened have reached the pickup point.

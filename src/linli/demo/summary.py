@@ -5,6 +5,7 @@ from __future__ import annotations
 from linli.accounts import service as accounts
 from linli.brands import service as brands
 from linli.context import AppContext
+from linli.demo.academy import COURSE_TITLE, LESSONS
 from linli.demo.cast import (
     APPLICANT_PHONE,
     BRAND_SLUG,
@@ -64,6 +65,8 @@ async def describe_demo(ctx: AppContext) -> str:
         f"leader 王姐 ({WANGJIE_PHONE}) invite code {codes['王姐']}",
         f"tonight's campaign kits (poster with each leader's QR code, copy to paste): {base}/brands/{brand.id}/leader/kits",
         f"pending application: 赵哥 ({APPLICANT_PHONE}) for 锦绣江南",
+        f"成长中心 (academy): {COURSE_TITLE}, {len(LESSONS)} lessons; 小李 mentors 王姐 "
+        f"(workbench {base}/brands/{brand.id}/leader/academy); approving 赵哥 assigns him a mentor automatically",
         "members: 13900000001-13900000014 came in through 小李, 13900000015-13900000022 through 王姐, "
         "13900000023-13900000036 are not bound yet",
     ]

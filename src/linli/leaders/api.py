@@ -82,6 +82,8 @@ def _next_level_out(progress: service.LevelProgress) -> NextLevelOut | None:
         name=nxt["name"],
         min_bound_members=nxt["min_bound_members"],
         members_needed=progress.members_to_next_level,
+        required_course_ids=service.required_courses(nxt),
+        courses_needed=progress.courses_to_next_level,
     )
 
 

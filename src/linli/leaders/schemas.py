@@ -38,11 +38,17 @@ class ReasonIn(BaseModel):
 RightText = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 
 
+CourseId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
 class LevelIn(BaseModel):
     code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$", examples=["gold"])
     name: str = Field(min_length=1, max_length=16, examples=["金牌"])
     min_bound_members: int = Field(ge=0, le=10_000_000)
     rights: list[RightText] = Field(default_factory=list, max_length=20)
+    required_course_ids: list[CourseId] = Field(
+        default_factory=list, max_length=10, description="还须完成的成长中心课程（本品牌已发布的课程；第一级不能要求）",
+    )
 
 
 class ProgramIn(BaseModel):
@@ -55,6 +61,7 @@ class LevelOut(BaseModel):
     name: str
     min_bound_members: int
     rights: list[str]
+    required_course_ids: list[int] = []
 
 
 class ProgramOut(BaseModel):
@@ -74,6 +81,9 @@ class NextLevelOut(BaseModel):
     name: str
     min_bound_members: int
     members_needed: int
+    required_course_ids: list[int]
+    # The required courses not completed yet: the level is reached when members_needed is 0 and this is empty.
+    courses_needed: list[int]
 
 
 class LeaderSummaryOut(BaseModel):

@@ -1,10 +1,12 @@
-"""Leaders: applications, approval, statuses, levels and the brand's leader programme."""
+"""Leaders: applications, approval, statuses, the views of a leader (with their level) and invite codes.
+
+The brand's programme and how a level is reached are in `levels.py`; other contexts read them here.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,12 +17,23 @@ from linli.brands.models import Brand, Community
 from linli.db import id_chunks, insert_unique
 from linli.errors import Conflict, Forbidden, InvalidInput, NotFound
 from linli.leaders import invite_codes
+from linli.leaders.levels import (  # noqa: F401 - the programme and levels, as other contexts read them
+    DEFAULT_INVITE_GRACE_HOURS,
+    DEFAULT_LEVELS,
+    LevelProgress,
+    Program,
+    completed_courses,
+    get_program,
+    level_for,
+    level_progress,
+    required_courses,
+    update_program,
+)
 from linli.leaders.models import (
     HOLDING_STATUSES,
     OPEN_STATUSES,
     InviteCode,
     Leader,
-    LeaderProgram,
     LeaderStatusChange,
 )
 from linli.members import service as members
@@ -29,78 +42,9 @@ from linli.pagination import PageParams, fetch_page
 
 LEADER_STATUSES = ("applied", "rejected", "active", "suspended", "exited")
 
-DEFAULT_LEVELS: list[dict[str, Any]] = [
-    {"code": "trainee", "name": "见习", "min_bound_members": 0, "rights": ["基础佣金"]},
-    {"code": "regular", "name": "正式", "min_bound_members": 20, "rights": ["基础佣金", "直播作战包"]},
-    {
-        "code": "gold",
-        "name": "金牌",
-        "min_bound_members": 100,
-        "rights": ["基础佣金", "直播作战包", "新品优先试吃", "专属客服"],
-    },
-]
-DEFAULT_INVITE_GRACE_HOURS = 72
-
-
-@dataclass(frozen=True)
-class Program:
-    levels: list[dict[str, Any]]
-    invite_grace_hours: int
-    updated_at: datetime | None
-
 
 def badge_text(*, community_name: str, brand_name: str) -> str:
     return f"{community_name}·{brand_name}社区主理人"
-
-
-def level_for(*, levels: list[dict[str, Any]], bound_members: int) -> dict[str, Any]:
-    """The highest level whose threshold the leader's bound members reach."""
-    reached = [lv for lv in levels if bound_members >= lv["min_bound_members"]]
-    return max(reached, key=lambda lv: lv["min_bound_members"]) if reached else levels[0]
-
-
-async def get_program(*, session: AsyncSession, brand_id: int) -> Program:
-    row = await session.get(LeaderProgram, brand_id)
-    if row is None:
-        return Program(levels=DEFAULT_LEVELS, invite_grace_hours=DEFAULT_INVITE_GRACE_HOURS, updated_at=None)
-    return Program(levels=row.levels, invite_grace_hours=row.invite_grace_hours, updated_at=row.updated_at)
-
-
-def _validate_levels(levels: list[dict[str, Any]]) -> None:
-    if not levels:
-        raise InvalidInput("至少需要一个团长等级", code="levels_invalid")
-    codes = [lv["code"] for lv in levels]
-    thresholds = [lv["min_bound_members"] for lv in levels]
-    if len(set(codes)) != len(codes):
-        raise InvalidInput("等级代码不能重复", code="levels_invalid")
-    if any(not str(lv["name"]).strip() for lv in levels):
-        raise InvalidInput("等级名称不能为空", code="levels_invalid")
-    if thresholds[0] != 0 or thresholds != sorted(thresholds) or len(set(thresholds)) != len(thresholds):
-        raise InvalidInput("等级门槛须从 0 开始严格递增", code="levels_invalid")
-
-
-async def update_program(
-    *,
-    session: AsyncSession,
-    brand_id: int,
-    levels: list[dict[str, Any]],
-    invite_grace_hours: int,
-    actor_user_id: int,
-    now: datetime,
-) -> Program:
-    _validate_levels(levels)
-    if not 0 <= invite_grace_hours <= 24 * 90:
-        raise InvalidInput("旧邀请码宽限期须在 0 到 2160 小时之间", code="grace_invalid")
-    row = await session.get(LeaderProgram, brand_id, with_for_update=True)
-    if row is None:
-        row = LeaderProgram(brand_id=brand_id, levels=levels, invite_grace_hours=invite_grace_hours, updated_at=now)
-        session.add(row)
-    row.levels = levels
-    row.invite_grace_hours = invite_grace_hours
-    row.updated_at = now
-    row.updated_by_user_id = actor_user_id
-    await session.flush()
-    return Program(levels=levels, invite_grace_hours=invite_grace_hours, updated_at=now)
 
 
 async def get_leader(*, session: AsyncSession, brand_id: int, leader_id: int, for_update: bool = False) -> Leader:
@@ -316,29 +260,6 @@ async def list_leaders(
 # --- Views for the API: a leader with their community, phone and level; a leader's own profile. ---
 
 
-@dataclass(frozen=True)
-class LevelProgress:
-    bound_members: int
-    level: dict[str, Any]
-    next_level: dict[str, Any] | None
-
-    @property
-    def members_to_next_level(self) -> int | None:
-        if self.next_level is None:
-            return None
-        return self.next_level["min_bound_members"] - self.bound_members
-
-
-def level_progress(*, levels: list[dict[str, Any]], bound_members: int) -> LevelProgress:
-    """The level reached, the next one up (if any) and so how many more bound members it takes."""
-    higher = [lv for lv in levels if lv["min_bound_members"] > bound_members]
-    return LevelProgress(
-        bound_members=bound_members,
-        level=level_for(levels=levels, bound_members=bound_members),
-        next_level=min(higher, key=lambda lv: lv["min_bound_members"]) if higher else None,
-    )
-
-
 async def bound_member_counts(*, session: AsyncSession, leader_ids: set[int], now: datetime) -> dict[int, int]:
     # Imported here: attribution builds on leaders, so leaders must not import it at module load.
     from linli.attribution import service as attribution
@@ -365,6 +286,7 @@ async def describe_leaders(
     member_rows = await members.members_by_ids(session=session, member_ids={x.member_id for x in leaders})
     users = await accounts.users_by_ids(session=session, user_ids={m.user_id for m in member_rows.values()})
     counts = await bound_member_counts(session=session, leader_ids={x.id for x in leaders}, now=now)
+    courses = await completed_courses(session=session, levels=program.levels, leader_ids={x.id for x in leaders})
     views = []
     for leader in leaders:
         member = member_rows.get(leader.member_id)
@@ -374,7 +296,10 @@ async def describe_leaders(
                 leader=leader,
                 community=communities[leader.community_id],
                 phone=user.phone if user is not None else None,
-                progress=level_progress(levels=program.levels, bound_members=counts.get(leader.id, 0)),
+                progress=level_progress(
+                    levels=program.levels, bound_members=counts.get(leader.id, 0),
+                    completed_course_ids=courses.get(leader.id, frozenset()),
+                ),
             )
         )
     return views

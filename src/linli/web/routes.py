@@ -10,6 +10,8 @@ from linli.web import (
     claims_member,
     claims_workbench,
     console,
+    console_academy,
+    console_academy_lessons,
     console_attribution,
     console_binding_policy,
     console_claims,
@@ -21,6 +23,7 @@ from linli.web import (
     console_leader_detail,
     console_leaders,
     console_levels,
+    console_mentors,
     console_pick_list,
     console_products,
     console_reports,
@@ -41,6 +44,7 @@ from linli.web import (
     order_pages,
     signin,
     workbench,
+    workbench_academy,
     workbench_dashboard,
     workbench_kits,
     workbench_members,
@@ -55,12 +59,13 @@ AREAS = (
     (member_orders, member_pickup, member_inbox, member_leader),
     # The leader's workbench.
     (workbench, workbench_kits, workbench_parcels, workbench_withdrawals, claims_workbench, workbench_members,
-     workbench_statements, workbench_dashboard),
+     workbench_statements, workbench_dashboard, workbench_academy),
     # The brand console; in the 团长 area, levels before the leader's own page (/console/leaders/levels is no id).
     (console, console_host, console_waves, console_wave, console_pick_list, console_claims),
     (console_products, console_sessions, console_session_setup, console_kits, console_interests),
     (console_leaders, console_levels, console_leader_detail, console_attribution, console_binding_policy),
     (console_commission, console_withdrawals, console_reports, console_dashboard),
+    (console_academy, console_academy_lessons, console_mentors),
 )
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_page)])
