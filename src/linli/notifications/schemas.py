@@ -14,6 +14,7 @@ class NotificationOut(BaseModel):
     title: str
     body: str
     order_id: int | None
+    link: str | None
     created_at: datetime
     read_at: datetime | None
 
