@@ -69,7 +69,7 @@ class Enqueued:
 
     @property
     def held(self) -> bool:
-        return any(p.state == "held" for p in self.pushes)
+        return self.content.held_share_bp is not None and self.content.decided_at is None
 
 
 def clean_link(link: str | None) -> str | None:
