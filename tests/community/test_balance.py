@@ -70,8 +70,9 @@ async def test_a_held_push_is_released_once_the_share_allows_it(ctx, stage, robo
             await group_pushes.release(session=s, brand_id=stage.brand_id + 1, push_id=push_id,
                                        actor_user_id=other_brand_staff.user_id, now=ctx.clock.now())
     async with ctx.db.transaction() as s:
-        assert await group_pushes.release(session=s, brand_id=stage.brand_id, push_id=push_id,
-                                          actor_user_id=stage.owner.user_id, now=ctx.clock.now()) == 1
+        released = await group_pushes.release(session=s, brand_id=stage.brand_id, push_id=push_id,
+                                              actor_user_id=stage.owner.user_id, now=ctx.clock.now())
+    assert (released.content_id, released.changed) == (held.content.id, 1)
     async with ctx.db.transaction() as s:
         with pytest.raises(Conflict) as twice:
             await group_pushes.release(session=s, brand_id=stage.brand_id, push_id=push_id,
@@ -81,7 +82,7 @@ async def test_a_held_push_is_released_once_the_share_allows_it(ctx, stage, robo
     assert await states(ctx, held) == {"sent"}
     async with ctx.db.read() as s:
         share = await balance.current_share(session=s, group=await balance.lock_group(session=s, group_id=group_id))
-    assert (share.commerce, share.counted) == (3, 10)  # c2, c3 (released) … and now c3 counts
+    assert (share.commerce, share.counted) == (3, 10)  # c1, c2 and the released c3 among the last 10
 
 
 async def test_value_always_goes_and_a_new_group_begins_with_value(ctx, stage):
@@ -95,8 +96,9 @@ async def test_a_discarded_push_is_never_sent(ctx, stage, robot):
     group_id = await make_group(ctx, stage, webhook_url=robot.url("group"))
     held = await push(ctx, stage, group_id, "commerce", "c0")
     async with ctx.db.transaction() as s:
-        assert await group_pushes.discard(session=s, brand_id=stage.brand_id, push_id=held.pushes[0].id,
-                                          actor_user_id=stage.owner.user_id, now=ctx.clock.now()) == 1
+        discarded = await group_pushes.discard(session=s, brand_id=stage.brand_id, push_id=held.pushes[0].id,
+                                               actor_user_id=stage.owner.user_id, now=ctx.clock.now())
+    assert discarded.changed == 1
     await deliver(ctx)
     assert await states(ctx, held) == {"discarded"} and robot.of("group") == []
 

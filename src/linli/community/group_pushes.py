@@ -9,6 +9,7 @@ it (judged again, as if it were new: 409 while it would still cross) or discard 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -64,14 +65,20 @@ async def enqueue_for_group(
     return enqueued
 
 
+@dataclass(frozen=True)
+class Decision:
+    content_id: int
+    changed: int  # push rows that left `held`
+
+
 async def _held(session: AsyncSession, *, brand_id: int, push_id: int) -> PushContent:
     content = await pushes.held_content(session=session, brand_id=brand_id, push_id=push_id)
     assert content.group_id is not None  # only a group's push is ever held
     return content
 
 
-async def release(*, session: AsyncSession, brand_id: int, push_id: int, actor_user_id: int, now: datetime) -> int:
-    """Sends a held push after all, if the group's share now allows it; how many rows became due."""
+async def release(*, session: AsyncSession, brand_id: int, push_id: int, actor_user_id: int, now: datetime) -> Decision:
+    """Sends a held push after all, if the group's share now allows it."""
     content = await _held(session, brand_id=brand_id, push_id=push_id)
     group = await balance.lock_group(session=session, group_id=content.group_id)
     admission = await balance.check(session=session, group=group, tag=content.tag)
@@ -79,9 +86,11 @@ async def release(*, session: AsyncSession, brand_id: int, push_id: int, actor_u
         raise Conflict(f"仍不能放行：{admission.share.note()}", code="push_still_over_ceiling",
                        details={"share_bp": admission.share.share_bp, "ceiling_bp": admission.share.ceiling_bp})
     await balance.record(session=session, group_id=group.id, tag=content.tag, source="push", source_id=content.id, now=now)
-    return await pushes.release_held(session=session, content=content, actor_user_id=actor_user_id, now=now)
+    changed = await pushes.release_held(session=session, content=content, actor_user_id=actor_user_id, now=now)
+    return Decision(content_id=content.id, changed=changed)
 
 
-async def discard(*, session: AsyncSession, brand_id: int, push_id: int, actor_user_id: int, now: datetime) -> int:
+async def discard(*, session: AsyncSession, brand_id: int, push_id: int, actor_user_id: int, now: datetime) -> Decision:
     content = await _held(session, brand_id=brand_id, push_id=push_id)
-    return await pushes.discard_held(session=session, content=content, actor_user_id=actor_user_id, now=now)
+    changed = await pushes.discard_held(session=session, content=content, actor_user_id=actor_user_id, now=now)
+    return Decision(content_id=content.id, changed=changed)

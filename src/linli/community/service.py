@@ -25,7 +25,7 @@ from linli.errors import Conflict, InvalidInput, NotFound
 from linli.leaders.models import Leader
 from linli.notifications import robots
 from linli.outbox.service import emit
-from linli.pagination import PageParams
+from linli.pagination import PageParams, fetch_page
 from linli.preflight import is_loopback
 
 GROUP_READY_EVENT = "community.group_ready"
@@ -196,6 +196,14 @@ async def list_groups(
         CommunityWithGroup(community=c, group=groups.get(c.id), invited=int(counts.get(groups[c.id].id, 0)) if c.id in groups else 0)
         for c, _ in rows
     ], total
+
+
+async def brand_groups(
+    *, session: AsyncSession, brand_id: int, params: PageParams
+) -> tuple[list[CommunityGroup], int]:
+    return await fetch_page(
+        session, select(CommunityGroup).where(CommunityGroup.brand_id == brand_id).order_by(CommunityGroup.id), params
+    )
 
 
 async def invited_count(*, session: AsyncSession, group_id: int) -> int:
