@@ -30,9 +30,9 @@ from linli.community.schemas import (
 from linli.errors import Conflict, NotFound
 from linli.http import AuthUser, Ctx, Now, ReadSession, WriteSession
 from linli.leaders import service as leaders
-from linli.notifications import robots
+from linli.notifications import pushes, robots
 from linli.notifications.pushes import PushRow
-from linli.notifications.pushes_api import push_out, recipients_of
+from linli.notifications.pushes_api import push_out
 from linli.openapi import errors
 from linli.pagination import Page, PageParams, page_of, page_params
 
@@ -109,10 +109,10 @@ async def push_to_group(
         now=now, base_url=ctx.settings.public_base_url, created_by_user_id=user.user_id,
     )
     rows = [PushRow(push=p, content=done.content) for p in done.pushes]
-    users = await recipients_of(session, rows)
+    labels = await pushes.recipient_labels(session=session, rows=rows)
     return GroupPushOut(
         content_id=done.content.id, created=done.created, held=done.held, held_share_bp=done.content.held_share_bp,
-        hold_note=done.content.hold_note, pushes=[push_out(r, users) for r in rows],
+        hold_note=done.content.hold_note, pushes=[push_out(r, labels) for r in rows],
     )
 
 

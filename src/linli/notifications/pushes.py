@@ -26,6 +26,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from linli.accounts import service as accounts
 from linli.catalog.service import is_http_url
 from linli.db import id_chunks, insert_unique
 from linli.errors import Conflict, InvalidInput, NotFound
@@ -34,6 +35,7 @@ from linli.notifications import channels, robots
 from linli.notifications.channels import CHANNELS, INBOX, SMS, WECOM, Message
 from linli.notifications.models import Push, PushContent, PushImage
 from linli.pagination import PageParams, fetch_page
+from linli.security import mask_phone
 
 TAGS = ("value", "commerce")
 TAG_TEXT = {"value": "价值内容", "commerce": "商业内容"}
@@ -274,6 +276,20 @@ async def list_pushes(
     total = int(await session.scalar(count) or 0)
     rows = (await session.execute(query.limit(params.page_size).offset(params.offset))).all()
     return [PushRow(push=p, content=c) for p, c in rows], total
+
+
+async def recipient_labels(*, session: AsyncSession, rows: list[PushRow]) -> dict[int, str]:
+    """What the brand reads as each push's recipient (by push id): the person's name and masked phone, or 群机器人."""
+    users = await accounts.users_by_ids(session=session, user_ids={r.push.user_id for r in rows if r.push.user_id})
+    labels = {}
+    for row in rows:
+        user = users.get(row.push.user_id) if row.push.user_id is not None else None
+        if user is None:
+            labels[row.push.id] = "群机器人" if row.push.robot_id is not None else ""
+            continue
+        phone = mask_phone(user.phone) if user.phone else ""
+        labels[row.push.id] = f"{user.display_name}（{phone}）" if user.display_name and phone else (user.display_name or phone)
+    return labels
 
 
 async def state_counts(*, session: AsyncSession, brand_id: int) -> dict[str, int]:

@@ -7,9 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from linli.accounts import service as accounts
 from linli.brands import service as brands
 from linli.brands.schemas import IdPath
 from linli.http import AuthUser, Ctx, Now, ReadSession, WriteSession
@@ -19,7 +17,6 @@ from linli.notifications.pushes import STATE_TEXT, PushRow
 from linli.notifications.schemas import PushOut, PushPage, PushSettingsIn, PushSettingsOut
 from linli.openapi import errors
 from linli.pagination import PageParams, page_params
-from linli.security import mask_phone
 
 router = APIRouter(prefix="/api/v1", tags=["pushes"])
 Paging = Annotated[PageParams, Depends(page_params)]
@@ -27,27 +24,13 @@ StateFilter = Annotated[str | None, Query(max_length=16, description="pending / 
 GroupFilter = Annotated[int | None, Query(ge=1, le=2**63 - 1, description="只看发到该社区群的推送")]
 
 
-def recipient_text(row: PushRow, users: dict) -> str:  # noqa: ANN001 - users by id
-    if row.push.user_id is None:
-        return "群机器人"
-    user = users.get(row.push.user_id)
-    if user is None:
-        return ""
-    phone = mask_phone(user.phone) if user.phone else ""
-    return f"{user.display_name}（{phone}）" if user.display_name and phone else (user.display_name or phone)
-
-
-async def recipients_of(session: AsyncSession, rows: list[PushRow]) -> dict:
-    return await accounts.users_by_ids(session=session, user_ids={r.push.user_id for r in rows if r.push.user_id})
-
-
-def push_out(row: PushRow, users: dict) -> PushOut:  # noqa: ANN001
+def push_out(row: PushRow, labels: dict[int, str]) -> PushOut:
     push, content = row.push, row.content
     return PushOut(
         id=push.id, content_id=content.id, kind=content.kind, tag=content.tag, title=content.title,
         channel=push.channel, channel_text=CHANNEL_TEXT.get(push.channel, push.channel), part=push.part,
         state=push.state, state_text=STATE_TEXT.get(push.state, push.state), recipient_user_id=push.user_id,
-        recipient=recipient_text(row, users), group_id=content.group_id, attempts=push.attempts,
+        recipient=labels.get(push.id, ""), group_id=content.group_id, attempts=push.attempts,
         next_attempt_at=push.next_attempt_at, last_error=push.last_error, reason=push.reason,
         held_share_bp=content.held_share_bp, created_at=push.created_at, sent_at=push.sent_at,
         finished_at=push.finished_at,
@@ -61,9 +44,9 @@ async def list_pushes(
 ) -> PushPage:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     rows, total = await pushes.list_pushes(session=session, brand_id=brand_id, state=state, group_id=group_id, params=paging)
-    users = await recipients_of(session, rows)
+    labels = await pushes.recipient_labels(session=session, rows=rows)
     return PushPage(
-        items=[push_out(r, users) for r in rows], total=total, page=paging.page, page_size=paging.page_size,
+        items=[push_out(r, labels) for r in rows], total=total, page=paging.page, page_size=paging.page_size,
         counts=await pushes.state_counts(session=session, brand_id=brand_id),
     )
 
