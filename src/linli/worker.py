@@ -53,8 +53,9 @@ async def run_once(
     ctx: AppContext, registry: HandlerRegistry, *, batch: int = EVENT_BATCH, scheduler: Scheduler | None = None
 ) -> int:
     """One pass: expire unpaid orders that are due, remind of (or return) unclaimed parcels, deliver a batch of
-    events, deliver the pushes that are due (`notifications.delivery`), then let the scheduler run what is due (a worker's passes always carry one; without one, as in
-    tests that only deliver events, no scheduled job runs). Returns work done; logs one line if any."""
+    events, deliver the pushes that are due (`notifications.delivery`), then let the scheduler run what is due (a
+    worker's passes always carry one; without one, as in tests that only deliver events, no scheduled job runs).
+    Returns work done; logs one line if any."""
     from linli.fulfillment import unclaimed as fulfillment_unclaimed  # wire-up: fulfillment (issue 5)
     from linli.notifications.delivery import Dispatcher  # wire-up: pushes (issue 17)
 

@@ -42,11 +42,13 @@ Paging = Annotated[PageParams, Depends(page_params)]
 
 async def group_out(session: AsyncSession, group: CommunityGroup) -> GroupOut:
     place = await brands.get_community(session=session, brand_id=group.brand_id, community_id=group.community_id)
-    robot = await robots.get_robot(session=session, brand_id=group.brand_id, robot_id=group.robot_id) if group.robot_id else None
+    robot = (await robots.get_robot(session=session, brand_id=group.brand_id, robot_id=group.robot_id)
+             if group.robot_id else None)
     share = await balance.current_share(session=session, group=group)
     return GroupOut(
-        id=group.id, brand_id=group.brand_id, community_id=group.community_id, community_name=place.name, name=group.name,
-        join_url=group.join_url, wecom_webhook=robots.mask_webhook(robot.webhook_url if robot else None),
+        id=group.id, brand_id=group.brand_id, community_id=group.community_id, community_name=place.name,
+        name=group.name, join_url=group.join_url,
+        wecom_webhook=robots.mask_webhook(robot.webhook_url if robot else None),
         commerce_ceiling_bp=group.commerce_ceiling_bp, window_messages=group.window_messages, ready_at=group.ready_at,
         invited=await community.invited_count(session=session, group_id=group.id),
         share=ShareOut(commerce=share.commerce, counted=share.counted, share_bp=share.share_bp),
@@ -66,10 +68,13 @@ async def list_groups(brand_id: IdPath, user: AuthUser, session: ReadSession, pa
 
 @router.post("/brands/{brand_id}/community-groups", response_model=GroupOut, status_code=201,
              summary="为小区建社区群（员工；默认名称：小区·品牌品质生活圈）")
-async def create_group(brand_id: IdPath, body: GroupCreateIn, user: AuthUser, session: WriteSession, now: Now) -> GroupOut:
+async def create_group(
+    brand_id: IdPath, body: GroupCreateIn, user: AuthUser, session: WriteSession, now: Now
+) -> GroupOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
-    group = await community.create_group(session=session, brand_id=brand_id, community_id=body.community_id, name=body.name,
-                                         now=now)
+    group = await community.create_group(
+        session=session, brand_id=brand_id, community_id=body.community_id, name=body.name, now=now
+    )
     return await group_out(session, group)
 
 
@@ -91,8 +96,8 @@ async def update_group(
         commerce_ceiling_bp=body.commerce_ceiling_bp, window_messages=body.window_messages,
     )
     group = await community.update_group(
-        session=session, brand_id=brand_id, group_id=group_id, patch=patch, policy=robots.WebhookPolicy.of(ctx.settings),
-        now=now,
+        session=session, brand_id=brand_id, group_id=group_id, patch=patch,
+        policy=robots.WebhookPolicy.of(ctx.settings), now=now,
     )
     return await group_out(session, group)
 
@@ -183,4 +188,5 @@ async def my_group_qr(group_id: IdPath, user: AuthUser, session: ReadSession) ->
         raise NotFound("社区群不存在", code="community_group_not_found")
     if not group.join_url:
         raise Conflict("该群暂未设置入群链接", code="join_url_missing")
-    return Response(qrcodes.qr_png(group.join_url), media_type="image/png", headers={"Cache-Control": "private, no-store"})
+    return Response(qrcodes.qr_png(group.join_url), media_type="image/png",
+                    headers={"Cache-Control": "private, no-store"})

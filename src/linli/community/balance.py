@@ -96,7 +96,8 @@ async def check(*, session: AsyncSession, group: CommunityGroup, tag: str) -> Ad
 async def record(*, session: AsyncSession, group_id: int, tag: str, source: str, source_id: int, now: datetime) -> None:
     """Counts an admitted message in the group's last N (once per source and id)."""
     assert source in SOURCES
-    await insert_unique(session, GroupMessage(group_id=group_id, tag=tag, source=source, source_id=source_id, created_at=now))
+    row = GroupMessage(group_id=group_id, tag=tag, source=source, source_id=source_id, created_at=now)
+    await insert_unique(session, row)
 
 
 async def admit(

@@ -85,7 +85,8 @@ async def release(*, session: AsyncSession, brand_id: int, push_id: int, actor_u
     if not admission.admitted:
         raise Conflict(f"仍不能放行：{admission.share.note()}", code="push_still_over_ceiling",
                        details={"share_bp": admission.share.share_bp, "ceiling_bp": admission.share.ceiling_bp})
-    await balance.record(session=session, group_id=group.id, tag=content.tag, source="push", source_id=content.id, now=now)
+    await balance.record(session=session, group_id=group.id, tag=content.tag, source="push", source_id=content.id,
+                         now=now)
     changed = await pushes.release_held(session=session, content=content, actor_user_id=actor_user_id, now=now)
     return Decision(content_id=content.id, changed=changed)
 

@@ -87,7 +87,9 @@ async def get_group(*, session: AsyncSession, brand_id: int, group_id: int, for_
     return group
 
 
-async def group_of_community(*, session: AsyncSession, community_id: int, for_update: bool = False) -> CommunityGroup | None:
+async def group_of_community(
+    *, session: AsyncSession, community_id: int, for_update: bool = False
+) -> CommunityGroup | None:
     query = select(CommunityGroup).where(CommunityGroup.community_id == community_id)
     if for_update:
         query = query.with_for_update().execution_options(populate_existing=True)
@@ -136,14 +138,17 @@ async def update_group(
 ) -> CommunityGroup:
     """Changes what `patch` gives; every field is checked before anything is written."""
     name = clean_name(patch.name) if patch.name is not None else None
-    join_url = clean_join_url(patch.join_url, allow_loopback=policy.allow_loopback) if patch.join_url is not None else None
+    join_url = (clean_join_url(patch.join_url, allow_loopback=policy.allow_loopback)
+                if patch.join_url is not None else None)
     ceiling = clean_ceiling(patch.commerce_ceiling_bp) if patch.commerce_ceiling_bp is not None else None
     window = clean_window(patch.window_messages) if patch.window_messages is not None else None
     group = await get_group(session=session, brand_id=brand_id, group_id=group_id, for_update=True)
     if patch.webhook_url is not None:
-        current = await robots.get_robot(session=session, brand_id=brand_id, robot_id=group.robot_id) if group.robot_id else None
+        current = (await robots.get_robot(session=session, brand_id=brand_id, robot_id=group.robot_id)
+                   if group.robot_id else None)
         robot = await robots.save_robot(
-            session=session, brand_id=brand_id, robot=current, scope="group", url=patch.webhook_url, policy=policy, now=now
+            session=session, brand_id=brand_id, robot=current, scope="group", url=patch.webhook_url, policy=policy,
+            now=now,
         )
         group.robot_id = robot.id if robot is not None else None
     if name is not None:
@@ -193,7 +198,8 @@ async def list_groups(
         .group_by(GroupInvite.group_id)
     )).all()) if groups else {}
     return [
-        CommunityWithGroup(community=c, group=groups.get(c.id), invited=int(counts.get(groups[c.id].id, 0)) if c.id in groups else 0)
+        CommunityWithGroup(community=c, group=groups.get(c.id),
+                           invited=int(counts.get(groups[c.id].id, 0)) if c.id in groups else 0)
         for c, _ in rows
     ], total
 

@@ -72,7 +72,8 @@ def _preferences(brand_id: int, muted: set[str]) -> PreferencesOut:
             summary="我在该品牌静音的推送渠道（站内信、短信；交易消息不可静音）")
 async def my_preferences(brand_id: IdPath, user: AuthUser, session: ReadSession) -> PreferencesOut:
     await preferences.require_member(session=session, brand_id=brand_id, user_id=user.user_id)
-    return _preferences(brand_id, await preferences.muted_channels(session=session, brand_id=brand_id, user_id=user.user_id))
+    muted = await preferences.muted_channels(session=session, brand_id=brand_id, user_id=user.user_id)
+    return _preferences(brand_id, muted)
 
 
 @router.put("/brands/{brand_id}/me/push-preferences", response_model=PreferencesOut, summary="设置我静音的推送渠道")

@@ -210,7 +210,8 @@ class WeComChannel:
     def payload(self, item: Outgoing) -> dict:
         if item.part == "image":
             assert item.image is not None and item.image_md5 is not None
-            return {"msgtype": "image", "image": {"base64": base64.b64encode(item.image).decode(), "md5": item.image_md5}}
+            encoded = base64.b64encode(item.image).decode()
+            return {"msgtype": "image", "image": {"base64": encoded, "md5": item.image_md5}}
         if item.message.markdown is not None:
             return {"msgtype": "markdown", "markdown": {"content": item.message.markdown}}
         return {"msgtype": "text", "text": {"content": wecom_text(item.message, self.base_url)}}

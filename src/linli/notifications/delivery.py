@@ -102,7 +102,9 @@ def _message(content: PushContent) -> Message:
     return Message(title=content.title, body=content.body, markdown=content.markdown, link=content.link)
 
 
-def _settle(push: Push, attempt: PushAttempt | None, outcome: Outcome, *, now: datetime, report: DeliveryReport) -> None:
+def _settle(
+    push: Push, attempt: PushAttempt | None, outcome: Outcome, *, now: datetime, report: DeliveryReport
+) -> None:
     """Records what the channel answered (all but THROTTLED, which waits for the robot, not for the push)."""
     if attempt is not None:
         attempt.finished_at = now
@@ -125,7 +127,8 @@ def _settle(push: Push, attempt: PushAttempt | None, outcome: Outcome, *, now: d
 
 class Dispatcher:
     def __init__(
-        self, *, db: Database, inbox: Channel, sms: Channel, wecom: Channel, policy: WebhookPolicy, timeout_seconds: float
+        self, *, db: Database, inbox: Channel, sms: Channel, wecom: Channel, policy: WebhookPolicy,
+        timeout_seconds: float,
     ) -> None:
         self.db = db
         self.inbox, self.sms, self.wecom = inbox, sms, wecom
@@ -137,7 +140,9 @@ class Dispatcher:
         settings = ctx.settings
         return cls(
             db=ctx.db, inbox=InboxChannel(), sms=SmsChannel(ctx.sms_sender, base_url=settings.public_base_url),
-            wecom=WeComChannel(timeout_seconds=settings.push_webhook_timeout_seconds, base_url=settings.public_base_url),
+            wecom=WeComChannel(
+                timeout_seconds=settings.push_webhook_timeout_seconds, base_url=settings.public_base_url
+            ),
             policy=WebhookPolicy.of(settings), timeout_seconds=settings.push_webhook_timeout_seconds,
         )
 
@@ -157,7 +162,9 @@ class Dispatcher:
         await self._deliver_wecom(now=now, report=report)
         return report
 
-    async def _claim(self, session: AsyncSession, *, channel: str, now: datetime, limit: int) -> list[tuple[Push, PushContent]]:
+    async def _claim(
+        self, session: AsyncSession, *, channel: str, now: datetime, limit: int
+    ) -> list[tuple[Push, PushContent]]:
         rows = await session.execute(
             select(Push, PushContent).join(PushContent, PushContent.id == Push.content_id)
             .where(Push.channel == channel, _due(now)).order_by(Push.id).limit(limit)
@@ -165,7 +172,9 @@ class Dispatcher:
         )
         return [(push, content) for push, content in rows.all()]
 
-    async def _muted(self, session: AsyncSession, rows: list[tuple[Push, PushContent]], channel: str) -> set[tuple[int, int]]:
+    async def _muted(
+        self, session: AsyncSession, rows: list[tuple[Push, PushContent]], channel: str
+    ) -> set[tuple[int, int]]:
         by_brand: dict[int, set[int]] = {}
         for push, _ in rows:
             if push.user_id is not None:
@@ -182,7 +191,8 @@ class Dispatcher:
         report.skipped += 1
 
     async def _send_here(
-        self, session: AsyncSession, channel: Channel, push: Push, item: Outgoing, *, now: datetime, report: DeliveryReport
+        self, session: AsyncSession, channel: Channel, push: Push, item: Outgoing, *, now: datetime,
+        report: DeliveryReport,
     ) -> None:
         """Sends through a channel that writes in this transaction; whatever it wrote is undone if it fails."""
         push.attempts += 1
@@ -217,7 +227,8 @@ class Dispatcher:
                 if await self._muted(session, rows, SMS):
                     self._skip(push, now=now, report=report)
                     continue
-                user = (await accounts.users_by_ids(session=session, user_ids={push.user_id or 0})).get(push.user_id or 0)
+                users = await accounts.users_by_ids(session=session, user_ids={push.user_id or 0})
+                user = users.get(push.user_id or 0)
                 item = Outgoing(push_id=push.id, brand_id=push.brand_id, kind=content.kind, part=push.part,
                                 message=_message(content), user_id=push.user_id, phone=user.phone if user else None)
                 await self._send_here(session, self.sms, push, item, now=now, report=report)

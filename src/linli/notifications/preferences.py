@@ -48,7 +48,9 @@ async def set_muted(
             ChannelMute.brand_id == brand_id, ChannelMute.user_id == user_id, ChannelMute.channel.in_(current - muted)
         ))
     # Two saves at once meet the unique key: one is 409 concurrent_conflict, the other's choice stands.
-    session.add_all(ChannelMute(user_id=user_id, brand_id=brand_id, channel=c, muted_at=now) for c in sorted(muted - current))
+    session.add_all(
+        ChannelMute(user_id=user_id, brand_id=brand_id, channel=c, muted_at=now) for c in sorted(muted - current)
+    )
     await session.flush()
     return muted
 

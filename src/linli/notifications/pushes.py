@@ -32,9 +32,9 @@ from linli.db import id_chunks, insert_unique
 from linli.errors import Conflict, InvalidInput, NotFound
 from linli.members.models import Member
 from linli.notifications import channels, robots
-from linli.notifications.channels import CHANNELS, INBOX, SMS, WECOM, Message
+from linli.notifications.channels import CHANNELS, INBOX, WECOM, Message
 from linli.notifications.models import Push, PushContent, PushImage
-from linli.pagination import PageParams, fetch_page
+from linli.pagination import PageParams
 from linli.security import mask_phone
 
 TAGS = ("value", "commerce")
@@ -208,7 +208,8 @@ async def enqueue(
     link = clean_link(link)
     existing = await find_content(session=session, brand_id=brand_id, dedupe_key=dedupe_key)
     if existing is not None:
-        return Enqueued(content=existing, pushes=await pushes_of(session=session, content_id=existing.id), created=False)
+        rows = await pushes_of(session=session, content_id=existing.id)
+        return Enqueued(content=existing, pushes=rows, created=False)
     targets = await _targets(
         session, brand_id=brand_id, recipients=recipients, channel=channel, robot_id=robot_id, group_id=group_id
     )
@@ -288,7 +289,8 @@ async def recipient_labels(*, session: AsyncSession, rows: list[PushRow]) -> dic
             labels[row.push.id] = "群机器人" if row.push.robot_id is not None else ""
             continue
         phone = mask_phone(user.phone) if user.phone else ""
-        labels[row.push.id] = f"{user.display_name}（{phone}）" if user.display_name and phone else (user.display_name or phone)
+        both = user.display_name and phone
+        labels[row.push.id] = f"{user.display_name}（{phone}）" if both else (user.display_name or phone)
     return labels
 
 

@@ -20,7 +20,9 @@ from linli.pagination import PageParams, page_params
 
 router = APIRouter(prefix="/api/v1", tags=["pushes"])
 Paging = Annotated[PageParams, Depends(page_params)]
-StateFilter = Annotated[str | None, Query(max_length=16, description="pending / sent / failed / held / skipped / discarded")]
+StateFilter = Annotated[
+    str | None, Query(max_length=16, description="pending / sent / failed / held / skipped / discarded")
+]
 GroupFilter = Annotated[int | None, Query(ge=1, le=2**63 - 1, description="只看发到该社区群的推送")]
 
 
@@ -43,7 +45,9 @@ async def list_pushes(
     group_id: GroupFilter = None,
 ) -> PushPage:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
-    rows, total = await pushes.list_pushes(session=session, brand_id=brand_id, state=state, group_id=group_id, params=paging)
+    rows, total = await pushes.list_pushes(
+        session=session, brand_id=brand_id, state=state, group_id=group_id, params=paging
+    )
     labels = await pushes.recipient_labels(session=session, rows=rows)
     return PushPage(
         items=[push_out(r, labels) for r in rows], total=total, page=paging.page, page_size=paging.page_size,

@@ -123,4 +123,6 @@ async def set_brand_robot(
 ) -> PushRobot | None:
     """The brand's own robot (pushes with channel `wecom` and no recipient or group go to it)."""
     current = await brand_robot(session=session, brand_id=brand_id)
-    return await save_robot(session=session, brand_id=brand_id, robot=current, scope="brand", url=url, policy=policy, now=now)
+    return await save_robot(
+        session=session, brand_id=brand_id, robot=current, scope="brand", url=url, policy=policy, now=now
+    )

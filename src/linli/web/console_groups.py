@@ -100,15 +100,16 @@ async def render_group(
         staff = await staff_view(session, brand_id=brand_id, visitor=visitor)
         group = await community.get_group(session=session, brand_id=brand_id, group_id=group_id)
         place = await brands.get_community(session=session, brand_id=brand_id, community_id=group.community_id)
-        robot = await robots.get_robot(session=session, brand_id=brand_id, robot_id=group.robot_id) if group.robot_id else None
+        robot = (await robots.get_robot(session=session, brand_id=brand_id, robot_id=group.robot_id)
+                 if group.robot_id else None)
         share = await balance.current_share(session=session, group=group)
         invited = await community.invited_count(session=session, group_id=group.id)
         rows, _ = await pushes.list_pushes(session=session, brand_id=brand_id, state=None, group_id=group.id,
                                            params=RECENT_PUSHES)
     if form is None:
         form = FormState(values={
-            "name": group.name, "join_url": group.join_url or "", "ceiling": balance.percent(group.commerce_ceiling_bp).rstrip("%"),
-            "window": str(group.window_messages),
+            "name": group.name, "join_url": group.join_url or "",
+            "ceiling": balance.percent(group.commerce_ceiling_bp).rstrip("%"), "window": str(group.window_messages),
         })
     push_form = push_form or FormState(values={"tag": "value"})
     push_form.values.setdefault("dedupe_key", forms.new_key())
@@ -138,8 +139,10 @@ async def save_group(
 ) -> Response:
     if not visitor.signed_in:
         raise SignInRequired(f"{_back(brand_id)}/{group_id}")
-    form = FormState(values={"name": name.strip(), "join_url": join_url.strip(), "wecom_webhook_url": wecom_webhook_url.strip(),
-                             "ceiling": ceiling.strip(), "window": window.strip()})
+    form = FormState(values={
+        "name": name.strip(), "join_url": join_url.strip(), "wecom_webhook_url": wecom_webhook_url.strip(),
+        "ceiling": ceiling.strip(), "window": window.strip(),
+    })
     try:
         ceiling_bp = ceiling_bp_of(ceiling)
         window_n = forms.count_of(window, label="计算占比的消息条数", code="group_window_invalid")

@@ -52,7 +52,8 @@ async def render_pushes(
             session=session, brand_id=brand_id, state=state or None, params=PageParams(page=page, page_size=PAGE_SIZE)
         )
         recipients = await pushes.recipient_labels(session=session, rows=rows)
-        groups = await community.groups_by_ids(session=session, group_ids={r.content.group_id for r in rows if r.content.group_id})
+        group_ids = {r.content.group_id for r in rows if r.content.group_id}
+        groups = await community.groups_by_ids(session=session, group_ids=group_ids)
         counts = await pushes.state_counts(session=session, brand_id=brand_id)
         robot = await robots.brand_robot(session=session, brand_id=brand_id)
     return render(
@@ -79,7 +80,9 @@ async def pushes_page(
     return await render_pushes(request, visitor, ctx, brand_id, state=state, page=page, notice=notice)
 
 
-async def _decide(request: Request, ctx: AppContext, visitor: Visitor, brand_id: int, push_id: int, action: str) -> Response:
+async def _decide(
+    request: Request, ctx: AppContext, visitor: Visitor, brand_id: int, push_id: int, action: str
+) -> Response:
     if not visitor.signed_in:
         raise SignInRequired(f"/brands/{brand_id}/console/pushes")
     decide = group_pushes.release if action == "release" else group_pushes.discard

@@ -37,4 +37,5 @@ async def group_qr(group_id: IdPath, visitor: SignedIn, ctx: Ctx) -> Response:
         raise NotFound("社区群不存在", code="community_group_not_found")
     if not group.join_url:
         raise Conflict("该群暂未设置入群链接", code="join_url_missing")
-    return Response(qrcodes.qr_png(group.join_url), media_type="image/png", headers={"Cache-Control": "private, no-store"})
+    return Response(qrcodes.qr_png(group.join_url), media_type="image/png",
+                    headers={"Cache-Control": "private, no-store"})

@@ -30,8 +30,10 @@ router = APIRouter()
 UrlText = Annotated[str, Form(max_length=600)]
 
 
-async def render_group(request: Request, visitor: Visitor, ctx: AppContext, brand_id: int, form: FormState | None = None,
-                       saved: bool = False) -> Response:
+async def render_group(
+    request: Request, visitor: Visitor, ctx: AppContext, brand_id: int, form: FormState | None = None,
+    saved: bool = False,
+) -> Response:
     async with ctx.db.read() as session:
         leader = await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user_id_of(visitor))
         brand = await brands.get_brand(session=session, brand_id=brand_id)
@@ -54,13 +56,17 @@ async def group_page(
 
 
 @router.post("/brands/{brand_id}/leader/group")
-async def save_join_link(request: Request, brand_id: IdPath, visitor: CheckedVisitor, ctx: Ctx, join_url: UrlText = "") -> Response:
+async def save_join_link(
+    request: Request, brand_id: IdPath, visitor: CheckedVisitor, ctx: Ctx, join_url: UrlText = ""
+) -> Response:
     if not visitor.signed_in:
         raise SignInRequired(f"/brands/{brand_id}/leader/group")
     form = FormState(values={"join_url": join_url.strip()})
     try:
         async with ctx.db.transaction() as session:
-            leader = await leaders.require_active_leader(session=session, brand_id=brand_id, user_id=user_id_of(visitor))
+            leader = await leaders.require_active_leader(
+                session=session, brand_id=brand_id, user_id=user_id_of(visitor)
+            )
             await community.set_join_url_as_leader(session=session, leader=leader, join_url=join_url,
                                                    allow_loopback=ctx.settings.dev_mode, now=ctx.clock.now())
     except DomainError as exc:
@@ -78,4 +84,5 @@ async def join_qr(brand_id: IdPath, visitor: SignedIn, ctx: Ctx) -> Response:
         group = await community.group_of_community(session=session, community_id=leader.community_id)
     if group is None or not group.join_url:
         raise Conflict("社区群还没有入群链接", code="join_url_missing")
-    return Response(qrcodes.qr_png(group.join_url), media_type="image/png", headers={"Cache-Control": "private, no-store"})
+    return Response(qrcodes.qr_png(group.join_url), media_type="image/png",
+                    headers={"Cache-Control": "private, no-store"})
