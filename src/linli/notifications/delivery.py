@@ -28,7 +28,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.accounts import service as accounts
@@ -154,12 +154,17 @@ class Dispatcher:
     async def deliver_due(self, *, now: datetime, batch: int = 100) -> DeliveryReport:
         """One round over what is due at `now`: a batch of 站内信, up to `batch` 短信, each robot's room."""
         report = DeliveryReport()
-        async with self.db.read() as session:
-            if await session.scalar(select(Push.id).where(_due(now)).limit(1)) is None:
-                return report
-        await self._deliver_inbox(now=now, batch=batch, report=report)
-        await self._deliver_sms(now=now, batch=batch, report=report)
-        await self._deliver_wecom(now=now, report=report)
+        async with self.db.read() as session:  # one statement when nothing is due, as on most passes
+            flags = (await session.execute(select(*(
+                exists().where(Push.channel == channel, _due(now)) for channel in (INBOX, SMS, WECOM)
+            )))).one()
+        due = {channel for channel, flag in zip((INBOX, SMS, WECOM), flags, strict=True) if flag}
+        if INBOX in due:
+            await self._deliver_inbox(now=now, batch=batch, report=report)
+        if SMS in due:
+            await self._deliver_sms(now=now, batch=batch, report=report)
+        if WECOM in due:
+            await self._deliver_wecom(now=now, report=report)
         return report
 
     async def _claim(

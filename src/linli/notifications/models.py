@@ -103,7 +103,7 @@ class Push(IdMixin, Base):
     __tablename__ = "pushes"
     __table_args__ = (
         UniqueConstraint("content_id", "channel", "recipient_key", "part"),
-        Index("ix_pushes_due", "state", "next_attempt_at"),
+        Index("ix_pushes_due", "channel", "state", "next_attempt_at"),
         Index("ix_pushes_robot_due", "robot_id", "state", "next_attempt_at"),
         Index("ix_pushes_brand", "brand_id", "state", "id"),
     )

@@ -149,7 +149,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('pushes', schema=None) as batch_op:
         batch_op.create_index('ix_pushes_brand', ['brand_id', 'state', 'id'], unique=False)
-        batch_op.create_index('ix_pushes_due', ['state', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_pushes_due', ['channel', 'state', 'next_attempt_at'], unique=False)
         batch_op.create_index('ix_pushes_robot_due', ['robot_id', 'state', 'next_attempt_at'], unique=False)
 
     op.create_table('push_attempts',
