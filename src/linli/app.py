@@ -16,6 +16,7 @@ from linli.aftersales.api import router as aftersales_router  # wire-up: after-s
 from linli.attribution.api import router as attribution_router
 from linli.brands.api import router as brands_router
 from linli.catalog.api import router as catalog_router
+from linli.community.api import router as community_router  # wire-up: community groups (issue 17)
 from linli.dashboards.api import router as dashboards_router  # wire-up: dashboards (issue 16)
 from linli.context import AppContext
 from linli.fulfillment import payment_timeline
@@ -28,6 +29,7 @@ from linli.live.api import router as live_router
 from linli.marketing.api import router as marketing_router  # wire-up: campaign kits (issue 17)
 from linli.marketing.interests_api import router as interests_router  # wire-up: interest groups (issue 17)
 from linli.notifications.api import router as notifications_router  # wire-up: in-app inbox (issue 5)
+from linli.notifications.pushes_api import router as pushes_router  # wire-up: pushes (issue 17)
 from linli.openapi import install_api_docs
 from linli.orders.api import router as orders_router
 from linli.payments.api import router as payments_router
@@ -92,6 +94,8 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
         marketing_router,  # wire-up: campaign kits (issue 17)
         interests_router,  # wire-up: interest groups (issue 17)
         academy_router,  # wire-up: the leader academy (issue 17)
+        pushes_router,  # wire-up: pushes (issue 17)
+        community_router,  # wire-up: community groups (issue 17)
         health_router,  # wire-up: /healthz and /metrics (issue 13)
         web_router,  # wire-up: the pages (issue 14)
     ):

@@ -432,6 +432,30 @@ def interest_groups(
     )
 
 
+# --- pushes (issue 17) ------------------------------------------------------------------------------------
+
+
+@app.command("deliver-pushes")
+def deliver_pushes(as_of: AsOf = None, allow_future: AllowFuture = False) -> None:
+    """Deliver the pushes due at that moment (the worker does it on every pass): 站内信, 短信, WeCom robots."""
+    from linli.notifications.delivery import DeliveryReport, Dispatcher
+
+    async def run(ctx: AppContext) -> DeliveryReport:
+        dispatcher, total = Dispatcher.for_context(ctx), DeliveryReport()
+        while True:
+            report = await dispatcher.deliver_due(now=ctx.clock.now())
+            total.add(report)
+            if report.done == 0:
+                return total
+
+    total = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future, payments=False))
+    typer.echo(
+        f"sent {total.sent}, retrying {total.retrying}, failed {total.failed}, skipped {total.skipped} (muted), "
+        f"postponed {total.postponed} (robot rate limit)"
+    )
+    if total.failed:
+        raise typer.Exit(code=1)
+
 outbox_app = typer.Typer(help="The outbox of domain events and the worker that delivers them.")
 app.add_typer(outbox_app, name="outbox")
 

@@ -115,9 +115,14 @@ class Settings:
     sms_tencent_template_params: str = "code,minutes"  # the template's {1}, {2}: the code, its lifetime in minutes
     sms_tencent_endpoint: str = ""  # empty: the SDK's sms.tencentcloudapi.com
     sms_tencent_timeout_seconds: float = 5.0
+    # Pushes (docs/marketing.md): the template of notice SMS (one variable, the text), how long a WeCom robot may
+    # take to answer, and the hosts a robot's webhook may point at (loopback http too, in development mode only).
+    sms_tencent_notice_template_id: str = ""
+    push_webhook_timeout_seconds: float = 5.0
+    wecom_webhook_hosts: str = "qyapi.weixin.qq.com"
 
     def __post_init__(self) -> None:
-        problem = _sms_problem(self) or _replica_problem(self)
+        problem = _sms_problem(self) or _replica_problem(self) or _push_problem(self)
         if problem:
             raise SettingsError(problem)
 
@@ -179,6 +184,9 @@ class Settings:
             sms_tencent_template_params=os.environ.get("LINLI_SMS_TENCENT_TEMPLATE_PARAMS", "code,minutes"),
             sms_tencent_endpoint=os.environ.get("LINLI_SMS_TENCENT_ENDPOINT", ""),
             sms_tencent_timeout_seconds=float(os.environ.get("LINLI_SMS_TENCENT_TIMEOUT_SECONDS", "5")),
+            sms_tencent_notice_template_id=os.environ.get("LINLI_SMS_TENCENT_NOTICE_TEMPLATE_ID", "").strip(),
+            push_webhook_timeout_seconds=float(os.environ.get("LINLI_PUSH_WEBHOOK_TIMEOUT_SECONDS", "5")),
+            wecom_webhook_hosts=os.environ.get("LINLI_WECOM_WEBHOOK_HOSTS", "qyapi.weixin.qq.com"),
         )
 
     @property
@@ -187,6 +195,10 @@ class Settings:
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def wecom_hosts(self) -> tuple[str, ...]:
+        return tuple(h.strip().lower() for h in self.wecom_webhook_hosts.split(",") if h.strip())
 
     @property
     def sms_tencent_template_values(self) -> tuple[str, ...]:
@@ -201,6 +213,12 @@ def _replica_problem(settings: Settings) -> str | None:
             "LINLI_READ_DATABASE_URL 须为 PostgreSQL 只读副本（postgresql+asyncpg://…），"
             "且 LINLI_DATABASE_URL 须为 PostgreSQL 主库（见 docs/operations.md）"
         )
+    return None
+
+
+def _push_problem(settings: Settings) -> str | None:
+    if not 0 < settings.push_webhook_timeout_seconds <= 30:
+        return "LINLI_PUSH_WEBHOOK_TIMEOUT_SECONDS 须在 0 到 30 秒之间（不含 0）"
     return None
 
 

@@ -1,4 +1,4 @@
-"""The worker: delivers outbox events to their handlers and runs the periodic jobs.
+"""The worker: delivers outbox events to their handlers, delivers due pushes and runs the periodic jobs.
 
 `linli worker` runs it as its own process (any number of them on PostgreSQL: batches are claimed
 with FOR UPDATE SKIP LOCKED, scheduled periods with a unique job-run row); on the embedded default
@@ -31,6 +31,7 @@ def build_registry(ctx: AppContext) -> HandlerRegistry:
 def _registrars() -> list:
     from linli.academy import handlers as academy_handlers  # wire-up: the leader academy (issue 17)
     from linli.aftersales import handlers as aftersales_handlers  # wire-up: after-sales claims (issue 5)
+    from linli.community import handlers as community_handlers  # wire-up: community groups (issue 17)
     from linli.dashboards import handlers as dashboard_handlers  # wire-up: dashboards' roll-ups (issue 16)
     from linli.fulfillment import handlers as fulfillment_handlers  # wire-up: fulfillment (issue 5)
     from linli.ledger import handlers as ledger_handlers  # wire-up: commission ledger (issue 4)
@@ -41,7 +42,7 @@ def _registrars() -> list:
     return [
         payment_handlers.register, ledger_handlers.register, payout_handlers.register, fulfillment_handlers.register,
         aftersales_handlers.register, dashboard_handlers.register, marketing_handlers.register,
-        academy_handlers.register,
+        academy_handlers.register, community_handlers.register,
     ]
 
 
@@ -55,9 +56,11 @@ async def run_once(
     ctx: AppContext, registry: HandlerRegistry, *, batch: int = EVENT_BATCH, scheduler: Scheduler | None = None
 ) -> int:
     """One pass: expire unpaid orders that are due, remind of (or return) unclaimed parcels, deliver a batch of
-    events, then let the scheduler run what is due (a worker's passes always carry one; without one, as in
-    tests that only deliver events, no scheduled job runs). Returns work done; logs one line if any."""
+    events, deliver the pushes that are due (`notifications.delivery`), then let the scheduler run what is due (a
+    worker's passes always carry one; without one, as in tests that only deliver events, no scheduled job runs).
+    Returns work done; logs one line if any."""
     from linli.fulfillment import unclaimed as fulfillment_unclaimed  # wire-up: fulfillment (issue 5)
+    from linli.notifications.delivery import Dispatcher  # wire-up: pushes (issue 17)
 
     started = time.perf_counter()
     now = ctx.clock.now()
@@ -67,12 +70,16 @@ async def run_once(
         unclaimed = await fulfillment_unclaimed.handle_unclaimed(session=session, now=now)
     async with ctx.db.transaction() as session:
         delivered = await process_batch(session=session, registry=registry, now=now, limit=batch)
+    pushed = await Dispatcher.for_context(ctx).deliver_due(now=now)
     runs = await scheduler.tick(ctx) if scheduler is not None else []
-    done = expired + unclaimed.reminded + unclaimed.returned + unclaimed.failed + delivered.claimed + len(runs)
+    done = (expired + unclaimed.reminded + unclaimed.returned + unclaimed.failed + delivered.claimed + pushed.done
+            + len(runs))
     if done:
         log_event(
             log, "worker.batch", events=delivered.claimed, events_failed=delivered.failed, orders_expired=expired,
             parcels_reminded=unclaimed.reminded, parcels_returned=unclaimed.returned, parcels_failed=unclaimed.failed,
+            pushes_sent=pushed.sent, pushes_retrying=pushed.retrying, pushes_failed=pushed.failed,
+            pushes_skipped=pushed.skipped, pushes_postponed=pushed.postponed,
             jobs=len(runs), duration_ms=round((time.perf_counter() - started) * 1000),
         )
     return done

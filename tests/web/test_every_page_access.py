@@ -10,6 +10,7 @@ import re
 from sqlalchemy import select
 
 from linli.academy.models import Lesson
+from linli.community.models import CommunityGroup
 from linli.demo.cast import STRAWBERRY_TITLE
 from linli.fulfillment.models import DeliveryWave
 from linli.live.models import CommunityOffer, LiveSession
@@ -42,15 +43,16 @@ async def demo_ids(ctx) -> dict[str, str]:  # noqa: ANN001
         message = await s.scalar(select(Notification).order_by(Notification.id))
         kit = await s.scalar(select(CampaignKit).where(CampaignKit.session_id == live.id).order_by(CampaignKit.id))
         template = await s.scalar(select(CopyTemplate).order_by(CopyTemplate.id))
-        group = await s.scalar(select(InterestGroup).order_by(InterestGroup.id))
+        interest = await s.scalar(select(InterestGroup).order_by(InterestGroup.id))
         lesson = await s.scalar(select(Lesson).order_by(Lesson.id))
+        group = await s.scalar(select(CommunityGroup).where(CommunityGroup.join_url.is_not(None)))
     return {
         "brand_id": str(demo.brand_id), "session_id": str(live.id), "offer_id": str(offer.id),
         "order_id": str(order.id), "wave_id": str(wave.id), "notification_id": str(message.id),
         "leader_id": str(demo.xiaoli_leader_id), "code": "ZZZZZZZZ", "claim_id": "1", "photo_id": "1",
         "dispute_id": "1", "withdrawal_id": "1", "product_id": "1", "table": "days", "kit_id": str(kit.id),
-        "template_id": str(template.id), "group_id": str(group.id),
-        "course_id": str(lesson.course_id), "lesson_id": str(lesson.id),
+        "template_id": str(template.id), "interest_group_id": str(interest.id), "group_id": str(group.id),
+        "course_id": str(lesson.course_id), "lesson_id": str(lesson.id), "push_id": "1",
     }
 
 
@@ -93,5 +95,5 @@ async def test_a_neighbour_bound_to_nobody_opens_no_console_workbench_or_others_
         if path.startswith(("/brands/{brand_id}/console", "/brands/{brand_id}/leader", "/console", "/leader")):
             assert response.status_code in (403, 404) and response.headers["content-type"].startswith("text/html"), url
             assert "仅限" in response.text or "不存在" in response.text or "您还不是" in response.text, url
-        elif path.startswith(("/orders/{order_id}", "/claims/{claim_id}")) or "{notification_id}" in path:
+        elif path.startswith(("/orders/{order_id}", "/claims/{claim_id}", "/me/groups/{group_id}")) or "{notification_id}" in path:
             assert response.status_code in (404, 405), url  # someone else's: as if it did not exist

@@ -60,7 +60,8 @@ async def test_no_page_or_asset_comes_from_another_host(phone: Phone, ctx, web_s
     await expect(phone.page.get_by_test_id("outcome")).to_contain_text("绑定成功")
     await phone.open(f"/live/{web_scene.session_id}")  # the member's live room (with its own script and event stream)
     await expect(phone.page.get_by_test_id("session")).to_contain_text("黄金奶油草莓源头直播")
-    for path, testid in (("/me/orders", "orders"), ("/me/inbox", "inbox"), ("/me/leader", f"leader-card-{web_scene.brand_id}")):
+    for path, testid in (("/me/orders", "orders"), ("/me/inbox", "inbox"), ("/me/leader", f"leader-card-{web_scene.brand_id}"),
+                         ("/me/groups", "no-groups"), ("/me/settings", f"brand-{web_scene.brand_id}")):
         await phone.open(path)  # the member's own pages
         await expect(phone.page.get_by_test_id(testid)).to_be_visible()
     await phone.open("/orders/999999")  # an order that is not theirs: the 404 page
@@ -74,7 +75,8 @@ async def test_no_page_or_asset_comes_from_another_host(phone: Phone, ctx, web_s
     for path in ("/leader", f"/brands/{web_scene.brand_id}/leader/parcels", f"/brands/{web_scene.brand_id}/leader/withdrawals",
                  f"/brands/{web_scene.brand_id}/leader/members", f"/brands/{web_scene.brand_id}/leader/statements",
                  f"/brands/{web_scene.brand_id}/leader/dashboard", f"/brands/{web_scene.brand_id}/leader/academy",
-                 f"/brands/{web_scene.brand_id}/leader/academy/mentees"):
+                 f"/brands/{web_scene.brand_id}/leader/academy/mentees",
+                 f"/brands/{web_scene.brand_id}/leader/group"):
         await phone.open(path)
         await expect(phone.page.get_by_role("navigation", name="团长工作台")).to_be_visible()
     assert any(url.endswith(f"/brands/{web_scene.brand_id}/leader/qr.png") for url in phone.requests)
@@ -101,7 +103,7 @@ async def test_no_page_or_asset_comes_from_another_host(phone: Phone, ctx, web_s
         await phone.open(f"/brands/{web_scene.brand_id}/console{rest}")
         await expect(phone.page.get_by_role("navigation", name="成长中心管理")).to_be_visible()
     # The console's money pages.
-    for rest in ("/commission", "/withdrawals", "/reports/commission"):
+    for rest in ("/commission", "/withdrawals", "/reports/commission", "/groups", "/pushes"):
         await phone.open(f"/brands/{web_scene.brand_id}/console{rest}")
         await expect(phone.page.get_by_role("navigation", name="品牌后台")).to_be_visible()
     # The brand's dashboard, its charts drawn by the vendored ECharts.

@@ -3,6 +3,9 @@
 `inbox` (the default) writes to a local inbox (`linli sms-inbox` shows it); `tencent` sends through Tencent
 Cloud SMS (linli.accounts.tencent_sms). A sender either delivers the code or raises a DomainError, so the
 caller's transaction rolls back and no code is stored that nobody received.
+
+Besides login codes a sender carries notices: the pushes a brand sends by SMS (`linli.notifications.channels`),
+with the same contract (delivered, or a DomainError saying why not).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ class SmsSender(Protocol):
         self, *, session: AsyncSession, phone: str, code: str, valid_minutes: int, now: datetime
     ) -> None: ...
 
+    async def send_notice(self, *, session: AsyncSession, phone: str, text: str, now: datetime) -> None: ...
+
 
 class InboxSmsSender:
     """Delivers into the dev_sms_messages table, in the caller's transaction."""
@@ -39,6 +44,9 @@ class InboxSmsSender:
     ) -> None:
         body = LOGIN_CODE_TEXT.format(code=code, minutes=valid_minutes)
         session.add(DevSmsMessage(phone=phone, body=body, created_at=now))
+
+    async def send_notice(self, *, session: AsyncSession, phone: str, text: str, now: datetime) -> None:
+        session.add(DevSmsMessage(phone=phone, body=text[:500], created_at=now))
 
 
 def sms_sender_for(settings: Settings) -> SmsSender:

@@ -66,6 +66,7 @@ class TencentSmsSender:
     def __init__(
         self, *, secret_id: str, secret_key: str, sdk_app_id: str, sign_name: str, template_id: str, region: str,
         template_values: tuple[str, ...] = ("code", "minutes"), endpoint: str = "", timeout_seconds: float = 5.0,
+        notice_template_id: str = "",
     ) -> None:
         self._credential = Credential(secret_id, secret_key)
         self._sdk_app_id = sdk_app_id
@@ -75,6 +76,7 @@ class TencentSmsSender:
         self._template_values = template_values
         self._endpoint = endpoint
         self._timeout = timeout_seconds
+        self._notice_template_id = notice_template_id
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TencentSmsSender:
@@ -84,6 +86,7 @@ class TencentSmsSender:
             template_id=settings.sms_tencent_template_id, region=settings.sms_tencent_region,
             template_values=settings.sms_tencent_template_values, endpoint=settings.sms_tencent_endpoint,
             timeout_seconds=settings.sms_tencent_timeout_seconds,
+            notice_template_id=settings.sms_tencent_notice_template_id,
         )
 
     def _client(self) -> SmsClient:
@@ -95,20 +98,32 @@ class TencentSmsSender:
             http.scheme = http.protocol = scheme or "https"
         return SmsClient(self._credential, self._region, ClientProfile(httpProfile=http))
 
-    def _request(self, phone: str, code: str, valid_minutes: int) -> SendSmsRequest:
+    def _request(self, phone: str, template_id: str, values: list[str]) -> SendSmsRequest:
         request = SendSmsRequest()
         request.PhoneNumberSet = ["+86" + phone]  # E.164; linli accepts mainland mobile numbers only
         request.SmsSdkAppId = self._sdk_app_id
         request.SignName = self._sign_name
-        request.TemplateId = self._template_id
-        values = {"code": code, "minutes": str(valid_minutes)}
-        request.TemplateParamSet = [values[name] for name in self._template_values]
+        request.TemplateId = template_id
+        request.TemplateParamSet = values
         return request
 
     async def send_login_code(
         self, *, session: AsyncSession, phone: str, code: str, valid_minutes: int, now: datetime
     ) -> None:
-        request = self._request(phone, code, valid_minutes)
+        values = {"code": code, "minutes": str(valid_minutes)}
+        await self._send(phone, self._request(phone, self._template_id, [values[n] for n in self._template_values]))
+
+    async def send_notice(self, *, session: AsyncSession, phone: str, text: str, now: datetime) -> None:
+        """A push's text as the one variable of the approved notice template (LINLI_SMS_TENCENT_NOTICE_TEMPLATE_ID,
+        e.g. "{1}"); without one no notice can be sent, which the push records as its failure."""
+        if not self._notice_template_id:
+            raise SmsUnavailable(
+                "未配置短信通知模板（LINLI_SMS_TENCENT_NOTICE_TEMPLATE_ID），无法发送通知短信",
+                details={"reason": "notice_template_missing"},
+            )
+        await self._send(phone, self._request(phone, self._notice_template_id, [text]))
+
+    async def _send(self, phone: str, request: SendSmsRequest) -> None:
         try:
             response = await asyncio.to_thread(self._client().SendSms, request)
         except TencentCloudSDKException as exc:

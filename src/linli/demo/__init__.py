@@ -16,6 +16,7 @@ from linli.accounts import service as accounts
 from linli.attribution import service as attribution
 from linli.brands import service as brands
 from linli.clock import FixedClock
+from linli.community import service as community
 from linli.context import AppContext
 from linli.demo.academy import academy_demo
 from linli.demo.cast import (
@@ -27,6 +28,7 @@ from linli.demo.cast import (
     OWNER_LOGIN,
     WANGJIE_PHONE,
     XIAOLI_PHONE,
+    YUNDING_JOIN_URL,
     neighbour,
 )
 from linli.demo.evenings import arrived_wave, last_weeks_evening, strawberry_session
@@ -34,6 +36,7 @@ from linli.demo.summary import describe_demo
 from linli.leaders import invite_codes
 from linli.leaders import service as leaders
 from linli.marketing import interests
+from linli.notifications import robots
 
 __all__ = ["XIAOLI_PHONE", "WANGJIE_PHONE", "describe_demo", "load_demo"]
 
@@ -65,7 +68,7 @@ async def _write_demo(ctx: AppContext, *, now) -> None:  # noqa: ANN001
         await brands.add_staff(session=s, brand_id=brand.id, user_id=operator.id, role="operator", now=founded)
         community_ids = []
         for c in COMMUNITIES:
-            community, _ = await brands.create_community(
+            place, _ = await brands.create_community(
                 session=s, brand_id=brand.id, name=c.name, address=c.address,
                 pickup=brands.PickupPointInput(
                     name=c.pickup_name, address=c.pickup_address, opening_hours=c.hours,
@@ -73,7 +76,17 @@ async def _write_demo(ctx: AppContext, *, now) -> None:  # noqa: ANN001
                 ),
                 now=founded,
             )
-            community_ids.append(community.id)
+            community_ids.append(place.id)
+
+        # Each leader's community has its group; 云顶华府's can be joined, so its buyers are invited after paying.
+        for community_id in community_ids[:2]:
+            await community.create_group(session=s, brand_id=brand.id, community_id=community_id, now=founded)
+        yunding = await community.group_of_community(session=s, community_id=community_ids[0])
+        assert yunding is not None
+        await community.update_group(
+            session=s, brand_id=brand.id, group_id=yunding.id, patch=community.GroupPatch(join_url=YUNDING_JOIN_URL),
+            policy=robots.WebhookPolicy.of(ctx.settings), now=founded,
+        )
 
         leader_codes, leader_ids = {}, {}
         for phone, name, community_id in ((XIAOLI_PHONE, "小李", community_ids[0]), (WANGJIE_PHONE, "王姐", community_ids[1])):

@@ -13,6 +13,8 @@ WANGJIE_PHONE = "13800000002"
 APPLICANT_PHONE = "13800000003"
 STRAWBERRY_TITLE = "黄金奶油草莓·邻里专场"
 GRAPE_TITLE = "阳光玫瑰青提·上周专场"
+# 云顶华府's WeChat group invite link, as 小李 pasted it (翠湖花园's group has none yet: 王姐 has to set it).
+YUNDING_JOIN_URL = "https://work.weixin.qq.com/gm/3f9c2b7e1d6a4c58b0e2"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The caller's own inbox: list, unread count, mark read. Nobody reads another person's messages."""
+"""The caller's own inbox (list, unread count, mark read: nobody reads another person's messages) and the
+channels the caller muted for a brand's pushes."""
 
 from __future__ import annotations
 
@@ -7,8 +8,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from linli.brands.schemas import IdPath
-from linli.notifications import service
-from linli.notifications.schemas import InboxOut, MarkedOut, NotificationOut, UnreadOut
+from linli.notifications import preferences, service
+from linli.notifications.channels import CHANNEL_TEXT, MUTABLE_CHANNELS
+from linli.notifications.schemas import (
+    ChannelPreferenceOut,
+    InboxOut,
+    MarkedOut,
+    NotificationOut,
+    PreferencesIn,
+    PreferencesOut,
+    UnreadOut,
+)
 from linli.pagination import PageParams, page_params
 from linli.http import AuthUser, Now, ReadSession, WriteSession
 
@@ -47,3 +57,30 @@ async def mark_read(notification_id: IdPath, user: AuthUser, session: WriteSessi
 @router.post("/me/notifications/read-all", response_model=MarkedOut, summary="全部标记已读")
 async def mark_all_read(user: AuthUser, session: WriteSession, now: Now) -> MarkedOut:
     return MarkedOut(marked=await service.mark_all_read(session=session, user_id=user.user_id, now=now))
+
+
+# --- muting a brand's pushes -----------------------------------------------------------------------------
+
+
+def _preferences(brand_id: int, muted: set[str]) -> PreferencesOut:
+    return PreferencesOut(brand_id=brand_id, channels=[
+        ChannelPreferenceOut(channel=c, label=CHANNEL_TEXT[c], muted=c in muted) for c in MUTABLE_CHANNELS
+    ])
+
+
+@router.get("/brands/{brand_id}/me/push-preferences", response_model=PreferencesOut,
+            summary="我在该品牌静音的推送渠道（站内信、短信；交易消息不可静音）")
+async def my_preferences(brand_id: IdPath, user: AuthUser, session: ReadSession) -> PreferencesOut:
+    await preferences.require_member(session=session, brand_id=brand_id, user_id=user.user_id)
+    muted = await preferences.muted_channels(session=session, brand_id=brand_id, user_id=user.user_id)
+    return _preferences(brand_id, muted)
+
+
+@router.put("/brands/{brand_id}/me/push-preferences", response_model=PreferencesOut, summary="设置我静音的推送渠道")
+async def set_my_preferences(
+    brand_id: IdPath, body: PreferencesIn, user: AuthUser, session: WriteSession, now: Now
+) -> PreferencesOut:
+    muted = await preferences.set_muted(
+        session=session, brand_id=brand_id, user_id=user.user_id, muted=set(body.muted), now=now
+    )
+    return _preferences(brand_id, muted)

@@ -31,11 +31,14 @@ async def notify(
     now: datetime,
     brand_id: int | None = None,
     order_id: int | None = None,
+    link: str | None = None,
 ) -> Notification:
-    """Puts a message in the user's inbox once per `dedupe_key`; a repeat returns the first message."""
+    """Puts a message in the user's inbox once per `dedupe_key`; a repeat returns the first message. `link` is a
+    page of linli (`/me/groups`) or an https address the message points to, checked by its maker
+    (`pushes.clean_link`)."""
     row = Notification(
         user_id=user_id, brand_id=brand_id, kind=kind[:32], title=title[:MAX_TITLE], body=body[:MAX_BODY],
-        order_id=order_id, dedupe_key=dedupe_key[:128], created_at=now, read_at=None,
+        order_id=order_id, link=link[:255] if link else None, dedupe_key=dedupe_key[:128], created_at=now, read_at=None,
     )
     if await insert_unique(session, row):
         return row

@@ -122,15 +122,17 @@ async def create_group(
     return RedirectResponse(groups_path(brand_id, "created"), status_code=303)
 
 
-@router.get("/brands/{brand_id}/console/marketing/interest-groups/{group_id}")
+@router.get("/brands/{brand_id}/console/marketing/interest-groups/{interest_group_id}")
 async def group_page(
-    request: Request, brand_id: IdPath, group_id: IdPath, visitor: SignedIn, ctx: Ctx, done: Done = None,
+    request: Request, brand_id: IdPath, interest_group_id: IdPath, visitor: SignedIn, ctx: Ctx, done: Done = None,
     page: PageNumber = 1,
 ) -> Response:
     params = PageParams(page=page, page_size=MEMBERS_PAGE)
     async with ctx.db.read() as session:
         staff = await staff_view(session, brand_id=brand_id, visitor=visitor)
-        group, rows, total = await interests.group_members(session=session, brand_id=brand_id, group_id=group_id, params=params)
+        group, rows, total = await interests.group_members(
+            session=session, brand_id=brand_id, group_id=interest_group_id, params=params
+        )
         [view] = await interests.group_views(session=session, groups=[group])
         cards = await interests.member_cards(session=session, rows=rows)
     return render(
@@ -153,13 +155,13 @@ async def _act(brand_id: int, group_id: int, visitor: Visitor, ctx: AppContext, 
     return RedirectResponse(f"{groups_path(brand_id)}/{group_id}?done={done}", status_code=303)
 
 
-@router.post("/brands/{brand_id}/console/marketing/interest-groups/{group_id}/recompute")
-async def recompute(brand_id: IdPath, group_id: IdPath, visitor: CheckedVisitor, ctx: Ctx) -> Response:
+@router.post("/brands/{brand_id}/console/marketing/interest-groups/{interest_group_id}/recompute")
+async def recompute(brand_id: IdPath, interest_group_id: IdPath, visitor: CheckedVisitor, ctx: Ctx) -> Response:
     """立即重算: the members as the rule finds them now (the daily run does the same at 03:30)."""
-    return await _act(brand_id, group_id, visitor, ctx, archive=False)
+    return await _act(brand_id, interest_group_id, visitor, ctx, archive=False)
 
 
-@router.post("/brands/{brand_id}/console/marketing/interest-groups/{group_id}/archive")
-async def archive(brand_id: IdPath, group_id: IdPath, visitor: CheckedVisitor, ctx: Ctx) -> Response:
+@router.post("/brands/{brand_id}/console/marketing/interest-groups/{interest_group_id}/archive")
+async def archive(brand_id: IdPath, interest_group_id: IdPath, visitor: CheckedVisitor, ctx: Ctx) -> Response:
     """停用: the group targets nobody from now on; sent twice, the same."""
-    return await _act(brand_id, group_id, visitor, ctx, archive=True)
+    return await _act(brand_id, interest_group_id, visitor, ctx, archive=True)
