@@ -30,6 +30,7 @@ def build_registry(ctx: AppContext) -> HandlerRegistry:
 
 def _registrars() -> list:
     from linli.aftersales import handlers as aftersales_handlers  # wire-up: after-sales claims (issue 5)
+    from linli.coupons import handlers as coupon_handlers  # wire-up: coupons (issue 17)
     from linli.dashboards import handlers as dashboard_handlers  # wire-up: dashboards' roll-ups (issue 16)
     from linli.fulfillment import handlers as fulfillment_handlers  # wire-up: fulfillment (issue 5)
     from linli.ledger import handlers as ledger_handlers  # wire-up: commission ledger (issue 4)
@@ -38,7 +39,7 @@ def _registrars() -> list:
 
     return [
         payment_handlers.register, ledger_handlers.register, payout_handlers.register, fulfillment_handlers.register,
-        aftersales_handlers.register, dashboard_handlers.register,
+        aftersales_handlers.register, dashboard_handlers.register, coupon_handlers.register,
     ]
 
 
