@@ -17,6 +17,7 @@ from linli.brands.api import router as brands_router
 from linli.catalog.api import router as catalog_router
 from linli.dashboards.api import router as dashboards_router  # wire-up: dashboards (issue 16)
 from linli.context import AppContext
+from linli.coupons.api import router as coupons_router  # wire-up: coupons (issue 17)
 from linli.fulfillment import payment_timeline
 from linli.fulfillment.api import router as fulfillment_router  # wire-up: fulfillment (issue 5)
 from linli.fulfillment.tracking import register_timeline_source
@@ -86,6 +87,7 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
         aftersales_router,  # wire-up: after-sales claims (issue 5)
         scheduler_router,  # wire-up: the brand's schedule (issue 13)
         dashboards_router,  # wire-up: dashboards (issue 16)
+        coupons_router,  # wire-up: coupons (issue 17)
         health_router,  # wire-up: /healthz and /metrics (issue 13)
         web_router,  # wire-up: the pages (issue 14)
     ):

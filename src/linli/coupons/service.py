@@ -24,7 +24,7 @@ from linli.catalog import service as catalog
 from linli.coupons import templates
 from linli.coupons.models import Coupon, CouponAllowance, CouponRedemption, CouponTemplate
 from linli.coupons.terms import OrderScope, Terms, in_scope
-from linli.errors import Conflict, InvalidInput, NotFound
+from linli.errors import Conflict, DomainError, InvalidInput, NotFound
 from linli.members import service as members
 from linli.pagination import PageParams, fetch_page
 
@@ -131,7 +131,9 @@ async def issue_coupon(
             await _take_allowance(session, template, member_id)
             session.add(coupon)
             await session.flush()
-    except IntegrityError:
+    except (IntegrityError, DomainError):
+        # A concurrent call with this key may have issued it meanwhile (then its allowance refused this one, or
+        # the unique key did): that coupon is the answer. Otherwise the refusal stands.
         twin = await _with_key(session, template_id=template.id, member_id=member_id, source_key=key)
         if twin is None:
             raise

@@ -212,3 +212,24 @@ def require_issuable(template: CouponTemplate, now: datetime) -> None:
         raise Conflict("该优惠券已停发", code="coupon_template_disabled")
     if template.valid_until is not None and template.valid_until <= now:
         raise Conflict("该优惠券的有效期已结束，不能再发放", code="coupon_template_ended")
+
+
+async def scope_texts(*, session: AsyncSession, brand_id: int, templates: list[CouponTemplate]) -> dict[int, str]:
+    """Where each template's coupons apply, for people: 全场通用, 限「时令水果」, 限直播「…」, 限云顶华府小区."""
+    wanted: dict[str, set[int]] = {scope: set() for scope in SCOPES}
+    for t in templates:
+        if t.scope_id is not None:
+            wanted[t.scope].add(t.scope_id)
+    categories = await catalog.categories_by_ids(session=session, category_ids=wanted["category"])
+    products = await catalog.products_by_ids(session=session, product_ids=wanted["product"])
+    sessions = await live.sessions_by_ids(session=session, brand_id=brand_id, session_ids=wanted["session"])
+    communities = await brands.communities_by_ids(session=session, community_ids=wanted["community"])
+    names: dict[str, dict[int, str]] = {
+        "category": {i: c.name for i, c in categories.items()}, "product": {i: p.name for i, p in products.items()},
+        "session": {i: s.title for i, s in sessions.items()}, "community": {i: c.name for i, c in communities.items()},
+    }
+    patterns = {"category": "限「{}」类商品", "product": "限「{}」", "session": "限直播「{}」", "community": "限{}小区"}
+    return {
+        t.id: SCOPE_TEXT["all"] if t.scope_id is None else patterns[t.scope].format(names[t.scope].get(t.scope_id, "?"))
+        for t in templates
+    }
