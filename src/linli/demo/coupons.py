@@ -1,5 +1,5 @@
 """The demo's coupons: 草莓季满50减10 for the season's fruit, held by three of 小李's neighbours, and the welcome
-coupon (新邻居见面礼, 95折) a newly bound neighbour gets from the brand's rule."""
+coupon (新邻居见面礼, 9.5折) a newly bound neighbour gets from the brand's rule."""
 
 from __future__ import annotations
 
