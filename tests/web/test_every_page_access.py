@@ -9,6 +9,7 @@ import re
 
 from sqlalchemy import select
 
+from linli.coupons.models import CouponRule, CouponTemplate
 from linli.demo.cast import STRAWBERRY_TITLE
 from linli.fulfillment.models import DeliveryWave
 from linli.live.models import CommunityOffer, LiveSession
@@ -38,11 +39,14 @@ async def demo_ids(ctx) -> dict[str, str]:  # noqa: ANN001
         order = await s.scalar(select(Order).order_by(Order.id))
         wave = await s.scalar(select(DeliveryWave).order_by(DeliveryWave.id))
         message = await s.scalar(select(Notification).order_by(Notification.id))
+        template_id = await s.scalar(select(CouponTemplate.id).order_by(CouponTemplate.id))
+        rule_id = await s.scalar(select(CouponRule.id).order_by(CouponRule.id))
     return {
         "brand_id": str(demo.brand_id), "session_id": str(live.id), "offer_id": str(offer.id),
         "order_id": str(order.id), "wave_id": str(wave.id), "notification_id": str(message.id),
         "leader_id": str(demo.xiaoli_leader_id), "code": "ZZZZZZZZ", "claim_id": "1", "photo_id": "1",
-        "dispute_id": "1", "withdrawal_id": "1", "product_id": "1", "table": "days",
+        "dispute_id": "1", "withdrawal_id": "1", "product_id": "1", "table": "days", "template_id": str(template_id),
+        "rule_id": str(rule_id), "campaign_id": "1",
     }
 
 
