@@ -66,7 +66,7 @@ async def test_the_same_source_key_issues_once_and_the_limit_holds(world, ctx):
 
 async def test_the_quota_is_shared_by_all_members_and_a_refusal_changes_nothing(world, ctx):
     cs = await build_coupon_stage(world)
-    template_id = await make_template(ctx, cs.brand_id, total_quota=2)
+    template_id = await make_template(ctx, cs.brand_id, issue_quota=2)
     members = [await member_id_of(ctx, cs.brand_id, await bound_member(world, cs.stage.leader)) for _ in range(3)]
     await issue(ctx, cs.brand_id, template_id, members[0])
     await issue(ctx, cs.brand_id, template_id, members[1])
@@ -99,7 +99,7 @@ async def test_what_cannot_be_issued_is_refused_with_its_code(world, ctx):
 async def test_concurrent_issues_never_pass_the_limit_or_the_quota(world, ctx):
     cs = await build_coupon_stage(world)
     limited = await make_template(ctx, cs.brand_id, per_member_limit=1)
-    scarce = await make_template(ctx, cs.brand_id, total_quota=3)
+    scarce = await make_template(ctx, cs.brand_id, issue_quota=3)
     member = await member_id_of(ctx, cs.brand_id, await bound_member(world, cs.stage.leader))
     crowd = [await member_id_of(ctx, cs.brand_id, await bound_member(world, cs.stage.leader)) for _ in range(8)]
 
@@ -162,7 +162,7 @@ async def test_staff_issue_by_hand_once_per_key_and_say_who_was_skipped(client, 
 
 async def test_a_newly_bound_neighbour_gets_the_welcome_coupon_once(client, world, ctx):
     cs = await build_coupon_stage(world)
-    template_id = await make_template(ctx, cs.brand_id, name="新邻居立减5元", amount_fen=500, threshold_fen=0, total_quota=2)
+    template_id = await make_template(ctx, cs.brand_id, name="新邻居立减5元", amount_fen=500, threshold_fen=0, issue_quota=2)
     rule = await client.post(f"/api/v1/brands/{cs.brand_id}/coupon-rules",
                              json={"trigger": "member_bound", "template_id": template_id}, headers=cs.stage.owner.headers)
     assert rule.status_code == 201, rule.text

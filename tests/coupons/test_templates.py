@@ -42,7 +42,7 @@ BAD = [
      "invalid_request"),  # no time zone
     ({"valid_days": 0}, 422, "invalid_request"),
     ({"per_member_limit": 0}, 422, "invalid_request"),
-    ({"total_quota": 0}, 422, "invalid_request"),
+    ({"issue_quota": 0}, 422, "invalid_request"),
     ({"scope": "brand"}, 422, "invalid_request"),
     ({"scope": "product"}, 422, "coupon_scope_invalid"),  # no product named
     ({"scope": "all", "scope_id": 1}, 422, "coupon_scope_invalid"),
@@ -88,7 +88,7 @@ async def test_staff_create_list_and_disable_templates_with_their_counts(client,
     assert fixed.json()["discount_text"] == "满50减10" and fixed.json()["scope_text"] == "全场通用"
     percent = await client.post(url(cs.brand_id), json={
         "name": "草莓9折", "kind": "percent", "percent_off_bp": 1000, "cap_fen": 2000, "valid_days": 7,
-        "scope": "product", "scope_id": cs.product_id, "total_quota": 2, "per_member_limit": 2,
+        "scope": "product", "scope_id": cs.product_id, "issue_quota": 2, "per_member_limit": 2,
     }, headers=cs.stage.owner.headers)
     assert percent.status_code == 201, percent.text
     assert percent.json()["discount_text"] == "9折（最高减20元）"

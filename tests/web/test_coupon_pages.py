@@ -75,7 +75,7 @@ async def test_staff_read_the_templates_with_their_counts_and_create_one_once(cl
     form = {
         "csrf_token": csrf_of(page.text), "form_key": hidden(page.text, "form_key"), "name": "满100享8.5折", "kind": "percent",
         "zhe": "8.5", "cap": "20", "threshold": "100", "valid_days": "", "valid_from": "2026-11-20T10:00",
-        "valid_until": "2026-12-01T00:00", "per_member_limit": "2", "total_quota": "", "scope": "all",
+        "valid_until": "2026-12-01T00:00", "per_member_limit": "2", "issue_quota": "", "scope": "all",
     }
     first = await client.post(coupons_path(demo.brand_id), data=form)
     assert first.status_code == 303 and first.headers["location"].endswith("coupons?done=template")

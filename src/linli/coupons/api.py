@@ -47,7 +47,7 @@ async def templates_out(
             id=t.id, brand_id=t.brand_id, name=t.name, kind=t.kind, amount_fen=t.amount_fen,
             percent_off_bp=t.percent_off_bp, cap_fen=t.cap_fen, threshold_fen=t.threshold_fen,
             discount_text=discount_text(templates.terms_of(t)), valid_from=t.valid_from, valid_until=t.valid_until,
-            valid_days=t.valid_days, per_member_limit=t.per_member_limit, total_quota=t.total_quota, scope=t.scope,
+            valid_days=t.valid_days, per_member_limit=t.per_member_limit, issue_quota=t.issue_quota, scope=t.scope,
             scope_id=t.scope_id, scope_text=scopes[t.id], status=t.status, issued=stats[t.id].issued,
             used=stats[t.id].used, expired=stats[t.id].expired, discount_fen=stats[t.id].discount_fen,
             created_at=t.created_at, disabled_at=t.disabled_at,
@@ -93,7 +93,9 @@ def run_out(run: issuing.CampaignRun) -> CampaignRunOut:
 
 
 @router.get("/brands/{brand_id}/coupon-templates", response_model=Page[TemplateOut], summary="优惠券模板及发放、使用情况（员工）")
-async def list_templates(brand_id: IdPath, user: AuthUser, session: ReadSession, paging: Paging, now: Now) -> Page[TemplateOut]:
+async def list_templates(
+    brand_id: IdPath, user: AuthUser, session: ReadSession, paging: Paging, now: Now
+) -> Page[TemplateOut]:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     rows, total = await templates.list_templates(session=session, brand_id=brand_id, params=paging)
     return Page(items=await templates_out(session, brand_id, rows, now), total=total, page=paging.page,
@@ -101,11 +103,13 @@ async def list_templates(brand_id: IdPath, user: AuthUser, session: ReadSession,
 
 
 @router.post("/brands/{brand_id}/coupon-templates", status_code=201, response_model=TemplateOut, summary="新建优惠券模板（员工）")
-async def create_template(brand_id: IdPath, body: TemplateIn, user: AuthUser, session: WriteSession, now: Now) -> TemplateOut:
+async def create_template(
+    brand_id: IdPath, body: TemplateIn, user: AuthUser, session: WriteSession, now: Now
+) -> TemplateOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     template = await templates.create_template(
-        session=session, brand_id=brand_id, data=templates.TemplateInput(**body.model_dump()), actor_user_id=user.user_id,
-        now=now,
+        session=session, brand_id=brand_id, data=templates.TemplateInput(**body.model_dump()),
+        actor_user_id=user.user_id, now=now,
     )
     return (await templates_out(session, brand_id, [template], now))[0]
 
@@ -114,7 +118,9 @@ async def create_template(brand_id: IdPath, body: TemplateIn, user: AuthUser, se
     "/brands/{brand_id}/coupon-templates/{template_id}/disable", response_model=TemplateOut,
     summary="停发优惠券模板（员工；已发出的券仍可使用）",
 )
-async def disable_template(brand_id: IdPath, template_id: IdPath, user: AuthUser, session: WriteSession, now: Now) -> TemplateOut:
+async def disable_template(
+    brand_id: IdPath, template_id: IdPath, user: AuthUser, session: WriteSession, now: Now
+) -> TemplateOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     template = await templates.disable_template(session=session, brand_id=brand_id, template_id=template_id, now=now)
     return (await templates_out(session, brand_id, [template], now))[0]
@@ -125,8 +131,8 @@ async def disable_template(brand_id: IdPath, template_id: IdPath, user: AuthUser
     summary="手动发券给指定用户（员工；同一 Idempotency-Key 不重复发放）",
 )
 async def issue_by_hand(
-    brand_id: IdPath, template_id: IdPath, body: RecipientsIn, response: Response, user: AuthUser, session: WriteSession,
-    now: Now, idempotency_key: IdempotencyKey,
+    brand_id: IdPath, template_id: IdPath, body: RecipientsIn, response: Response, user: AuthUser,
+    session: WriteSession, now: Now, idempotency_key: IdempotencyKey,
 ) -> IssueOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     report = await issuing.issue_by_hand(
@@ -195,7 +201,9 @@ async def create_campaign(
     "/brands/{brand_id}/coupon-campaigns/{campaign_id}/run", response_model=CampaignRunOut,
     summary="再次执行发券活动（员工；已领过本活动的用户不再发放）",
 )
-async def run_campaign(brand_id: IdPath, campaign_id: IdPath, user: AuthUser, session: WriteSession, now: Now) -> CampaignRunOut:
+async def run_campaign(
+    brand_id: IdPath, campaign_id: IdPath, user: AuthUser, session: WriteSession, now: Now
+) -> CampaignRunOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     return run_out(await issuing.run_campaign(session=session, brand_id=brand_id, campaign_id=campaign_id, now=now))
 
@@ -221,7 +229,9 @@ async def my_coupons_out(session: AsyncSession, brand_id: int, rows: list[servic
 @router.get("/brands/{brand_id}/coupons/mine", response_model=Page[MyCouponOut], summary="我的优惠券")
 async def my_coupons(
     brand_id: IdPath, user: AuthUser, session: ReadSession, paging: Paging, now: Now,
-    status: Annotated[str | None, Query(max_length=16, description="available 可用 / used 已使用 / expired 已过期；不填为全部")] = None,
+    status: Annotated[
+        str | None, Query(max_length=16, description="available 可用 / used 已使用 / expired 已过期；不填为全部")
+    ] = None,
 ) -> Page[MyCouponOut]:
     await brands.get_brand(session=session, brand_id=brand_id)
     rows, total = await service.member_coupons(

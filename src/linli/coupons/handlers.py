@@ -2,7 +2,7 @@
 
 | topic | emitted by | payload read | what coupons do |
 | --- | --- | --- | --- |
-| `member.bound` | attribution.enter_with_code (a member's first binding ever) | `member_id`, `brand_id` | each active `member_bound` rule of the brand issues its welcome coupon once (`issuing.on_member_bound`) |
+| `member.bound` | attribution.enter_with_code (a first binding) | `member_id`, `brand_id` | each active `member_bound` rule issues its coupon once |
 
 Idempotent: a redelivered event meets the coupon its rule already issued (source key `rule:{id}`). A coupon's
 release when its order closes is no event of its own: `orders` calls `service.release_for_order` in the very

@@ -157,7 +157,9 @@ async def create_campaign(
         await brands.get_community(session=session, brand_id=brand_id, community_id=community_id)
     elif audience == "members":
         community_id = None
-        chosen = await recipients(session=session, brand_id=brand_id, member_ids=member_ids, phones=phones, report=report)
+        chosen = await recipients(
+            session=session, brand_id=brand_id, member_ids=member_ids, phones=phones, report=report
+        )
     else:
         raise InvalidInput("发放对象只能是某个小区的邻居（community）或指定用户（members）", code="coupon_campaign_audience_invalid")
     campaign = CouponCampaign(
@@ -230,7 +232,9 @@ async def disable_rule(*, session: AsyncSession, brand_id: int, rule_id: int, no
 
 
 async def list_rules(*, session: AsyncSession, brand_id: int) -> list[CouponRule]:
-    rows = await session.scalars(select(CouponRule).where(CouponRule.brand_id == brand_id).order_by(CouponRule.id.desc()))
+    rows = await session.scalars(
+        select(CouponRule).where(CouponRule.brand_id == brand_id).order_by(CouponRule.id.desc())
+    )
     return list(rows)
 
 

@@ -42,7 +42,7 @@ class CouponTemplate(IdMixin, Base):
             name="validity_complete",
         ),
         CheckConstraint("per_member_limit >= 1", name="per_member_limit_positive"),
-        CheckConstraint("total_quota IS NULL OR (total_quota >= 1 AND issued_count <= total_quota)", name="quota_kept"),
+        CheckConstraint("issue_quota IS NULL OR (issue_quota >= 1 AND issued_count <= issue_quota)", name="quota_kept"),
         CheckConstraint("issued_count >= 0", name="issued_not_negative"),
         CheckConstraint(
             "scope IN ('all', 'category', 'product', 'session', 'community')"
@@ -62,7 +62,7 @@ class CouponTemplate(IdMixin, Base):
     valid_until: Mapped[datetime | None]
     valid_days: Mapped[int | None]  # … or this many days from issuing
     per_member_limit: Mapped[int]
-    total_quota: Mapped[int | None]  # None: no limit on the coupons issued
+    issue_quota: Mapped[int | None]  # None: no limit on the coupons issued
     issued_count: Mapped[int] = mapped_column(default=0)
     scope: Mapped[str] = mapped_column(String(16))  # all, category, product, session, community
     scope_id: Mapped[int | None] = mapped_column(IdType)  # the category, product, session or community

@@ -25,7 +25,7 @@ class TemplateIn(BaseModel):
     valid_until: AwareDatetime | None = Field(default=None, description="固定有效期：结束（不含）")
     valid_days: int | None = Field(default=None, ge=1, le=366, description="或：领取后有效天数")
     per_member_limit: int = Field(default=1, ge=1, le=100, description="每人限领张数")
-    total_quota: int | None = Field(default=None, ge=1, le=10_000_000, description="发放总量，不填为不限")
+    issue_quota: int | None = Field(default=None, ge=1, le=10_000_000, description="发放总量，不填为不限")
     scope: Literal["all", "category", "product", "session", "community"] = "all"
     scope_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="适用的分类、商品、直播场次或小区")
 
@@ -44,7 +44,7 @@ class TemplateOut(BaseModel):
     valid_until: datetime | None
     valid_days: int | None
     per_member_limit: int
-    total_quota: int | None
+    issue_quota: int | None
     scope: str
     scope_id: int | None
     scope_text: str = Field(description="适用范围，如 全场通用、限「时令水果」类商品")

@@ -65,7 +65,7 @@ async def _take_quota(session: AsyncSession, template: CouponTemplate) -> None:
         update(TEMPLATES)
         .where(
             TEMPLATES.c.id == template.id, TEMPLATES.c.status == "active",
-            or_(TEMPLATES.c.total_quota.is_(None), TEMPLATES.c.issued_count < TEMPLATES.c.total_quota),
+            or_(TEMPLATES.c.issue_quota.is_(None), TEMPLATES.c.issued_count < TEMPLATES.c.issue_quota),
         )
         .values(issued_count=TEMPLATES.c.issued_count + 1)
         .returning(TEMPLATES.c.issued_count)
@@ -74,7 +74,7 @@ async def _take_quota(session: AsyncSession, template: CouponTemplate) -> None:
         status = await session.scalar(select(TEMPLATES.c.status).where(TEMPLATES.c.id == template.id))
         if status != "active":
             raise Conflict("该优惠券已停发", code="coupon_template_disabled")
-        raise Conflict("该优惠券已发完", code="coupon_quota_exhausted", details={"total_quota": template.total_quota})
+        raise Conflict("该优惠券已发完", code="coupon_quota_exhausted", details={"issue_quota": template.issue_quota})
 
 
 async def _take_allowance(session: AsyncSession, template: CouponTemplate, member_id: int) -> None:
@@ -296,7 +296,8 @@ async def member_coupons(
 
 async def _described(session: AsyncSession, rows: list[Coupon], now: datetime) -> list[MemberCoupon]:
     ids = {c.template_id for c in rows}
-    by_id = {t.id: t for t in await session.scalars(select(CouponTemplate).where(CouponTemplate.id.in_(ids)))} if ids else {}
+    found = await session.scalars(select(CouponTemplate).where(CouponTemplate.id.in_(ids))) if ids else []
+    by_id = {t.id: t for t in found}
     holders = await _holding_orders(session, [c.id for c in rows if c.status == "used"])
     return [
         MemberCoupon(coupon=c, template=by_id[c.template_id], status=display_status(c, now), order_id=holders.get(c.id))

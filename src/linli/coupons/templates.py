@@ -38,7 +38,7 @@ class TemplateInput:
     valid_until: datetime | None = None
     valid_days: int | None = None
     per_member_limit: int = 1
-    total_quota: int | None = None
+    issue_quota: int | None = None
     scope: str = "all"
     scope_id: int | None = None
 
@@ -57,7 +57,8 @@ class TemplateStats:
 def terms_of(template: CouponTemplate) -> Terms:
     return Terms(
         kind=template.kind, amount_fen=template.amount_fen, percent_off_bp=template.percent_off_bp,
-        cap_fen=template.cap_fen, threshold_fen=template.threshold_fen, scope=template.scope, scope_id=template.scope_id,
+        cap_fen=template.cap_fen, threshold_fen=template.threshold_fen, scope=template.scope,
+        scope_id=template.scope_id,
     )
 
 
@@ -131,13 +132,14 @@ async def create_template(
     _check_validity(data, now)
     if not 1 <= data.per_member_limit <= MAX_PER_MEMBER:
         raise InvalidInput(f"每人限领须在 1 到 {MAX_PER_MEMBER} 张之间", code="coupon_limit_invalid")
-    if data.total_quota is not None and not 1 <= data.total_quota <= MAX_QUOTA:
+    if data.issue_quota is not None and not 1 <= data.issue_quota <= MAX_QUOTA:
         raise InvalidInput(f"发放总量须在 1 到 {MAX_QUOTA} 张之间（不限请留空）", code="coupon_quota_invalid")
     await _check_scope(session, brand_id=brand_id, scope=data.scope, scope_id=data.scope_id)
     template = CouponTemplate(
         brand_id=brand_id, name=name, kind=data.kind, amount_fen=data.amount_fen, percent_off_bp=data.percent_off_bp,
-        cap_fen=data.cap_fen, threshold_fen=data.threshold_fen, valid_from=data.valid_from, valid_until=data.valid_until,
-        valid_days=data.valid_days, per_member_limit=data.per_member_limit, total_quota=data.total_quota, issued_count=0,
+        cap_fen=data.cap_fen, threshold_fen=data.threshold_fen, valid_from=data.valid_from,
+        valid_until=data.valid_until, valid_days=data.valid_days, per_member_limit=data.per_member_limit,
+        issue_quota=data.issue_quota, issued_count=0,
         scope=data.scope, scope_id=data.scope_id, status="active", created_at=now, created_by_user_id=actor_user_id,
         disabled_at=None,
     )
@@ -146,7 +148,9 @@ async def create_template(
     return template
 
 
-async def get_template(*, session: AsyncSession, brand_id: int, template_id: int, for_update: bool = False) -> CouponTemplate:
+async def get_template(
+    *, session: AsyncSession, brand_id: int, template_id: int, for_update: bool = False
+) -> CouponTemplate:
     template = await session.get(CouponTemplate, template_id, with_for_update=for_update, populate_existing=True)
     if template is None or template.brand_id != brand_id:
         raise NotFound("优惠券模板不存在", code="coupon_template_not_found")

@@ -24,7 +24,7 @@ async def demo_coupons(s: AsyncSession, *, brand_id: int, owner_user_id: int, no
     season = await templates.create_template(
         session=s, brand_id=brand_id, actor_user_id=owner_user_id, now=now,
         data=templates.TemplateInput(
-            name=FRUIT_COUPON, kind="fixed", amount_fen=1000, threshold_fen=5000, valid_days=7, total_quota=500,
+            name=FRUIT_COUPON, kind="fixed", amount_fen=1000, threshold_fen=5000, valid_days=7, issue_quota=500,
             scope="category", scope_id=fruit.id,
         ),
     )

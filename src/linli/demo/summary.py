@@ -80,8 +80,8 @@ async def describe_demo(ctx: AppContext) -> str:
             f"{{\"code\": \"{parcels[0].parcel.pickup_code}\"}} with 小李's token (docs/fulfillment.md)",
         ]
     lines += [
-        f"coupons: 13900000001-13900000003 hold {FRUIT_COUPON} (时令水果, pick it in the room's buy form, see /me/coupons); "
-        f"a neighbour bound from now gets {WELCOME_COUPON} (9.5折); the brand's 优惠券 page: "
+        f"coupons: 13900000001-13900000003 hold {FRUIT_COUPON} (时令水果, pick it in the room's buy form, "
+        f"see /me/coupons); a neighbour bound from now gets {WELCOME_COUPON} (9.5折); the brand's 优惠券 page: "
         f"{base}/brands/{brand.id}/console/coupons",
         f"小李 can withdraw ¥{yuan(figures.available_fen)} now (last week's grapes, settled T+1; minimum "
         f"¥{yuan(figures.policy.min_amount_fen)}): POST {base}/api/v1/brands/{brand.id}/leader/withdrawals",

@@ -129,13 +129,17 @@ async def create_campaign(
 
 
 @router.post("/brands/{brand_id}/console/coupons/campaigns/{campaign_id}/run")
-async def run_campaign(request: Request, brand_id: IdPath, campaign_id: IdPath, visitor: CheckedVisitor, ctx: Ctx) -> Response:
+async def run_campaign(
+    request: Request, brand_id: IdPath, campaign_id: IdPath, visitor: CheckedVisitor, ctx: Ctx
+) -> Response:
     """再次发放: reaches only the neighbours the campaign has not reached (those bound since, for a community)."""
     user_id = poster_id(visitor, console_path(brand_id, "coupons"))
     try:
         async with ctx.db.transaction() as session:
             await brands.require_staff(session=session, brand_id=brand_id, user_id=user_id)
-            run = await issuing.run_campaign(session=session, brand_id=brand_id, campaign_id=campaign_id, now=ctx.clock.now())
+            run = await issuing.run_campaign(
+                session=session, brand_id=brand_id, campaign_id=campaign_id, now=ctx.clock.now()
+            )
     except DomainError as exc:
         if page_refusal(exc) or exc.status_code == 404:
             raise

@@ -49,11 +49,11 @@ TEMPLATE_FIELDS = {
     "coupon_name_invalid": "name", "coupon_kind_invalid": "kind", "coupon_amount_invalid": "amount",
     "coupon_amount_exceeds_threshold": "amount", "coupon_terms_invalid": "amount", "coupon_percent_invalid": "zhe",
     "coupon_cap_invalid": "cap", "coupon_threshold_invalid": "threshold", "coupon_validity_invalid": "valid_days",
-    "coupon_limit_invalid": "per_member_limit", "coupon_quota_invalid": "total_quota",
+    "coupon_limit_invalid": "per_member_limit", "coupon_quota_invalid": "issue_quota",
 }
 TEMPLATE_VALUES = (
     "name", "kind", "amount", "zhe", "cap", "threshold", "valid_days", "valid_from", "valid_until", "per_member_limit",
-    "total_quota", "scope", "form_key",
+    "issue_quota", "scope", "form_key",
 )
 
 
@@ -97,13 +97,15 @@ def template_input(values: dict[str, str], timezone: str) -> templates.TemplateI
         window_from = moment_of(values["valid_from"], timezone, label="有效期开始时间", code="coupon_validity_invalid")
         window_until = moment_of(values["valid_until"], timezone, label="有效期结束时间", code="coupon_validity_invalid")
     limit = count_of(values["per_member_limit"] or "1", label="每人限领", code="coupon_limit_invalid")
-    quota = count_of(values["total_quota"], label="发放总量", code="coupon_quota_invalid") if values["total_quota"].strip() else None
+    quota = None
+    if values["issue_quota"].strip():
+        quota = count_of(values["issue_quota"], label="发放总量", code="coupon_quota_invalid")
     scope, _, target = values["scope"].partition(":")
     if scope not in ("all", "category", "product", "session", "community") or (scope != "all") != target.isdigit():
         raise InvalidInput("请选择适用范围", code="coupon_scope_invalid")
     return templates.TemplateInput(
         name=values["name"], kind=kind, amount_fen=amount, percent_off_bp=percent, cap_fen=cap, threshold_fen=threshold,
-        valid_from=window_from, valid_until=window_until, valid_days=days, per_member_limit=limit, total_quota=quota,
+        valid_from=window_from, valid_until=window_until, valid_days=days, per_member_limit=limit, issue_quota=quota,
         scope=scope, scope_id=int(target) if target else None,
     )
 
@@ -113,9 +115,10 @@ async def _scope_options(session, brand_id: int) -> list[tuple[str, list[tuple[s
     products, _ = await catalog.list_products(session=session, brand_id=brand_id, params=SHOWN, status=None)
     sessions, _ = await live.list_sessions(session=session, brand_id=brand_id, status=None, params=SHOWN)
     communities, _ = await brands.list_communities(session=session, brand_id=brand_id, params=SHOWN)
+    categories = await catalog.list_categories(session=session, brand_id=brand_id)
     return [
         ("全场", [("all", "全场通用")]),
-        ("分类", [(f"category:{c.id}", c.name) for c in await catalog.list_categories(session=session, brand_id=brand_id)]),
+        ("分类", [(f"category:{c.id}", c.name) for c in categories]),
         ("商品", [(f"product:{p.id}", p.name) for p in products]),
         ("直播场次", [(f"session:{s.id}", s.title) for s in sessions]),
         ("小区", [(f"community:{c.id}", c.name) for c, _ in communities]),
@@ -146,7 +149,8 @@ async def render_coupons(
         request, visitor, "console_coupons.html", status_code=form.status_code, staff=staff, brand=staff.brand,
         tab="coupons", form=form, templates=rows, total=total, stats=stats, scopes=scopes, scope_options=scope_options,
         active=active, names={t.id: t.name for t in rows}, rules=rules, campaigns=campaigns,
-        communities=[c for c, _ in communities], triggers=issuing.TRIGGERS, kind_text=KIND_TEXT, status_text=STATUS_TEXT,
+        communities=[c for c, _ in communities], triggers=issuing.TRIGGERS, kind_text=KIND_TEXT,
+        status_text=STATUS_TEXT,
         discount_text=lambda t: discount_text(templates.terms_of(t)), done=DONE.get(done or ""), outcome=outcome,
     )
 
@@ -164,12 +168,12 @@ async def coupons_page(request: Request, brand_id: IdPath, visitor: SignedIn, ct
 async def create_template(
     request: Request, brand_id: IdPath, visitor: CheckedVisitor, ctx: Ctx, name: Text = "", kind: Text = "fixed",
     amount: Text = "", zhe: Text = "", cap: Text = "", threshold: Text = "", valid_days: Text = "",
-    valid_from: Text = "", valid_until: Text = "", per_member_limit: Text = "1", total_quota: Text = "",
+    valid_from: Text = "", valid_until: Text = "", per_member_limit: Text = "1", issue_quota: Text = "",
     scope: Text = "all", form_key: Text = "",
 ) -> Response:
     user_id = poster_id(visitor, console_path(brand_id, "coupons"))
     values = dict(zip(TEMPLATE_VALUES, (name, kind, amount, zhe, cap, threshold, valid_days, valid_from, valid_until,
-                                        per_member_limit, total_quota, scope, form_key), strict=True))
+                                        per_member_limit, issue_quota, scope, form_key), strict=True))
     form = FormState(values=values)
     try:
         async with ctx.db.transaction() as session:
@@ -198,5 +202,7 @@ async def disable_template(brand_id: IdPath, template_id: IdPath, visitor: Check
     user_id = poster_id(visitor, console_path(brand_id, "coupons"))
     async with ctx.db.transaction() as session:
         await brands.require_staff(session=session, brand_id=brand_id, user_id=user_id)
-        await templates.disable_template(session=session, brand_id=brand_id, template_id=template_id, now=ctx.clock.now())
+        await templates.disable_template(
+            session=session, brand_id=brand_id, template_id=template_id, now=ctx.clock.now()
+        )
     return back(brand_id, "disabled")

@@ -122,7 +122,9 @@ async def _coupon_choices(
     if buyer is None or visitor.user is None:
         return {}
     async with ctx.db.read() as session:
-        usable = await coupons.usable_coupons(session=session, brand_id=brand_id, user_id=visitor.user.id, now=ctx.clock.now())
+        usable = await coupons.usable_coupons(
+            session=session, brand_id=brand_id, user_id=visitor.user.id, now=ctx.clock.now()
+        )
     if not usable:
         return {}
 

@@ -38,7 +38,10 @@ async def my_coupons(
     async with ctx.db.read() as session:
         mine = [await brands.get_brand(session=session, brand_id=i)
                 for i in await members.brand_ids_of_user(session=session, user_id=visitor.user.id)]
-        chosen = await brands.get_brand(session=session, brand_id=brand_id) if brand_id is not None else (mine[0] if mine else None)
+        if brand_id is not None:
+            chosen = await brands.get_brand(session=session, brand_id=brand_id)  # unknown: the 404 page
+        else:
+            chosen = mine[0] if mine else None
         rows: list[coupons.MemberCoupon] = []
         total, scopes = 0, {}
         if chosen is not None:
@@ -46,7 +49,9 @@ async def my_coupons(
                 session=session, brand_id=chosen.id, user_id=visitor.user.id, status=status,
                 params=PageParams(page=page, page_size=PAGE_SIZE), now=now,
             )
-            scopes = await templates.scope_texts(session=session, brand_id=chosen.id, templates=[r.template for r in rows])
+            scopes = await templates.scope_texts(
+                session=session, brand_id=chosen.id, templates=[r.template for r in rows]
+            )
     return render(
         request, visitor, "me_coupons.html", brands=mine, brand=chosen, coupons=rows, total=total, page=page,
         pages=max(1, -(-total // PAGE_SIZE)), status=status, tabs=TABS, status_text=STATUS_TEXT, scopes=scopes,

@@ -33,7 +33,7 @@ def upgrade() -> None:
     sa.Column('valid_until', linli.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('valid_days', sa.Integer(), nullable=True),
     sa.Column('per_member_limit', sa.Integer(), nullable=False),
-    sa.Column('total_quota', sa.Integer(), nullable=True),
+    sa.Column('issue_quota', sa.Integer(), nullable=True),
     sa.Column('issued_count', sa.Integer(), nullable=False),
     sa.Column('scope', sa.String(length=16), nullable=False),
     sa.Column('scope_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
@@ -49,7 +49,7 @@ def upgrade() -> None:
     sa.CheckConstraint('issued_count >= 0', name=op.f('ck_coupon_templates_issued_not_negative')),
     sa.CheckConstraint('per_member_limit >= 1', name=op.f('ck_coupon_templates_per_member_limit_positive')),
     sa.CheckConstraint('threshold_fen >= 0', name=op.f('ck_coupon_templates_threshold_not_negative')),
-    sa.CheckConstraint('total_quota IS NULL OR (total_quota >= 1 AND issued_count <= total_quota)', name=op.f('ck_coupon_templates_quota_kept')),
+    sa.CheckConstraint('issue_quota IS NULL OR (issue_quota >= 1 AND issued_count <= issue_quota)', name=op.f('ck_coupon_templates_quota_kept')),
     sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_coupon_templates_brand_id_brands')),
     sa.ForeignKeyConstraint(['created_by_user_id'], ['users.id'], name=op.f('fk_coupon_templates_created_by_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_coupon_templates'))
