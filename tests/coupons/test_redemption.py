@@ -13,6 +13,8 @@ from sqlalchemy import select
 from linli.aftersales import service as aftersales
 from linli.coupons.models import CouponRedemption
 from linli.dashboards.models import PaidOrder
+from linli.dashboards.rebuild import rebuild_rollups, rollups_agree
+from linli.ledger.audit import run_audit
 from linli.ledger.models import CommissionLine
 from linli.orders import service as orders
 from linli.orders.models import Order
@@ -78,6 +80,12 @@ async def test_the_order_keeps_its_total_and_pays_total_minus_discount(client, w
     assert gmv.paid_fen == 5800
     async with ctx.db.read() as s:
         assert await aftersales.claimable_fen(session=s, order=paid) == 5800
+        assert await rollups_agree(session=s) == {}  # the rebuild from the raw orders counts what was paid too
+        assert (await run_audit(session=s, now=ctx.clock.now())).ok  # the line's base is the order's payable
+    async with ctx.db.transaction() as s:
+        await rebuild_rollups(session=s)
+    async with ctx.db.read() as s:
+        assert (await s.get(PaidOrder, got["id"])).paid_fen == 5800
 
 
 async def test_a_percentage_is_capped_and_rounded_down(client, world, ctx):
