@@ -168,10 +168,10 @@ async def place_order(
     `read_already` is that first read when the caller made it just before (`place_order_in`): it only
     decides the refusals before the lock, and everything after the lock is read again or guarded.
 
-    With a `coupon_id` (docs/coupons.md) the coupon is checked and taken (a guarded UPDATE) before the units, the
-    discount and threshold follow from the price the reservation locked, and the order is written with the ORM
-    (its discount is not known when the reservation's own statement would write it): only such orders pay for
-    the coupon's read, update and redemption row. Any coupon refusal raises, so nothing is kept.
+    With a `coupon_id` (docs/coupons.md) the coupon is checked before the units, the threshold and discount follow
+    from the price the reservation locked, the coupon is taken (a guarded UPDATE) after the units, and the order is
+    written with the ORM (its discount is not known when the reservation's own statement would write it): only
+    such orders pay for the coupon's read, update and redemption row. Any coupon refusal raises, so nothing is kept.
     """
     key = _checked_key(listing_id=listing_id, offer_id=offer_id, quantity=quantity, idempotency_key=idempotency_key)
     fingerprint = _fingerprint(
@@ -224,7 +224,6 @@ async def place_order(
             session=session, coupon_id=coupon_id, brand_id=listing.brand_id, member_id=member_id,
             product_id=sku.product_id, session_id=listing.session_id, community_id=pickup.community_id, now=now,
         )
-        await coupons.redeem(session=session, coupon_id=coupon_id, member_id=member_id, now=now)
 
     # The reservation comes last: the hot offer and listing rows stay locked only for the writes and the commit.
     order = Order(
@@ -259,7 +258,9 @@ async def place_order(
         return PlacedOrder(order=order, created=True)
     order.unit_price_fen, order.total_fen = reserved.unit_price_fen, reserved.unit_price_fen * quantity
     if terms is not None:
-        require_threshold(terms, order.total_fen)  # raises: the units just taken are rolled back with the coupon
+        require_threshold(terms, order.total_fen)  # raises: the units just taken are rolled back
+        # Taken after the units, in the lock order every path keeps (offer → listing → SKU → coupon).
+        await coupons.redeem(session=session, coupon_id=coupon_id, member_id=member_id, now=now)
         order.discount_fen = discount_fen(terms, order.total_fen)
     order.payable_fen = order.total_fen - order.discount_fen
 
