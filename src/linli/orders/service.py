@@ -7,7 +7,6 @@ order changes nothing.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,8 +23,9 @@ from linli.errors import Conflict, Forbidden, InvalidInput, NotFound
 from linli.live import reservations
 from linli.live.service import room_stream
 from linli.members import service as members
-from linli.orders import reservation, targets, writes
+from linli.orders import replays, reservation, targets, writes
 from linli.orders.models import Order, OrderStatusChange
+from linli.orders.replays import PlacedOrder
 from linli.orders.reservation import SoldOut
 from linli.orders.targets import HOLDING_STATUSES, after_lock, check_limit, refuse_before_any_lock
 from linli.outbox.service import emit
@@ -42,22 +42,6 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 
 
-@dataclass(frozen=True)
-class PlacedOrder:
-    order: Order
-    created: bool
-
-
-def _fingerprint(
-    *, listing_id: int | None, offer_id: int | None, quantity: int, pickup_community_id: int | None,
-    coupon_id: int | None = None,
-) -> str:
-    raw = f"listing={listing_id}|offer={offer_id}|quantity={quantity}|pickup={pickup_community_id}"
-    if coupon_id is not None:  # only then: a key made before coupons existed keeps its fingerprint
-        raw += f"|coupon={coupon_id}"
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 def _move(session: AsyncSession, order: Order, to: str, *, reason: str | None, now: datetime) -> None:
     if to not in TRANSITIONS[order.status]:
         raise Conflict(f"订单状态为 {order.status}，不能变为 {to}", code="order_status_invalid")
@@ -65,27 +49,6 @@ def _move(session: AsyncSession, order: Order, to: str, *, reason: str | None, n
     order.status = to
     if to in ("expired", "cancelled", "refunded"):
         order.closed_at = now
-
-
-def _replayed(existing: Order | None, fingerprint: str) -> PlacedOrder | None:
-    """The order this key already made (same body), a 409 (different body), or None (a new key)."""
-    if existing is None:
-        return None
-    _refuse_reused_key(existing.request_fingerprint, fingerprint)
-    return PlacedOrder(order=existing, created=False)
-
-
-def _refuse_reused_key(recorded: str, fingerprint: str) -> None:
-    if recorded != fingerprint:
-        raise Conflict("该幂等键已用于另一笔不同的下单请求", code="idempotency_key_reused")
-
-
-async def _replay_of(session: AsyncSession, replay: targets.ReplayFacts, fingerprint: str) -> PlacedOrder:
-    """The fresh read found an order made with this key: the same body gets that order back, another a 409."""
-    _refuse_reused_key(replay.request_fingerprint, fingerprint)
-    order = await session.get(Order, replay.order_id)
-    assert order is not None  # orders are never deleted
-    return PlacedOrder(order=order, created=False)
 
 
 def _checked_key(*, listing_id: int | None, offer_id: int | None, quantity: int, idempotency_key: str) -> str:
@@ -131,13 +94,13 @@ async def place_order_in(
         db=db, offer_id=offer_id, listing_id=listing_id, user_id=user_id, idempotency_key=key
     )
     if target.member_id is not None:
-        fingerprint = _fingerprint(
+        fingerprint = replays.fingerprint(
             listing_id=listing_id, offer_id=offer_id, quantity=quantity, pickup_community_id=pickup_community_id,
             coupon_id=coupon_id,
         )
         if target.replay is not None:
             async with db.lookup() as session:
-                return await _replay_of(session, target.replay, fingerprint)
+                return await replays.replay_of(session, target.replay, fingerprint)
         refuse_before_any_lock(target, leader_id=targets.binding_leader(target, now), quantity=quantity, now=now)
     async with db.transaction() as session:
         return await place_order(
@@ -174,7 +137,7 @@ async def place_order(
     such orders pay for the coupon's read, update and redemption row. Any coupon refusal raises, so nothing is kept.
     """
     key = _checked_key(listing_id=listing_id, offer_id=offer_id, quantity=quantity, idempotency_key=idempotency_key)
-    fingerprint = _fingerprint(
+    fingerprint = replays.fingerprint(
         listing_id=listing_id, offer_id=offer_id, quantity=quantity, pickup_community_id=pickup_community_id,
         coupon_id=coupon_id,
     )
@@ -193,7 +156,7 @@ async def place_order(
     member_id, listing, offer = target.member_id, target.listing, target.offer
     assert member_id is not None
     if target.replay is not None:
-        return await _replay_of(session, target.replay, fingerprint)
+        return await replays.replay_of(session, target.replay, fingerprint)
     leader_id = targets.binding_leader(target, now)
     refuse_before_any_lock(target, leader_id=leader_id, quantity=quantity, now=now)
 
@@ -206,7 +169,7 @@ async def place_order(
         session, member_id=member_id, key=key, offer_id=offer.id if offer else None, listing_id=listing.id
     )
     if replay_id is not None:
-        replay = _replayed(await session.get(Order, replay_id), fingerprint)
+        replay = replays.replayed(await session.get(Order, replay_id), fingerprint)
         assert replay is not None
         return replay
     if offer is not None:
@@ -230,8 +193,8 @@ async def place_order(
         brand_id=listing.brand_id, member_id=member_id, user_id=user_id, session_id=listing.session_id,
         listing_id=listing.id, offer_id=offer.id if offer else None, sku_id=listing.sku_id, product_id=sku.product_id,
         product_name=sku.product_name, sku_name=sku.sku_name, quantity=quantity, discount_fen=0, coupon_id=coupon_id,
-        leader_id=leader_id,
-        community_id=pickup.community_id, pickup_point_id=pickup.pickup_point_id, status="pending_payment",
+        leader_id=leader_id, community_id=pickup.community_id, pickup_point_id=pickup.pickup_point_id,
+        status="pending_payment",
         idempotency_key=key, request_fingerprint=fingerprint, placed_at=now, expires_at=now + payment_ttl, paid_at=None,
         closed_at=None,
     )
