@@ -141,6 +141,8 @@ def test_idempotent_replays_declare_their_200(ctx):
         ("POST", "/api/v1/orders/{order_id}/payments"),
         ("POST", "/api/v1/brands/{brand_id}/leader/withdrawals"),
         ("POST", "/api/v1/brands/{brand_id}/orders/{order_id}/refund"),
+        ("POST", "/api/v1/brands/{brand_id}/coupon-templates/{template_id}/issue"),
+        ("POST", "/api/v1/brands/{brand_id}/coupon-campaigns"),
     }
     keyed = set()
     for path, method, operation in _operations(schema):

@@ -7,6 +7,7 @@ from linli.attribution import models as attribution_models  # noqa: F401
 from linli.brands import models as brands_models  # noqa: F401
 from linli.catalog import models as catalog_models  # noqa: F401
 from linli.community import models as community_models  # noqa: F401  (community groups, issue 17)
+from linli.coupons import models as coupons_models  # noqa: F401  (wire-up: coupons, issue 17)
 from linli.dashboards import models as dashboard_models  # noqa: F401  (wire-up: dashboards' roll-ups, issue 16)
 from linli.db import Base
 from linli.fulfillment import models as fulfillment_models  # noqa: F401

@@ -32,6 +32,7 @@ def _registrars() -> list:
     from linli.academy import handlers as academy_handlers  # wire-up: the leader academy (issue 17)
     from linli.aftersales import handlers as aftersales_handlers  # wire-up: after-sales claims (issue 5)
     from linli.community import handlers as community_handlers  # wire-up: community groups (issue 17)
+    from linli.coupons import handlers as coupon_handlers  # wire-up: coupons (issue 17)
     from linli.dashboards import handlers as dashboard_handlers  # wire-up: dashboards' roll-ups (issue 16)
     from linli.fulfillment import handlers as fulfillment_handlers  # wire-up: fulfillment (issue 5)
     from linli.ledger import handlers as ledger_handlers  # wire-up: commission ledger (issue 4)
@@ -42,7 +43,7 @@ def _registrars() -> list:
     return [
         payment_handlers.register, ledger_handlers.register, payout_handlers.register, fulfillment_handlers.register,
         aftersales_handlers.register, dashboard_handlers.register, marketing_handlers.register,
-        academy_handlers.register, community_handlers.register,
+        academy_handlers.register, community_handlers.register, coupon_handlers.register,
     ]
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from linli.academy.models import Lesson
 from linli.community.models import CommunityGroup
+from linli.coupons.models import CouponRule, CouponTemplate
 from linli.demo.cast import STRAWBERRY_TITLE
 from linli.fulfillment.models import DeliveryWave
 from linli.live.models import CommunityOffer, LiveSession
@@ -42,17 +43,20 @@ async def demo_ids(ctx) -> dict[str, str]:  # noqa: ANN001
         wave = await s.scalar(select(DeliveryWave).order_by(DeliveryWave.id))
         message = await s.scalar(select(Notification).order_by(Notification.id))
         kit = await s.scalar(select(CampaignKit).where(CampaignKit.session_id == live.id).order_by(CampaignKit.id))
-        template = await s.scalar(select(CopyTemplate).order_by(CopyTemplate.id))
+        copy_template = await s.scalar(select(CopyTemplate).order_by(CopyTemplate.id))
         interest = await s.scalar(select(InterestGroup).order_by(InterestGroup.id))
         lesson = await s.scalar(select(Lesson).order_by(Lesson.id))
         group = await s.scalar(select(CommunityGroup).where(CommunityGroup.join_url.is_not(None)))
+        template_id = await s.scalar(select(CouponTemplate.id).order_by(CouponTemplate.id))
+        rule_id = await s.scalar(select(CouponRule.id).order_by(CouponRule.id))
     return {
         "brand_id": str(demo.brand_id), "session_id": str(live.id), "offer_id": str(offer.id),
         "order_id": str(order.id), "wave_id": str(wave.id), "notification_id": str(message.id),
         "leader_id": str(demo.xiaoli_leader_id), "code": "ZZZZZZZZ", "claim_id": "1", "photo_id": "1",
         "dispute_id": "1", "withdrawal_id": "1", "product_id": "1", "table": "days", "kit_id": str(kit.id),
-        "template_id": str(template.id), "interest_group_id": str(interest.id), "group_id": str(group.id),
+        "copy_template_id": str(copy_template.id), "interest_group_id": str(interest.id), "group_id": str(group.id),
         "course_id": str(lesson.course_id), "lesson_id": str(lesson.id), "push_id": "1",
+        "template_id": str(template_id), "rule_id": str(rule_id), "campaign_id": "1",
     }
 
 

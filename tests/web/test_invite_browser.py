@@ -60,8 +60,9 @@ async def test_no_page_or_asset_comes_from_another_host(phone: Phone, ctx, web_s
     await expect(phone.page.get_by_test_id("outcome")).to_contain_text("绑定成功")
     await phone.open(f"/live/{web_scene.session_id}")  # the member's live room (with its own script and event stream)
     await expect(phone.page.get_by_test_id("session")).to_contain_text("黄金奶油草莓源头直播")
-    for path, testid in (("/me/orders", "orders"), ("/me/inbox", "inbox"), ("/me/leader", f"leader-card-{web_scene.brand_id}"),
-                         ("/me/groups", "no-groups"), ("/me/settings", f"brand-{web_scene.brand_id}")):
+    for path, testid in (("/me/orders", "orders"), ("/me/coupons", "coupons"), ("/me/inbox", "inbox"),
+                         ("/me/leader", f"leader-card-{web_scene.brand_id}"), ("/me/groups", "no-groups"),
+                         ("/me/settings", f"brand-{web_scene.brand_id}")):
         await phone.open(path)  # the member's own pages
         await expect(phone.page.get_by_test_id(testid)).to_be_visible()
     await phone.open("/orders/999999")  # an order that is not theirs: the 404 page
@@ -88,8 +89,8 @@ async def test_no_page_or_asset_comes_from_another_host(phone: Phone, ctx, web_s
     # The console's delivery waves.
     await phone.open(f"/brands/{web_scene.brand_id}/console/waves")
     await expect(phone.page.get_by_test_id("cut-form")).to_be_visible()
-    # The console's products and sessions.
-    for path in ("products", "sessions", f"sessions/{web_scene.session_id}"):
+    # The console's products, sessions and coupons.
+    for path in ("products", "sessions", f"sessions/{web_scene.session_id}", "coupons"):
         await phone.open(f"/brands/{web_scene.brand_id}/console/{path}")
         await expect(phone.page.get_by_role("navigation", name="品牌后台")).to_be_visible()
     # The host's control panel, as the brand's owner (its own script, the room's stream, the funnel's poll).

@@ -245,7 +245,7 @@ async def claimable_fen(*, session: AsyncSession, order: Order) -> int:
     if payment is None:
         return 0
     refunded = await payments.refunded_fen(session=session, payment_id=payment.id)
-    return max(0, min(order.total_fen, payment.amount_fen) - refunded)
+    return max(0, min(order.payable_fen, payment.amount_fen) - refunded)
 
 
 async def qualifies_for_instant(*, session: AsyncSession, policy: Policy, member_id: int, amount_fen: int, now: datetime) -> bool:
@@ -328,14 +328,14 @@ async def file_claim(
     if amount_fen > claimable:
         raise InvalidInput(
             "申请金额超过可退金额", code="claim_amount_exceeds_paid",
-            details={"paid_fen": order.total_fen, "claimable_fen": claimable, "requested_fen": amount_fen},
+            details={"paid_fen": order.payable_fen, "claimable_fen": claimable, "requested_fen": amount_fen},
         )
     parcel = await fulfillment.find_parcel(session=session, order_id=order.id)
     claim = Claim(
         brand_id=order.brand_id, order_id=order.id, member_id=order.member_id, user_id=order.user_id,
         leader_id=order.leader_id, community_id=order.community_id, pickup_point_id=order.pickup_point_id,
         product_id=order.product_id, product_name=order.product_name, sku_name=order.sku_name,
-        wave_id=parcel.wave_id if parcel else None, ordered_quantity=order.quantity, paid_fen=order.total_fen,
+        wave_id=parcel.wave_id if parcel else None, ordered_quantity=order.quantity, paid_fen=order.payable_fen,
         received_at=received_at, reason=reason, quantity=quantity, amount_asked_fen=amount_fen, description=description,
         filed_by_user_id=user_id, filed_by_role=role, idempotency_key=key, request_fingerprint=fingerprint, filed_at=now,
         status=CLAIM_REVIEWING, decision=None, decision_reason=None, decided_at=None, decided_by_user_id=None,
@@ -529,7 +529,7 @@ async def record_delivery(*, session: AsyncSession, order_id: int) -> DeliveredO
     parcel = await fulfillment.find_parcel(session=session, order_id=order_id)
     row = DeliveredOrder(
         order_id=order.id, brand_id=order.brand_id, member_id=order.member_id, leader_id=order.leader_id,
-        product_id=order.product_id, wave_id=parcel.wave_id if parcel else None, paid_fen=order.total_fen,
+        product_id=order.product_id, wave_id=parcel.wave_id if parcel else None, paid_fen=order.payable_fen,
         delivered_at=delivered_at,
     )
     if not await insert_unique(session, row):

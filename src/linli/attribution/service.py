@@ -28,6 +28,7 @@ from linli.db import insert_unique
 from linli.errors import Conflict, InvalidInput, NotFound
 from linli.leaders import invite_codes
 from linli.leaders import service as leaders
+from linli.leaders.models import Leader
 from linli.members import service as members
 from linli.outbox.service import emit
 from linli.pagination import PageParams, fetch_page
@@ -419,6 +420,18 @@ async def count_active_bindings(*, session: AsyncSession, leader_ids: set[int], 
     counts = {leader_id: 0 for leader_id in leader_ids}
     counts.update({leader_id: count for leader_id, count in rows.all()})
     return counts
+
+
+async def community_member_ids(*, session: AsyncSession, brand_id: int, community_id: int, now: datetime) -> list[int]:
+    """Members bound now to a leader of the community (also one who left and whose members were not moved yet), by
+    member id: a coupon campaign's audience."""
+    rows = await session.scalars(
+        select(Binding.member_id)
+        .join(Leader, Leader.id == Binding.leader_id)
+        .where(Binding.brand_id == brand_id, Leader.community_id == community_id, _active_filter(now))
+        .order_by(Binding.member_id)
+    )
+    return list(rows)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -286,7 +286,7 @@ def last_complete_month(today: date) -> tuple[date, date]:
 
 
 RAW_ORDERS_SQL = (
-    "SELECT count(*), coalesce(sum(total_fen), 0), count(DISTINCT member_id) FROM orders "
+    "SELECT count(*), coalesce(sum(payable_fen), 0), count(DISTINCT member_id) FROM orders "
     "WHERE brand_id = :brand AND paid_at >= :start AND paid_at < :end"
 )
 RAW_REFUNDS_SQL = (

@@ -59,7 +59,7 @@ PRICES = (990, 1990, 2990, 3990, 5990, 8800, 9990)
 REFUND_SHARE = 0.03
 MARKER = "bench_dashboard_marker"
 # The raw query's index (bench_orders_brand_paid): brand, then time, covering what the brand's figures read.
-RAW_INDEX = "CREATE INDEX IF NOT EXISTS bench_orders_brand_paid ON orders (brand_id, paid_at, total_fen, member_id)"
+RAW_INDEX = "CREATE INDEX IF NOT EXISTS bench_orders_brand_paid ON orders (brand_id, paid_at, payable_fen, member_id)"
 
 
 @dataclass(frozen=True)
@@ -205,7 +205,8 @@ async def _next_id(conn: AsyncConnection, table: str) -> int:
 
 ORDER_COLUMNS = (
     "id", "brand_id", "member_id", "user_id", "session_id", "listing_id", "sku_id", "product_id", "product_name",
-    "sku_name", "quantity", "unit_price_fen", "total_fen", "leader_id", "community_id", "pickup_point_id", "status", "idempotency_key",
+    "sku_name", "quantity", "unit_price_fen", "total_fen", "discount_fen", "payable_fen", "leader_id", "community_id",
+    "pickup_point_id", "status", "idempotency_key",
     "request_fingerprint", "placed_at", "expires_at", "paid_at", "closed_at",
 )
 PAID_COLUMNS = (
@@ -314,7 +315,7 @@ async def _load_orders(loader: _Loader, stage: _Stage, sizes: Sizes, *, start: d
             placed = paid_at - timedelta(minutes=2)
             member, user = people.member0 + m, people.user0 + m
             orders.append((order_id, b, member, user, session_id, listing_id, sku_id, product_id, product_name, sku_name,
-                           quantity, price, total, leader, community, point, status, f"gen-{i}", "bench", placed,
+                           quantity, price, total, 0, total, leader, community, point, status, f"gen-{i}", "bench", placed,
                            placed + timedelta(minutes=15), paid_at, closed))
             paid.append((order_id, b, leader, community, member, session_id, paid_at, local, local.replace(day=1), total,
                          refunded))

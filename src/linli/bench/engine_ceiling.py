@@ -50,9 +50,9 @@ RETURNING sold, quota, price_fen
 """
 ORDER_SQL = """
 INSERT INTO orders (brand_id, member_id, user_id, session_id, listing_id, offer_id, sku_id, product_id, product_name,
-  sku_name, quantity, unit_price_fen, total_fen, leader_id, community_id, pickup_point_id, status, idempotency_key,
-  request_fingerprint, placed_at, expires_at)
-VALUES ({p1}, {p2}, {p3}, {p4}, {p5}, {p6}, {p7}, {p8}, {p9}, {p10}, 1, {p11}, {p11}, {p12}, {p13}, {p14},
+  sku_name, quantity, unit_price_fen, total_fen, discount_fen, payable_fen, leader_id, community_id, pickup_point_id,
+  status, idempotency_key, request_fingerprint, placed_at, expires_at)
+VALUES ({p1}, {p2}, {p3}, {p4}, {p5}, {p6}, {p7}, {p8}, {p9}, {p10}, 1, {p11}, {p11}, 0, {p11}, {p12}, {p13}, {p14},
   'pending_payment', {p15}, {p16}, {p17}, {p18})
 RETURNING id
 """
@@ -99,7 +99,7 @@ class OfferSnapshot:
         return json.dumps({
             "order_id": order_id, "brand_id": self.brand_id, "member_id": member_id, "leader_id": self.leader_id,
             "session_id": self.session_id, "listing_id": self.listing_id, "offer_id": self.offer_id, "quantity": 1,
-            "total_fen": price_fen, "status": "pending_payment",
+            "total_fen": price_fen, "payable_fen": price_fen, "status": "pending_payment",
         })
 
 

@@ -166,10 +166,10 @@ async def generate(db: Database, *, orders: int, leaders: int, now: datetime) ->
         # Order i is bought by member m = (i − 1) mod members, who belongs to leader m mod leaders.
         await s.execute(run(
             "INSERT INTO orders (brand_id, member_id, user_id, session_id, listing_id, sku_id, product_id, product_name, "
-            "sku_name, quantity, unit_price_fen, total_fen, leader_id, community_id, status, idempotency_key, "
-            "request_fingerprint, placed_at, expires_at, paid_at) "
+            "sku_name, quantity, unit_price_fen, total_fen, discount_fen, payable_fen, leader_id, community_id, status, "
+            "idempotency_key, request_fingerprint, placed_at, expires_at, paid_at) "
             f"SELECT {b}, {member0 + leaders} + m, {user0 + leaders} + m, {stage.session_id}, {stage.listing_id}, "
-            f"{stage.sku_id}, {stage.product_id}, :product_name, :sku_name, q, p, p * q, {leader0} + m % {leaders}, "
+            f"{stage.sku_id}, {stage.product_id}, :product_name, :sku_name, q, p, p * q, 0, p * q, {leader0} + m % {leaders}, "
             f"{community0} + m % {leaders}, 'paid', 'bench-' || CAST(i AS VARCHAR(12)), 'bench', :placed, :placed, "
             ":placed "
             f"FROM (SELECT i, (i - 1) % {members} AS m, 1 + i % 3 AS q, 990 + (i * 37) % 9000 AS p "
@@ -181,9 +181,9 @@ async def generate(db: Database, *, orders: int, leaders: int, now: datetime) ->
             "product_name, quantity, paid_fen, rule_version_id, rule, rate_bp, referral_bp, commission_fen, "
             "refunded_fen, clawed_back_fen, settled_fen, status, placed_at, paid_at, completed_at, eligible_at, "
             "created_at) "
-            f"SELECT brand_id, leader_id, id, member_id, session_id, product_id, product_name, quantity, total_fen, "
+            f"SELECT brand_id, leader_id, id, member_id, session_id, product_id, product_name, quantity, payable_fen, "
             f"{stage.rule_version_id}, '{rules.RULE_LIVE_BASE}', {stage.live_rate_bp}, 0, "
-            f"(2 * total_fen * {stage.live_rate_bp} + 10000) / 20000, 0, 0, 0, 'pending', placed_at, paid_at, "
+            f"(2 * payable_fen * {stage.live_rate_bp} + 10000) / 20000, 0, 0, 0, 'pending', placed_at, paid_at, "
             ":completed, :eligible, :placed FROM orders ORDER BY id"
         ))
         await s.execute(run(

@@ -82,7 +82,7 @@ async def expected_rollups(*, session: AsyncSession, brand_id: int | None = None
         refunded[order_id] += amount
     paid = await session.execute(
         select(Order.id, Order.brand_id, Order.leader_id, Order.community_id, Order.member_id, Order.session_id,
-               Order.paid_at, Order.total_fen)
+               Order.paid_at, Order.payable_fen)
         .where(Order.paid_at.is_not(None), *_brand_filter(Order.brand_id, brand_id))
     )
     brand_days: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])

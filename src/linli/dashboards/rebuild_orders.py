@@ -113,7 +113,7 @@ async def rebuild_order_scope(*, session: AsyncSession, scope: Scope) -> dict[st
                                          "paid_at", "paid_day", "paid_month", "paid_fen", "refunded_fen"],
               select(Order.id, Order.brand_id, Order.leader_id, Order.community_id, Order.member_id, Order.session_id,
                      Order.paid_at, local_date(Order.paid_at, scope.zone), local_month(Order.paid_at, scope.zone),
-                     Order.total_fen, func.coalesce(refunded.c.fen, 0))
+                     Order.payable_fen, func.coalesce(refunded.c.fen, 0))
               .outerjoin(refunded, refunded.c.order_id == Order.id)
               .where(Order.brand_id == brand, Order.paid_at.is_not(None),
                      *_on_or_after(Order.paid_at, scope.since(monthly=False))))

@@ -116,7 +116,7 @@ async def record_payment(*, session: AsyncSession, order_id: int) -> bool:
     values = dict(
         order_id=order.id, brand_id=order.brand_id, leader_id=order.leader_id, community_id=order.community_id,
         member_id=order.member_id, session_id=order.session_id, paid_at=order.paid_at, paid_day=paid_day,
-        paid_month=month_of(paid_day), paid_fen=order.total_fen, refunded_fen=already_refunded,
+        paid_month=month_of(paid_day), paid_fen=order.payable_fen, refunded_fen=already_refunded,
     )
     if not await insert_new(session, PaidOrder, **values):
         return False

@@ -17,6 +17,7 @@ from linli.demo.cast import (
     WANGJIE_PHONE,
     XIAOLI_PHONE,
 )
+from linli.demo.coupons import FRUIT_COUPON, WELCOME_COUPON
 from linli.fulfillment import service as fulfillment
 from linli.leaders import invite_codes
 from linli.leaders import service as leaders
@@ -83,6 +84,9 @@ async def describe_demo(ctx: AppContext) -> str:
             f"{{\"code\": \"{parcels[0].parcel.pickup_code}\"}} with 小李's token (docs/fulfillment.md)",
         ]
     lines += [
+        f"coupons: 13900000001-13900000003 hold {FRUIT_COUPON} (时令水果, pick it in the room's buy form, "
+        f"see /me/coupons); a neighbour bound from now gets {WELCOME_COUPON} (9.5折); the brand's 优惠券 page: "
+        f"{base}/brands/{brand.id}/console/coupons",
         f"小李 can withdraw ¥{yuan(figures.available_fen)} now (last week's grapes, settled T+1; minimum "
         f"¥{yuan(figures.policy.min_amount_fen)}): POST {base}/api/v1/brands/{brand.id}/leader/withdrawals",
         "members and leaders log in with an SMS code: POST /api/v1/auth/sms-codes, then read it with "

@@ -83,7 +83,8 @@ def _parcel_out(view: service.ParcelView) -> ParcelOut:
     return ParcelOut(
         id=p.id, order_id=p.order_id, wave_id=p.wave_id, bag_no=view.bag_no, status=p.status,
         status_name=service.PARCEL_STATUS_NAMES[p.status], member_name=view.member_name, member_phone=view.member_phone,
-        product_name=o.product_name, sku_name=o.sku_name, quantity=o.quantity, total_fen=o.total_fen, paid_at=p.paid_at,
+        product_name=o.product_name, sku_name=o.sku_name, quantity=o.quantity, total_fen=o.total_fen, payable_fen=o.payable_fen,
+        paid_at=p.paid_at,
         arrived_at=p.arrived_at, picked_up_at=p.picked_up_at, reminders_sent=p.reminders_sent,
     )
 
@@ -400,7 +401,7 @@ async def order_timeline(order_id: IdPath, user: AuthUser, session: ReadSession)
     order = line.order
     return TimelineOut(
         order_id=order.id, order_status=order.status, stage=line.stage, product_name=order.product_name,
-        sku_name=order.sku_name, quantity=order.quantity, total_fen=order.total_fen,
+        sku_name=order.sku_name, quantity=order.quantity, total_fen=order.total_fen, payable_fen=order.payable_fen,
         pickup_point=_point_out(line.pickup_point) if line.pickup_point else None,
         expected_arrival_after=line.wave.arrive_after if line.wave else None,
         entries=[TimelineEntryOut(kind=e.kind, at=e.at, title=e.title, description=e.description) for e in line.entries],

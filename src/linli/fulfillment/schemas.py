@@ -62,7 +62,8 @@ class ParcelOut(BaseModel):
     product_name: str
     sku_name: str
     quantity: int
-    total_fen: int
+    total_fen: int = Field(description="商品金额：单价 × 数量")
+    payable_fen: int = Field(description="实付：商品金额减优惠券")
     paid_at: datetime
     arrived_at: datetime | None
     picked_up_at: datetime | None
@@ -130,7 +131,8 @@ class TimelineOut(BaseModel):
     product_name: str
     sku_name: str
     quantity: int
-    total_fen: int
+    total_fen: int = Field(description="商品金额：单价 × 数量")
+    payable_fen: int = Field(description="实付：商品金额减优惠券")
     pickup_point: PickupPointOut | None
     expected_arrival_after: datetime | None
     entries: list[TimelineEntryOut]

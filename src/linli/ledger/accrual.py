@@ -61,8 +61,8 @@ def full_refund_clawback_key(order_id: int) -> str:
 
 
 def paid_base(order: Order) -> int:
-    """The commission base: what the member actually paid (coupons, when they come, are deducted here)."""
-    return order.total_fen
+    """The commission base: what the member actually paid, after the coupon (`payable_fen`, docs/coupons.md)."""
+    return order.payable_fen
 
 
 def commission_posted_payload(posted: service.Posted, *, leader_id: int, amount_fen: int) -> dict:

@@ -202,11 +202,11 @@ def _paid_orders_have_lines() -> Select:
 def _lines_match_orders() -> Select:
     return (
         select(CommissionLine.id.label("line_id"), CommissionLine.order_id, CommissionLine.paid_fen,
-               Order.total_fen, CommissionLine.leader_id, Order.leader_id.label("order_leader_id"))
+               Order.payable_fen, CommissionLine.leader_id, Order.leader_id.label("order_leader_id"))
         .join(Order, Order.id == CommissionLine.order_id)
         .where(
             or_(
-                CommissionLine.paid_fen != Order.total_fen,
+                CommissionLine.paid_fen != Order.payable_fen,
                 Order.leader_id.is_(None),
                 CommissionLine.leader_id != Order.leader_id,
                 CommissionLine.brand_id != Order.brand_id,

@@ -46,6 +46,7 @@ async def place_order(
         quantity=body.quantity,
         idempotency_key=idempotency_key,
         pickup_community_id=body.pickup_community_id,
+        coupon_id=body.coupon_id,
         payment_ttl=timedelta(minutes=ctx.settings.order_payment_minutes),
         now=now,
     )
@@ -121,7 +122,7 @@ async def leader_orders(
         LeaderOrderOut(
             id=order.id, status=order.status, member_name=buyers[order.id][0], member_phone=buyers[order.id][1],
             product_name=order.product_name, sku_name=order.sku_name, quantity=order.quantity, total_fen=order.total_fen,
-            session_id=order.session_id, placed_at=order.placed_at, paid_at=order.paid_at,
+            payable_fen=order.payable_fen, session_id=order.session_id, placed_at=order.placed_at, paid_at=order.paid_at,
         )
         for order in rows
     ]

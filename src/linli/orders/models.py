@@ -18,6 +18,9 @@ class Order(IdMixin, Base):
         UniqueConstraint("member_id", "idempotency_key"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("total_fen = unit_price_fen * quantity", name="total_is_price_times_quantity"),
+        CheckConstraint("discount_fen >= 0", name="discount_not_negative"),
+        CheckConstraint("payable_fen = total_fen - discount_fen", name="payable_is_total_minus_discount"),
+        CheckConstraint("payable_fen >= 1", name="payable_at_least_one_fen"),
         Index("ix_orders_status_expires", "status", "expires_at"),
         Index("ix_orders_leader_placed", "leader_id", "placed_at"),
         Index("ix_orders_offer_member", "offer_id", "member_id"),
@@ -38,7 +41,10 @@ class Order(IdMixin, Base):
     sku_name: Mapped[str] = mapped_column(String(64))
     quantity: Mapped[int]
     unit_price_fen: Mapped[Fen]
-    total_fen: Mapped[Fen]
+    total_fen: Mapped[Fen]  # price × quantity, before any coupon
+    discount_fen: Mapped[Fen]  # what the coupon took off (0 without one)
+    payable_fen: Mapped[Fen]  # what the member pays: the payment, commission, refunds and GMV are on it
+    coupon_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("coupons.id"))
     leader_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("leaders.id"))
     community_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("communities.id"))
     pickup_point_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("pickup_points.id"))

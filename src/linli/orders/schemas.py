@@ -10,6 +10,7 @@ class OrderCreate(BaseModel):
     offer_id: int | None = Field(default=None, ge=1)
     quantity: int = Field(ge=1, le=99)
     pickup_community_id: int | None = Field(default=None, ge=1, description="未绑定团长的用户须选择自提小区")
+    coupon_id: int | None = Field(default=None, ge=1, le=2**63 - 1, description="使用的优惠券（本人的、可用的、适用于该商品）")
 
 
 class StatusChangeOut(BaseModel):
@@ -30,7 +31,10 @@ class OrderOut(BaseModel):
     sku_name: str
     quantity: int
     unit_price_fen: int
-    total_fen: int
+    total_fen: int = Field(description="商品金额：单价 × 数量")
+    discount_fen: int = Field(description="优惠券减免（未用券为 0）")
+    payable_fen: int = Field(description="实付：商品金额 − 优惠券减免，至少 1 分；支付、佣金、退款都按它计算")
+    coupon_id: int | None
     leader_id: int | None
     community_id: int | None
     pickup_point_id: int | None
@@ -62,6 +66,7 @@ class LeaderOrderOut(BaseModel):
     sku_name: str
     quantity: int
     total_fen: int
+    payable_fen: int = Field(description="实付（优惠券后），团长佣金按它计算")
     session_id: int | None
     placed_at: datetime
     paid_at: datetime | None

@@ -7,7 +7,6 @@ order changes nothing.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,13 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.attribution import service as attribution
 from linli.catalog import stock
+from linli.coupons import service as coupons
+from linli.coupons.terms import discount_fen, require_threshold
 from linli.db import Database
 from linli.errors import Conflict, Forbidden, InvalidInput, NotFound
 from linli.live import reservations
 from linli.live.service import room_stream
 from linli.members import service as members
-from linli.orders import reservation, targets, writes
+from linli.orders import replays, reservation, targets, writes
 from linli.orders.models import Order, OrderStatusChange
+from linli.orders.replays import PlacedOrder
 from linli.orders.reservation import SoldOut
 from linli.orders.targets import HOLDING_STATUSES, after_lock, check_limit, refuse_before_any_lock
 from linli.outbox.service import emit
@@ -40,17 +42,6 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 
 
-@dataclass(frozen=True)
-class PlacedOrder:
-    order: Order
-    created: bool
-
-
-def _fingerprint(*, listing_id: int | None, offer_id: int | None, quantity: int, pickup_community_id: int | None) -> str:
-    raw = f"listing={listing_id}|offer={offer_id}|quantity={quantity}|pickup={pickup_community_id}"
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 def _move(session: AsyncSession, order: Order, to: str, *, reason: str | None, now: datetime) -> None:
     if to not in TRANSITIONS[order.status]:
         raise Conflict(f"订单状态为 {order.status}，不能变为 {to}", code="order_status_invalid")
@@ -58,27 +49,6 @@ def _move(session: AsyncSession, order: Order, to: str, *, reason: str | None, n
     order.status = to
     if to in ("expired", "cancelled", "refunded"):
         order.closed_at = now
-
-
-def _replayed(existing: Order | None, fingerprint: str) -> PlacedOrder | None:
-    """The order this key already made (same body), a 409 (different body), or None (a new key)."""
-    if existing is None:
-        return None
-    _refuse_reused_key(existing.request_fingerprint, fingerprint)
-    return PlacedOrder(order=existing, created=False)
-
-
-def _refuse_reused_key(recorded: str, fingerprint: str) -> None:
-    if recorded != fingerprint:
-        raise Conflict("该幂等键已用于另一笔不同的下单请求", code="idempotency_key_reused")
-
-
-async def _replay_of(session: AsyncSession, replay: targets.ReplayFacts, fingerprint: str) -> PlacedOrder:
-    """The fresh read found an order made with this key: the same body gets that order back, another a 409."""
-    _refuse_reused_key(replay.request_fingerprint, fingerprint)
-    order = await session.get(Order, replay.order_id)
-    assert order is not None  # orders are never deleted
-    return PlacedOrder(order=order, created=False)
 
 
 def _checked_key(*, listing_id: int | None, offer_id: int | None, quantity: int, idempotency_key: str) -> str:
@@ -103,6 +73,7 @@ async def place_order_in(
     pickup_community_id: int | None,
     payment_ttl: timedelta,
     now: datetime,
+    coupon_id: int | None = None,
 ) -> PlacedOrder:
     """`place_order` in a transaction of its own, which is opened only when the read deciding who may buy, what
     is left and whether the key was used lets the order go ahead: a replay, an ineligible member or a sold-out
@@ -117,23 +88,25 @@ async def place_order_in(
             return await place_order(
                 session=session, user_id=user_id, listing_id=listing_id, offer_id=offer_id, quantity=quantity,
                 idempotency_key=key, pickup_community_id=pickup_community_id, payment_ttl=payment_ttl, now=now,
+                coupon_id=coupon_id,
             )
     target = await targets.read_target_on_driver(
         db=db, offer_id=offer_id, listing_id=listing_id, user_id=user_id, idempotency_key=key
     )
     if target.member_id is not None:
-        fingerprint = _fingerprint(
-            listing_id=listing_id, offer_id=offer_id, quantity=quantity, pickup_community_id=pickup_community_id
+        fingerprint = replays.fingerprint(
+            listing_id=listing_id, offer_id=offer_id, quantity=quantity, pickup_community_id=pickup_community_id,
+            coupon_id=coupon_id,
         )
         if target.replay is not None:
             async with db.lookup() as session:
-                return await _replay_of(session, target.replay, fingerprint)
+                return await replays.replay_of(session, target.replay, fingerprint)
         refuse_before_any_lock(target, leader_id=targets.binding_leader(target, now), quantity=quantity, now=now)
     async with db.transaction() as session:
         return await place_order(
             session=session, user_id=user_id, listing_id=listing_id, offer_id=offer_id, quantity=quantity,
             idempotency_key=key, pickup_community_id=pickup_community_id, payment_ttl=payment_ttl, now=now,
-            read_already=target if target.member_id is not None else None,
+            read_already=target if target.member_id is not None else None, coupon_id=coupon_id,
         )
 
 
@@ -149,6 +122,7 @@ async def place_order(
     payment_ttl: timedelta,
     now: datetime,
     read_already: targets.Target | None = None,
+    coupon_id: int | None = None,
 ) -> PlacedOrder:
     """Places an order in as few statements as correctness allows (docs/orders.md, "the hot path").
 
@@ -156,10 +130,16 @@ async def place_order(
     reservation (one statement on PostgreSQL) and the inserts of the order, its status change and events.
     `read_already` is that first read when the caller made it just before (`place_order_in`): it only
     decides the refusals before the lock, and everything after the lock is read again or guarded.
+
+    With a `coupon_id` (docs/coupons.md) the coupon is checked before the units, the threshold and discount follow
+    from the price the reservation locked, the coupon is taken (a guarded UPDATE) after the units, and the order is
+    written with the ORM (its discount is not known when the reservation's own statement would write it): only
+    such orders pay for the coupon's read, update and redemption row. Any coupon refusal raises, so nothing is kept.
     """
     key = _checked_key(listing_id=listing_id, offer_id=offer_id, quantity=quantity, idempotency_key=idempotency_key)
-    fingerprint = _fingerprint(
-        listing_id=listing_id, offer_id=offer_id, quantity=quantity, pickup_community_id=pickup_community_id
+    fingerprint = replays.fingerprint(
+        listing_id=listing_id, offer_id=offer_id, quantity=quantity, pickup_community_id=pickup_community_id,
+        coupon_id=coupon_id,
     )
 
     def read() -> Awaitable[targets.Target]:
@@ -176,7 +156,7 @@ async def place_order(
     member_id, listing, offer = target.member_id, target.listing, target.offer
     assert member_id is not None
     if target.replay is not None:
-        return await _replay_of(session, target.replay, fingerprint)
+        return await replays.replay_of(session, target.replay, fingerprint)
     leader_id = targets.binding_leader(target, now)
     refuse_before_any_lock(target, leader_id=leader_id, quantity=quantity, now=now)
 
@@ -189,7 +169,7 @@ async def place_order(
         session, member_id=member_id, key=key, offer_id=offer.id if offer else None, listing_id=listing.id
     )
     if replay_id is not None:
-        replay = _replayed(await session.get(Order, replay_id), fingerprint)
+        replay = replays.replayed(await session.get(Order, replay_id), fingerprint)
         assert replay is not None
         return replay
     if offer is not None:
@@ -201,13 +181,20 @@ async def place_order(
     if pickup is None:
         raise InvalidInput("请选择自提点所在小区", code="pickup_point_required")
     sku = await targets.sku_facts(session=session, listing=listing)
+    terms = None
+    if coupon_id is not None:
+        terms = await coupons.check_for_order(
+            session=session, coupon_id=coupon_id, brand_id=listing.brand_id, member_id=member_id,
+            product_id=sku.product_id, session_id=listing.session_id, community_id=pickup.community_id, now=now,
+        )
 
     # The reservation comes last: the hot offer and listing rows stay locked only for the writes and the commit.
     order = Order(
         brand_id=listing.brand_id, member_id=member_id, user_id=user_id, session_id=listing.session_id,
         listing_id=listing.id, offer_id=offer.id if offer else None, sku_id=listing.sku_id, product_id=sku.product_id,
-        product_name=sku.product_name, sku_name=sku.sku_name, quantity=quantity, leader_id=leader_id,
-        community_id=pickup.community_id, pickup_point_id=pickup.pickup_point_id, status="pending_payment",
+        product_name=sku.product_name, sku_name=sku.sku_name, quantity=quantity, discount_fen=0, coupon_id=coupon_id,
+        leader_id=leader_id, community_id=pickup.community_id, pickup_point_id=pickup.pickup_point_id,
+        status="pending_payment",
         idempotency_key=key, request_fingerprint=fingerprint, placed_at=now, expires_at=now + payment_ttl, paid_at=None,
         closed_at=None,
     )
@@ -216,16 +203,16 @@ async def place_order(
         "name": mask_name(target.display_name), "community": pickup.community_name, "product": sku.product_name,
         "quantity": quantity,
     }
-    on_postgresql = session.get_bind().dialect.name == "postgresql"
+    in_one_statement = session.get_bind().dialect.name == "postgresql" and terms is None
     reserved = await reservation.reserve(
         session=session, offer_id=offer.id if offer else None, listing_id=listing.id, session_id=listing.session_id,
         sku_id=listing.sku_id, quantity=quantity, now=now,
         # PostgreSQL writes the order, its status change and its events in the reservation's own statement.
-        write=writes.placed_order_ctes if on_postgresql else None,
+        write=writes.placed_order_ctes if in_one_statement else None,
         write_params=writes.write_params(
-            order=order, placed_payload=_order_payload(order, without=("order_id", "total_fen")),
+            order=order, placed_payload=_order_payload(order, without=("order_id", "total_fen", "payable_fen")),
             stock_payload=_room_stock_payload(order=order), ticker=ticker, room=room,
-        ) if on_postgresql else None,
+        ) if in_one_statement else None,
     )
     if reserved.order_id is not None:
         order = writes.attach_written(
@@ -233,12 +220,23 @@ async def place_order(
         )
         return PlacedOrder(order=order, created=True)
     order.unit_price_fen, order.total_fen = reserved.unit_price_fen, reserved.unit_price_fen * quantity
+    if terms is not None:
+        require_threshold(terms, order.total_fen)  # raises: the units just taken are rolled back
+        # Taken after the units, in the lock order every path keeps (offer → listing → SKU → coupon).
+        await coupons.redeem(session=session, coupon_id=coupon_id, member_id=member_id, now=now)
+        order.discount_fen = discount_fen(terms, order.total_fen)
+    order.payable_fen = order.total_fen - order.discount_fen
 
     def events_of(placed: Order) -> list[tuple[str, str | None, dict]]:
         stock = _room_stock_payload(order=placed, listing_left=reserved.listing_left, offer_left=reserved.offer_left)
         return [("order.placed", None, _order_payload(placed)), ("live.stock", room, stock), ("live.order_ticker", room, ticker)]
 
     order = await writes.write_with_the_orm(session, order=order, events_of=events_of, now=now)
+    if coupon_id is not None:
+        coupons.record_redemption(
+            session, coupon_id=coupon_id, order_id=order.id, brand_id=order.brand_id, discount_fen=order.discount_fen,
+            now=now,
+        )
     return PlacedOrder(order=order, created=True)
 
 
@@ -254,6 +252,7 @@ def _order_payload(order: Order, *, without: tuple[str, ...] = ()) -> dict:
         "offer_id": order.offer_id,
         "quantity": order.quantity,
         "total_fen": order.total_fen,
+        "payable_fen": order.payable_fen,
         "status": order.status,
     }
     for key in without:
@@ -281,17 +280,20 @@ def _emit_room_stock(session: AsyncSession, *, order: Order, listing_left: int, 
 
 
 async def _release(session: AsyncSession, order: Order, now: datetime) -> None:
-    """Gives the order's units back to the offer, the listing and the SKU (reverse of placement)."""
+    """Gives the order's units back to the offer, the listing and the SKU (reverse of placement), and its coupon
+    to the member (`order.status` is the move just made: cancelled, expired or refunded)."""
     offer_left = None
     if order.offer_id is not None:
         offer_left = (await reservations.release_offer(session=session, offer_id=order.offer_id, quantity=order.quantity)).left
     listing_left = (await reservations.release_listing(session=session, listing_id=order.listing_id, quantity=order.quantity)).left
     await stock.return_stock(session=session, sku_id=order.sku_id, quantity=order.quantity)
+    if order.coupon_id is not None:
+        await coupons.release_for_order(session=session, order_id=order.id, reason=order.status, now=now)
     _emit_room_stock(session, order=order, listing_left=listing_left, offer_left=offer_left, now=now)
 
 
 async def _rereserve(session: AsyncSession, order: Order, now: datetime) -> bool:
-    """Takes the units again for a late payment; False (and nothing taken) when they are gone."""
+    """Takes the units (and the coupon) again for a late payment; False (and nothing taken) when they are gone."""
     async with session.begin_nested() as savepoint:
         offer_left = None
         if order.offer_id is not None:
@@ -302,6 +304,9 @@ async def _rereserve(session: AsyncSession, order: Order, now: datetime) -> bool
             offer_left = got.left
         listing_left = await reservations.reserve_listing(session=session, listing_id=order.listing_id, quantity=order.quantity)
         if listing_left is None or await stock.take_stock(session=session, sku_id=order.sku_id, quantity=order.quantity) is None:
+            await savepoint.rollback()
+            return False
+        if order.coupon_id is not None and not await coupons.retake_for_order(session=session, order_id=order.id, now=now):
             await savepoint.rollback()
             return False
     _emit_room_stock(session, order=order, listing_left=listing_left.left, offer_left=offer_left, now=now)
@@ -375,7 +380,7 @@ async def apply_payment(*, session: AsyncSession, order_id: int, amount_fen: int
     order = await get_order(session=session, order_id=order_id, for_update=True)
     if order.status == "paid":
         return PaymentApplied(order=order, outcome="already_paid")
-    if amount_fen != order.total_fen or order.status == "refunded":
+    if amount_fen != order.payable_fen or order.status == "refunded":
         return PaymentApplied(order=order, outcome="refund_required")
     if order.status == "pending_payment" and order.expires_at <= now:
         await _expire(session, order, now)
@@ -397,7 +402,7 @@ async def mark_refunded(*, session: AsyncSession, order_id: int, now: datetime, 
     order = await get_order(session=session, order_id=order_id, for_update=True)
     _move(session, order, "refunded", reason=reason, now=now)
     await _release(session, order, now)
-    emit(session, topic="order.refunded", payload={**_order_payload(order), "refund_fen": order.total_fen}, now=now)
+    emit(session, topic="order.refunded", payload={**_order_payload(order), "refund_fen": order.payable_fen}, now=now)
     return order
 
 

@@ -31,8 +31,9 @@ CHANGES = OrderStatusChange.__table__
 OUTBOX = OutboxEvent.__table__
 EVENT_COLUMNS = ["topic", "stream", "payload", "created_at", "available_at", "attempts"]
 # Columns of the order row a placement sets from its parameters (`o_<column>`); the id comes from the sequence
-# and the price and total from the row the reservation locked.
-_FROM_ROW = {"id", "unit_price_fen", "total_fen"}
+# and the price, total and payable from the row the reservation locked (an order with a coupon is not written
+# here: its discount waits for that price, so `orders.place_order` writes it with the ORM).
+_FROM_ROW = {"id", "unit_price_fen", "total_fen", "payable_fen"}
 ORDER_PARAMS = [c for c in ORDERS.c if c.key not in _FROM_ROW]
 
 
@@ -60,9 +61,9 @@ def placed_order_ctes(taken: TakenRows) -> tuple[list[CTE], ColumnElement[Any]]:
     values = [bindparam(f"o_{c.key}", type_=c.type) for c in ORDER_PARAMS]
     placed = (
         insert(ORDERS)
-        .from_select([c.key for c in ORDER_PARAMS] + ["unit_price_fen", "total_fen"],
-                     select(*values, price, price * quantity).select_from(rows))
-        .returning(ORDERS.c.id, ORDERS.c.total_fen)
+        .from_select([c.key for c in ORDER_PARAMS] + ["unit_price_fen", "total_fen", "payable_fen"],
+                     select(*values, price, price * quantity, price * quantity).select_from(rows))
+        .returning(ORDERS.c.id, ORDERS.c.total_fen, ORDERS.c.payable_fen)
         .cte("placed")
     )
     changed = (
@@ -83,7 +84,8 @@ def placed_order_ctes(taken: TakenRows) -> tuple[list[CTE], ColumnElement[Any]]:
         after_placed = after_placed.join(taken.offer, true())
     stock_left = func.jsonb_build_object(*[part for key, column in left.items() for part in (literal(key, String), column)])
     placed_fields = func.jsonb_build_object(
-        literal("order_id", String), placed.c.id, literal("total_fen", String), placed.c.total_fen
+        literal("order_id", String), placed.c.id, literal("total_fen", String), placed.c.total_fen,
+        literal("payable_fen", String), placed.c.payable_fen,
     )
     events = (
         insert(OUTBOX)
@@ -101,7 +103,7 @@ def placed_order_ctes(taken: TakenRows) -> tuple[list[CTE], ColumnElement[Any]]:
 
 
 def write_params(*, order: Order, placed_payload: dict, stock_payload: dict, ticker: dict, room: str) -> dict[str, Any]:
-    """The parameters of `placed_order_ctes` for `order` (its price, total and id not yet known)."""
+    """The parameters of `placed_order_ctes` for `order` (its price, total, payable and id not yet known)."""
     params = {f"o_{c.key}": getattr(order, c.key) for c in ORDER_PARAMS}
     params.update({"e_placed": placed_payload, "e_stock": stock_payload, "e_ticker": ticker, "e_room": room})
     return params
@@ -109,7 +111,8 @@ def write_params(*, order: Order, placed_payload: dict, stock_payload: dict, tic
 
 def attach_written(session: AsyncSession, *, order: Order, order_id: int, unit_price_fen: int, room: str) -> Order:
     """The order the reservation's statement wrote, as the session's persistent row (every column is set)."""
-    order.id, order.unit_price_fen, order.total_fen = order_id, unit_price_fen, unit_price_fen * order.quantity
+    order.id, order.unit_price_fen = order_id, unit_price_fen
+    order.total_fen = order.payable_fen = unit_price_fen * order.quantity
     make_transient_to_detached(order)
     session.add(order)
     for topic in ("live.stock", "live.order_ticker"):

@@ -102,11 +102,11 @@ async def open_payment(
         .order_by(Payment.id.desc())
         .limit(1)
     )
-    if existing is not None and existing.amount_fen == order.total_fen:
+    if existing is not None and existing.amount_fen == order.payable_fen:
         return OpenedPayment(payment=existing, order=order, created=False)
     payment = Payment(
         order_id=order.id, brand_id=order.brand_id, provider=provider_name, out_trade_no=new_out_trade_no(),
-        amount_fen=order.total_fen, status="pending", provider_transaction_id=None, prepay={}, created_at=now,
+        amount_fen=order.payable_fen, status="pending", provider_transaction_id=None, prepay={}, created_at=now,
         succeeded_at=None,
     )
     session.add(payment)

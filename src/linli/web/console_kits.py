@@ -98,9 +98,9 @@ async def create_template(
     return RedirectResponse(templates_path(brand_id, "created"), status_code=303)
 
 
-@router.post("/brands/{brand_id}/console/marketing/templates/{template_id}")
+@router.post("/brands/{brand_id}/console/marketing/templates/{copy_template_id}")
 async def update_template(
-    request: Request, brand_id: IdPath, template_id: IdPath, visitor: CheckedVisitor, ctx: Ctx, name: Text = "",
+    request: Request, brand_id: IdPath, copy_template_id: IdPath, visitor: CheckedVisitor, ctx: Ctx, name: Text = "",
     body: Text = "", is_default: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     user_id = poster_id(visitor, templates_path(brand_id))
@@ -109,14 +109,14 @@ async def update_template(
         async with ctx.db.transaction() as session:
             await brands.require_staff(session=session, brand_id=brand_id, user_id=user_id)
             await marketing.update_template(
-                session=session, brand_id=brand_id, template_id=template_id, name=name, body=body,
+                session=session, brand_id=brand_id, template_id=copy_template_id, name=name, body=body,
                 is_default=bool(is_default), now=ctx.clock.now(),
             )
     except DomainError as exc:
         if page_refusal(exc) or exc.code == "copy_template_not_found":
             raise
         form.refuse(exc, TEMPLATE_FIELDS.get(exc.code, "body"))
-        return await render_templates(request, visitor, ctx, brand_id, form, editing=template_id)
+        return await render_templates(request, visitor, ctx, brand_id, form, editing=copy_template_id)
     return RedirectResponse(templates_path(brand_id, "saved"), status_code=303)
 
 

@@ -1,6 +1,6 @@
-"""我的 (`/me`), where sign-in lands by default: the way to the member's own pages (orders, inbox with its unread
-count, leader; `member_orders.py`, `member_inbox.py`, `member_leader.py`), to the workbench for an active leader
-and to the console for brand staff."""
+"""我的 (`/me`), where sign-in lands by default: the way to the member's own pages (orders, coupons, inbox with its
+unread count, leader; `member_orders.py`, `member_coupons.py`, `member_inbox.py`, `member_leader.py`), to the
+workbench for an active leader and to the console for brand staff."""
 
 from __future__ import annotations
 

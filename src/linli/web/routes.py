@@ -16,6 +16,8 @@ from linli.web import (
     console_binding_policy,
     console_claims,
     console_commission,
+    console_coupon_issuing,
+    console_coupons,
     console_dashboard,
     console_groups,
     console_host,
@@ -40,6 +42,7 @@ from linli.web import (
     live_room,
     member,
     member_groups,
+    member_coupons,
     member_inbox,
     member_leader,
     member_orders,
@@ -61,13 +64,14 @@ from linli.web import (
 AREAS = (
     # Anyone, and the member's own pages.
     (home, signin, invite, member, live_room, live_comments, order_pages, claims_member),
-    (member_orders, member_pickup, member_inbox, member_leader, member_groups, member_settings),
+    (member_orders, member_pickup, member_inbox, member_leader, member_groups, member_settings, member_coupons),
     # The leader's workbench.
     (workbench, workbench_kits, workbench_parcels, workbench_withdrawals, claims_workbench, workbench_members,
      workbench_statements, workbench_dashboard, workbench_academy, workbench_group),
     # The brand console; in the 团长 area, levels before the leader's own page (/console/leaders/levels is no id).
     (console, console_host, console_waves, console_wave, console_pick_list, console_claims),
-    (console_products, console_sessions, console_session_setup, console_kits, console_interests),
+    (console_products, console_sessions, console_session_setup, console_kits, console_interests, console_coupons,
+     console_coupon_issuing),
     (console_leaders, console_levels, console_leader_detail, console_attribution, console_binding_policy),
     (console_commission, console_withdrawals, console_reports, console_dashboard),
     (console_academy, console_academy_lessons, console_mentors),

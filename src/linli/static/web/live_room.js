@@ -1,4 +1,5 @@
 // live_room.js — the member's live room (/live/{id}) kept up to date from the room's SSE stream, no reload.
+// A buy form with a coupon choice shows what is paid after it as the quantity and the coupon change.
 // Quota and stock from live.stock, offers opening and closing, the current phase, the order ticker, and the
 // host's announcement shown as a banner to the members of its community, the comments (live.comment, and the
 // snapshot's last 20 after a reconnect, each shown once). The countdown runs from the seconds the server
@@ -87,6 +88,47 @@
     card.appendChild(state);
     document.querySelector("[data-testid=offers]").appendChild(card);
   }
+
+  // --- coupons: what is paid after the chosen coupon -----------------------------------------------
+  // A preview with the server's arithmetic (coupons/terms.py, integers only); the order itself is the judge.
+  function discountOf(option, total) {
+    var raw;
+    if (option.getAttribute("data-kind") === "fixed") {
+      raw = Number(option.getAttribute("data-amount"));
+    } else {
+      var share = total * Number(option.getAttribute("data-percent"));
+      raw = Math.min(Number(option.getAttribute("data-cap")), (share - share % 10000) / 10000);
+    }
+    return Math.max(0, Math.min(raw, total - 1));
+  }
+
+  function showPayable(form) {
+    var select = form.querySelector("[data-coupon-select]");
+    var quantity = Math.max(1, parseInt(form.querySelector("[name=quantity]").value, 10) || 1);
+    var total = Number(form.getAttribute("data-unit-price")) * quantity;
+    var option = select.options[select.selectedIndex];
+    var pay = total, note = "";
+    if (option && option.value) {
+      var threshold = Number(option.getAttribute("data-threshold"));
+      if (total < threshold) {
+        note = "未满 " + yuan(threshold) + "，不能使用这张券";
+      } else {
+        pay = total - discountOf(option, total);
+        note = "已减 " + yuan(total - pay);
+      }
+    }
+    form.querySelector("[data-payable]").textContent = yuan(pay);
+    form.querySelector("[data-coupon-note]").textContent = note;
+  }
+
+  all("form.buy").forEach(function (form) {
+    if (!form.querySelector("[data-coupon-select]")) {
+      return;
+    }
+    form.addEventListener("input", function () { showPayable(form); });
+    form.addEventListener("change", function () { showPayable(form); });
+    showPayable(form);
+  });
 
   // --- comments ----------------------------------------------------------------------------------
   var SHOWN_COMMENTS = 50;  // the newest stay on a phone; the room is not an archive
