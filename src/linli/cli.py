@@ -404,6 +404,20 @@ def refresh_kits(as_of: AsOf = None, allow_future: AllowFuture = False) -> None:
     typer.echo(f"made or remade {changed} kit(s), withdrew {withdrawn}")
 
 
+@app.command("remind-kits")
+def remind_kits(as_of: AsOf = None, allow_future: AllowFuture = False) -> None:
+    """Push the reminders due at that moment: each leader a day and an hour before their session, each community
+    group its leader's preview an hour before (idempotent; the worker runs it every 10 minutes)."""
+    from linli.marketing import announcements
+
+    async def run(ctx: AppContext) -> int:
+        async with ctx.db.transaction() as session:
+            return await announcements.remind(session=session, base_url=ctx.settings.public_base_url, now=ctx.clock.now())
+
+    queued = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future, payments=False))
+    typer.echo(f"queued {queued} reminder push(es)")
+
+
 @app.command("interest-groups")
 def interest_groups(
     brand: Annotated[int | None, typer.Option("--brand", help="one brand (default: every brand)")] = None,

@@ -46,13 +46,14 @@ async def test_healthz_shows_figures_to_staff_only(ctx, world, clock, client):
     assert [(w["name"], w["alive"], w["seen_seconds_ago"]) for w in staff["workers"]] == [("w1", True, 0)]
     jobs = {(j["job"], j["scope"]): j for j in staff["jobs"]}
     assert set(jobs) == {("settle", f"brand:{stage.brand_id}"), ("interest-groups", f"brand:{stage.brand_id}"),
-                         ("expire-bindings", "all"), ("payouts-sync", "all"), ("prune-outbox", "all")}
+                         ("expire-bindings", "all"), ("payouts-sync", "all"), ("kit-reminders", "all"),
+                         ("prune-outbox", "all")}
     settle = jobs[("settle", f"brand:{stage.brand_id}")]
     assert (settle["period"], settle["status"], settle["counts"]["lines"]) == ("2026-11-21", "succeeded", 1)
 
     other = (await client.get("/healthz", headers=other_owner.headers)).json()  # another brand's staff
     assert {(j["job"], j["scope"]) for j in other["jobs"]} == {("expire-bindings", "all"), ("payouts-sync", "all"),
-                                                             ("prune-outbox", "all")}
+                                                             ("kit-reminders", "all"), ("prune-outbox", "all")}
 
 
 async def test_metrics_are_off_without_a_token_and_need_it(ctx, world, clock, client):

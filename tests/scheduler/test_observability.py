@@ -105,10 +105,10 @@ async def test_the_worker_logs_a_line_per_batch_and_per_job_run(ctx, world, cloc
     assert str(settle["lines"]) == "1" and str(settle["amount_fen"]) == "2040" and int(settle["duration_ms"]) >= 0
     assert settle["logger"] == "linli.scheduler" and settle["level"] == "info"
     assert {r["job"] for r in by_event["job.succeeded"]} == {
-        "settle", "interest-groups", "expire-bindings", "payouts-sync", "prune-outbox"}
+        "settle", "interest-groups", "expire-bindings", "payouts-sync", "kit-reminders", "prune-outbox"}
     [batch] = by_event["worker.batch"]
-    assert str(batch["jobs"]) == "5" and str(batch["events"]) == "0" and "duration_ms" in batch
-    assert len(records) == 6
+    assert str(batch["jobs"]) == "6" and str(batch["events"]) == "0" and "duration_ms" in batch
+    assert len(records) == 7
 
 
 def test_text_values_with_spaces_are_quoted_and_json_keeps_chinese(restore_logging):
@@ -173,13 +173,14 @@ def test_outbox_status_and_a_worker_that_says_what_it_did(cli, monkeypatch):
     worked = cli("worker", "--once")
     assert worked.exit_code == 0, worked.output
     records = [json.loads(line) for line in worked.output.splitlines() if line.startswith("{")]
-    assert {r["job"] for r in records if r["event"] == "job.succeeded"} == {"expire-bindings", "payouts-sync", "prune-outbox"}
+    assert {r["job"] for r in records if r["event"] == "job.succeeded"} == {
+        "expire-bindings", "payouts-sync", "kit-reminders", "prune-outbox"}
     assert [r["events"] for r in records if r["event"] == "worker.batch"][0] == 2  # the two due events
 
     after = json.loads(cli("outbox", "status", "--json").output)
     assert after["outbox"]["pending"] == 2 and after["outbox"]["failing"] == 1
     assert after["outbox"]["failing_events"][0]["last_error"] == "ProviderUnavailable: 微信支付退款接口超时"
     assert [w["alive"] for w in after["workers"]] == [True]
-    assert sorted(j["job"] for j in after["jobs"]) == ["expire-bindings", "payouts-sync", "prune-outbox"]
+    assert sorted(j["job"] for j in after["jobs"]) == ["expire-bindings", "kit-reminders", "payouts-sync", "prune-outbox"]
     text = cli("outbox", "status").output
     assert "alive, last seen" in text and "payouts-sync all" in text and "succeeded" in text

@@ -4,7 +4,8 @@ rule was created or changed, at once (the daily recomputation is a scheduled job
 
 A session's kits are made BATCH leaders per event: each step handles the next leaders and, if there are more,
 emits `marketing.kits_continue` for the rest, so 50,000 leaders are many short transactions, each retried
-alone if it fails. Every step compares fingerprints, so replaying any of them changes nothing.
+alone if it fails. Every step compares fingerprints, so replaying any of them changes nothing; each kit it makes or
+remakes is pushed to its leader (`announcements.py`, one push per kit version).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linli.context import AppContext
 from linli.leaders.service import LEADER_SHARE_CHANGED
-from linli.marketing import interests, kits
+from linli.marketing import announcements, interests, kits
 from linli.marketing.service import KITS_STALE
 from linli.outbox.models import OutboxEvent
 from linli.outbox.service import HandlerRegistry, emit
@@ -31,6 +32,9 @@ def register(registry: HandlerRegistry, ctx: AppContext) -> None:
         result = await kits.refresh_kits(
             session=session, brand_id=brand_id, session_id=session_id, base_url=base_url, now=now,
             after_leader_id=after_leader_id,
+        )
+        await announcements.announce_kits(
+            session=session, brand_id=brand_id, session_id=session_id, changes=result.changed, base_url=base_url, now=now
         )
         if result.last_leader_id is not None:
             emit(session, topic=KITS_CONTINUE, now=now, payload={
@@ -56,8 +60,11 @@ def register(registry: HandlerRegistry, ctx: AppContext) -> None:
     async def leader_changed(*, session: AsyncSession, event: OutboxEvent, now: datetime) -> None:
         brand_id, leader_id = event.payload["brand_id"], event.payload["leader_id"]
         for _, target in await kits.upcoming_sessions(session=session, brand_id=brand_id):
-            await kits.refresh_kits(
+            result = await kits.refresh_kits(
                 session=session, brand_id=brand_id, session_id=target, base_url=base_url, now=now, leader_ids=[leader_id]
+            )
+            await announcements.announce_kits(
+                session=session, brand_id=brand_id, session_id=target, changes=result.changed, base_url=base_url, now=now
             )
 
     async def interest_rule_changed(*, session: AsyncSession, event: OutboxEvent, now: datetime) -> None:

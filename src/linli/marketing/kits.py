@@ -21,11 +21,13 @@ from linli.brands import service as brands
 from linli.brands.models import Brand
 from linli.db import insert_missing
 from linli.leaders import invite_codes
+from linli.leaders.models import Leader
 from linli.leaders.share_cards import ShareCard, share_cards
 from linli.live import service as live
 from linli.live.models import LiveSession
 from linli.marketing import copy
 from linli.marketing.models import CampaignKit, CopyTemplate, SessionCampaign
+from linli.members.models import Member
 from linli.timefmt import format_announcement
 
 KIT_STATUSES_OF_SESSION = ("scheduled", "live")  # a kit is worth sharing until the session ends
@@ -152,7 +154,7 @@ async def refresh_kits(
             "brand_id": brand_id, "session_id": session_id, "leader_id": leader_id, "status": "current",
             "leader_name": content.leader_name, "badge": content.badge, "invite_code": content.invite_code,
             "invite_link": content.invite_link, "copy_text": content.copy_text, "fingerprint": content.fingerprint,
-            "version": 1, "made_at": now, "remade_at": now,
+            "version": 1, "made_at": now, "remade_at": now, "reminded": "",
         }
         for leader_id, content in contents.items() if leader_id not in existing
     ])
@@ -194,3 +196,25 @@ async def upcoming_sessions(*, session: AsyncSession, brand_id: int | None) -> l
 
 def poster_key(kit: CampaignKit) -> str:
     return f"kits/{kit.session_id}/{kit.leader_id}-{kit.fingerprint[:32]}.png"
+
+
+async def kits_to_remind(*, session: AsyncSession, session_id: int, reminder: str, limit: int) -> list[tuple[CampaignKit, int]]:
+    """Current kits of active leaders not yet sent `reminder`, with each leader's user, locked (a second reminder
+    job waits, then finds them sent)."""
+    rows = await session.execute(
+        select(CampaignKit, Member.user_id)
+        .join(Leader, Leader.id == CampaignKit.leader_id).join(Member, Member.id == Leader.member_id)
+        .where(CampaignKit.session_id == session_id, CampaignKit.status == "current", CampaignKit.reminded != reminder,
+               Leader.status == "active")
+        .order_by(CampaignKit.id).limit(limit).with_for_update(of=CampaignKit)
+    )
+    return [(kit, user_id) for kit, user_id in rows]
+
+
+async def kits_by_community(*, session: AsyncSession, session_id: int) -> dict[int, CampaignKit]:
+    """The current kit of each community's active leader for the session."""
+    rows = await session.execute(
+        select(Leader.community_id, CampaignKit).join(Leader, Leader.id == CampaignKit.leader_id)
+        .where(CampaignKit.session_id == session_id, CampaignKit.status == "current", Leader.status == "active")
+    )
+    return {community_id: kit for community_id, kit in rows}

@@ -62,6 +62,7 @@ class CampaignKit(IdMixin, Base):
     version: Mapped[int]
     made_at: Mapped[datetime]
     remade_at: Mapped[datetime]
+    reminded: Mapped[str] = mapped_column(String(64), default="")  # the last reminder sent: "1h:<start>" (announcements)
 
 
 class InterestGroup(IdMixin, Base):

@@ -7,6 +7,7 @@
 | interest-groups | each brand | a local day | 03:30 local, as of that moment: every active interest group's members |
 | expire-bindings | all | an hour (UTC) | at the top of each hour |
 | payouts-sync | all | 10 minutes (UTC) | every 10 minutes, for withdrawals approved 10+ minutes ago |
+| kit-reminders | all | 10 minutes (UTC) | every 10 minutes: leaders reminded a day and an hour before their session, groups previewed an hour before |
 | prune-outbox | all | a UTC day | 20:00 UTC (04:00 in China): events processed 7+ days ago, job runs older than 90 days |
 
 Only the latest due period of each job and scope is run: every job is cumulative (settlement settles all
@@ -31,6 +32,7 @@ TIER_BONUS_AT = time(1, 0)
 INTEREST_GROUPS_AT = time(3, 30)
 EXPIRE_BINDINGS_MINUTES = 60
 PAYOUTS_SYNC_MINUTES = 10
+KIT_REMINDERS_MINUTES = 10
 PAYOUTS_SYNC_OLDER_THAN = timedelta(minutes=10)
 PRUNE_AT_UTC = time(20, 0)
 OUTBOX_KEEP = timedelta(days=7)
@@ -107,6 +109,8 @@ def due_now(*, now: datetime, brands: list[BrandSchedule]) -> list[Due]:
     due.append(Due("expire-bindings", GLOBAL_SCOPE, period, at))
     period, at = interval_period(now, PAYOUTS_SYNC_MINUTES)
     due.append(Due("payouts-sync", GLOBAL_SCOPE, period, at))
+    period, at = interval_period(now, KIT_REMINDERS_MINUTES)
+    due.append(Due("kit-reminders", GLOBAL_SCOPE, period, at))
     day, at = daily_period(now, ZoneInfo("UTC"), PRUNE_AT_UTC)
     due.append(Due("prune-outbox", GLOBAL_SCOPE, day.isoformat(), at))
     return due
@@ -158,6 +162,13 @@ async def _payouts_sync(ctx: AppContext, due: Due, now: datetime) -> dict[str, A
     return {"checked": report.checked, **dict(sorted((report.outcomes or {}).items()))}
 
 
+async def _kit_reminders(ctx: AppContext, due: Due, now: datetime) -> dict[str, Any]:
+    from linli.marketing import announcements
+
+    async with ctx.db.transaction() as session:
+        return {"pushes": await announcements.remind(session=session, base_url=ctx.settings.public_base_url, now=now)}
+
+
 async def _prune(ctx: AppContext, due: Due, now: datetime) -> dict[str, Any]:
     from linli.outbox import service as outbox
     from linli.scheduler import service as scheduler
@@ -176,5 +187,6 @@ RUNNERS: dict[str, Callable[[AppContext, Due, datetime], Awaitable[dict[str, Any
     "interest-groups": _interest_groups,
     "expire-bindings": _expire_bindings,
     "payouts-sync": _payouts_sync,
+    "kit-reminders": _kit_reminders,
     "prune-outbox": _prune,
 }

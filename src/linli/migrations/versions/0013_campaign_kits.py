@@ -65,6 +65,7 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('made_at', linli.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('remade_at', linli.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('reminded', sa.String(length=64), nullable=False),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.ForeignKeyConstraint(['brand_id'], ['brands.id'], name=op.f('fk_campaign_kits_brand_id_brands')),
     sa.ForeignKeyConstraint(['leader_id'], ['leaders.id'], name=op.f('fk_campaign_kits_leader_id_leaders')),
