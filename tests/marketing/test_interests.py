@@ -188,3 +188,51 @@ async def test_only_this_brands_staff_call_the_routes(client, shop: Shop, world:
         assert await interests.member_ids_of(session=s, brand_id=shop.brand, group_id=group_id) == []
     other = await client.get(f"/api/v1/brands/{shop.brand}/interest-groups/999999/members", headers=shop.owner.headers)
     assert (other.status_code, error_code(other)) == (404, "interest_group_not_found")
+
+
+async def test_coupons_and_pushes_reach_the_groups_members_only(client, shop: Shop, world: World, ctx):
+    from tests.coupons.setup import coupons_of, make_template
+
+    fit, other = await world.user(name="健身达人"), await world.user(name="果粉")
+    await buy_listing(ctx, listing_id=shop.salad_listing, community_id=shop.community, buyer_user_id=fit.user_id)
+    await buy_listing(ctx, listing_id=shop.strawberry_listing, community_id=shop.community, buyer_user_id=other.user_id)
+    created = await client.post(f"/api/v1/brands/{shop.brand}/interest-groups", headers=shop.owner.headers, json={
+        "name": "健身轻食组", "category_ids": [shop.light_meal]})
+    group_id = created.json()["id"]
+    await work(ctx)
+    fit_member, other_member = await member_of(ctx, fit.user_id, shop.brand), await member_of(ctx, other.user_id, shop.brand)
+    template_id = await make_template(ctx, shop.brand)
+
+    campaign = await client.post(
+        f"/api/v1/brands/{shop.brand}/coupon-campaigns", headers={**shop.owner.headers, "Idempotency-Key": "campaign-0001"},
+        json={"template_id": template_id, "name": "轻食周", "audience": "interest_group", "interest_group_id": group_id},
+    )
+    assert campaign.status_code == 201, campaign.text
+    assert campaign.json()["campaign"]["interest_group_id"] == group_id and len(campaign.json()["issued"]) == 1
+    assert len(await coupons_of(ctx, fit_member)) == 1 and await coupons_of(ctx, other_member) == []
+    missing = await client.post(
+        f"/api/v1/brands/{shop.brand}/coupon-campaigns", headers={**shop.owner.headers, "Idempotency-Key": "campaign-0002"},
+        json={"template_id": template_id, "name": "轻食周", "audience": "interest_group"},
+    )
+    assert (missing.status_code, error_code(missing)) == (422, "coupon_campaign_audience_invalid")
+
+    url = f"/api/v1/brands/{shop.brand}/interest-groups/{group_id}/pushes"
+    body = {"title": "轻食食谱", "body": "三款十分钟快手沙拉，周末试试", "tag": "value"}
+    pushed = await client.post(url, headers={**shop.owner.headers, "Idempotency-Key": "push-000001"}, json=body)
+    assert pushed.status_code == 201 and pushed.json()["recipients"] == 1
+    again = await client.post(url, headers={**shop.owner.headers, "Idempotency-Key": "push-000001"}, json=body)
+    assert again.status_code == 200 and again.json()["created"] is False
+    await work(ctx)
+    from linli.notifications import service as inbox
+
+    async with ctx.db.read() as s:
+        assert [m.title for m in await inbox.messages_for(session=s, user_id=fit.user_id, kind="interest_group")] == ["轻食食谱"]
+        assert await inbox.messages_for(session=s, user_id=other.user_id, kind="interest_group") == []
+    for actor in (fit, shop.other_owner):
+        refused = await client.post(url, headers={**actor.headers, "Idempotency-Key": "push-000002"}, json=body)
+        assert refused.status_code == 403
+    bad = await client.post(url, headers={**shop.owner.headers, "Idempotency-Key": "push-000003"}, json={**body, "tag": "ads"})
+    assert bad.status_code == 422
+    await client.post(f"/api/v1/brands/{shop.brand}/interest-groups/{group_id}/archive", headers=shop.owner.headers)
+    archived = await client.post(url, headers={**shop.owner.headers, "Idempotency-Key": "push-000004"}, json=body)
+    assert (archived.status_code, error_code(archived)) == (409, "interest_group_archived")

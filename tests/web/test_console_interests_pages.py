@@ -86,3 +86,25 @@ async def test_only_this_brands_staff_open_and_post_the_pages(client, ctx):
     assert await groups(ctx) == before
     await sign_in_as(client, ctx, login=None)
     assert (await client.get(f"{page}/999999")).status_code == 404
+
+
+async def test_staff_push_to_a_groups_members_from_its_page_once(client, ctx):
+    from linli.notifications.models import PushContent
+
+    demo = await load(ctx)
+    await sign_in_as(client, ctx, login=None)
+    async with ctx.db.read() as s:
+        group = await s.scalar(select(InterestGroup))
+    page = f"/brands/{demo.brand_id}/console/marketing/interest-groups/{group.id}"
+    shown = await client.get(page)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', shown.text).group(1)
+    key = re.search(r'name="form_key" value="([^"]+)"', shown.text).group(1)
+    refused = await client.post(f"{page}/pushes", data={"csrf_token": token, "form_key": key, "title": "", "body": "x", "tag": "value"})
+    assert refused.status_code == 422 and 'data-error-for="title"' in refused.text
+    form = {"csrf_token": token, "form_key": key, "title": "草莓的三种吃法", "body": "草莓奶昔、草莓大福、草莓沙拉", "tag": "value"}
+    for _ in range(2):  # a double submit pushes once
+        sent = await client.post(f"{page}/pushes", data=form)
+        assert sent.status_code == 303 and sent.headers["location"] == f"{page}?done=pushed"
+    async with ctx.db.read() as s:
+        contents = list(await s.scalars(select(PushContent).where(PushContent.kind == "interest_group")))
+    assert [(c.title, c.tag) for c in contents] == [("草莓的三种吃法", "value")]

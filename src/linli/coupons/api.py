@@ -77,7 +77,7 @@ def rule_out(rule: CouponRule) -> RuleOut:
 def campaign_out(campaign: CouponCampaign) -> CampaignOut:
     return CampaignOut(
         id=campaign.id, template_id=campaign.template_id, name=campaign.name, audience=campaign.audience,
-        community_id=campaign.community_id, issued=campaign.issued, created_at=campaign.created_at,
+        community_id=campaign.community_id, interest_group_id=campaign.interest_group_id, issued=campaign.issued, created_at=campaign.created_at,
         last_run_at=campaign.last_run_at,
     )
 
@@ -190,7 +190,7 @@ async def create_campaign(
     run = await issuing.create_campaign(
         session=session, brand_id=brand_id, template_id=body.template_id, name=body.name, audience=body.audience,
         community_id=body.community_id, member_ids=body.member_ids, phones=body.phones, idempotency_key=idempotency_key,
-        actor_user_id=user.user_id, now=now,
+        actor_user_id=user.user_id, now=now, interest_group_id=body.interest_group_id,
     )
     if not run.created:
         response.status_code = 200  # the same key again: the campaign it created, nothing issued now

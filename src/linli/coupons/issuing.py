@@ -24,6 +24,7 @@ from linli.coupons.models import Coupon, CouponCampaign, CouponRule
 from linli.db import insert_unique
 from linli.errors import Conflict, DomainError, InvalidInput, NotFound
 from linli.logs import log_event
+from linli.marketing import interests
 from linli.members import service as members
 from linli.security import is_valid_phone
 
@@ -136,6 +137,7 @@ class CampaignRun:
 async def create_campaign(
     *, session: AsyncSession, brand_id: int, template_id: int, name: str, audience: str, community_id: int | None,
     member_ids: list[int], phones: list[str], idempotency_key: str, actor_user_id: int | None, now: datetime,
+    interest_group_id: int | None = None,
 ) -> CampaignRun:
     """A campaign and its first run in one transaction; the same key again answers the campaign it made."""
     key = _checked_key(idempotency_key)
@@ -155,16 +157,27 @@ async def create_campaign(
         if community_id is None:
             raise InvalidInput("请选择小区", code="coupon_campaign_audience_invalid")
         await brands.get_community(session=session, brand_id=brand_id, community_id=community_id)
-    elif audience == "members":
+        interest_group_id = None
+    elif audience == "interest_group":
+        if interest_group_id is None:
+            raise InvalidInput("请选择兴趣小组", code="coupon_campaign_audience_invalid")
+        group = await interests.get_group(session=session, brand_id=brand_id, group_id=interest_group_id)
+        if group.status != "active":
+            raise Conflict("兴趣小组已停用，不能发券", code="interest_group_archived")
         community_id = None
+    elif audience == "members":
+        community_id = interest_group_id = None
         chosen = await recipients(
             session=session, brand_id=brand_id, member_ids=member_ids, phones=phones, report=report
         )
     else:
-        raise InvalidInput("发放对象只能是某个小区的邻居（community）或指定用户（members）", code="coupon_campaign_audience_invalid")
+        raise InvalidInput(
+            "发放对象只能是某个小区的邻居（community）、某个兴趣小组（interest_group）或指定用户（members）",
+            code="coupon_campaign_audience_invalid",
+        )
     campaign = CouponCampaign(
         brand_id=brand_id, template_id=template.id, name=title, audience=audience, community_id=community_id,
-        member_ids=chosen, idempotency_key=key, issued=0, created_at=now, created_by_user_id=actor_user_id,
+        interest_group_id=interest_group_id, member_ids=chosen, idempotency_key=key, issued=0, created_at=now, created_by_user_id=actor_user_id,
         last_run_at=None,
     )
     if not await insert_unique(session, campaign):  # a concurrent twin with this key made it a moment ago
@@ -185,6 +198,10 @@ async def run_campaign(
         audience = await attribution.community_member_ids(
             session=session, brand_id=brand_id, community_id=campaign.community_id, now=now
         )
+    elif campaign.audience == "interest_group":
+        assert campaign.interest_group_id is not None
+        # The group's members as its last recomputation found them (an archived group: nobody).
+        audience = await interests.member_ids_of(session=session, brand_id=brand_id, group_id=campaign.interest_group_id)
     else:
         audience = list(campaign.member_ids)
     report = await issue_to(

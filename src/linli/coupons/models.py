@@ -153,7 +153,9 @@ class CouponCampaign(IdMixin, Base):
     __table_args__ = (
         UniqueConstraint("brand_id", "idempotency_key"),
         CheckConstraint(
-            "(audience = 'community' AND community_id IS NOT NULL) OR (audience = 'members' AND community_id IS NULL)",
+            "(audience = 'community' AND community_id IS NOT NULL AND interest_group_id IS NULL)"
+            " OR (audience = 'members' AND community_id IS NULL AND interest_group_id IS NULL)"
+            " OR (audience = 'interest_group' AND interest_group_id IS NOT NULL AND community_id IS NULL)",
             name="audience_complete",
         ),
     )
@@ -161,8 +163,9 @@ class CouponCampaign(IdMixin, Base):
     brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
     template_id: Mapped[int] = mapped_column(IdType, ForeignKey("coupon_templates.id"))
     name: Mapped[str] = mapped_column(String(32))
-    audience: Mapped[str] = mapped_column(String(16))  # community, members
+    audience: Mapped[str] = mapped_column(String(16))  # community, members, interest_group
     community_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("communities.id"))
+    interest_group_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("interest_groups.id"))
     member_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     idempotency_key: Mapped[str] = mapped_column(String(64))
     issued: Mapped[int] = mapped_column(default=0)  # coupons issued by its runs so far

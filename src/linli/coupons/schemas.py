@@ -101,8 +101,11 @@ class RuleOut(BaseModel):
 class CampaignIn(RecipientsIn):
     template_id: int = Field(ge=1, le=MAX_ID)
     name: str = Field(max_length=64, examples=["云顶华府开团福利"])
-    audience: Literal["community", "members"] = Field(description="community：该小区团长的全部邻居；members：指定用户")
+    audience: Literal["community", "members", "interest_group"] = Field(
+        description="community：该小区团长的全部邻居；interest_group：某个兴趣小组此刻的成员；members：指定用户"
+    )
     community_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    interest_group_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class CampaignOut(BaseModel):
@@ -111,6 +114,7 @@ class CampaignOut(BaseModel):
     name: str
     audience: str
     community_id: int | None
+    interest_group_id: int | None
     issued: int = Field(description="历次执行共发出的券")
     created_at: datetime
     last_run_at: datetime | None

@@ -24,6 +24,7 @@ from linli.errors import Conflict, InvalidInput, NotFound
 from linli.marketing.models import InterestGroup, InterestMember
 from linli.members import service as members
 from linli.money import yuan
+from linli.notifications import pushes
 from linli.outbox.service import emit
 from linli.pagination import PageParams, fetch_page
 from linli.security import mask_phone
@@ -247,3 +248,23 @@ async def member_cards(*, session: AsyncSession, rows: list[InterestMember]) -> 
             phone=mask_phone(user.phone if user else None), joined_at=row.joined_at,
         ))
     return cards
+
+
+async def push_to_group(
+    *, session: AsyncSession, brand_id: int, group_id: int, title: str, body: str, tag: str, dedupe_key: str,
+    base_url: str, now: datetime, actor_user_id: int | None = None, link: str | None = None,
+) -> pushes.Enqueued:
+    """A message to every member of an active interest group, to each one's 站内信 (a muted member is skipped by the
+    dispatcher); the same `dedupe_key` again sends nothing more. An empty group is a 409: there is nobody to tell."""
+    group = await get_group(session=session, brand_id=brand_id, group_id=group_id)
+    if group.status != "active":
+        raise Conflict("兴趣小组已停用，不能推送", code="interest_group_archived")
+    member_rows = await members.members_by_ids(session=session, member_ids=set(await member_ids_of(
+        session=session, brand_id=brand_id, group_id=group_id)))
+    if not member_rows:
+        raise Conflict("兴趣小组还没有成员", code="interest_group_empty")
+    return await pushes.enqueue(
+        session=session, brand_id=brand_id, title=title, body=body, tag=tag, kind="interest_group", now=now,
+        base_url=base_url, dedupe_key=dedupe_key, recipients=sorted(m.user_id for m in member_rows.values()), link=link,
+        created_by_user_id=actor_user_id,
+    )

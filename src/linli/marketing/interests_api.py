@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Header, Response
 
 from linli.brands import service as brands
 from linli.brands.schemas import IdPath
-from linli.http import AuthUser, Now, ReadSession, WriteSession
+from linli.http import AuthUser, Ctx, Now, ReadSession, WriteSession
 from linli.marketing import interests
-from linli.marketing.schemas import InterestGroupIn, InterestGroupOut, InterestGroupsOut, InterestMemberOut, InterestMembersOut
+from linli.marketing.schemas import (
+    InterestGroupIn,
+    InterestGroupOut,
+    InterestGroupsOut,
+    InterestMemberOut,
+    InterestMembersOut,
+    InterestPushIn,
+    InterestPushOut,
+)
 from linli.openapi import errors
 from linli.pagination import PageParams, page_of, page_params
 
@@ -92,3 +100,23 @@ async def group_members(brand_id: IdPath, group_id: IdPath, user: AuthUser, sess
         items=[InterestMemberOut(member_id=c.member_id, name=c.name, phone=c.phone, joined_at=c.joined_at) for c in cards],
         total=total, page=paging.page, page_size=paging.page_size, group=await _out(session, group),
     )
+
+
+@router.post(
+    "/brands/{brand_id}/interest-groups/{group_id}/pushes", response_model=InterestPushOut, status_code=201,
+    summary="给兴趣小组的成员推送（品牌员工；同一 Idempotency-Key 只推一次）",
+)
+async def push_to_group(
+    brand_id: IdPath, group_id: IdPath, body: InterestPushIn, response: Response, user: AuthUser, ctx: Ctx,
+    session: WriteSession, now: Now,
+    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=64)],
+) -> InterestPushOut:
+    await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
+    done = await interests.push_to_group(
+        session=session, brand_id=brand_id, group_id=group_id, title=body.title, body=body.body, tag=body.tag,
+        dedupe_key=f"interest_group:{group_id}:{idempotency_key}", base_url=ctx.settings.public_base_url, now=now,
+        actor_user_id=user.user_id, link=body.link,
+    )
+    if not done.created:
+        response.status_code = 200
+    return InterestPushOut(content_id=done.content.id, created=done.created, recipients=len(done.pushes))

@@ -124,3 +124,16 @@ class InterestMemberOut(BaseModel):
 
 class InterestMembersOut(Page[InterestMemberOut]):
     group: InterestGroupOut
+
+
+class InterestPushIn(BaseModel):
+    title: str = Field(max_length=200, description="标题（站内信最多 64 字）")
+    body: str = Field(max_length=5000, description="内容（站内信最多 500 字）")
+    tag: str = Field(max_length=16, description="value（有价值的内容）或 commerce（商业推广）")
+    link: str | None = Field(None, max_length=500, description="本站页面路径（/…）或 https 地址")
+
+
+class InterestPushOut(BaseModel):
+    content_id: int
+    created: bool  # False: this Idempotency-Key was used before; nothing more was sent
+    recipients: int

@@ -97,13 +97,15 @@ async def create_campaign(
     request: Request, brand_id: IdPath, visitor: CheckedVisitor, ctx: Ctx, campaign_template_id: ChosenId = None,
     campaign_name: Text = "", campaign_audience: Text = "", campaign_phones: Text = "", campaign_key: Text = "",
 ) -> Response:
-    """`campaign_audience` is `community:{id}` (the community's bound neighbours now) or `members` (the phones)."""
+    """`campaign_audience` is `community:{id}` (the community's bound neighbours now), `interest:{id}` (an interest
+    group's members now) or `members` (the phones)."""
     user_id = poster_id(visitor, console_path(brand_id, "coupons"))
     form = FormState(values={
         "campaign_template_id": str(campaign_template_id or ""), "campaign_name": campaign_name,
         "campaign_audience": campaign_audience, "campaign_phones": campaign_phones,
     })
-    audience, _, community = campaign_audience.partition(":")
+    audience, _, target = campaign_audience.partition(":")
+    audience = "interest_group" if audience == "interest" else audience
     fields = {"coupon_campaign_name_invalid": "campaign_name", "coupon_recipients_required": "campaign_phones",
               "coupon_recipients_too_many": "campaign_phones"}
     try:
@@ -112,7 +114,8 @@ async def create_campaign(
             await brands.require_staff(session=session, brand_id=brand_id, user_id=user_id)
             run = await issuing.create_campaign(
                 session=session, brand_id=brand_id, template_id=template_id, name=campaign_name, audience=audience,
-                community_id=int(community) if community.isdigit() else None, member_ids=[],
+                community_id=int(target) if audience == "community" and target.isdigit() else None,
+                interest_group_id=int(target) if audience == "interest_group" and target.isdigit() else None, member_ids=[],
                 phones=phones_of(campaign_phones), idempotency_key=campaign_key, actor_user_id=user_id,
                 now=ctx.clock.now(),
             )

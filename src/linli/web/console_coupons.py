@@ -24,6 +24,7 @@ from linli.coupons.terms import discount_text
 from linli.errors import DomainError, InvalidInput
 from linli.http import Ctx
 from linli.live import service as live
+from linli.marketing import interests
 from linli.pagination import PageParams
 from linli.web import receipts
 from linli.web.console import staff_view
@@ -139,6 +140,7 @@ async def render_coupons(
         rules = await issuing.list_rules(session=session, brand_id=brand_id)
         campaigns = await issuing.list_campaigns(session=session, brand_id=brand_id)
         communities, _ = await brands.list_communities(session=session, brand_id=brand_id, params=SHOWN)
+        groups = [g for g in await interests.list_groups(session=session, brand_id=brand_id) if g.status == "active"]
     for name, default in (("kind", "fixed"), ("scope", "all"), ("per_member_limit", "1"), ("valid_days", "30")):
         form.values.setdefault(name, default)
     form.values.setdefault("form_key", new_key())  # 新建优惠券 creates once however often it is sent
@@ -149,7 +151,7 @@ async def render_coupons(
         request, visitor, "console_coupons.html", status_code=form.status_code, staff=staff, brand=staff.brand,
         tab="coupons", form=form, templates=rows, total=total, stats=stats, scopes=scopes, scope_options=scope_options,
         active=active, names={t.id: t.name for t in rows}, rules=rules, campaigns=campaigns,
-        communities=[c for c, _ in communities], triggers=issuing.TRIGGERS, kind_text=KIND_TEXT,
+        communities=[c for c, _ in communities], interest_groups=groups, triggers=issuing.TRIGGERS, kind_text=KIND_TEXT,
         status_text=STATUS_TEXT,
         discount_text=lambda t: discount_text(templates.terms_of(t)), done=DONE.get(done or ""), outcome=outcome,
     )

@@ -36,7 +36,9 @@ Text = Annotated[str, Form(max_length=300)]
 Done = Annotated[str | None, Query(max_length=16)]
 PageNumber = Annotated[int, Query(ge=1, le=100_000)]
 MEMBERS_PAGE = 50
-DONE = {"created": "兴趣小组已创建，成员稍后算出", "recomputed": "已按规则重算成员", "archived": "兴趣小组已停用"}
+DONE = {"created": "兴趣小组已创建，成员稍后算出", "recomputed": "已按规则重算成员", "archived": "兴趣小组已停用",
+        "pushed": "已加入推送队列，稍后送达每位成员的站内信"}
+PUSH_FIELDS = {"push_title_invalid": "title", "push_body_invalid": "body", "push_tag_invalid": "tag"}
 FIELDS = {
     "interest_group_name_invalid": "name", "interest_group_name_taken": "name", "interest_group_limit": "name",
     "interest_group_description_invalid": "description", "interest_focus_invalid": "category_ids",
@@ -122,10 +124,9 @@ async def create_group(
     return RedirectResponse(groups_path(brand_id, "created"), status_code=303)
 
 
-@router.get("/brands/{brand_id}/console/marketing/interest-groups/{interest_group_id}")
-async def group_page(
-    request: Request, brand_id: IdPath, interest_group_id: IdPath, visitor: SignedIn, ctx: Ctx, done: Done = None,
-    page: PageNumber = 1,
+async def render_group(
+    request: Request, visitor: Visitor, ctx: AppContext, brand_id: int, interest_group_id: int, form: FormState, *,
+    done: str | None = None, page: int = 1,
 ) -> Response:
     params = PageParams(page=page, page_size=MEMBERS_PAGE)
     async with ctx.db.read() as session:
@@ -135,11 +136,47 @@ async def group_page(
         )
         [view] = await interests.group_views(session=session, groups=[group])
         cards = await interests.member_cards(session=session, rows=rows)
+    form.values.setdefault("form_key", new_key())  # 推送 sends once however often the form is sent
+    form.values.setdefault("tag", "value")
     return render(
-        request, visitor, "console_interest_group.html", staff=staff, brand=staff.brand, tab="marketing",
-        section="interests", view=view, members=cards, total=total, page=page,
-        pages=max(1, -(-total // MEMBERS_PAGE)), done=DONE.get(done or ""),
+        request, visitor, "console_interest_group.html", status_code=form.status_code, staff=staff, brand=staff.brand,
+        tab="marketing", section="interests", view=view, members=cards, total=total, page=page,
+        pages=max(1, -(-total // MEMBERS_PAGE)), done=DONE.get(done or ""), form=form,
     )
+
+
+@router.get("/brands/{brand_id}/console/marketing/interest-groups/{interest_group_id}")
+async def group_page(
+    request: Request, brand_id: IdPath, interest_group_id: IdPath, visitor: SignedIn, ctx: Ctx, done: Done = None,
+    page: PageNumber = 1,
+) -> Response:
+    return await render_group(request, visitor, ctx, brand_id, interest_group_id, FormState(), done=done, page=page)
+
+
+@router.post("/brands/{brand_id}/console/marketing/interest-groups/{interest_group_id}/pushes")
+async def push_to_group(
+    request: Request, brand_id: IdPath, interest_group_id: IdPath, visitor: CheckedVisitor, ctx: Ctx, title: Text = "",
+    body: Annotated[str, Form(max_length=5000)] = "", tag: Text = "", form_key: Text = "",
+) -> Response:
+    """`interests.push_to_group` as `POST …/interest-groups/{id}/pushes`, the form's key as its idempotency key."""
+    user_id = poster_id(visitor, groups_path(brand_id))
+    form = FormState(values={"title": title, "body": body, "tag": tag, "form_key": form_key})
+    try:
+        if not form_key.startswith("web-"):
+            raise InvalidInput("页面已过期，请刷新后再推送", code="form_key_invalid")
+        async with ctx.db.transaction() as session:
+            await brands.require_staff(session=session, brand_id=brand_id, user_id=user_id)
+            await interests.push_to_group(
+                session=session, brand_id=brand_id, group_id=interest_group_id, title=title, body=body, tag=tag,
+                dedupe_key=f"interest_group:{interest_group_id}:{form_key[:64]}", base_url=ctx.settings.public_base_url,
+                now=ctx.clock.now(), actor_user_id=user_id,
+            )
+    except DomainError as exc:
+        if page_refusal(exc) or exc.code == "interest_group_not_found":
+            raise
+        form.refuse(exc, PUSH_FIELDS.get(exc.code, "push"))
+        return await render_group(request, visitor, ctx, brand_id, interest_group_id, form)
+    return RedirectResponse(f"{groups_path(brand_id)}/{interest_group_id}?done=pushed", status_code=303)
 
 
 async def _act(brand_id: int, group_id: int, visitor: Visitor, ctx: AppContext, *, archive: bool) -> Response:
