@@ -70,43 +70,42 @@ async def save_lesson(
     return RedirectResponse(academy_path(brand_id, f"/courses/{lesson.course_id}?done=saved"), status_code=303)
 
 
-@router.post("/brands/{brand_id}/console/academy/lessons/{lesson_id}/status")
-async def lesson_status(
-    request: Request, brand_id: IdPath, lesson_id: IdPath, visitor: CheckedVisitor, ctx: Ctx, status: Choice = "",
+async def _lesson_action(
+    request: Request, brand_id: int, lesson_id: int, visitor: Visitor, ctx: AppContext, *, act, done: str,  # noqa: ANN001
 ) -> Response:
+    """One of a lesson's buttons on its course's page: `act(session, now)` after the staff check; a refusal is shown
+    beside that lesson's row (an unknown lesson, or the whole page's refusal, is the error page)."""
     user_id = poster_id(visitor, academy_path(brand_id, f"/lessons/{lesson_id}"))
     try:
         async with ctx.db.transaction() as session:
             await brands.require_staff(session=session, brand_id=brand_id, user_id=user_id)
             _, course = await courses.get_lesson(session=session, brand_id=brand_id, lesson_id=lesson_id)
             course_id = course.id
-            await courses.set_lesson_status(session=session, brand_id=brand_id, lesson_id=lesson_id, status=status,
-                                            now=ctx.clock.now())
+            await act(session, ctx.clock.now())
     except DomainError as exc:
         if page_refusal(exc) or exc.status_code == 404:
             raise
         action = FormState()
         action.refuse(exc, f"lesson-{lesson_id}")
         return await render_course(request, visitor, ctx, brand_id, course_id, action_form=action)
-    return RedirectResponse(academy_path(brand_id, f"/courses/{course_id}?done=lesson_{status}"), status_code=303)
+    return RedirectResponse(academy_path(brand_id, f"/courses/{course_id}?done={done}"), status_code=303)
+
+
+@router.post("/brands/{brand_id}/console/academy/lessons/{lesson_id}/status")
+async def lesson_status(
+    request: Request, brand_id: IdPath, lesson_id: IdPath, visitor: CheckedVisitor, ctx: Ctx, status: Choice = "",
+) -> Response:
+    async def act(session, now):  # noqa: ANN001, ANN202
+        await courses.set_lesson_status(session=session, brand_id=brand_id, lesson_id=lesson_id, status=status, now=now)
+
+    return await _lesson_action(request, brand_id, lesson_id, visitor, ctx, act=act, done=f"lesson_{status}")
 
 
 @router.post("/brands/{brand_id}/console/academy/lessons/{lesson_id}/move")
 async def move_lesson(
     request: Request, brand_id: IdPath, lesson_id: IdPath, visitor: CheckedVisitor, ctx: Ctx, direction: Choice = "",
 ) -> Response:
-    user_id = poster_id(visitor, academy_path(brand_id, f"/lessons/{lesson_id}"))
-    try:
-        async with ctx.db.transaction() as session:
-            await brands.require_staff(session=session, brand_id=brand_id, user_id=user_id)
-            _, course = await courses.get_lesson(session=session, brand_id=brand_id, lesson_id=lesson_id)
-            course_id = course.id
-            await courses.move_lesson(session=session, brand_id=brand_id, lesson_id=lesson_id, direction=direction,
-                                      now=ctx.clock.now())
-    except DomainError as exc:
-        if page_refusal(exc) or exc.status_code == 404:
-            raise
-        action = FormState()
-        action.refuse(exc, f"lesson-{lesson_id}")
-        return await render_course(request, visitor, ctx, brand_id, course_id, action_form=action)
-    return RedirectResponse(academy_path(brand_id, f"/courses/{course_id}?done=moved"), status_code=303)
+    async def act(session, now):  # noqa: ANN001, ANN202
+        await courses.move_lesson(session=session, brand_id=brand_id, lesson_id=lesson_id, direction=direction, now=now)
+
+    return await _lesson_action(request, brand_id, lesson_id, visitor, ctx, act=act, done="moved")
