@@ -46,7 +46,7 @@ _LEAP = 2000  # a leap year: month and day are checked against it, so Feb 29 is 
 def _check_day(month: int, day: int, year: int | None, *, today: date, code: str) -> None:
     try:
         date(year if year is not None else _LEAP, month, day)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         raise InvalidInput("日期无效", code=code) from None
     if year is not None and not 1900 <= year <= today.year + (0 if code == "birthday_invalid" else 1):
         raise InvalidInput("年份无效", code=code)
@@ -59,7 +59,9 @@ async def set_birthday(
     _check_day(month, day, year, today=now.date(), code="birthday_invalid")
     if year is not None and date(year, month, day) > now.date():
         raise InvalidInput("生日不能晚于今天", code="birthday_invalid")
-    member, _ = await members.get_or_create_member(session=session, brand_id=brand_id, user_id=user_id, now=now)
+    member = await members.find_member(session=session, brand_id=brand_id, user_id=user_id)
+    if member is None:
+        raise NotFound("您还不是该品牌的用户", code="member_not_found")
     row = await session.get(MemberBirthday, member.id)
     if row is None:
         row = MemberBirthday(member_id=member.id, brand_id=brand_id, month=month, day=day, year=year, updated_at=now)
