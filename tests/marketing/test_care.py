@@ -155,5 +155,5 @@ async def test_an_unknown_template_or_a_bad_greeting_is_refused(world, ctx):
                 await care.update_birthday_occasion(session=s, brand_id=brand_id, data=data, now=ctx.clock.now())
         assert refused.value.code == code
     async with ctx.db.read() as s:
-        occasion = await care.birthday_occasion(session=s, brand_id=brand_id, now=ctx.clock.now())
+        occasion = await care.birthday_settings(session=s, brand_id=brand_id, now=ctx.clock.now())
     assert occasion.greeting == "{昵称}，生日快乐！{品牌}送你一张券"

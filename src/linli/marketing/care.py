@@ -124,16 +124,21 @@ async def _checked_template(session: AsyncSession, *, brand_id: int, template_id
     return template_id
 
 
-async def birthday_occasion(*, session: AsyncSession, brand_id: int, now: datetime) -> CareOccasion:
-    """The brand's birthday occasion, created off the first time it is asked for."""
+async def birthday_settings(*, session: AsyncSession, brand_id: int, now: datetime) -> CareOccasion:
+    """The brand's birthday occasion as saved, or (never saved) the default it starts from: off, no coupon."""
     row = await session.scalar(
         select(CareOccasion).where(CareOccasion.brand_id == brand_id, CareOccasion.kind == BIRTHDAY)
         .order_by(CareOccasion.id).limit(1)
     )
-    if row is None:
-        row = CareOccasion(brand_id=brand_id, kind=BIRTHDAY, name="生日", month=None, day=None, year=None,
-                           enabled=False, coupon_template_id=None, greeting=DEFAULT_BIRTHDAY_GREETING,
-                           created_at=now, updated_at=now)
+    return row or CareOccasion(brand_id=brand_id, kind=BIRTHDAY, name="生日", month=None, day=None, year=None,
+                               enabled=False, coupon_template_id=None, greeting=DEFAULT_BIRTHDAY_GREETING,
+                               created_at=now, updated_at=now)
+
+
+async def birthday_occasion(*, session: AsyncSession, brand_id: int, now: datetime) -> CareOccasion:
+    """The brand's birthday occasion, saved (off) the first time it is written."""
+    row = await birthday_settings(session=session, brand_id=brand_id, now=now)
+    if row.id is None:
         session.add(row)
         await session.flush()
     return row
@@ -168,6 +173,15 @@ def _apply(row: CareOccasion, data: OccasionInput, now: datetime) -> None:
     row.name, row.month, row.day, row.year = data.name, data.month, data.day, data.year
     row.greeting, row.coupon_template_id, row.enabled, row.updated_at = (
         data.greeting, data.coupon_template_id, data.enabled, now)
+
+
+async def set_holiday_enabled(
+    *, session: AsyncSession, brand_id: int, occasion_id: int, enabled: bool, now: datetime
+) -> CareOccasion:
+    row = await get_holiday(session=session, brand_id=brand_id, occasion_id=occasion_id)
+    row.enabled, row.updated_at = enabled, now
+    await session.flush()
+    return row
 
 
 async def create_holiday(*, session: AsyncSession, brand_id: int, data: OccasionInput, now: datetime) -> CareOccasion:
@@ -297,10 +311,11 @@ async def run_brand(*, db: Database, brand_id: int, as_of: datetime, now: dateti
     async with db.read() as session:
         brand = await brands.get_brand(session=session, brand_id=brand_id)
         day = as_of.astimezone(ZoneInfo(brand.timezone)).date()
-        occasions = [o for o in await session.scalars(
-            select(CareOccasion).where(CareOccasion.brand_id == brand_id, CareOccasion.enabled.is_(True))
-            .order_by(CareOccasion.id)
-        ) if o.kind == BIRTHDAY or falls_on(o, day)]
+        birthday = await birthday_settings(session=session, brand_id=brand_id, now=now)
+        # The brand's one birthday occasion (the first saved: two first saves racing leave a twin that never fires).
+        occasions = ([birthday] if birthday.id is not None and birthday.enabled else []) + [
+            o for o in await list_holidays(session=session, brand_id=brand_id) if o.enabled and falls_on(o, day)
+        ]
         brand_name = brand.name
     report = CareReport(day=day.isoformat(), occasions=len(occasions))
     for occasion in occasions:

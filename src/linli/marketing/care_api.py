@@ -55,15 +55,14 @@ async def care_out(session, *, brand_id: int, now) -> CareOut:  # noqa: ANN001
     counts = await care.delivery_counts(session=session, brand_id=brand_id, year=now.astimezone(ZoneInfo(brand.timezone)).year)
     return CareOut(
         brand_id=brand_id,
-        birthday=occasion_out(await care.birthday_occasion(session=session, brand_id=brand_id, now=now), counts),
+        birthday=occasion_out(await care.birthday_settings(session=session, brand_id=brand_id, now=now), counts),
         holidays=[occasion_out(h, counts) for h in await care.list_holidays(session=session, brand_id=brand_id)],
         members_with_birthday=await care.birthday_count(session=session, brand_id=brand_id),
     )
 
 
 @router.get("/brands/{brand_id}/care", response_model=CareOut, summary="自动关怀：生日与节日（品牌员工）")
-async def get_care(brand_id: IdPath, user: AuthUser, session: WriteSession, now: Now) -> CareOut:
-    # A write session: the birthday occasion is created (off) the first time the brand looks at it.
+async def get_care(brand_id: IdPath, user: AuthUser, session: ReadSession, now: Now) -> CareOut:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
     return await care_out(session, brand_id=brand_id, now=now)
 

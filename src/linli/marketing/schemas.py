@@ -156,7 +156,7 @@ class CareHolidayIn(CareOccasionIn):
 
 
 class CareOccasionOut(BaseModel):
-    id: int
+    id: int | None = Field(description="生日关怀从未保存过时为 null")
     kind: str  # birthday, holiday
     name: str
     month: int | None
