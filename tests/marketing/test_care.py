@@ -157,3 +157,30 @@ async def test_an_unknown_template_or_a_bad_greeting_is_refused(world, ctx):
     async with ctx.db.read() as s:
         occasion = await care.birthday_settings(session=s, brand_id=brand_id, now=ctx.clock.now())
     assert occasion.greeting == "{昵称}，生日快乐！{品牌}送你一张券"
+
+
+async def test_the_daily_job_is_due_at_nine_local_and_a_late_run_greets_its_own_day(world, ctx):
+    from linli.scheduler import jobs
+
+    brand_id, _ = await _brand(world)
+    born, _ = await _member(world, brand_id, "小九", (12, 2, None))
+    brand = jobs.BrandSchedule(brand_id=brand_id, timezone="Asia/Shanghai", settle_at=jobs.DEFAULT_SETTLE_AT,
+                               created_at=ctx.clock.now())
+    # 00:59 UTC on Dec 2 is 08:59 in Shanghai: Dec 1's period; at 01:00 UTC Dec 2's becomes due.
+    [before] = [d for d in jobs.due_now(now=datetime(2026, 12, 2, 0, 59, tzinfo=UTC), brands=[brand]) if d.job == "care"]
+    [due] = [d for d in jobs.due_now(now=datetime(2026, 12, 2, 1, 0, tzinfo=UTC), brands=[brand]) if d.job == "care"]
+    assert (before.period, due.period, due.due_at) == ("2026-12-01", "2026-12-02", datetime(2026, 12, 2, 1, 0, tzinfo=UTC))
+    # The worker was down: it runs Dec 2's period at 17:00 UTC (Dec 3 01:00 local) and still greets Dec 2's birthday.
+    counts = await jobs.RUNNERS["care"](ctx, due, datetime(2026, 12, 2, 17, 0, tzinfo=UTC))
+    assert counts == {"occasions": 1, "greeted": 1, "coupons": 1}
+    assert await _greeted(ctx, brand_id) == [(born, "care:birthday:2026", 2026)]
+
+
+async def test_many_members_are_greeted_in_batches(world, ctx, monkeypatch):
+    monkeypatch.setattr(care, "BATCH", 2)
+    brand_id, _ = await _brand(world)
+    born = [(await _member(world, brand_id, f"批{i}", (7, 7, None)))[0] for i in range(5)]
+    await _member(world, brand_id, "不是今天", (7, 8, None))
+    report = await _run(ctx, brand_id, datetime(2026, 7, 7, 1, tzinfo=UTC))
+    assert (report.greeted, report.batches) == (5, 3)
+    assert [m for m, _, _ in await _greeted(ctx, brand_id)] == born

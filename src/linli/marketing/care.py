@@ -43,12 +43,12 @@ _LEAP = 2000  # a leap year: month and day are checked against it, so Feb 29 is 
 # --- a member's birthday ------------------------------------------------------------------------
 
 
-def _check_day(month: int, day: int, year: int | None, *, today: date, code: str) -> None:
+def _check_day(month: int, day: int, year: int | None, *, latest_year: int, code: str) -> None:
     try:
         date(year if year is not None else _LEAP, month, day)
     except (ValueError, TypeError, OverflowError):
         raise InvalidInput("日期无效", code=code) from None
-    if year is not None and not 1900 <= year <= today.year + (0 if code == "birthday_invalid" else 1):
+    if year is not None and not 1900 <= year <= latest_year:
         raise InvalidInput("年份无效", code=code)
 
 
@@ -56,7 +56,7 @@ async def set_birthday(
     *, session: AsyncSession, brand_id: int, user_id: int, month: int, day: int, year: int | None, now: datetime
 ) -> MemberBirthday:
     """The member's own birthday (the year is optional); 422 birthday_invalid for a date that does not exist."""
-    _check_day(month, day, year, today=now.date(), code="birthday_invalid")
+    _check_day(month, day, year, latest_year=now.year, code="birthday_invalid")
     if year is not None and date(year, month, day) > now.date():
         raise InvalidInput("生日不能晚于今天", code="birthday_invalid")
     member = await members.find_member(session=session, brand_id=brand_id, user_id=user_id)
@@ -65,9 +65,11 @@ async def set_birthday(
     row = await session.get(MemberBirthday, member.id)
     if row is None:
         row = MemberBirthday(member_id=member.id, brand_id=brand_id, month=month, day=day, year=year, updated_at=now)
-        session.add(row)
-    else:
-        row.month, row.day, row.year, row.updated_at = month, day, year, now
+        if await insert_unique(session, row):
+            return row
+        row = await session.get(MemberBirthday, member.id, populate_existing=True)  # a concurrent first save won
+        assert row is not None
+    row.month, row.day, row.year, row.updated_at = month, day, year, now
     await session.flush()
     return row
 
@@ -161,7 +163,7 @@ async def _clean_holiday(session: AsyncSession, *, brand_id: int, data: Occasion
         raise InvalidInput("节日名称须为 1 到 32 个字", code="care_name_invalid")
     if data.month is None or data.day is None:
         raise InvalidInput("请填写节日日期", code="care_date_invalid")
-    _check_day(data.month, data.day, data.year, today=now.date(), code="care_date_invalid")
+    _check_day(data.month, data.day, data.year, latest_year=now.year + 1, code="care_date_invalid")
     return OccasionInput(
         name=name, month=data.month, day=data.day, year=data.year, greeting=check_greeting(data.greeting),
         coupon_template_id=await _checked_template(session, brand_id=brand_id, template_id=data.coupon_template_id),
