@@ -22,7 +22,7 @@ from tests.conftest import DEFAULT_POSTGRES_URL
 READ_COMMANDS = (
     ["sms-inbox"], ["audit"], ["settle"], ["expire-orders"], ["expire-bindings"], ["prune-outbox"],
     ["payouts-sync"], ["remind-unclaimed"], ["worker", "--once"], ["tier-bonus", "--month", "2026-10"],
-    ["serve", "--no-migrate"], ["refresh-kits"], ["interest-groups"], ["remind-kits"],
+    ["serve", "--no-migrate"], ["refresh-kits"], ["interest-groups"], ["care"], ["remind-kits"],
 )
 
 

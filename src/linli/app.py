@@ -29,6 +29,7 @@ from linli.ledger.api import router as ledger_router  # wire-up: commission ledg
 from linli.live.api import router as live_router
 from linli.marketing.api import router as marketing_router  # wire-up: campaign kits (issue 17)
 from linli.marketing.interests_api import router as interests_router  # wire-up: interest groups (issue 17)
+from linli.marketing.care_api import router as care_router  # wire-up: automated care (issue 17)
 from linli.notifications.api import router as notifications_router  # wire-up: in-app inbox (issue 5)
 from linli.notifications.pushes_api import router as pushes_router  # wire-up: pushes (issue 17)
 from linli.openapi import install_api_docs
@@ -94,6 +95,7 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
         dashboards_router,  # wire-up: dashboards (issue 16)
         marketing_router,  # wire-up: campaign kits (issue 17)
         interests_router,  # wire-up: interest groups (issue 17)
+        care_router,  # wire-up: automated care (issue 17)
         academy_router,  # wire-up: the leader academy (issue 17)
         pushes_router,  # wire-up: pushes (issue 17)
         community_router,  # wire-up: community groups (issue 17)

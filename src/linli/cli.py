@@ -446,6 +446,28 @@ def interest_groups(
     )
 
 
+@app.command("care")
+def care_greetings(
+    brand: Annotated[int | None, typer.Option("--brand", help="one brand (default: every brand)")] = None,
+    as_of: AsOf = None, allow_future: AllowFuture = False,
+) -> None:
+    """Send the birthday and holiday greetings (and coupons) of each brand's local day of a moment; once per member
+    per occasion per year, so running it again sends nothing. The worker does it daily at 09:00 local."""
+    from sqlalchemy import select
+
+    from linli.brands.models import Brand
+    from linli.marketing import care
+
+    async def run(ctx: AppContext) -> list[care.CareReport]:
+        async with ctx.db.read() as session:
+            brand_ids = [brand] if brand is not None else list(await session.scalars(select(Brand.id).order_by(Brand.id)))
+        return [await care.run_brand(db=ctx.db, brand_id=brand_id, as_of=ctx.clock.now(), now=ctx.clock.now(),
+                                     base_url=ctx.settings.public_base_url) for brand_id in brand_ids]
+
+    done = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future, payments=False))
+    typer.echo(f"greeted {sum(r.greeted for r in done)} member(s), issued {sum(r.coupons for r in done)} coupon(s)")
+
+
 # --- pushes (issue 17) ------------------------------------------------------------------------------------
 
 

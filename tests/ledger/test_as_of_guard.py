@@ -70,7 +70,7 @@ def _commands(moment: datetime) -> list[list[str]]:
     """Every command with --as-of, each with the other options it needs."""
     return [
         ["settle"], ["expire-orders"], ["expire-bindings"], ["prune-outbox"], ["payouts-sync"], ["remind-unclaimed"],
-        ["tier-bonus", "--month", _month_before(moment)], ["worker", "--once"], ["refresh-kits"], ["interest-groups"], ["remind-kits"],
+        ["tier-bonus", "--month", _month_before(moment)], ["worker", "--once"], ["refresh-kits"], ["interest-groups"], ["care"], ["remind-kits"],
     ]
 
 

@@ -46,7 +46,7 @@ async def test_healthz_shows_figures_to_staff_only(ctx, world, clock, client):
     assert [(w["name"], w["alive"], w["seen_seconds_ago"]) for w in staff["workers"]] == [("w1", True, 0)]
     jobs = {(j["job"], j["scope"]): j for j in staff["jobs"]}
     assert set(jobs) == {("settle", f"brand:{stage.brand_id}"), ("interest-groups", f"brand:{stage.brand_id}"),
-                         ("expire-bindings", "all"), ("payouts-sync", "all"), ("kit-reminders", "all"),
+                         ("care", f"brand:{stage.brand_id}"), ("expire-bindings", "all"), ("payouts-sync", "all"), ("kit-reminders", "all"),
                          ("prune-outbox", "all")}
     settle = jobs[("settle", f"brand:{stage.brand_id}")]
     assert (settle["period"], settle["status"], settle["counts"]["lines"]) == ("2026-11-21", "succeeded", 1)

@@ -105,10 +105,10 @@ async def test_the_worker_logs_a_line_per_batch_and_per_job_run(ctx, world, cloc
     assert str(settle["lines"]) == "1" and str(settle["amount_fen"]) == "2040" and int(settle["duration_ms"]) >= 0
     assert settle["logger"] == "linli.scheduler" and settle["level"] == "info"
     assert {r["job"] for r in by_event["job.succeeded"]} == {
-        "settle", "interest-groups", "expire-bindings", "payouts-sync", "kit-reminders", "prune-outbox"}
+        "settle", "interest-groups", "care", "expire-bindings", "payouts-sync", "kit-reminders", "prune-outbox"}
     [batch] = by_event["worker.batch"]
-    assert str(batch["jobs"]) == "6" and str(batch["events"]) == "0" and "duration_ms" in batch
-    assert len(records) == 7
+    assert str(batch["jobs"]) == "7" and str(batch["events"]) == "0" and "duration_ms" in batch
+    assert len(records) == 8
 
 
 def test_text_values_with_spaces_are_quoted_and_json_keeps_chinese(restore_logging):

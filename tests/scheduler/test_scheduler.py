@@ -113,7 +113,7 @@ async def test_two_workers_at_once_run_each_period_once(ctx, clock, picked_up, d
     async with ctx.db.read() as s:
         runs = list(await s.scalars(select(JobRun)))
     assert sorted(r.job for r in runs) == [
-        "expire-bindings", "interest-groups", "kit-reminders", "payouts-sync", "prune-outbox", "settle"]
+        "care", "expire-bindings", "interest-groups", "kit-reminders", "payouts-sync", "prune-outbox", "settle"]
     assert all(r.status == SUCCEEDED and r.attempts == 1 for r in runs)
 
 

@@ -57,6 +57,7 @@ async def demo_ids(ctx) -> dict[str, str]:  # noqa: ANN001
         "copy_template_id": str(copy_template.id), "interest_group_id": str(interest.id), "group_id": str(group.id),
         "course_id": str(lesson.course_id), "lesson_id": str(lesson.id), "push_id": "1",
         "template_id": str(template_id), "rule_id": str(rule_id), "campaign_id": "1",
+        "occasion_id": "1",
     }
 
 

@@ -97,3 +97,56 @@ class InterestMember(Base):
     group_id: Mapped[int] = mapped_column(IdType, ForeignKey("interest_groups.id"), primary_key=True)
     member_id: Mapped[int] = mapped_column(IdType, ForeignKey("members.id"), primary_key=True)
     joined_at: Mapped[datetime]
+
+
+class MemberBirthday(Base):
+    """A member's own birthday (month and day, the year if they gave it), for the care job's greeting. Members set
+    it themselves; leaders never see it and staff only count it."""
+
+    __tablename__ = "member_birthdays"
+    __table_args__ = (Index("ix_member_birthdays_day", "brand_id", "month", "day", "member_id"),)
+
+    member_id: Mapped[int] = mapped_column(IdType, ForeignKey("members.id"), primary_key=True)
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
+    month: Mapped[int]
+    day: Mapped[int]
+    year: Mapped[int | None]
+    updated_at: Mapped[datetime]
+
+
+class CareOccasion(IdMixin, Base):
+    """关怀时刻: the brand's birthday occasion (one per brand) or one of its holidays. A holiday falls on `month`/`day`
+    every year, or only in `year` when set (a lunar holiday, entered again each year)."""
+
+    __tablename__ = "care_occasions"
+    __table_args__ = (Index("ix_care_occasions_brand", "brand_id", "kind", "id"),)
+
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # birthday, holiday
+    name: Mapped[str] = mapped_column(String(32))
+    month: Mapped[int | None]  # a holiday's date; None for the birthday occasion
+    day: Mapped[int | None]
+    year: Mapped[int | None]
+    enabled: Mapped[bool] = mapped_column(default=True)
+    coupon_template_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("coupon_templates.id"))
+    greeting: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CareDelivery(IdMixin, Base):
+    """One greeting (and its coupon) to one member for one occasion in one year: the once-per rule's last line of
+    defence, written in the same transaction as the coupon and the push."""
+
+    __tablename__ = "care_deliveries"
+    __table_args__ = (UniqueConstraint("occasion_id", "member_id", "year"),)
+
+    brand_id: Mapped[int] = mapped_column(IdType, ForeignKey("brands.id"))
+    occasion_id: Mapped[int] = mapped_column(IdType, ForeignKey("care_occasions.id"))
+    member_id: Mapped[int] = mapped_column(IdType, ForeignKey("members.id"))
+    year: Mapped[int]
+    local_day: Mapped[str] = mapped_column(String(10))  # the brand's local date it was for
+    coupon_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("coupons.id"))
+    coupon_note: Mapped[str | None] = mapped_column(String(64))  # why no coupon came (quota exhausted …)
+    push_content_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("push_contents.id"))
+    delivered_at: Mapped[datetime]

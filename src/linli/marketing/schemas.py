@@ -137,3 +137,52 @@ class InterestPushOut(BaseModel):
     content_id: int
     created: bool  # False: this Idempotency-Key was used before; nothing more was sent
     recipients: int
+
+
+# --- automated care -----------------------------------------------------------------------------
+
+
+class BirthdayIn(BaseModel):
+    month: int = Field(description="月（1–12）")
+    day: int = Field(description="日；2 月 29 日可填，平年在 2 月 28 日祝福")
+    year: int | None = Field(default=None, description="出生年份，可不填")
+
+
+class BirthdayOut(BaseModel):
+    brand_id: int
+    month: int | None
+    day: int | None
+    year: int | None
+
+
+class CareOccasionIn(BaseModel):
+    greeting: str = Field(max_length=500, description="祝福语，可用 {昵称}、{品牌}")
+    coupon_template_id: int | None = Field(default=None, description="随祝福发放的优惠券模板；不填则只发祝福")
+    enabled: bool = True
+
+
+class CareHolidayIn(CareOccasionIn):
+    name: str = Field(max_length=32, description="节日名称，如 中秋节")
+    month: int
+    day: int
+    year: int | None = Field(default=None, description="只在这一年（农历节日每年填当年的公历日期）；不填则每年")
+
+
+class CareOccasionOut(BaseModel):
+    id: int | None = Field(description="生日关怀从未保存过时为 null")
+    kind: str  # birthday, holiday
+    name: str
+    month: int | None
+    day: int | None
+    year: int | None
+    enabled: bool
+    coupon_template_id: int | None
+    greeting: str
+    greeted_this_year: int
+
+
+class CareOut(BaseModel):
+    brand_id: int
+    birthday: CareOccasionOut
+    holidays: list[CareOccasionOut]
+    members_with_birthday: int = Field(description="填写了生日的会员数（员工只看数量）")

@@ -30,6 +30,7 @@ from linli.scheduler.models import GLOBAL_SCOPE, brand_scope
 DEFAULT_SETTLE_AT = time(0, 10)
 TIER_BONUS_AT = time(1, 0)
 INTEREST_GROUPS_AT = time(3, 30)
+CARE_AT = time(9, 0)
 EXPIRE_BINDINGS_MINUTES = 60
 PAYOUTS_SYNC_MINUTES = 10
 KIT_REMINDERS_MINUTES = 10
@@ -105,6 +106,9 @@ def due_now(*, now: datetime, brands: list[BrandSchedule]) -> list[Due]:
     for brand in brands:
         day, at = daily_period(now, ZoneInfo(brand.timezone), INTEREST_GROUPS_AT)
         due.append(Due("interest-groups", brand_scope(brand.brand_id), day.isoformat(), at, brand.brand_id))
+    for brand in brands:
+        day, at = daily_period(now, ZoneInfo(brand.timezone), CARE_AT)
+        due.append(Due("care", brand_scope(brand.brand_id), day.isoformat(), at, brand.brand_id))
     period, at = interval_period(now, EXPIRE_BINDINGS_MINUTES)
     due.append(Due("expire-bindings", GLOBAL_SCOPE, period, at))
     period, at = interval_period(now, PAYOUTS_SYNC_MINUTES)
@@ -148,6 +152,16 @@ async def _interest_groups(ctx: AppContext, due: Due, now: datetime) -> dict[str
     return {"groups": len(done), "joined": sum(d.joined for d in done), "left": sum(d.left for d in done)}
 
 
+async def _care(ctx: AppContext, due: Due, now: datetime) -> dict[str, Any]:
+    from linli.marketing import care
+
+    assert due.brand_id is not None
+    # As of the scheduled moment: a late run greets for the local day the on-time run would have.
+    report = await care.run_brand(db=ctx.db, brand_id=due.brand_id, as_of=due.due_at, now=now,
+                                  base_url=ctx.settings.public_base_url)
+    return {"occasions": report.occasions, "greeted": report.greeted, "coupons": report.coupons}
+
+
 async def _expire_bindings(ctx: AppContext, due: Due, now: datetime) -> dict[str, Any]:
     from linli.attribution import service as attribution
 
@@ -185,6 +199,7 @@ RUNNERS: dict[str, Callable[[AppContext, Due, datetime], Awaitable[dict[str, Any
     "settle": _settle,
     "tier-bonus": _tier_bonus,
     "interest-groups": _interest_groups,
+    "care": _care,
     "expire-bindings": _expire_bindings,
     "payouts-sync": _payouts_sync,
     "kit-reminders": _kit_reminders,

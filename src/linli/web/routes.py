@@ -14,6 +14,7 @@ from linli.web import (
     console_academy_lessons,
     console_attribution,
     console_binding_policy,
+    console_care,
     console_claims,
     console_commission,
     console_coupon_issuing,
@@ -70,7 +71,7 @@ AREAS = (
      workbench_statements, workbench_dashboard, workbench_academy, workbench_group),
     # The brand console; in the 团长 area, levels before the leader's own page (/console/leaders/levels is no id).
     (console, console_host, console_waves, console_wave, console_pick_list, console_claims),
-    (console_products, console_sessions, console_session_setup, console_kits, console_interests, console_coupons,
+    (console_products, console_sessions, console_session_setup, console_kits, console_interests, console_care, console_coupons,
      console_coupon_issuing),
     (console_leaders, console_levels, console_leader_detail, console_attribution, console_binding_policy),
     (console_commission, console_withdrawals, console_reports, console_dashboard),
