@@ -129,6 +129,6 @@ async def test_hidden_post_leaves_the_feed_and_value_shares_are_read_by_staff(cl
     assert (hidden.json()["status"], hidden.json()["hide_reason"]) == ("hidden", "与小区无关")
     feed = await client.get(f"{base}/communities/{us.community_id}/feed", headers=us.neighbour.headers)
     assert [p["id"] for p in feed.json()["items"]] == [second]
-    shares = (await client.get(f"{base}/ugc/value-shares", headers=owner)).json()
+    shares = (await client.get(f"{base}/ugc/value-shares", headers=owner)).json()["items"]
     assert [(s["community_name"], s["value_posts"], s["approved_posts"], s["share_bp"]) for s in shares] == [
         ("云顶华府", 1, 1, 10_000)]

@@ -18,7 +18,7 @@ from linli.community.schemas import FeatureOut, HideIn, PostOut, UgcSettingsIn, 
 from linli.errors import InvalidInput
 from linli.http import AuthUser, Ctx, Now, ReadSession, WriteSession
 from linli.openapi import errors
-from linli.pagination import Page, PageParams, page_params
+from linli.pagination import Page, PageParams, page_of, page_params
 
 router = APIRouter(prefix="/api/v1", tags=["community"], responses=errors(409))
 Paging = Annotated[PageParams, Depends(page_params)]
@@ -183,11 +183,13 @@ async def put_settings(
     return UgcSettingsOut(reward_template_id=template_id)
 
 
-@router.get("/brands/{brand_id}/ugc/value-shares", response_model=list[ValueShareOut],
+@router.get("/brands/{brand_id}/ugc/value-shares", response_model=Page[ValueShareOut],
             summary="各小区动态的价值内容占比：最近 30 天通过的帖子中价值内容的比例（员工）")
-async def value_shares(brand_id: IdPath, user: AuthUser, session: ReadSession, now: Now) -> list[ValueShareOut]:
+async def value_shares(
+    brand_id: IdPath, user: AuthUser, session: ReadSession, now: Now, paging: Paging
+) -> Page[ValueShareOut]:
     await brands.require_staff(session=session, brand_id=brand_id, user_id=user.user_id)
-    return [ValueShareOut(community_id=s.community_id, community_name=s.community_name, value_posts=s.value_posts,
+    return page_of([ValueShareOut(community_id=s.community_id, community_name=s.community_name, value_posts=s.value_posts,
                           approved_posts=s.approved_posts, share_bp=s.share_bp, group_value=s.group_value,
                           group_counted=s.group_counted)
-            for s in await posts.value_shares(session=session, brand_id=brand_id, now=now)]
+            for s in await posts.value_shares(session=session, brand_id=brand_id, now=now)], paging)
