@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
-from starlette.concurrency import run_in_threadpool
 
 from linli import images
 from linli.brands import service as brands
@@ -15,7 +14,6 @@ from linli.brands.schemas import IdPath
 from linli.community import posts
 from linli.community.models import Post
 from linli.community.schemas import FeatureOut, HideIn, PostOut, UgcSettingsIn, UgcSettingsOut, ValueShareOut
-from linli.errors import InvalidInput
 from linli.http import AuthUser, Ctx, Now, ReadSession, WriteSession
 from linli.openapi import errors
 from linli.pagination import Page, PageParams, page_of, page_params
@@ -40,21 +38,6 @@ async def _page(session, rows: list[Post], total: int, paging: PageParams, *, us
     return Page(items=[post_out(v) for v in views], total=total, page=paging.page, page_size=paging.page_size)
 
 
-async def read_uploads(files: list[UploadFile]) -> list[images.Photo]:
-    """Each file checked by its first bytes and size (413, 422), then decoded (422), before anything is stored."""
-    if len(files) > posts.MAX_PHOTOS:
-        raise InvalidInput(f"最多上传 {posts.MAX_PHOTOS} 张图片", code="post_photos_count")
-    checked = []
-    for index, upload in enumerate(files):
-        photo = images.check_photo(await upload.read(images.MAX_PHOTO_BYTES + 1), index=index)
-        try:
-            await run_in_threadpool(images.check_image, photo.data)
-        except ValueError as exc:
-            raise InvalidInput("图片无法打开，请换一张", code="photo_not_image", details={"photo": index}) from exc
-        checked.append(photo)
-    return checked
-
-
 @router.post(
     "/brands/{brand_id}/posts", response_model=PostOut, status_code=201, responses=errors(413),
     summary="发帖：晒单或食谱（邻居本人；multipart，1–6 张图片，待品牌审核）",
@@ -68,7 +51,7 @@ async def create_post(
     order_id: Annotated[int | None, Form(ge=1, le=2**62)] = None,
     photos: Annotated[list[UploadFile] | None, File(description="图片")] = None,
 ) -> PostOut:
-    checked = await read_uploads(photos or [])
+    checked = await posts.checked_photos([await f.read(images.MAX_PHOTO_BYTES + 1) for f in photos or []])
     made = None
     try:
         async with ctx.db.transaction() as session:
