@@ -17,6 +17,7 @@ from linli.attribution.api import router as attribution_router
 from linli.brands.api import router as brands_router
 from linli.catalog.api import router as catalog_router
 from linli.community.api import router as community_router  # wire-up: community groups (issue 17)
+from linli.community.posts_api import router as posts_router  # wire-up: UGC posts (issue 17)
 from linli.dashboards.api import router as dashboards_router  # wire-up: dashboards (issue 16)
 from linli.context import AppContext
 from linli.coupons.api import router as coupons_router  # wire-up: coupons (issue 17)
@@ -99,6 +100,7 @@ def create_app(ctx: AppContext, *, dispose_on_shutdown: bool = True) -> FastAPI:
         academy_router,  # wire-up: the leader academy (issue 17)
         pushes_router,  # wire-up: pushes (issue 17)
         community_router,  # wire-up: community groups (issue 17)
+        posts_router,  # wire-up: UGC posts (issue 17)
         coupons_router,  # wire-up: coupons (issue 17)
         health_router,  # wire-up: /healthz and /metrics (issue 13)
         web_router,  # wire-up: the pages (issue 14)

@@ -55,7 +55,7 @@ async def demo_ids(ctx) -> dict[str, str]:  # noqa: ANN001
         "leader_id": str(demo.xiaoli_leader_id), "code": "ZZZZZZZZ", "claim_id": "1", "photo_id": "1",
         "dispute_id": "1", "withdrawal_id": "1", "product_id": "1", "table": "days", "kit_id": str(kit.id),
         "copy_template_id": str(copy_template.id), "interest_group_id": str(interest.id), "group_id": str(group.id),
-        "course_id": str(lesson.course_id), "lesson_id": str(lesson.id), "push_id": "1",
+        "course_id": str(lesson.course_id), "lesson_id": str(lesson.id), "push_id": "1", "post_id": "1",
         "template_id": str(template_id), "rule_id": str(rule_id), "campaign_id": "1",
         "occasion_id": "1",
     }
@@ -100,5 +100,5 @@ async def test_a_neighbour_bound_to_nobody_opens_no_console_workbench_or_others_
         if path.startswith(("/brands/{brand_id}/console", "/brands/{brand_id}/leader", "/console", "/leader")):
             assert response.status_code in (403, 404) and response.headers["content-type"].startswith("text/html"), url
             assert "仅限" in response.text or "不存在" in response.text or "您还不是" in response.text, url
-        elif path.startswith(("/orders/{order_id}", "/claims/{claim_id}", "/me/groups/{group_id}")) or "{notification_id}" in path:
+        elif path.startswith(("/orders/{order_id}", "/claims/{claim_id}", "/me/groups/{group_id}", "/posts/{post_id}")) or "{notification_id}" in path:
             assert response.status_code in (404, 405), url  # someone else's: as if it did not exist

@@ -85,3 +85,49 @@ class MyGroupOut(BaseModel):
     community_name: str
     join_url: str | None
     invited_at: datetime
+
+
+class PostOut(BaseModel):
+    id: int
+    brand_id: int
+    community_id: int
+    kind: Literal["show", "recipe"] = Field(description="show 晒单，recipe 食谱")
+    tag: Literal["value", "commerce"] = Field(description="70/30 标签：关联订单的晒单为 commerce，其余为 value")
+    title: str
+    body: str
+    author: str = Field(description="作者昵称（对其他邻居脱敏，如 小*）")
+    order_id: int | None
+    status: Literal["pending", "approved", "hidden"]
+    hide_reason: str | None
+    featured: bool
+    reward_coupon_id: int | None
+    created_at: datetime
+    approved_at: datetime | None
+    photo_urls: list[str]
+
+
+class HideIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=200, description="隐藏原因（会告知作者）")
+
+
+class FeatureOut(BaseModel):
+    post: PostOut
+    changed: bool = Field(description="false：之前已设为精选，未再次发券")
+
+
+class UgcSettingsIn(BaseModel):
+    reward_template_id: int | None = Field(ge=1, le=MAX_ID, description="精选奖励的优惠券模板；null 为不设置")
+
+
+class UgcSettingsOut(BaseModel):
+    reward_template_id: int | None
+
+
+class ValueShareOut(BaseModel):
+    community_id: int
+    community_name: str
+    value_posts: int = Field(description="最近 30 天通过的价值内容帖子数")
+    approved_posts: int = Field(description="最近 30 天通过的帖子数")
+    share_bp: int | None = Field(description="价值内容占比（基点，7000 = 70%）；无帖子为 null")
+    group_value: int | None = Field(description="社区群最近 N 条消息中的价值内容条数；无群为 null")
+    group_counted: int | None

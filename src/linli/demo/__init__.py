@@ -4,7 +4,8 @@ required course, with 小李 mentoring 王姐.
 The brand was founded a week before the demo is loaded; last week's grape evening has been picked up and
 settled (so 小李 has money to withdraw); the strawberry evening is live now and a wave of oranges waits at
 云顶华府's pickup point; three of 小李's neighbours hold a fruit coupon and a newly bound neighbour gets a welcome
-coupon. Loading is idempotent: when the brand already exists nothing is written again, and
+coupon; two of 小李's neighbours posted in 云顶华府's feed (a recipe approved, a 晒单 pending), and a featured
+post earns 精选分享奖励. Loading is idempotent: when the brand already exists nothing is written again, and
 the summary (logins, codes, what to try) is read back from the database either way.
 """
 
@@ -33,6 +34,7 @@ from linli.demo.cast import (
     neighbour,
 )
 from linli.demo.coupons import demo_coupons
+from linli.demo.posts import demo_posts
 from linli.demo.evenings import arrived_wave, last_weeks_evening, strawberry_session
 from linli.demo.summary import describe_demo
 from linli.leaders import invite_codes
@@ -145,6 +147,9 @@ async def _write_demo(ctx: AppContext, *, now) -> None:  # noqa: ANN001
     # Made last, once every binding above has been counted: the welcome rule is for neighbours who join from now.
     async with ctx.db.transaction() as s:
         await demo_coupons(s, brand_id=brand.id, owner_user_id=owner.id, now=now)
+    # Two of 小李's neighbours shared in 云顶华府's feed: a recipe approved, a 晒单 awaiting moderation.
+    async with ctx.db.transaction() as s:
+        await demo_posts(s, storage=ctx.storage, brand_id=brand.id, owner_user_id=owner.id, now=now)
     # The interest groups as the daily recomputation would find them now, with every demo order counted.
     async with ctx.db.transaction() as s:
         await interests.recompute_brand(session=s, brand_id=brand.id, as_of=now)
