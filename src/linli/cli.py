@@ -3,53 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from datetime import datetime
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
 from linli import preflight
 from linli.bench.commands import bench_app
-from linli.clock import AsOfRefused, FixedClock, SystemClock, replay_moment
-from linli.config import DEFAULT_DATABASE_URL, MissingSecret, Settings, SettingsError, dev_mode_from_env
+from linli.cli_support import AllowFuture, AsOf
+from linli.cli_support import command_settings as _settings
+from linli.cli_support import fail as _fail
+from linli.cli_support import job_context as _context
+from linli.cli_support import with_ctx as _with_ctx
+from linli.config import Settings, dev_mode_from_env
 from linli.context import AppContext
 from linli.logs import configure_logging
+from linli.marketing.commands import marketing_commands
 
 app = typer.Typer(help="linli 邻里: private-domain live commerce with community group-buying.", no_args_is_help=True)
 
-AsOf = Annotated[
-    str | None, typer.Option("--as-of", help="ISO timestamp to run as (default: now; not later than now); naive = UTC")
-]
-AllowFuture = Annotated[
-    bool, typer.Option("--allow-future", help="accept an --as-of later than now: rehearsals on a copy of the data only")
-]
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(message, err=True)
-    raise typer.Exit(code=code)
-
-
-def _settings(*, prepare: bool = False) -> Settings:
-    """The settings of a command, after checking its database (see linli.preflight).
-
-    Only commands that prepare a database (migrate, demo, serve) may create the embedded SQLite file and its
-    generated secret; every other command needs them to exist already and says so in one line otherwise.
-    """
-    url = os.environ.get("LINLI_DATABASE_URL", DEFAULT_DATABASE_URL)
-    problem = preflight.database_problem(url, require_schema=not prepare)
-    if problem:
-        _fail(problem)
-    try:
-        return Settings.from_env(create_secret=prepare)
-    except MissingSecret as exc:
-        _fail(
-            f"密钥文件 {exc.path} 不存在：请设置 LINLI_SECRET_KEY（每个进程相同），"
-            "或让 LINLI_DATA_DIR 指向 linli migrate 生成它的目录"
-        )
-    except SettingsError as exc:  # a configuration that cannot work: say which variables, in one line
-        _fail(f"配置错误：{exc}", code=2)
 
 
 def _upgrade(url: str) -> None:
@@ -376,122 +348,6 @@ def remind_unclaimed(as_of: AsOf = None, allow_future: AllowFuture = False) -> N
     if total.failed:
         raise typer.Exit(code=1)
 
-# --- marketing (wire-up: issue 17) ----------------------------------------------------------------------------
-
-
-@app.command("refresh-kits")
-def refresh_kits(as_of: AsOf = None, allow_future: AllowFuture = False) -> None:
-    """Make or remake every leader's campaign kit of every scheduled or live session (idempotent: a kit whose
-    content is unchanged is left as it is). The worker does this on every change; this catches up at once."""
-    from linli.marketing import kits
-
-    async def run(ctx: AppContext) -> tuple[int, int]:
-        async with ctx.db.read() as session:
-            targets = await kits.upcoming_sessions(session=session, brand_id=None)
-        changed = withdrawn = 0
-        for brand_id, session_id in targets:
-            after: int | None = 0
-            while after is not None:
-                async with ctx.db.transaction() as session:
-                    result = await kits.refresh_kits(
-                        session=session, brand_id=brand_id, session_id=session_id,
-                        base_url=ctx.settings.public_base_url, now=ctx.clock.now(), after_leader_id=after,
-                    )
-                changed, withdrawn, after = changed + len(result.changed), withdrawn + result.withdrawn, result.last_leader_id
-        return changed, withdrawn
-
-    changed, withdrawn = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future, payments=False))
-    typer.echo(f"made or remade {changed} kit(s), withdrew {withdrawn}")
-
-
-@app.command("remind-kits")
-def remind_kits(as_of: AsOf = None, allow_future: AllowFuture = False) -> None:
-    """Push the reminders due at that moment: each leader a day and an hour before their session, each community
-    group its leader's preview an hour before (idempotent; the worker runs it every 10 minutes)."""
-    from linli.marketing import announcements
-
-    async def run(ctx: AppContext) -> int:
-        async with ctx.db.transaction() as session:
-            return await announcements.remind(session=session, base_url=ctx.settings.public_base_url, now=ctx.clock.now())
-
-    queued = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future, payments=False))
-    typer.echo(f"queued {queued} reminder push(es)")
-
-
-@app.command("interest-groups")
-def interest_groups(
-    brand: Annotated[int | None, typer.Option("--brand", help="one brand (default: every brand)")] = None,
-    as_of: AsOf = None, allow_future: AllowFuture = False,
-) -> None:
-    """Recompute every active interest group's members as of a moment (the window ends there); idempotent. The
-    worker does it daily at 03:30 in each brand's time zone."""
-    from sqlalchemy import select
-
-    from linli.brands.models import Brand
-    from linli.marketing import interests
-
-    async def run(ctx: AppContext) -> list[interests.Recomputed]:
-        async with ctx.db.read() as session:
-            brand_ids = [brand] if brand is not None else list(await session.scalars(select(Brand.id).order_by(Brand.id)))
-        done: list[interests.Recomputed] = []
-        for brand_id in brand_ids:
-            async with ctx.db.transaction() as session:
-                done += await interests.recompute_brand(session=session, brand_id=brand_id, as_of=ctx.clock.now())
-        return done
-
-    done = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future, payments=False))
-    typer.echo(
-        f"recomputed {len(done)} group(s): {sum(d.joined for d in done)} joined, {sum(d.left for d in done)} left, "
-        f"{sum(d.members for d in done)} member(s) in all"
-    )
-
-
-@app.command("care")
-def care_greetings(
-    brand: Annotated[int | None, typer.Option("--brand", help="one brand (default: every brand)")] = None,
-    as_of: AsOf = None, allow_future: AllowFuture = False,
-) -> None:
-    """Send the birthday and holiday greetings (and coupons) of each brand's local day of a moment; once per member
-    per occasion per year, so running it again sends nothing. The worker does it daily at 09:00 local."""
-    from sqlalchemy import select
-
-    from linli.brands.models import Brand
-    from linli.marketing import care
-
-    async def run(ctx: AppContext) -> list[care.CareReport]:
-        async with ctx.db.read() as session:
-            brand_ids = [brand] if brand is not None else list(await session.scalars(select(Brand.id).order_by(Brand.id)))
-        return [await care.run_brand(db=ctx.db, brand_id=brand_id, as_of=ctx.clock.now(), now=ctx.clock.now(),
-                                     base_url=ctx.settings.public_base_url) for brand_id in brand_ids]
-
-    done = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future, payments=False))
-    typer.echo(f"greeted {sum(r.greeted for r in done)} member(s), issued {sum(r.coupons for r in done)} coupon(s)")
-
-
-# --- pushes (issue 17) ------------------------------------------------------------------------------------
-
-
-@app.command("deliver-pushes")
-def deliver_pushes(as_of: AsOf = None, allow_future: AllowFuture = False) -> None:
-    """Deliver the pushes due at that moment (the worker does it on every pass): 站内信, 短信, WeCom robots."""
-    from linli.notifications.delivery import DeliveryReport, Dispatcher
-
-    async def run(ctx: AppContext) -> DeliveryReport:
-        dispatcher, total = Dispatcher.for_context(ctx), DeliveryReport()
-        while True:
-            report = await dispatcher.deliver_due(now=ctx.clock.now())
-            total.add(report)
-            if report.done == 0:
-                return total
-
-    total = asyncio.run(_with_ctx(_settings(), as_of, run, allow_future=allow_future, payments=False))
-    typer.echo(
-        f"sent {total.sent}, retrying {total.retrying}, failed {total.failed}, skipped {total.skipped} (muted), "
-        f"postponed {total.postponed} (robot rate limit)"
-    )
-    if total.failed:
-        raise typer.Exit(code=1)
-
 outbox_app = typer.Typer(help="The outbox of domain events and the worker that delivers them.")
 app.add_typer(outbox_app, name="outbox")
 
@@ -567,39 +423,8 @@ def brand_create(
 
 
 app.add_typer(bench_app, name="bench")
-
-
-def _context(settings: Settings, *, clock: FixedClock | None = None, payments: bool = True) -> AppContext:
-    """The application context; payments=False for a command that never pays nor pays out."""
-    if not payments:
-        return AppContext.build(settings, clock=clock, providers=False)
-    if not settings.payment_simulator_enabled and not settings.wechatpay_mchid:
-        _fail(
-            "未配置支付渠道：生产请配置微信支付（LINLI_WECHATPAY_MCHID 等，见 docs/payments.md）；"
-            "开发与演示请设置 LINLI_DEV_MODE=1（或 LINLI_PAYMENT_SIMULATOR=1）"
-        )
-    try:
-        return AppContext.build(settings, clock=clock)
-    except ValueError as exc:  # a provider named as default but not configured (linli.payments.providers, …)
-        _fail(f"配置有误：{exc}（见 docs/operations.md）")
-
-
-async def _with_ctx(  # noqa: ANN202
-    settings: Settings, as_of: str | None, job, *, allow_future: bool = False, payments: bool = True  # noqa: ANN001
-):
-    """Runs `job` with a context whose clock is `--as-of` (see linli.clock.replay_moment: never a future moment
-    unless allow_future) or the system clock; payments=False when the job never pays nor pays out."""
-    clock = None
-    if as_of:
-        try:
-            clock = FixedClock(replay_moment(as_of, now=SystemClock().now(), allow_future=allow_future))
-        except AsOfRefused as exc:
-            _fail(str(exc), code=2)
-    ctx = _context(settings, clock=clock, payments=payments)
-    try:
-        return await job(ctx)
-    finally:
-        await ctx.db.dispose()
+# Marketing's jobs are top-level commands (`linli refresh-kits`, …), written beside the context they run.
+app.registered_commands.extend(marketing_commands.registered_commands)
 
 
 def _configure_logging(settings: Settings) -> None:

@@ -28,9 +28,6 @@ from linli.dashboards.rollups import month_of
 from linli.db import Base, local_date, local_month
 from linli.leaders.models import Leader
 from linli.ledger.models import LEADER_KINDS, TX_ACCRUAL, TX_CLAWBACK, LedgerAccount, LedgerEntry, LedgerTransaction
-from linli.orders.models import Order
-from linli.payments.models import Refund
-from linli.payments.providers import REFUND_SUCCEEDED_STATUS
 
 
 @dataclass(frozen=True)

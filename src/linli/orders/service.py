@@ -19,14 +19,13 @@ from linli.catalog import stock
 from linli.coupons import service as coupons
 from linli.coupons.terms import discount_fen, require_threshold
 from linli.db import Database
-from linli.errors import Conflict, Forbidden, InvalidInput, NotFound
+from linli.errors import Conflict, InvalidInput, NotFound
 from linli.live import reservations
 from linli.live.service import room_stream
 from linli.members import service as members
 from linli.orders import replays, reservation, targets, writes
 from linli.orders.models import Order, OrderStatusChange
 from linli.orders.replays import PlacedOrder
-from linli.orders.reservation import SoldOut
 from linli.orders.targets import HOLDING_STATUSES, after_lock, check_limit, refuse_before_any_lock
 from linli.outbox.service import emit
 from linli.pagination import PageParams, fetch_page

@@ -184,7 +184,7 @@ class Target:
     """The fresh read: the offer (None for a listing order), its listing and session, and the caller."""
 
     offer: OfferFacts | None
-    listing: ListingFactsFacts
+    listing: ListingFacts
     session_status: str
     member_id: int | None
     binding: BindingFacts | None
