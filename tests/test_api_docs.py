@@ -143,6 +143,7 @@ def test_idempotent_replays_declare_their_200(ctx):
         ("POST", "/api/v1/brands/{brand_id}/orders/{order_id}/refund"),
         ("POST", "/api/v1/brands/{brand_id}/coupon-templates/{template_id}/issue"),
         ("POST", "/api/v1/brands/{brand_id}/coupon-campaigns"),
+        ("POST", "/api/v1/brands/{brand_id}/interest-groups/{group_id}/pushes"),
     }
     keyed = set()
     for path, method, operation in _operations(schema):

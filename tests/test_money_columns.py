@@ -10,7 +10,8 @@ from linli.models import metadata
 from tests.conftest import START
 
 # Words that name money; a rate in basis points (`*_bp`) is not money.
-MONEY_WORDS = re.compile(r"amount|price|total|fee|cost|gmv|balance|bonus|commission|paid|cash|income|payout|cap")
+# "cap" only as a word of its own (a coupon's cap_fen), not inside another word (a mentor's capacity).
+MONEY_WORDS = re.compile(r"amount|price|total|fee|cost|gmv|balance|bonus|commission|paid|cash|income|payout|(?:^|_)cap(?:_|$)")
 
 
 def _integer_columns():
